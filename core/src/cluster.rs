@@ -1,0 +1,428 @@
+//! The DeepRM cluster: resource availability over the time horizon, job slots and backlog.
+//!
+//! Semantics follow DeepRM's `environment.Env` (Mao et al., HotNets 2016; our description in
+//! `SEMANTICS.md` section 3) with the conscious differences listed in
+//! `docs/deeprm-differences.md`: the whole horizon is usable, finished jobs leave at once, and a
+//! full backlog rejects a job with a reason instead of dropping it.
+
+use heapless::Deque;
+
+use crate::job::{Job, JobError};
+use crate::spec::{BACKLOG, HORIZON, INV_LEN_SCALE, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
+
+/// A scheduling action: start the job in a visible slot, or do nothing this time step.
+///
+/// As a network output index, `Schedule(i)` is `i` and `Void` is `M` (DeepRM's layout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Allocate the job in job slot `i` (0-based) at its first fit in time.
+    Schedule(usize),
+    /// Advance time by one step ("MoveOn").
+    Void,
+}
+
+impl Action {
+    /// The action with network output index `index` for `m` job slots: `m` is void.
+    /// Returns `None` for an index above `m`.
+    pub fn from_index(index: usize, m: usize) -> Option<Action> {
+        match index {
+            i if i < m => Some(Action::Schedule(i)),
+            i if i == m => Some(Action::Void),
+            _ => None,
+        }
+    }
+
+    /// The network output index of this action for `m` job slots.
+    pub fn index(self, m: usize) -> usize {
+        match self {
+            Action::Schedule(i) => i,
+            Action::Void => m,
+        }
+    }
+}
+
+/// Where a submitted job was put.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// In the visible job slot with this index (the lowest empty one).
+    Slot(usize),
+    /// At this position of the backlog queue (0 is the head).
+    Backlog(usize),
+}
+
+/// Why a submitted job was not admitted. Every rejected job is counted in the episode metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The job itself is invalid for this cluster.
+    Invalid(JobError),
+    /// Every job slot and the whole backlog were occupied.
+    BacklogFull {
+        /// Backlog capacity, in jobs.
+        capacity: usize,
+    },
+    /// The job's `arrival` is not the cluster's current time step.
+    WrongArrival {
+        /// The job's arrival, in time steps.
+        arrival: u32,
+        /// The cluster's current time step.
+        now: u32,
+    },
+}
+
+impl core::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RejectReason::Invalid(e) => write!(f, "invalid job: {e}"),
+            RejectReason::BacklogFull { capacity } => write!(
+                f,
+                "backlog full: all job slots and {capacity} backlog places occupied"
+            ),
+            RejectReason::WrongArrival { arrival, now } => write!(
+                f,
+                "field `arrival` = {arrival}, must equal the current time step {now}"
+            ),
+        }
+    }
+}
+
+/// Why an action led to "MoveOn" (time advancing) instead of an allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveOnCause {
+    /// The void action was chosen.
+    Void,
+    /// The chosen slot index is at or above the number of slots.
+    SlotOutOfRange,
+    /// The chosen slot holds no job.
+    EmptySlot,
+    /// The chosen job fits nowhere in the time horizon.
+    NoFit,
+}
+
+/// What one call to [`Cluster::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A job left its slot and was reserved on the cluster; time did not advance.
+    Allocated {
+        /// The job.
+        job: Job,
+        /// The slot it came from.
+        slot: usize,
+        /// First time step it runs.
+        start: u32,
+        /// Time step at which it is done (`start + len`).
+        finish: u32,
+    },
+    /// Time advanced by one step.
+    MovedOn {
+        /// Why no job was allocated.
+        cause: MoveOnCause,
+        /// The time step that just ended.
+        ended: u32,
+        /// Units of each resource in use during the step that just ended.
+        used: [u8; NUM_RES],
+        /// Jobs that finished at the new current time.
+        completed: u32,
+    },
+}
+
+/// Allocated jobs that finish at the same future time step, aggregated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct FinishGroup {
+    jobs: u32,
+    /// Sum of `INV_LEN_SCALE / len` over the group.
+    inv_len: u64,
+}
+
+/// Number of jobs, and their exact sum of `1 / len` scaled by [`INV_LEN_SCALE`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobLoad {
+    /// Number of jobs.
+    pub jobs: u32,
+    /// `sum(INV_LEN_SCALE / len)` over those jobs.
+    pub inv_len_scaled: u64,
+}
+
+impl JobLoad {
+    fn add(&mut self, job: &Job) {
+        self.jobs = self.jobs.saturating_add(1);
+        self.inv_len_scaled = self.inv_len_scaled.saturating_add(inv_len_scaled(job.len));
+    }
+}
+
+/// `INV_LEN_SCALE / len`, exact because `len` divides `INV_LEN_SCALE` (0 for `len == 0`).
+pub fn inv_len_scaled(len: u8) -> u64 {
+    INV_LEN_SCALE.checked_div(u64::from(len)).unwrap_or(0)
+}
+
+/// The cluster state with `M` visible job slots.
+///
+/// Memory: about `T * d` bytes of availability, `M + 60` job records and `T` finish groups; no
+/// allocation. Time is counted in steps from 0, resources in units.
+#[derive(Clone, Debug)]
+pub struct Cluster<const M: usize> {
+    now: u32,
+    /// Free units per horizon row (row 0 is the current step) and resource.
+    avbl: [[u8; NUM_RES]; HORIZON],
+    slots: [Option<Job>; M],
+    backlog: Deque<Job, BACKLOG>,
+    /// Allocated, unfinished jobs grouped by `finish - now - 1` (finish is within the horizon).
+    finishing: [FinishGroup; HORIZON],
+    since_last_new: u8,
+}
+
+impl<const M: usize> Default for Cluster<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const M: usize> Cluster<M> {
+    const SLOTS_OK: () = assert!(M >= 1 && M <= 64, "job slots M must be in 1..=64");
+
+    /// An empty cluster at time step 0.
+    pub fn new() -> Self {
+        let () = Self::SLOTS_OK;
+        Cluster {
+            now: 0,
+            avbl: [[RES_UNITS; NUM_RES]; HORIZON],
+            slots: [None; M],
+            backlog: Deque::new(),
+            finishing: [FinishGroup::default(); HORIZON],
+            since_last_new: 0,
+        }
+    }
+
+    /// The current time step.
+    pub fn now(&self) -> u32 {
+        self.now
+    }
+
+    /// Free units of each resource for each horizon row; row 0 is the current step.
+    /// Shape `[T][d]`.
+    pub fn avbl(&self) -> &[[u8; NUM_RES]; HORIZON] {
+        &self.avbl
+    }
+
+    /// The visible job slots.
+    pub fn slots(&self) -> &[Option<Job>; M] {
+        &self.slots
+    }
+
+    /// Jobs waiting in the backlog, head first.
+    pub fn backlog(&self) -> impl Iterator<Item = &Job> {
+        self.backlog.iter()
+    }
+
+    /// Number of jobs in the backlog.
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+
+    /// Time steps since the last job arrived, capped at [`MAX_TRACK_SINCE_NEW`].
+    pub fn since_last_new(&self) -> u8 {
+        self.since_last_new
+    }
+
+    /// Allocated jobs that have not finished (running now or reserved for a later start).
+    pub fn in_flight(&self) -> JobLoad {
+        self.finishing.iter().fold(JobLoad::default(), |acc, g| JobLoad {
+            jobs: acc.jobs.saturating_add(g.jobs),
+            inv_len_scaled: acc.inv_len_scaled.saturating_add(g.inv_len),
+        })
+    }
+
+    /// Jobs waiting in the slots and the backlog.
+    pub fn waiting(&self) -> JobLoad {
+        let mut load = JobLoad::default();
+        self.slots
+            .iter()
+            .flatten()
+            .chain(self.backlog.iter())
+            .for_each(|j| load.add(j));
+        load
+    }
+
+    /// Every job in the system: allocated and unfinished, or waiting. DeepRM's reward charges
+    /// these (running, slot and backlog jobs).
+    pub fn in_system(&self) -> JobLoad {
+        let (a, b) = (self.in_flight(), self.waiting());
+        JobLoad {
+            jobs: a.jobs.saturating_add(b.jobs),
+            inv_len_scaled: a.inv_len_scaled.saturating_add(b.inv_len_scaled),
+        }
+    }
+
+    /// True when no job is waiting or allocated-and-unfinished.
+    pub fn is_empty(&self) -> bool {
+        self.in_system().jobs == 0
+    }
+
+    /// Units of each resource in use during the current step.
+    pub fn used_now(&self) -> [u8; NUM_RES] {
+        self.avbl[0].map(|free| RES_UNITS.saturating_sub(free))
+    }
+
+    /// True when `job` fits starting now: rows `0..len` all have at least its demand free.
+    /// This is the eligibility test of DeepRM's SJF and Packer (`SEMANTICS.md` section 5).
+    pub fn fits_now(&self, job: &Job) -> bool {
+        self.fits_at(job, 0)
+    }
+
+    /// The earliest start offset `t` in `0..=T-len` (first fit in time) at which `job` fits, or
+    /// `None`. DeepRM stops at `T-len-1`; whitebox lets a job use the last horizon row.
+    pub fn first_fit(&self, job: &Job) -> Option<usize> {
+        let len = usize::from(job.len);
+        if len == 0 || len > HORIZON {
+            return None;
+        }
+        (0..=HORIZON - len).find(|&t| self.fits_at(job, t))
+    }
+
+    fn fits_at(&self, job: &Job, offset: usize) -> bool {
+        let end = offset.saturating_add(usize::from(job.len));
+        match self.avbl.get(offset..end) {
+            Some(rows) if end > offset => rows
+                .iter()
+                .all(|row| row.iter().zip(job.res.iter()).all(|(a, d)| a >= d)),
+            _ => false,
+        }
+    }
+
+    /// Admits a job arriving now: into the lowest empty slot, else the backlog tail.
+    ///
+    /// # Errors
+    /// A [`RejectReason`] when the job is invalid, arrives at another time step than now, or
+    /// the slots and backlog are full. A rejected job changes nothing but the "time since last
+    /// new job" counter (reset for a valid job arriving now, as DeepRM does for dropped jobs).
+    pub fn submit(&mut self, job: Job) -> Result<Placement, RejectReason> {
+        job.validate().map_err(RejectReason::Invalid)?;
+        if job.arrival != self.now {
+            return Err(RejectReason::WrongArrival {
+                arrival: job.arrival,
+                now: self.now,
+            });
+        }
+        self.since_last_new = 0;
+        if let Some((i, slot)) = self.slots.iter_mut().enumerate().find(|(_, s)| s.is_none()) {
+            *slot = Some(job);
+            return Ok(Placement::Slot(i));
+        }
+        let pos = self.backlog.len();
+        self.backlog
+            .push_back(job)
+            .map(|()| Placement::Backlog(pos))
+            .map_err(|_| RejectReason::BacklogFull { capacity: BACKLOG })
+    }
+
+    /// Applies one action (DeepRM `Env.step` without arrivals and reward, which the episode
+    /// adds). An allocation keeps the time step; anything else advances time by one step.
+    pub fn step(&mut self, action: Action) -> Step {
+        let slot = match action {
+            Action::Void => return self.move_on(MoveOnCause::Void),
+            Action::Schedule(i) => i,
+        };
+        let job = match self.slots.get(slot) {
+            None => return self.move_on(MoveOnCause::SlotOutOfRange),
+            Some(None) => return self.move_on(MoveOnCause::EmptySlot),
+            Some(Some(job)) => *job,
+        };
+        let Some(offset) = self.first_fit(&job) else {
+            return self.move_on(MoveOnCause::NoFit);
+        };
+        let len = usize::from(job.len);
+        for row in self.avbl.iter_mut().skip(offset).take(len) {
+            for (a, d) in row.iter_mut().zip(job.res.iter()) {
+                *a = a.saturating_sub(*d);
+            }
+        }
+        if let Some(group) = self.finishing.get_mut(offset + len - 1) {
+            group.jobs = group.jobs.saturating_add(1);
+            group.inv_len = group.inv_len.saturating_add(inv_len_scaled(job.len));
+        }
+        // The backlog head refills the freed slot (DeepRM quirk 8, kept).
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = self.backlog.pop_front();
+        }
+        let start = self.now.saturating_add(offset as u32);
+        Step::Allocated {
+            job,
+            slot,
+            start,
+            finish: start.saturating_add(u32::from(job.len)),
+        }
+    }
+
+    fn move_on(&mut self, cause: MoveOnCause) -> Step {
+        let used = self.used_now();
+        let ended = self.now;
+        self.now = self.now.saturating_add(1);
+        self.avbl.rotate_left(1);
+        self.avbl[HORIZON - 1] = [RES_UNITS; NUM_RES];
+        let completed = self.finishing[0].jobs;
+        self.finishing.rotate_left(1);
+        self.finishing[HORIZON - 1] = FinishGroup::default();
+        self.since_last_new = self
+            .since_last_new
+            .saturating_add(1)
+            .min(MAX_TRACK_SINCE_NEW);
+        Step::MovedOn {
+            cause,
+            ended,
+            used,
+            completed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u32, len: u32, res: [u32; 2]) -> Job {
+        Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn first_fit_reserves_in_the_future_and_uses_the_last_row() {
+        let mut c: Cluster<5> = Cluster::new();
+        c.submit(job(0, 15, [10, 1])).ok();
+        c.submit(job(1, 5, [10, 1])).ok();
+        assert!(matches!(
+            c.step(Action::Schedule(0)),
+            Step::Allocated { start: 0, finish: 15, .. }
+        ));
+        // Slot 0 was refilled by nothing (empty backlog); the len-5 job is now in slot 1 and
+        // fits only at offset 15 = T - len, the row DeepRM could not use.
+        assert_eq!(c.first_fit(&job(1, 5, [10, 1])), Some(15));
+        assert_eq!(c.first_fit(&job(1, 6, [10, 1])), None);
+        assert!(matches!(
+            c.step(Action::Schedule(1)),
+            Step::Allocated { start: 15, finish: 20, .. }
+        ));
+    }
+
+    #[test]
+    fn full_backlog_rejects_with_reason() {
+        let mut c: Cluster<2> = Cluster::new();
+        for id in 0..(2 + BACKLOG as u32) {
+            assert!(c.submit(job(id, 1, [1, 1])).is_ok());
+        }
+        assert_eq!(
+            c.submit(job(99, 1, [1, 1])),
+            Err(RejectReason::BacklogFull { capacity: 60 })
+        );
+        assert_eq!(c.waiting().jobs, 62);
+    }
+
+    #[test]
+    fn move_on_frees_rows_and_completes_jobs() {
+        let mut c: Cluster<2> = Cluster::new();
+        c.submit(job(0, 2, [4, 3])).ok();
+        c.step(Action::Schedule(0));
+        assert_eq!(c.used_now(), [4, 3]);
+        assert!(matches!(c.step(Action::Void), Step::MovedOn { completed: 0, used: [4, 3], .. }));
+        assert!(matches!(c.step(Action::Void), Step::MovedOn { completed: 1, .. }));
+        assert!(c.is_empty());
+        assert_eq!(c.avbl()[0], [10, 10]);
+    }
+}

@@ -1,0 +1,26 @@
+//! # whitebox-core
+//!
+//! The trusted part of the whitebox scheduler: a DeepRM-style cluster simulator (Mao et al.,
+//! "Resource Management with Deep Reinforcement Learning", HotNets 2016), its job workloads and
+//! the rule-based baselines (SJF, Packer, Tetris, Random). `no_std`, no allocation, no `unsafe`,
+//! no panics on any input: every failure is a typed error.
+//!
+//! A decision flows as: a [`Scheduler`] looks at a [`Cluster`] and returns an [`Action`];
+//! [`Episode::step`] applies it, admits arrivals when time advances, charges rewards and reports
+//! [`Event`]s to an [`Observer`]; [`Episode::summary`] gives the metrics.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod baselines;
+pub mod cluster;
+pub mod episode;
+pub mod job;
+pub mod spec;
+pub mod workload;
+
+pub use baselines::{Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
+pub use cluster::{Action, Cluster, JobLoad, MoveOnCause, Placement, RejectReason, Step};
+pub use episode::{run, Charge, EndMode, Episode, EpisodeError, Event, Observer, Summary};
+pub use job::{Job, JobError};
+pub use spec::ClusterSpec;
