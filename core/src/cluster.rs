@@ -225,10 +225,12 @@ impl<const M: usize> Cluster<M> {
 
     /// Allocated jobs that have not finished (running now or reserved for a later start).
     pub fn in_flight(&self) -> JobLoad {
-        self.finishing.iter().fold(JobLoad::default(), |acc, g| JobLoad {
-            jobs: acc.jobs.saturating_add(g.jobs),
-            inv_len_scaled: acc.inv_len_scaled.saturating_add(g.inv_len),
-        })
+        self.finishing
+            .iter()
+            .fold(JobLoad::default(), |acc, g| JobLoad {
+                jobs: acc.jobs.saturating_add(g.jobs),
+                inv_len_scaled: acc.inv_len_scaled.saturating_add(g.inv_len),
+            })
     }
 
     /// Jobs waiting in the slots and the backlog.
@@ -389,7 +391,11 @@ mod tests {
         c.submit(job(1, 5, [10, 1])).ok();
         assert!(matches!(
             c.step(Action::Schedule(0)),
-            Step::Allocated { start: 0, finish: 15, .. }
+            Step::Allocated {
+                start: 0,
+                finish: 15,
+                ..
+            }
         ));
         // Slot 0 was refilled by nothing (empty backlog); the len-5 job is now in slot 1 and
         // fits only at offset 15 = T - len, the row DeepRM could not use.
@@ -397,7 +403,11 @@ mod tests {
         assert_eq!(c.first_fit(&job(1, 6, [10, 1])), None);
         assert!(matches!(
             c.step(Action::Schedule(1)),
-            Step::Allocated { start: 15, finish: 20, .. }
+            Step::Allocated {
+                start: 15,
+                finish: 20,
+                ..
+            }
         ));
     }
 
@@ -420,8 +430,18 @@ mod tests {
         c.submit(job(0, 2, [4, 3])).ok();
         c.step(Action::Schedule(0));
         assert_eq!(c.used_now(), [4, 3]);
-        assert!(matches!(c.step(Action::Void), Step::MovedOn { completed: 0, used: [4, 3], .. }));
-        assert!(matches!(c.step(Action::Void), Step::MovedOn { completed: 1, .. }));
+        assert!(matches!(
+            c.step(Action::Void),
+            Step::MovedOn {
+                completed: 0,
+                used: [4, 3],
+                ..
+            }
+        ));
+        assert!(matches!(
+            c.step(Action::Void),
+            Step::MovedOn { completed: 1, .. }
+        ));
         assert!(c.is_empty());
         assert_eq!(c.avbl()[0], [10, 10]);
     }

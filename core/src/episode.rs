@@ -209,8 +209,7 @@ impl SlowdownSum {
     }
 
     fn mean(&self) -> Option<f64> {
-        (self.jobs > 0)
-            .then(|| self.scaled as f64 / INV_LEN_SCALE as f64 / f64::from(self.jobs))
+        (self.jobs > 0).then(|| self.scaled as f64 / INV_LEN_SCALE as f64 / f64::from(self.jobs))
     }
 }
 
@@ -369,9 +368,8 @@ impl<'a, const M: usize> Episode<'a, M> {
             not_arrived: (self.jobs.len() - self.next) as u32,
             mean_slowdown: self.allocated.mean(),
             mean_slowdown_completed: self.completed.mean(),
-            mean_completion_time: (self.allocated.jobs > 0).then(|| {
-                self.allocated.completion_time as f64 / f64::from(self.allocated.jobs)
-            }),
+            mean_completion_time: (self.allocated.jobs > 0)
+                .then(|| self.allocated.completion_time as f64 / f64::from(self.allocated.jobs)),
             makespan: self.makespan,
             total_reward: charge.slowdown_reward(),
             total_completion_reward: charge.completion_reward(),

@@ -47,7 +47,10 @@ impl core::fmt::Display for JobError {
         match *self {
             JobError::ZeroLen => write!(f, "field `len` = 0, must be at least 1 time step"),
             JobError::LenTooLong { len, max } => {
-                write!(f, "field `len` = {len}, exceeds the time horizon of {max} steps")
+                write!(
+                    f,
+                    "field `len` = {len}, exceeds the time horizon of {max} steps"
+                )
             }
             JobError::DemandTooLarge {
                 resource,

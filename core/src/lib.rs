@@ -14,8 +14,13 @@
 
 pub mod baselines;
 pub mod cluster;
+pub mod encoding;
 pub mod episode;
 pub mod job;
+pub mod model;
+pub mod nn;
+pub mod observe;
+pub mod policy;
 pub mod spec;
 pub mod workload;
 

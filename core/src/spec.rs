@@ -47,7 +47,7 @@ const fn lcm_up_to(n: u64) -> u64 {
 
 /// The cluster a model or an experiment was set up for. Stored in model files so a model trained
 /// for one cluster is refused on another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterSpec {
     /// Resource types `d`.
     pub num_res: u8,

@@ -79,6 +79,21 @@ impl Workload {
         }
     }
 
+    /// Stable numeric code used in model files.
+    pub fn code(self) -> u8 {
+        match self {
+            Workload::DeepRm => 0,
+            Workload::LongJobs => 1,
+            Workload::WideDemands => 2,
+            Workload::Bursty => 3,
+        }
+    }
+
+    /// The workload with numeric code `code`, if any.
+    pub fn from_code(code: u8) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.code() == code)
+    }
+
     /// The workload called `name`, if any.
     pub fn from_name(name: &str) -> Option<Workload> {
         Workload::ALL.into_iter().find(|w| w.name() == name)
@@ -178,7 +193,11 @@ impl JobGenerator {
         match self.dist.arrivals {
             Arrivals::Bernoulli => self.rng.random::<f64>() < self.rate,
             Arrivals::OnOff { switch } => {
-                let p = if self.on { (2.0 * self.rate).min(1.0) } else { 0.0 };
+                let p = if self.on {
+                    (2.0 * self.rate).min(1.0)
+                } else {
+                    0.0
+                };
                 let arrives = self.rng.random::<f64>() < p;
                 if self.rng.random::<f64>() < switch {
                     self.on = !self.on;

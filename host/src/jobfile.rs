@@ -105,23 +105,39 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        format!("{:#}", parse(text).err().map(|e| e.to_string()).unwrap_or_default())
+        format!(
+            "{:#}",
+            parse(text).err().map(|e| e.to_string()).unwrap_or_default()
+        )
     }
 
     #[test]
     fn each_bad_field_is_named_with_index_value_and_limit() {
         let ok = r#"{"jobs":[{"arrival":1,"len":2,"res":[3,4]}], "other": 1}"#;
         assert_eq!(parse(ok).map(|j| j.len()).ok(), Some(1));
-        let e = err(r#"{"jobs":[{"arrival":1,"len":2,"res":[3,4]},{"arrival":2,"len":0,"res":[1,1]}]}"#);
+        let e = err(
+            r#"{"jobs":[{"arrival":1,"len":2,"res":[3,4]},{"arrival":2,"len":0,"res":[1,1]}]}"#,
+        );
         assert!(e.contains("job 1") && e.contains("`len` = 0"), "{e}");
         let e = err(r#"{"jobs":[{"arrival":1,"len":21,"res":[3,4]}]}"#);
-        assert!(e.contains("job 0") && e.contains("21") && e.contains("20"), "{e}");
+        assert!(
+            e.contains("job 0") && e.contains("21") && e.contains("20"),
+            "{e}"
+        );
         let e = err(r#"{"jobs":[{"arrival":1,"len":2,"res":[3,11]}]}"#);
-        assert!(e.contains("res[1]") && e.contains("11") && e.contains("10 units"), "{e}");
+        assert!(
+            e.contains("res[1]") && e.contains("11") && e.contains("10 units"),
+            "{e}"
+        );
         let e = err(r#"{"jobs":[{"arrival":1,"len":2,"res":[3]}]}"#);
         assert!(e.contains("1 entries") && e.contains("2 resources"), "{e}");
-        let e = err(r#"{"jobs":[{"arrival":5,"len":2,"res":[3,4]},{"arrival":4,"len":2,"res":[3,4]}]}"#);
-        assert!(e.contains("job 1") && e.contains("`arrival` = 4") && e.contains("5"), "{e}");
+        let e = err(
+            r#"{"jobs":[{"arrival":5,"len":2,"res":[3,4]},{"arrival":4,"len":2,"res":[3,4]}]}"#,
+        );
+        assert!(
+            e.contains("job 1") && e.contains("`arrival` = 4") && e.contains("5"),
+            "{e}"
+        );
         let e = err(r#"{"jobs":[{"arrival":-1,"len":2,"res":[3,4]}]}"#);
         assert!(e.contains("`arrival` = -1"), "{e}");
         let e = err(r#"{"jobs": [ }"#);

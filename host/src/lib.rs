@@ -2,5 +2,16 @@
 //!
 //! The host side of whitebox: job files, episode recording, evaluation and the `whitebox` CLI.
 
+pub mod cli;
+pub mod demo;
+pub mod eval;
 pub mod jobfile;
+pub mod lists;
+pub mod models;
+pub mod output;
+pub mod play;
+pub mod policy;
 pub mod record;
+pub mod simulate;
+pub mod stats;
+pub mod train;

@@ -1,0 +1,167 @@
+//! Observation encoders: what a policy network sees of the cluster.
+//!
+//! * [`Image`]: DeepRM's 20 x W picture ([`crate::observe`], `SEMANTICS.md` section 3).
+//! * [`Compact`]: whitebox's small feature vector, every feature scaled to `[0, 1]`:
+//!   1. free capacity of each horizon row and resource, `avbl[t][r] / r`, row-major
+//!      (`T * d` = 40 features; row 0 is the current step);
+//!   2. per job slot, `len / T`, each demand `res[r] / r`, and the wait until its first fit in
+//!      time (`first_fit / T`, 1 when it fits nowhere in the horizon): `(2 + d) * M` features,
+//!      all zero for an empty slot. The wait is what SJF and Packer test ("fits now" is wait 0)
+//!      and what DeepRM's image shows only implicitly;
+//!   3. backlog length / backlog capacity (1 feature);
+//!   4. time since the last new job / 10 (1 feature).
+//!
+//!   That is `T * d + (2 + d) * M + 2` = 62 features for `M = 5` and 82 for `M = 10`.
+
+use crate::cluster::Cluster;
+use crate::observe::{encode_image, image_len};
+use crate::spec::{BACKLOG, HORIZON, MAX_JOB_LEN, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
+
+/// Which encoder a model was trained with (stored in model files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// DeepRM's image, shape `[20][W]`.
+    Image,
+    /// whitebox's compact feature vector.
+    Compact,
+}
+
+impl Encoding {
+    /// Input length of the network for `m` job slots.
+    pub const fn input_len(self, m: usize) -> usize {
+        match self {
+            Encoding::Image => image_len(m),
+            Encoding::Compact => compact_len(m),
+        }
+    }
+
+    /// Name on the command line and in model files' JSON form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Image => "image",
+            Encoding::Compact => "compact",
+        }
+    }
+
+    /// The encoding called `name`.
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        [Encoding::Image, Encoding::Compact]
+            .into_iter()
+            .find(|e| e.name() == name)
+    }
+
+    /// Stable numeric code used in the binary model format.
+    pub const fn code(self) -> u8 {
+        match self {
+            Encoding::Image => 0,
+            Encoding::Compact => 1,
+        }
+    }
+
+    /// The encoding with numeric code `code`.
+    pub fn from_code(code: u8) -> Option<Encoding> {
+        [Encoding::Image, Encoding::Compact]
+            .into_iter()
+            .find(|e| e.code() == code)
+    }
+}
+
+/// Length of the compact encoding for `m` job slots: `T * d + (2 + d) * m + 2`.
+pub const fn compact_len(m: usize) -> usize {
+    HORIZON * NUM_RES + (2 + NUM_RES) * m + 2
+}
+
+/// An observation encoder chosen at compile time, so input sizes are checked by the compiler.
+pub trait Encoder {
+    /// The encoding this type implements.
+    const ENCODING: Encoding;
+
+    /// Writes the observation of `cluster` into `out`, shape `[I]` with
+    /// `I == Self::ENCODING.input_len(M)` (checked at compile time by the callers' const
+    /// assertions; here a shorter buffer is filled only as far as it goes).
+    fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]);
+}
+
+/// DeepRM's image encoder (see [`crate::observe`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Image;
+
+/// whitebox's compact encoder (see the module docs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Compact;
+
+impl Encoder for Image {
+    const ENCODING: Encoding = Encoding::Image;
+
+    fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]) {
+        encode_image(cluster, out);
+    }
+}
+
+impl Encoder for Compact {
+    const ENCODING: Encoding = Encoding::Compact;
+
+    fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]) {
+        const {
+            assert!(
+                I == compact_len(M),
+                "compact input must be compact_len(M) long"
+            )
+        };
+        let units = f32::from(RES_UNITS);
+        let capacity = cluster
+            .avbl()
+            .iter()
+            .flatten()
+            .map(|&a| f32::from(a) / units);
+        let horizon = HORIZON as f32;
+        let slots = cluster.slots().iter().flat_map(|slot| {
+            let (len, res, wait) = slot.map_or((0, [0; NUM_RES], 0.0), |j| {
+                let wait = cluster.first_fit(&j).map_or(1.0, |t| t as f32 / horizon);
+                (j.len, j.res, wait)
+            });
+            core::iter::once(f32::from(len) / f32::from(MAX_JOB_LEN))
+                .chain(res.into_iter().map(move |r| f32::from(r) / units))
+                .chain(core::iter::once(wait))
+        });
+        let backlog = cluster.backlog_len() as f32 / BACKLOG as f32;
+        let since = f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW);
+        let features = capacity.chain(slots).chain([backlog, since]);
+        for (o, f) in out.iter_mut().zip(features) {
+            *o = f;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Action, Job};
+
+    #[test]
+    fn compact_features_by_hand() {
+        assert_eq!(compact_len(5), 62);
+        assert_eq!(compact_len(10), 82);
+        let mut c: Cluster<5> = Cluster::new();
+        let job = |id, len, res: [u32; 2]| {
+            Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        c.submit(job(0, 3, [4, 2])).ok();
+        c.submit(job(1, 10, [5, 1])).ok();
+        c.submit(job(2, 2, [7, 1])).ok();
+        c.step(Action::Schedule(0));
+        let mut x = [9.0f32; 62];
+        Compact::encode(&c, &mut x);
+        // Rows 0..3 have 6 and 8 of 10 units free, the rest full.
+        assert_eq!(&x[0..2], &[0.6, 0.8]);
+        assert_eq!(&x[4..6], &[0.6, 0.8]);
+        assert_eq!(&x[6..8], &[1.0, 1.0]);
+        // Slot 0 was refilled by nothing; slot 1 holds the len-10 job: 10/20, 5/10, 1/10, and
+        // it fits now (6 units free); slot 2's job needs 7 units, free from step 3: wait 3/20.
+        assert_eq!(&x[40..44], &[0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(&x[44..48], &[0.5, 0.5, 0.1, 0.0]);
+        assert_eq!(&x[48..52], &[0.1, 0.7, 0.1, 0.15]);
+        // Empty backlog; a job arrived this step.
+        assert_eq!(&x[60..62], &[0.0, 0.0]);
+    }
+}

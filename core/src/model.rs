@@ -1,0 +1,679 @@
+//! The versioned binary model format, read and written without allocation.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `WBXMODEL` |
+//! | 2 | format version (`u16`, currently [`FORMAT_VERSION`]) |
+//! | var | [`ModelHeader`], `postcard`-encoded |
+//! | var | the weights: `postcard` sequence of `f32` in [`Mlp::params`] order |
+//! | 4 | CRC-32 (ISO-HDLC, as zlib) of every byte before it |
+//!
+//! Loading checks, in order: length, magic, version, header, exact total length, CRC, encoder,
+//! layer sizes, cluster spec, finite weights. Each failure is its own [`ModelError`] naming what
+//! was found and what was expected, and the destination network is left unchanged.
+
+use core::fmt;
+
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::encoding::Encoding;
+use crate::nn::Mlp;
+use crate::spec::ClusterSpec;
+
+/// File magic.
+pub const MAGIC: [u8; 8] = *b"WBXMODEL";
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+const PREFIX: usize = MAGIC.len() + 2;
+const CRC_LEN: usize = 4;
+const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// How a model was trained (informational; not checked on load).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingMeta {
+    /// Workload code ([`crate::workload::Workload::code`]).
+    pub workload: u8,
+    /// Arrival rate per time step.
+    pub rate: f32,
+    /// Training seed.
+    pub seed: u64,
+    /// Training iterations.
+    pub iterations: u32,
+    /// Whether invalid actions were masked during training.
+    pub mask_invalid: bool,
+}
+
+/// Everything in a model file but the weights.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// [`Encoding::code`] of the observation encoder.
+    pub encoding: u8,
+    /// Network input length.
+    pub input: u32,
+    /// Hidden units.
+    pub hidden: u32,
+    /// Network outputs (`M + 1`).
+    pub output: u32,
+    /// The cluster the model was trained for.
+    pub spec: ClusterSpec,
+    /// Training metadata.
+    pub meta: TrainingMeta,
+}
+
+/// A layer dimension of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// Input length.
+    Input,
+    /// Hidden units.
+    Hidden,
+    /// Outputs.
+    Output,
+}
+
+/// A field of the [`ClusterSpec`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecField {
+    /// Resource types `d`.
+    NumRes,
+    /// Units per resource `r`.
+    ResUnits,
+    /// Time horizon `T`.
+    Horizon,
+    /// Job slots `M`.
+    Slots,
+    /// Backlog capacity.
+    Backlog,
+}
+
+/// Why a model file was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelError {
+    /// The file ends before the length its header implies.
+    Truncated {
+        /// Bytes present.
+        found: usize,
+        /// Bytes needed.
+        expected: usize,
+    },
+    /// The file has bytes after the CRC.
+    TrailingBytes {
+        /// Bytes present.
+        found: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+    /// The first 8 bytes are not `WBXMODEL`.
+    BadMagic {
+        /// The bytes found.
+        found: [u8; 8],
+    },
+    /// A format version this build cannot read.
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u16,
+        /// Version this build reads.
+        supported: u16,
+    },
+    /// The header could not be decoded.
+    MalformedHeader,
+    /// The stored CRC-32 does not match the contents.
+    CrcMismatch {
+        /// CRC in the file.
+        stored: u32,
+        /// CRC of the contents.
+        computed: u32,
+    },
+    /// The model was trained with another observation encoder (or an unknown code).
+    EncodingMismatch {
+        /// Encoder code in the file.
+        found: u8,
+        /// Encoder expected.
+        expected: Encoding,
+    },
+    /// A layer size differs from the network it is loaded into.
+    SizeMismatch {
+        /// Which layer.
+        layer: Layer,
+        /// Size in the file.
+        found: u32,
+        /// Size expected.
+        expected: usize,
+    },
+    /// The model was trained for another cluster.
+    SpecMismatch {
+        /// Which field.
+        field: SpecField,
+        /// Value in the file.
+        found: u8,
+        /// Value expected.
+        expected: u8,
+    },
+    /// A weight is NaN or infinite.
+    NonFiniteWeight {
+        /// Index in [`Mlp::params`] order.
+        index: usize,
+    },
+    /// The output buffer is too small to write the model.
+    BufferTooSmall {
+        /// Bytes available.
+        available: usize,
+    },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::Truncated { found, expected } => {
+                write!(f, "model file truncated: {found} bytes, expected {expected}")
+            }
+            ModelError::TrailingBytes { found, expected } => write!(
+                f,
+                "model file has trailing bytes: {found} bytes, expected {expected}"
+            ),
+            ModelError::BadMagic { found } => write!(
+                f,
+                "not a whitebox model: magic {found:02x?}, expected \"WBXMODEL\""
+            ),
+            ModelError::UnsupportedVersion { found, supported } => write!(
+                f,
+                "model format version {found} is not supported (this build reads version {supported})"
+            ),
+            ModelError::MalformedHeader => write!(f, "model header cannot be decoded"),
+            ModelError::CrcMismatch { stored, computed } => write!(
+                f,
+                "model file corrupt: stored CRC-32 {stored:#010x}, contents give {computed:#010x}"
+            ),
+            ModelError::EncodingMismatch { found, expected } => write!(
+                f,
+                "model encoder code {found}, expected {} (code {})",
+                expected.name(),
+                expected.code()
+            ),
+            ModelError::SizeMismatch {
+                layer,
+                found,
+                expected,
+            } => write!(f, "model {layer:?} size {found}, expected {expected}"),
+            ModelError::SpecMismatch {
+                field,
+                found,
+                expected,
+            } => write!(
+                f,
+                "model trained for cluster {field:?} = {found}, this cluster has {expected}"
+            ),
+            ModelError::NonFiniteWeight { index } => {
+                write!(f, "model weight {index} is NaN or infinite")
+            }
+            ModelError::BufferTooSmall { available } => {
+                write!(f, "output buffer of {available} bytes is too small for the model")
+            }
+        }
+    }
+}
+
+/// Serializes the parameters as one `postcard` sequence of known length.
+struct Params<'a, const I: usize, const H: usize, const O: usize>(&'a Mlp<I, H, O>);
+
+impl<const I: usize, const H: usize, const O: usize> Serialize for Params<'_, I, H, O> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(Mlp::<I, H, O>::PARAMS))?;
+        for p in self.0.params() {
+            seq.serialize_element(p)?;
+        }
+        seq.end()
+    }
+}
+
+/// Decodes the weight sequence; with `dest`, writes each weight in [`Mlp::params_mut`] order,
+/// without it only checks count and finiteness. Yields the index of the first non-finite weight.
+struct ParamsSeed<'a, const I: usize, const H: usize, const O: usize> {
+    dest: Option<&'a mut Mlp<I, H, O>>,
+}
+
+/// Outcome of decoding the weights.
+enum Weights {
+    Ok,
+    WrongCount,
+    NonFinite(usize),
+}
+
+impl<'de, const I: usize, const H: usize, const O: usize> DeserializeSeed<'de>
+    for ParamsSeed<'_, I, H, O>
+{
+    type Value = Weights;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Weights, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, const I: usize, const H: usize, const O: usize> Visitor<'de> for ParamsSeed<'_, I, H, O> {
+    type Value = Weights;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} f32 weights", Mlp::<I, H, O>::PARAMS)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Weights, A::Error> {
+        if seq.size_hint() != Some(Mlp::<I, H, O>::PARAMS) {
+            return Ok(Weights::WrongCount);
+        }
+        match self.dest {
+            None => {
+                let mut index = 0;
+                while let Some(w) = seq.next_element::<f32>()? {
+                    if !w.is_finite() {
+                        return Ok(Weights::NonFinite(index));
+                    }
+                    index += 1;
+                }
+                Ok(if index == Mlp::<I, H, O>::PARAMS {
+                    Weights::Ok
+                } else {
+                    Weights::WrongCount
+                })
+            }
+            Some(net) => {
+                for p in net.params_mut() {
+                    match seq.next_element::<f32>()? {
+                        Some(w) => *p = w,
+                        None => return Ok(Weights::WrongCount),
+                    }
+                }
+                Ok(Weights::Ok)
+            }
+        }
+    }
+}
+
+/// Writes `net` with `header` into `buf` and returns the number of bytes used.
+///
+/// # Errors
+/// [`ModelError::NonFiniteWeight`] for a NaN or infinite weight (never written, so files hold
+/// no NaN bit patterns); [`ModelError::SizeMismatch`] when the header's sizes are not `I, H, O`;
+/// [`ModelError::BufferTooSmall`] when `buf` cannot hold the file.
+pub fn save<const I: usize, const H: usize, const O: usize>(
+    net: &Mlp<I, H, O>,
+    header: &ModelHeader,
+    buf: &mut [u8],
+) -> Result<usize, ModelError> {
+    if let Some(index) = net.first_non_finite() {
+        return Err(ModelError::NonFiniteWeight { index });
+    }
+    check_sizes::<I, H, O>(header)?;
+    let too_small = ModelError::BufferTooSmall {
+        available: buf.len(),
+    };
+    let prefix = buf.get_mut(..PREFIX).ok_or(too_small)?;
+    prefix[..MAGIC.len()].copy_from_slice(&MAGIC);
+    prefix[MAGIC.len()..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    let mut used = PREFIX;
+    used += postcard::to_slice(header, buf.get_mut(used..).ok_or(too_small)?)
+        .map_err(|_| too_small)?
+        .len();
+    used += postcard::to_slice(&Params(net), buf.get_mut(used..).ok_or(too_small)?)
+        .map_err(|_| too_small)?
+        .len();
+    let crc = CRC.checksum(buf.get(..used).ok_or(too_small)?);
+    buf.get_mut(used..used + CRC_LEN)
+        .ok_or(too_small)?
+        .copy_from_slice(&crc.to_le_bytes());
+    Ok(used + CRC_LEN)
+}
+
+/// Size in bytes of the file [`save`] writes for a network of `Mlp<I, H, O>` (an upper bound
+/// on the header part).
+pub const fn max_file_len(params: usize) -> usize {
+    PREFIX + 64 + 5 + 4 * params + CRC_LEN
+}
+
+fn check_sizes<const I: usize, const H: usize, const O: usize>(
+    header: &ModelHeader,
+) -> Result<(), ModelError> {
+    for (layer, found, expected) in [
+        (Layer::Input, header.input, I),
+        (Layer::Hidden, header.hidden, H),
+        (Layer::Output, header.output, O),
+    ] {
+        if usize::try_from(found).ok() != Some(expected) {
+            return Err(ModelError::SizeMismatch {
+                layer,
+                found,
+                expected,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_spec(found: &ClusterSpec, expected: &ClusterSpec) -> Result<(), ModelError> {
+    for (field, f, e) in [
+        (SpecField::NumRes, found.num_res, expected.num_res),
+        (SpecField::ResUnits, found.res_units, expected.res_units),
+        (SpecField::Horizon, found.horizon, expected.horizon),
+        (SpecField::Slots, found.slots, expected.slots),
+        (SpecField::Backlog, found.backlog, expected.backlog),
+    ] {
+        if f != e {
+            return Err(ModelError::SpecMismatch {
+                field,
+                found: f,
+                expected: e,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks everything that does not depend on the destination network: length, magic, version,
+/// header and CRC. Returns the header and the weight bytes.
+///
+/// # Errors
+/// [`ModelError::Truncated`], [`ModelError::BadMagic`], [`ModelError::UnsupportedVersion`],
+/// [`ModelError::MalformedHeader`], [`ModelError::TrailingBytes`], [`ModelError::CrcMismatch`].
+pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelError> {
+    let truncated = |expected| ModelError::Truncated {
+        found: bytes.len(),
+        expected,
+    };
+    let prefix = bytes.get(..PREFIX).ok_or(truncated(PREFIX))?;
+    let mut magic = [0u8; 8];
+    magic.copy_from_slice(&prefix[..MAGIC.len()]);
+    if magic != MAGIC {
+        return Err(ModelError::BadMagic { found: magic });
+    }
+    let version = u16::from_le_bytes([prefix[MAGIC.len()], prefix[MAGIC.len() + 1]]);
+    if version != FORMAT_VERSION {
+        return Err(ModelError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let rest = &bytes[PREFIX..];
+    let (header, weights) = match postcard::take_from_bytes::<ModelHeader>(rest) {
+        Ok(ok) => ok,
+        Err(postcard::Error::DeserializeUnexpectedEnd) => {
+            return Err(truncated(bytes.len().saturating_add(1)))
+        }
+        Err(_) => return Err(ModelError::MalformedHeader),
+    };
+    let header_len = bytes.len() - weights.len();
+    let params = params_of(&header).ok_or(ModelError::MalformedHeader)?;
+    let expected = header_len
+        .checked_add(varint_len(params))
+        .and_then(|n| n.checked_add(params.checked_mul(4)?))
+        .and_then(|n| n.checked_add(CRC_LEN))
+        .ok_or(ModelError::MalformedHeader)?;
+    if bytes.len() < expected {
+        return Err(truncated(expected));
+    }
+    if bytes.len() > expected {
+        return Err(ModelError::TrailingBytes {
+            found: bytes.len(),
+            expected,
+        });
+    }
+    let (body, crc) = bytes.split_at(expected - CRC_LEN);
+    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    let computed = CRC.checksum(body);
+    if stored != computed {
+        return Err(ModelError::CrcMismatch { stored, computed });
+    }
+    Ok((header, &body[header_len..]))
+}
+
+fn params_of(h: &ModelHeader) -> Option<usize> {
+    let (i, hd, o) = (
+        usize::try_from(h.input).ok()?,
+        usize::try_from(h.hidden).ok()?,
+        usize::try_from(h.output).ok()?,
+    );
+    hd.checked_mul(i)?
+        .checked_add(hd)?
+        .checked_add(o.checked_mul(hd)?)?
+        .checked_add(o)
+}
+
+/// Bytes of postcard's LEB128 encoding of a length.
+fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn decode_weights<const I: usize, const H: usize, const O: usize>(
+    weights: &[u8],
+    dest: Option<&mut Mlp<I, H, O>>,
+) -> Result<(), ModelError> {
+    let seed = ParamsSeed { dest };
+    let mut de = postcard::Deserializer::from_bytes(weights);
+    match seed.deserialize(&mut de) {
+        Ok(Weights::Ok) => Ok(()),
+        Ok(Weights::NonFinite(index)) => Err(ModelError::NonFiniteWeight { index }),
+        Ok(Weights::WrongCount) | Err(_) => Err(ModelError::MalformedHeader),
+    }
+}
+
+/// Loads a model file into `net`, checking that it was trained with `encoding` for the cluster
+/// `spec`. On any error `net` is left unchanged.
+///
+/// # Errors
+/// Every [`ModelError`] but [`ModelError::BufferTooSmall`]; see the module docs for the order.
+pub fn load<const I: usize, const H: usize, const O: usize>(
+    bytes: &[u8],
+    encoding: Encoding,
+    spec: &ClusterSpec,
+    net: &mut Mlp<I, H, O>,
+) -> Result<ModelHeader, ModelError> {
+    let (header, weights) = read_header(bytes)?;
+    if header.encoding != encoding.code() {
+        return Err(ModelError::EncodingMismatch {
+            found: header.encoding,
+            expected: encoding,
+        });
+    }
+    check_sizes::<I, H, O>(&header)?;
+    check_spec(&header.spec, spec)?;
+    // First pass checks every weight, second pass writes: `net` changes only if all are good.
+    decode_weights::<I, H, O>(weights, None)?;
+    decode_weights(weights, Some(net))?;
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::compact_len;
+    use crate::spec::ClusterSpec;
+
+    const I: usize = compact_len(5);
+    type Net = Mlp<I, 20, 6>;
+    const LEN: usize = max_file_len(Net::PARAMS);
+
+    fn net() -> Net {
+        let mut n = Net::zeroed();
+        for (k, p) in n.params_mut().enumerate() {
+            *p = libm::sinf(k as f32 * 0.37) * 0.5;
+        }
+        n
+    }
+
+    fn header(slots: u8) -> ModelHeader {
+        ModelHeader {
+            encoding: Encoding::Compact.code(),
+            input: I as u32,
+            hidden: 20,
+            output: 6,
+            spec: ClusterSpec::with_slots(slots),
+            meta: TrainingMeta::default(),
+        }
+    }
+
+    fn file() -> ([u8; LEN], usize) {
+        let mut buf = [0u8; LEN];
+        let n = save(&net(), &header(5), &mut buf).unwrap_or_else(|e| unreachable!("{e}"));
+        (buf, n)
+    }
+
+    fn load5(bytes: &[u8]) -> Result<ModelHeader, ModelError> {
+        let mut dest = Net::zeroed();
+        let r = load(
+            bytes,
+            Encoding::Compact,
+            &ClusterSpec::with_slots(5),
+            &mut dest,
+        );
+        if r.is_err() {
+            assert_eq!(
+                dest,
+                Net::zeroed(),
+                "a failed load must not change the network"
+            );
+        }
+        r
+    }
+
+    fn reseal(bytes: &mut [u8]) {
+        let n = bytes.len() - CRC_LEN;
+        let crc = CRC.checksum(&bytes[..n]);
+        bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let (buf, n) = file();
+        // The weights: a 2-byte length varint (1386 < 16384) and 4 bytes per weight.
+        assert_eq!(Net::PARAMS, 62 * 20 + 20 + 6 * 20 + 6);
+        let mut dest = Net::zeroed();
+        let h = load(
+            &buf[..n],
+            Encoding::Compact,
+            &ClusterSpec::with_slots(5),
+            &mut dest,
+        );
+        assert_eq!(h, Ok(header(5)));
+        assert_eq!(dest, net());
+        let (h2, w) = read_header(&buf[..n]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(h2, header(5));
+        assert_eq!(w.len(), 2 + 4 * Net::PARAMS);
+    }
+
+    #[test]
+    fn each_corruption_has_its_own_error() {
+        let (buf, n) = file();
+        let mut flipped = buf;
+        flipped[n - 100] ^= 0x01;
+        assert!(matches!(
+            load5(&flipped[..n]),
+            Err(ModelError::CrcMismatch { .. })
+        ));
+        assert_eq!(
+            load5(&buf[..n - 1]),
+            Err(ModelError::Truncated {
+                found: n - 1,
+                expected: n
+            })
+        );
+        assert!(matches!(
+            load5(&buf[..4]),
+            Err(ModelError::Truncated { .. })
+        ));
+        let mut magic = buf;
+        magic[0] = b'X';
+        assert!(matches!(
+            load5(&magic[..n]),
+            Err(ModelError::BadMagic { .. })
+        ));
+        let mut version = buf;
+        version[8] = 2;
+        assert_eq!(
+            load5(&version[..n]),
+            Err(ModelError::UnsupportedVersion {
+                found: 2,
+                supported: 1
+            })
+        );
+        let mut dest = Net::zeroed();
+        assert_eq!(
+            load(
+                &buf[..n],
+                Encoding::Compact,
+                &ClusterSpec::with_slots(10),
+                &mut dest
+            ),
+            Err(ModelError::SpecMismatch {
+                field: SpecField::Slots,
+                found: 5,
+                expected: 10
+            })
+        );
+        assert_eq!(
+            load(
+                &buf[..n],
+                Encoding::Image,
+                &ClusterSpec::with_slots(5),
+                &mut dest
+            ),
+            Err(ModelError::EncodingMismatch {
+                found: 1,
+                expected: Encoding::Image
+            })
+        );
+        let mut other = Mlp::<I, 16, 6>::zeroed();
+        assert_eq!(
+            load(
+                &buf[..n],
+                Encoding::Compact,
+                &ClusterSpec::with_slots(5),
+                &mut other
+            ),
+            Err(ModelError::SizeMismatch {
+                layer: Layer::Hidden,
+                found: 20,
+                expected: 16
+            })
+        );
+        let mut long = [0u8; LEN];
+        long[..n].copy_from_slice(&buf[..n]);
+        assert!(matches!(
+            load5(&long[..n + 1]),
+            Err(ModelError::TrailingBytes { .. })
+        ));
+    }
+
+    #[test]
+    fn nan_weights_are_refused_on_load_and_save() {
+        let (mut buf, n) = file();
+        // Weight 7 sits after the prefix, the header and the 2-byte length.
+        let (_, weights) = read_header(&buf[..n]).unwrap_or_else(|e| unreachable!("{e}"));
+        let start = n - CRC_LEN - weights.len() + 2 + 4 * 7;
+        buf[start..start + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        reseal(&mut buf[..n]);
+        assert_eq!(
+            load5(&buf[..n]),
+            Err(ModelError::NonFiniteWeight { index: 7 })
+        );
+        let mut bad = net();
+        bad.b2[0] = f32::INFINITY;
+        let mut out = [0u8; LEN];
+        assert_eq!(
+            save(&bad, &header(5), &mut out),
+            Err(ModelError::NonFiniteWeight {
+                index: Net::PARAMS - 6
+            })
+        );
+        assert_eq!(
+            save(&net(), &header(5), &mut out[..100]),
+            Err(ModelError::BufferTooSmall { available: 100 })
+        );
+    }
+}

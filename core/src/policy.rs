@@ -1,0 +1,125 @@
+//! A learned policy as a [`Scheduler`]: encoder + [`Mlp`] + invalid-action masking + argmax.
+//!
+//! The decision path needs no `exp`: the action is the valid output with the largest logit
+//! (lowest index on ties). Probabilities ([`crate::nn::masked_softmax`]) are for training and
+//! reports only.
+
+use core::marker::PhantomData;
+
+use crate::baselines::{PolicyError, Scheduler};
+use crate::cluster::{Action, Cluster};
+use crate::encoding::Encoder;
+use crate::nn::{masked_argmax, Mlp};
+
+/// Which actions are allowed in `cluster`, as network output indices (shape `[M + 1]`): with
+/// `mask_invalid`, slot `i` only if it holds a job that fits somewhere in the horizon; void
+/// always. Without it (DeepRM's behaviour, `SEMANTICS.md` quirk 7) every action is allowed and an
+/// invalid choice becomes a MoveOn.
+pub fn valid_actions<const M: usize, const O: usize>(
+    cluster: &Cluster<M>,
+    mask_invalid: bool,
+) -> [bool; O] {
+    const { assert!(O == M + 1, "a policy has M + 1 outputs") };
+    let mut valid = [true; O];
+    if mask_invalid {
+        for (v, slot) in valid.iter_mut().zip(cluster.slots().iter()) {
+            *v = slot.is_some_and(|j| cluster.first_fit(&j).is_some());
+        }
+    }
+    valid
+}
+
+/// A network policy for `M` job slots with encoder `E`, `I` inputs, `H` hidden units and
+/// `O = M + 1` outputs. Holds its work buffers (observation, hidden activations, logits), so a
+/// decision allocates nothing.
+#[derive(Clone, Debug)]
+pub struct Policy<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
+    net: &'m Mlp<I, H, O>,
+    mask_invalid: bool,
+    obs: [f32; I],
+    hidden: [f32; H],
+    logits: [f32; O],
+    valid: [bool; O],
+    encoder: PhantomData<E>,
+}
+
+impl<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
+    Policy<'m, E, M, I, H, O>
+{
+    const SHAPES_OK: () = assert!(
+        I == E::ENCODING.input_len(M) && O == M + 1,
+        "network input must match the encoder and output must be M + 1"
+    );
+
+    /// A policy deciding with `net`; `mask_invalid` should be `true` except to reproduce DeepRM.
+    pub fn new(net: &'m Mlp<I, H, O>, mask_invalid: bool) -> Self {
+        let () = Self::SHAPES_OK;
+        Policy {
+            net,
+            mask_invalid,
+            obs: [0.0; I],
+            hidden: [0.0; H],
+            logits: [0.0; O],
+            valid: [true; O],
+            encoder: PhantomData,
+        }
+    }
+
+    /// The network.
+    pub fn net(&self) -> &Mlp<I, H, O> {
+        self.net
+    }
+
+    /// Encodes `cluster`, runs the network and computes the action mask. Afterwards
+    /// [`Policy::obs`], [`Policy::hidden`], [`Policy::logits`] and [`Policy::valid`] describe this
+    /// state.
+    pub fn evaluate(&mut self, cluster: &Cluster<M>) {
+        E::encode(cluster, &mut self.obs);
+        self.net
+            .forward(&self.obs, &mut self.hidden, &mut self.logits);
+        self.valid = valid_actions(cluster, self.mask_invalid);
+    }
+
+    /// The last observation, shape `[I]`.
+    pub fn obs(&self) -> &[f32; I] {
+        &self.obs
+    }
+
+    /// The last hidden activations, shape `[H]`.
+    pub fn hidden(&self) -> &[f32; H] {
+        &self.hidden
+    }
+
+    /// The last logits, shape `[M + 1]`.
+    pub fn logits(&self) -> &[f32; O] {
+        &self.logits
+    }
+
+    /// The last action mask, shape `[M + 1]`.
+    pub fn valid(&self) -> &[bool; O] {
+        &self.valid
+    }
+
+    /// The greedy action for the last evaluated state.
+    ///
+    /// # Errors
+    /// [`PolicyError::NonFiniteOutput`] when an allowed logit is NaN or infinite: a corrupted
+    /// network never produces an action silently.
+    pub fn greedy(&self) -> Result<Action, PolicyError> {
+        match masked_argmax(&self.logits, &self.valid) {
+            Ok(Some(k)) => Ok(Action::from_index(k, M).unwrap_or(Action::Void)),
+            // Void is always allowed, so this is unreachable; void is the safe answer.
+            Ok(None) => Ok(Action::Void),
+            Err(index) => Err(PolicyError::NonFiniteOutput { index }),
+        }
+    }
+}
+
+impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
+    for Policy<'_, E, M, I, H, O>
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.evaluate(cluster);
+        self.greedy()
+    }
+}

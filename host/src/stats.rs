@@ -1,0 +1,94 @@
+//! Means and Student-t 95% confidence intervals over job sets.
+//!
+//! Job sets are independent draws, so the t interval on their per-set means is the honest
+//! uncertainty of a policy's mean. Sums run in input order so results do not depend on how the
+//! values were computed (e.g. on the number of threads).
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// A sample mean with its two-sided 95% confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanCi {
+    /// Number of values.
+    pub n: usize,
+    /// Sample mean.
+    pub mean: f64,
+    /// `(low, high)` of the Student-t 95% interval, or `None` when `n < 2` (one value gives
+    /// no estimate of the spread, so no interval is claimed).
+    pub ci95: Option<(f64, f64)>,
+}
+
+/// The `p` quantile of Student's t with `df` degrees of freedom, or `None` when `df` is 0.
+pub fn t_quantile(p: f64, df: usize) -> Option<f64> {
+    let dist = StudentsT::new(0.0, 1.0, df as f64).ok()?;
+    Some(dist.inverse_cdf(p))
+}
+
+/// Mean of `values` and its 95% interval `mean ± t(0.975, n-1) * s / sqrt(n)` with `s` the
+/// sample standard deviation (divisor `n - 1`). `None` for an empty slice.
+pub fn mean_ci95(values: &[f64]) -> Option<MeanCi> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let nf = n as f64;
+    let mean = values.iter().sum::<f64>() / nf;
+    let ci95 = (n >= 2)
+        .then(|| {
+            let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+            let half = t_quantile(0.975, n - 1)? * (ss / (nf - 1.0)).sqrt() / nf.sqrt();
+            Some((mean - half, mean + half))
+        })
+        .flatten();
+    Some(MeanCi { n, mean, ci95 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantile_matches_tables() {
+        // Standard t tables: t(0.975, 4) = 2.776445, t(0.975, 1) = 12.706205.
+        let t4 = t_quantile(0.975, 4).unwrap_or(f64::NAN);
+        assert!((t4 - 2.776_445).abs() < 1e-6, "{t4}");
+        let t1 = t_quantile(0.975, 1).unwrap_or(f64::NAN);
+        assert!((t1 - 12.706_205).abs() < 1e-5, "{t1}");
+        assert_eq!(t_quantile(0.975, 0), None);
+    }
+
+    #[test]
+    fn interval_of_one_to_five_by_hand() {
+        // mean 3, s = sqrt(2.5), half-width = 2.776445 * sqrt(2.5) / sqrt(5) = 1.963243.
+        let ci = mean_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        let Some(MeanCi {
+            n: 5,
+            mean,
+            ci95: Some((low, high)),
+        }) = ci
+        else {
+            panic!("unexpected {ci:?}")
+        };
+        assert_eq!(mean, 3.0);
+        assert!((high - 3.0 - 1.963_243).abs() < 1e-5, "{high}");
+        assert!((3.0 - low - 1.963_243).abs() < 1e-5, "{low}");
+    }
+
+    #[test]
+    fn small_samples() {
+        assert_eq!(mean_ci95(&[]), None);
+        assert_eq!(
+            mean_ci95(&[2.5]),
+            Some(MeanCi {
+                n: 1,
+                mean: 2.5,
+                ci95: None
+            })
+        );
+        // No spread: a zero-width interval.
+        assert_eq!(
+            mean_ci95(&[2.0, 2.0]).and_then(|c| c.ci95),
+            Some((2.0, 2.0))
+        );
+    }
+}
