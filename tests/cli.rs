@@ -292,9 +292,9 @@ fn bad_options_name_the_value_and_the_allowed_ones() {
         err.contains("`fifo`") && err.contains("sjf, packer, tetris, random"),
         "{err}"
     );
-    let err = sim(&[], "5", "model:policy.json");
+    let err = sim(&[], "5", "model:/nonexistent/policy.model");
     assert!(
-        err.contains("model policies are not available yet"),
+        err.contains("cannot read model /nonexistent/policy.model"),
         "{err}"
     );
     let err = sim(&["--tetris-knob", "1.5"], "5", "tetris");

@@ -22,6 +22,13 @@ pub enum PolicyError {
         /// Output (logit) index.
         index: usize,
     },
+    /// The policy was built for another number of job slots.
+    WrongSlots {
+        /// Slots the policy decides for.
+        policy: usize,
+        /// Slots of the cluster.
+        cluster: usize,
+    },
 }
 
 impl core::fmt::Display for PolicyError {
@@ -30,6 +37,10 @@ impl core::fmt::Display for PolicyError {
             PolicyError::NonFiniteOutput { index } => {
                 write!(f, "policy output {index} is not a finite number")
             }
+            PolicyError::WrongSlots { policy, cluster } => write!(
+                f,
+                "policy decides for {policy} job slots, the cluster has {cluster}"
+            ),
         }
     }
 }

@@ -151,26 +151,17 @@ pub fn encode_image_slice<const M: usize>(
 /// Fills an `out` of exactly `image_len(M)` values. Cells outside `out` are skipped, never
 /// indexed, so a wrong length could only give a truncated image, not a panic.
 fn fill<const M: usize>(cluster: &Cluster<M>, out: &mut [f32]) {
+    let width = image_width(M);
     out.fill(0.0);
     let since = f32::from(cluster.since_last_new().min(MAX_TRACK_SINCE_NEW))
         / f32::from(MAX_TRACK_SINCE_NEW);
     let backlog = cluster.backlog_len();
-    let rows = out.chunks_exact_mut(image_width(M)).zip(cluster.avbl());
+    // Cluster part, backlog and since-new column, row by row.
+    let rows = out.chunks_exact_mut(width).zip(cluster.avbl());
     for (t, (row, free)) in rows.enumerate() {
         for (r, &free_r) in free.iter().enumerate() {
             let used = RES_UNITS.saturating_sub(free_r);
             set_ones(row, cluster_column(M, r), usize::from(used));
-            for (j, slot) in cluster.slots().iter().enumerate() {
-                let Some(job) = slot else { continue };
-                if t < usize::from(job.len) {
-                    let demand = job.res.get(r).copied().unwrap_or(0);
-                    set_ones(
-                        row,
-                        slot_column(M, r, j),
-                        usize::from(demand).min(MAX_JOB_SIZE),
-                    );
-                }
-            }
         }
         let backlog_cells = backlog.saturating_sub(t * BACKLOG_WIDTH).min(BACKLOG_WIDTH);
         set_ones(row, backlog_column(M), backlog_cells);
@@ -178,9 +169,23 @@ fn fill<const M: usize>(cluster: &Cluster<M>, out: &mut [f32]) {
             *cell = since;
         }
     }
+    // Job slots: only the rows `0..len` of a waiting job have cells set.
+    for (j, slot) in cluster.slots().iter().enumerate() {
+        let Some(job) = slot else { continue };
+        for row in out.chunks_exact_mut(width).take(usize::from(job.len)) {
+            for (r, &demand) in job.res.iter().enumerate() {
+                set_ones(
+                    row,
+                    slot_column(M, r, j),
+                    usize::from(demand).min(MAX_JOB_SIZE),
+                );
+            }
+        }
+    }
 }
 
 /// Sets `count` cells from `start` to 1.0, clipped to the row.
+#[inline]
 fn set_ones(row: &mut [f32], start: usize, count: usize) {
     let end = start.saturating_add(count).min(row.len());
     if let Some(cells) = row.get_mut(start..end) {

@@ -15,6 +15,9 @@ use crate::lists::{parse_rates, parse_workloads};
 use crate::play::{End, Slots};
 use crate::policy::{check_knob, PolicyName};
 use crate::simulate::{simulate, SimSettings};
+use crate::train::optim::OptimizerKind;
+use crate::train::rollout::Objective;
+use crate::train::{train, TrainConfig};
 use crate::{demo, jobfile, output};
 
 /// whitebox: a trustworthy DeepRM-style learned job scheduler. Time is in steps, resources in
@@ -36,6 +39,100 @@ pub enum Command {
     Eval(EvalArgs),
     /// Evaluate the baselines on DeepRM's workload and write DIR/demo.json.
     Demo(DemoArgs),
+    /// Train a policy network with REINFORCE (optionally warm-started by imitating SJF).
+    Train(TrainArgs),
+}
+
+/// Optimizer of `train`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// DeepRM's RMSProp (rho 0.9, eps 1e-9).
+    Rmsprop,
+    /// Adam (beta1 0.9, beta2 0.999, eps 1e-8).
+    Adam,
+}
+
+/// Reward objective of `train`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ObjectiveArg {
+    /// -sum(1/len) over jobs in the system per step (mean slowdown).
+    Slowdown,
+    /// -(jobs in the system) per step (mean completion time).
+    CompletionTime,
+}
+
+/// Arguments of `whitebox train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Workload of the training job sets: deeprm, long-jobs, wide-demands, bursty.
+    #[arg(long, default_value = "deeprm")]
+    pub workload: String,
+    /// Arrival rate, in jobs per time step, in [0, 1].
+    #[arg(long)]
+    pub rate: f64,
+    /// Visible job slots.
+    #[arg(long)]
+    pub slots: Slots,
+    /// Observation encoder: compact or image.
+    #[arg(long, default_value = "compact")]
+    pub encoding: String,
+    /// Policy-gradient iterations.
+    #[arg(long)]
+    pub iterations: u32,
+    /// Master seed (job sets, initial weights, action sampling).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Model file to write (best on validation); MODEL.ckpt.json and MODEL.curve.csv beside it.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training job sets (DeepRM num_ex).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobsets: u64,
+    /// Trajectories per job set and iteration (DeepRM num_seq_per_batch).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub trajectories: u64,
+    /// Arrival window of each job set, in time steps.
+    #[arg(long, default_value_t = 50)]
+    pub simu_len: u32,
+    /// Time cap of training episodes, in time steps.
+    #[arg(long, default_value_t = 1000)]
+    pub time_cap: u32,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    pub optimizer: OptimizerArg,
+    /// Policy-gradient step size.
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f32,
+    /// Entropy bonus weight.
+    #[arg(long, default_value_t = 0.0)]
+    pub entropy: f32,
+    /// Reward objective.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Slowdown)]
+    pub objective: ObjectiveArg,
+    /// Do not mask invalid actions (DeepRM's behaviour: an invalid choice is a MoveOn).
+    #[arg(long)]
+    pub no_mask: bool,
+    /// Epochs per round of SJF imitation before policy gradient (0 = no warm start).
+    #[arg(long, default_value_t = 30)]
+    pub imitation_epochs: u32,
+    /// DAgger rounds of SJF imitation.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    pub imitation_rounds: u32,
+    /// Adam step size of SJF imitation.
+    #[arg(long, default_value_t = 3e-3)]
+    pub imitation_lr: f32,
+    /// Validation job sets (disjoint from training and evaluation seeds).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub val_jobsets: u64,
+    /// Validate every this many iterations.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub eval_every: u32,
+    /// Write a checkpoint every this many iterations.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub checkpoint_every: u32,
+    /// Continue from MODEL.ckpt.json if it exists (same settings required).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Output format of `simulate`.
@@ -148,7 +245,54 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(a) => run_simulate(&a),
         Command::Eval(a) => run_eval(&a),
         Command::Demo(a) => run_demo(&a),
+        Command::Train(a) => run_train(&a),
     }
+}
+
+fn run_train(a: &TrainArgs) -> Result<()> {
+    let rate = parse_rates(&a.rate.to_string()).context("--rate")?[0];
+    let lr = a.lr;
+    if !(lr.is_finite() && lr > 0.0) {
+        anyhow::bail!("--lr = {lr}, must be a positive number");
+    }
+    let config = TrainConfig {
+        workload: parse_workloads(&a.workload).context("--workload")?[0]
+            .name()
+            .to_string(),
+        rate,
+        slots: a.slots.count(),
+        encoding: a.encoding.clone(),
+        iterations: a.iterations,
+        seed: a.seed,
+        jobsets: usize_of(a.jobsets)?,
+        trajectories: usize_of(a.trajectories)?,
+        simu_len: a.simu_len,
+        time_cap: a.time_cap,
+        optimizer: match a.optimizer {
+            OptimizerArg::Rmsprop => OptimizerKind::RmsProp {
+                lr,
+                rho: 0.9,
+                eps: 1e-9,
+            },
+            OptimizerArg::Adam => OptimizerKind::adam(lr),
+        },
+        entropy: a.entropy,
+        objective: match a.objective {
+            ObjectiveArg::Slowdown => Objective::Slowdown,
+            ObjectiveArg::CompletionTime => Objective::CompletionTime,
+        },
+        mask_invalid: !a.no_mask,
+        imitation_epochs: a.imitation_epochs,
+        imitation_rounds: a.imitation_rounds,
+        imitation_lr: a.imitation_lr,
+        val_jobsets: usize_of(a.val_jobsets)?,
+        eval_every: a.eval_every,
+        checkpoint_every: a.checkpoint_every,
+    };
+    let report = train(&config, &a.out, a.resume, true)?;
+    emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
 }
 
 fn emit(text: &str) -> Result<()> {

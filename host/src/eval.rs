@@ -82,7 +82,7 @@ pub struct EvalSettings {
 #[derive(Clone, Debug, Serialize)]
 pub struct EvalRow {
     /// Policy name.
-    pub policy: &'static str,
+    pub policy: String,
     /// Workload name.
     pub workload: &'static str,
     /// Arrival rate, in jobs per time step.
@@ -147,6 +147,12 @@ impl EvalConfig {
 /// When the Tetris knob is outside `[0, 1]` or a policy fails (never for the baselines).
 pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalReport> {
     check_knob(cfg.tetris_knob)?;
+    // Resolve once: a model file is read and checked here, not per job set.
+    let policies = cfg
+        .policies
+        .iter()
+        .map(|p| p.with(cfg.tetris_knob, 0))
+        .collect::<Result<Vec<_>>>()?;
     let end = cfg.end.mode(cfg.simu_len, cfg.time_cap);
     let grid: Vec<(Workload, f64)> = cfg
         .workloads
@@ -163,12 +169,11 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
         .map(|&(workload, rate, k)| {
             let seed = jobset_seed(cfg.seed, k);
             let jobs: Vec<Job> = JobGenerator::new(workload, rate, cfg.simu_len, seed).collect();
-            let out = cfg
-                .policies
+            let out = policies
                 .iter()
                 .map(|p| {
-                    let policy = p.with(cfg.tetris_knob, seed ^ RANDOM_POLICY_SALT)?;
-                    play(&jobs, cfg.slots, end, policy, &mut ())
+                    let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
+                    play(&jobs, cfg.slots, end, &policy, &mut ())
                 })
                 .collect::<Result<Vec<Summary>>>();
             on_task();
@@ -179,7 +184,7 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
     for (g, &(workload, rate)) in grid.iter().enumerate() {
         let sets = &results[g * cfg.jobsets..(g + 1) * cfg.jobsets];
         for (p, policy) in cfg.policies.iter().enumerate() {
-            rows.push(row(*policy, workload, rate, sets.iter().map(|s| &s[p])));
+            rows.push(row(policy, workload, rate, sets.iter().map(|s| &s[p])));
         }
     }
     Ok(EvalReport {
@@ -189,7 +194,7 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
 }
 
 fn row<'a>(
-    policy: PolicyName,
+    policy: &PolicyName,
     workload: Workload,
     rate: f64,
     sets: impl Iterator<Item = &'a Summary>,
@@ -260,7 +265,10 @@ mod tests {
         assert!(r.rows[0].mean_slowdown.is_none() && r.rows[0].measured == 0);
         // Row 4 is deeprm, rate 0.5, sjf: recompute it by hand from the same job sets.
         let row = &r.rows[4];
-        assert_eq!((row.policy, row.workload, row.rate), ("sjf", "deeprm", 0.5));
+        assert_eq!(
+            (row.policy.as_str(), row.workload, row.rate),
+            ("sjf", "deeprm", 0.5)
+        );
         let mut sds = Vec::new();
         for k in 0..3 {
             let jobs: Vec<Job> =
@@ -269,7 +277,7 @@ mod tests {
                 &jobs,
                 Slots::Five,
                 cfg.end.mode(30, 10_000),
-                crate::policy::Policy::Sjf,
+                &crate::policy::Policy::Sjf,
                 &mut (),
             );
             sds.extend(s.ok().and_then(|s| s.mean_slowdown));

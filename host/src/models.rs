@@ -4,11 +4,13 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use whitebox_core::encoding::{compact_len, Encoding};
+use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
 use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
 use whitebox_core::observe::image_len;
+use whitebox_core::policy::Policy;
 use whitebox_core::spec::ClusterSpec;
+use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
 /// Hidden units of every shipped architecture (DeepRM's Dense(20)).
 pub const HIDDEN: usize = 20;
@@ -118,6 +120,48 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
         std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
     from_bytes(&bytes).with_context(|| format!("invalid model file {}", path.display()))
 }
+
+/// Greedy decisions of a loaded model on a cluster with `M` slots. Implemented for the two
+/// shipped slot counts, so each match arm builds a [`Policy`] whose shapes the compiler checks.
+pub trait Decide<const M: usize> {
+    /// The model's greedy action (invalid actions masked, as trained).
+    ///
+    /// # Errors
+    /// [`PolicyError::NonFiniteOutput`] for a non-finite logit; [`PolicyError::WrongSlots`] when
+    /// the model was trained for another slot count.
+    fn decide_greedy(&self, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
+}
+
+macro_rules! impl_decide {
+    ($m:literal, $compact:ident, $image:ident) => {
+        impl Decide<$m> for LoadedModel {
+            fn decide_greedy(&self, cluster: &Cluster<$m>) -> Result<Action, PolicyError> {
+                let mask = self.header.meta.mask_invalid;
+                match &self.net {
+                    AnyModel::$compact(net) => {
+                        Policy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
+                            net, mask,
+                        )
+                        .decide(cluster)
+                    }
+                    AnyModel::$image(net) => {
+                        Policy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
+                            net, mask,
+                        )
+                        .decide(cluster)
+                    }
+                    _ => Err(PolicyError::WrongSlots {
+                        policy: self.slots(),
+                        cluster: $m,
+                    }),
+                }
+            }
+        }
+    };
+}
+
+impl_decide!(5, Compact5, Image5);
+impl_decide!(10, Compact10, Image10);
 
 /// Writes `net` with `header` to `path`.
 ///

@@ -7,6 +7,7 @@ use anyhow::{anyhow, Result};
 use clap::ValueEnum;
 use whitebox_core::{run, EndMode, Episode, Job, Observer, Summary};
 
+use crate::models::{Decide, LoadedModel};
 use crate::policy::Policy;
 
 /// Visible job slots `M`: the two values DeepRM's scripts use.
@@ -71,9 +72,15 @@ pub fn play(
     jobs: &[Job],
     slots: Slots,
     end: EndMode,
-    policy: Policy,
+    policy: &Policy,
     observer: &mut impl Observer,
 ) -> Result<Summary> {
+    if let Some(m) = policy.required_slots().filter(|&m| m != slots.count()) {
+        anyhow::bail!(
+            "the model decides for {m} job slots, but --slots is {}",
+            slots.count()
+        );
+    }
     match slots {
         Slots::Five => play_m::<5>(jobs, end, policy, observer),
         Slots::Ten => play_m::<10>(jobs, end, policy, observer),
@@ -83,9 +90,12 @@ pub fn play(
 fn play_m<const M: usize>(
     jobs: &[Job],
     end: EndMode,
-    policy: Policy,
+    policy: &Policy,
     observer: &mut impl Observer,
-) -> Result<Summary> {
+) -> Result<Summary>
+where
+    LoadedModel: Decide<M>,
+{
     // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
     let mut episode: Episode<'_, M> =
         Episode::new(jobs, end, observer).map_err(|e| anyhow!("{e}"))?;

@@ -1,15 +1,19 @@
 //! Policy names, as written on the command line, and the schedulers they build.
 //!
-//! Names are parsed before anything runs so a typo fails fast with the allowed names. A
-//! `model:PATH` name is recognised already so learned policies slot into the same parser later.
+//! Names are parsed before anything runs so a typo fails fast with the allowed names; a
+//! `model:PATH` name loads a model file once, when the policy is resolved.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 
-/// A rule-based policy, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use crate::models::{Decide, LoadedModel};
+
+/// A policy, by name: a baseline or a model file.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PolicyName {
     /// Shortest job first.
     Sjf,
@@ -19,6 +23,8 @@ pub enum PolicyName {
     Tetris,
     /// Uniformly random action.
     Random,
+    /// A learned policy from a model file (greedy, invalid actions masked).
+    Model(PathBuf),
 }
 
 /// Prefix of learned-policy names (`model:PATH`).
@@ -33,30 +39,45 @@ impl PolicyName {
         PolicyName::Random,
     ];
 
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
+    /// The command-line name of a baseline.
+    fn baseline_name(&self) -> &'static str {
         match self {
             PolicyName::Sjf => "sjf",
             PolicyName::Packer => "packer",
             PolicyName::Tetris => "tetris",
             PolicyName::Random => "random",
+            PolicyName::Model(_) => "model",
+        }
+    }
+
+    /// The command-line name (`model:PATH` for a model).
+    pub fn name(&self) -> String {
+        match self {
+            PolicyName::Model(path) => format!("{MODEL_PREFIX}{}", path.display()),
+            other => other.baseline_name().to_string(),
         }
     }
 
     /// Parses one policy name.
     ///
     /// # Errors
-    /// For a `model:PATH` name (learned policies are not available yet) and for an unknown
-    /// name (the message lists the allowed names).
+    /// For an empty `model:` path and for an unknown name (the message lists the allowed
+    /// names).
     pub fn parse(text: &str) -> Result<PolicyName> {
-        if text.starts_with(MODEL_PREFIX) {
-            bail!("policy `{text}`: model policies are not available yet");
+        if let Some(path) = text.strip_prefix(MODEL_PREFIX) {
+            if path.is_empty() {
+                bail!("policy `{text}`: the model path is empty; write {MODEL_PREFIX}PATH");
+            }
+            return Ok(PolicyName::Model(PathBuf::from(path)));
         }
-        match PolicyName::BASELINES.into_iter().find(|p| p.name() == text) {
+        match PolicyName::BASELINES
+            .into_iter()
+            .find(|p| p.baseline_name() == text)
+        {
             Some(p) => Ok(p),
             None => bail!(
                 "unknown policy `{text}`; allowed: {}, or {MODEL_PREFIX}PATH",
-                PolicyName::BASELINES.map(PolicyName::name).join(", ")
+                PolicyName::BASELINES.map(|p| p.baseline_name()).join(", ")
             ),
         }
     }
@@ -69,12 +90,15 @@ impl PolicyName {
         crate::lists::parse_list(text, "policy", PolicyName::parse)
     }
 
-    /// The policy with its parameters: `knob` for Tetris (in `[0, 1]`), `seed` for Random.
+    /// The policy with its parameters: `knob` for Tetris (in `[0, 1]`), `seed` for Random;
+    /// a model file is loaded here.
     ///
     /// # Errors
-    /// When this is Tetris and `knob` is not a number in `[0, 1]`.
-    pub fn with(self, knob: f64, seed: u64) -> Result<Policy> {
+    /// When this is Tetris and `knob` is not a number in `[0, 1]`, or the model file cannot be
+    /// read or is invalid.
+    pub fn with(&self, knob: f64, seed: u64) -> Result<Policy> {
         Ok(match self {
+            PolicyName::Model(path) => Policy::Model(Arc::new(crate::models::load(path)?)),
             PolicyName::Sjf => Policy::Sjf,
             PolicyName::Packer => Policy::Packer,
             PolicyName::Tetris => Policy::Tetris {
@@ -87,7 +111,7 @@ impl PolicyName {
 
 impl fmt::Display for PolicyName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
@@ -103,7 +127,7 @@ pub fn check_knob(knob: f64) -> Result<f64> {
 }
 
 /// A fully parameterised policy, ready to build a scheduler for any slot count.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Policy {
     /// Shortest job first.
     Sjf,
@@ -119,16 +143,35 @@ pub enum Policy {
         /// PCG-32 seed.
         seed: u64,
     },
+    /// A loaded model, shared between threads.
+    Model(Arc<LoadedModel>),
 }
 
 impl Policy {
+    /// The same policy with another seed (only Random uses one).
+    pub fn reseeded(&self, seed: u64) -> Policy {
+        match self {
+            Policy::Random { .. } => Policy::Random { seed },
+            other => other.clone(),
+        }
+    }
+
+    /// Job slots the policy requires (a model's), if any.
+    pub fn required_slots(&self) -> Option<usize> {
+        match self {
+            Policy::Model(m) => Some(m.slots()),
+            _ => None,
+        }
+    }
+
     /// A fresh scheduler (a new random stream for Random).
-    pub fn scheduler(self) -> Baseline {
+    pub fn scheduler(&self) -> Baseline {
         match self {
             Policy::Sjf => Baseline::Sjf(Sjf),
             Policy::Packer => Baseline::Packer(Packer),
-            Policy::Tetris { knob } => Baseline::Tetris(Tetris { knob }),
-            Policy::Random { seed } => Baseline::Random(RandomPolicy::new(seed)),
+            Policy::Tetris { knob } => Baseline::Tetris(Tetris { knob: *knob }),
+            Policy::Random { seed } => Baseline::Random(RandomPolicy::new(*seed)),
+            Policy::Model(m) => Baseline::Model(Arc::clone(m)),
         }
     }
 }
@@ -145,15 +188,21 @@ pub enum Baseline {
     Tetris(Tetris),
     /// See [`RandomPolicy`].
     Random(RandomPolicy),
+    /// A learned policy, see [`Decide`].
+    Model(Arc<LoadedModel>),
 }
 
-impl<const M: usize> Scheduler<M> for Baseline {
+impl<const M: usize> Scheduler<M> for Baseline
+where
+    LoadedModel: Decide<M>,
+{
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         match self {
             Baseline::Sjf(s) => s.decide(cluster),
             Baseline::Packer(s) => s.decide(cluster),
             Baseline::Tetris(s) => s.decide(cluster),
             Baseline::Random(s) => s.decide(cluster),
+            Baseline::Model(m) => m.decide_greedy(cluster),
         }
     }
 }
@@ -169,15 +218,21 @@ mod tests {
     #[test]
     fn names_round_trip_and_errors_list_allowed_names() {
         for p in PolicyName::BASELINES {
-            assert_eq!(PolicyName::parse(p.name()).ok(), Some(p));
+            assert_eq!(PolicyName::parse(&p.name()).ok(), Some(p));
         }
         let e = err(PolicyName::parse("fifo"));
         assert!(
             e.contains("`fifo`") && e.contains("sjf, packer, tetris, random"),
             "{e}"
         );
-        let e = err(PolicyName::parse("model:x.json"));
-        assert!(e.contains("model policies are not available yet"), "{e}");
+        assert_eq!(
+            PolicyName::parse("model:x.model").ok(),
+            Some(PolicyName::Model(PathBuf::from("x.model")))
+        );
+        let e = err(PolicyName::parse("model:"));
+        assert!(e.contains("path is empty"), "{e}");
+        let e = err(PolicyName::Model(PathBuf::from("/nonexistent.model")).with(0.5, 0));
+        assert!(e.contains("/nonexistent.model"), "{e}");
         assert_eq!(
             PolicyName::parse_list("sjf,random").ok(),
             Some(vec![PolicyName::Sjf, PolicyName::Random])

@@ -13,7 +13,7 @@ use crate::policy::{Policy, PolicyName};
 use crate::record::Recorder;
 
 /// The settings of one simulation.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SimSettings {
     /// Policy name.
     pub policy: PolicyName,
@@ -93,7 +93,7 @@ pub struct Rejection {
 #[derive(Clone, Debug, Serialize)]
 pub struct SimReport {
     /// Policy name.
-    pub policy: &'static str,
+    pub policy: String,
     /// Visible job slots.
     pub slots: usize,
     /// End mode name.
@@ -178,7 +178,7 @@ pub fn simulate(jobs: &[Job], s: &SimSettings) -> Result<SimReport> {
         entered: vec![false; jobs.len()],
     };
     let end = s.end.mode(s.simu_len, s.time_cap);
-    let summary = play(jobs, s.slots, end, policy, &mut tracker)?;
+    let summary = play(jobs, s.slots, end, &policy, &mut tracker)?;
     let Tracker { rec, entered } = tracker;
     let job_reports: Vec<JobReport> = rec
         .jobs

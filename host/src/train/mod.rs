@@ -65,8 +65,12 @@ pub struct TrainConfig {
     pub objective: Objective,
     /// Mask invalid actions.
     pub mask_invalid: bool,
-    /// Epochs of SJF imitation before policy gradient (0 = none).
+    /// Epochs per round of SJF imitation before policy gradient (0 = none).
     pub imitation_epochs: u32,
+    /// DAgger rounds of SJF imitation (1 = plain imitation of SJF's own states).
+    pub imitation_rounds: u32,
+    /// Adam step size of SJF imitation.
+    pub imitation_lr: f32,
     /// Validation job sets.
     pub val_jobsets: usize,
     /// Validate every this many iterations.
@@ -272,12 +276,16 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         best_val = ckpt.best_val;
     } else {
         if config.imitation_epochs > 0 {
-            let mut sup = Optimizer::new(config.optimizer, Mlp::<I, H, O>::PARAMS);
+            let mut sup = Optimizer::new(
+                OptimizerKind::adam(config.imitation_lr),
+                Mlp::<I, H, O>::PARAMS,
+            );
             imitation_accuracy = Some(imitate::imitate_sjf::<E, M, I, H, O>(
                 &mut net,
                 &train_sets,
                 end,
                 config.mask_invalid,
+                config.imitation_rounds,
                 config.imitation_epochs,
                 &mut sup,
                 config.seed,
