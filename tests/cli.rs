@@ -402,30 +402,332 @@ fn eval_csv_and_table_have_one_line_per_row() {
     assert!(table.contains("slowdown mean [95% CI]"), "{table}");
 }
 
-#[test]
-fn demo_writes_the_eval_json_of_its_settings() {
-    let dir = std::env::temp_dir().join(format!("whitebox-cli-{}-demo", std::process::id()));
-    let d = dir.to_str().expect("utf-8 path");
-    let table = stdout_of(&["demo", "--out", d, "--jobsets", "2"]);
-    assert_eq!(table.lines().count(), 1 + 3 * 4, "{table}");
-    let written = std::fs::read_to_string(dir.join("demo.json")).expect("demo.json written");
+/// A fresh directory in the temp dir, unique per test process and name.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("whitebox-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let eval = stdout_of(&[
-        "eval",
-        "--workload",
-        "deeprm",
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+fn utf8(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// Trains a tiny model (a second or so) into `dir` and returns its path.
+fn tiny_model(dir: &Path, slots: &str, encoding: &str) -> PathBuf {
+    let model = dir.join(format!("tiny-{slots}-{encoding}.model"));
+    let out = whitebox(&[
+        "train",
         "--rate",
-        "0.3,0.5,0.7",
+        "0.5",
+        "--slots",
+        slots,
+        "--encoding",
+        encoding,
+        "--iterations",
+        "2",
         "--jobsets",
         "2",
-        "--seed",
-        "7000",
+        "--trajectories",
+        "2",
+        "--imitation-epochs",
+        "1",
+        "--imitation-rounds",
+        "1",
+        "--val-jobsets",
+        "2",
+        "--out",
+        utf8(&model),
+    ]);
+    assert!(out.status.success(), "train failed: {}", text(&out.stderr));
+    model
+}
+
+/// Asserts that `path` exists and starts like a PNG or SVG file, by its extension.
+fn assert_image(path: &Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let ok = match path.extension().and_then(|e| e.to_str()) {
+        Some("png") => bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1000,
+        Some("svg") => bytes.starts_with(b"<svg") && bytes.len() > 1000,
+        _ => false,
+    };
+    assert!(ok, "{} is not a plausible image", path.display());
+}
+
+fn f64_of(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+fn demo_json(model: &Path, out: &Path, threads: &str) -> (String, String) {
+    let run = Command::new(BIN)
+        .args(["demo", "--model", utf8(model), "--out", utf8(out)])
+        .args(["--jobsets", "3"])
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .expect("run whitebox");
+    assert!(run.status.success(), "demo failed: {}", text(&run.stderr));
+    let json = std::fs::read_to_string(out.join("demo.json")).expect("demo.json written");
+    (text(&run.stdout), json)
+}
+
+#[test]
+fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
+    let dir = temp_dir("demo");
+    let model = tiny_model(&dir, "5", "compact");
+    let out = dir.join("out");
+    let (table, json) = demo_json(&model, &out, "2");
+    assert!(
+        table.contains("deeprm (training)") && table.contains("dnn - sjf"),
+        "{table}"
+    );
+    // 3 header lines, table header, 4 workloads x 5 policies, blank, caption, header, 4 lines.
+    assert_eq!(table.lines().count(), 3 + 1 + 20 + 1 + 1 + 1 + 4, "{table}");
+    let (_, again) = demo_json(&model, &dir.join("out1"), "1");
+    assert_eq!(json, again, "demo.json depends on the thread count");
+
+    let r: Value = serde_json::from_str(&json).expect("demo.json is JSON");
+    let s = &r["settings"];
+    assert_eq!(s["model"]["path"], utf8(&model));
+    assert_eq!(s["model"]["slots"], 5);
+    assert_eq!(s["model"]["encoding"], "compact");
+    assert_eq!(s["model"]["workload"], "deeprm");
+    assert_eq!(s["rate"], 0.5);
+    assert_eq!(s["training_workload"], "deeprm");
+    assert_eq!(
+        s["policies"],
+        serde_json::json!(["dnn", "sjf", "packer", "tetris", "random"])
+    );
+    assert_eq!(s["dnn_policy"], format!("model:{}", utf8(&model)));
+    assert_eq!(s["eval"]["seed"], 7000);
+    assert_eq!(s["eval"]["jobsets"], 3);
+    assert_eq!(s["eval"]["end"], "all-done");
+    let workloads = ["deeprm", "long-jobs", "wide-demands", "bursty"];
+    assert_eq!(s["workloads"], serde_json::json!(workloads));
+
+    let rows = r["table"].as_array().expect("table");
+    assert_eq!(rows.len(), 4 * 5);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["workload"], workloads[i / 5], "{row}");
+        assert_eq!(s["policies"][i % 5], row["policy"], "{row}");
+        assert_eq!(row["training_distribution"], i < 5, "{row}");
+        assert_eq!(row["jobsets"], 3, "{row}");
+        assert_eq!(row["rate"], 0.5, "{row}");
+        let (low, mean, high) = (
+            f64_of(row, "ci95_low"),
+            f64_of(row, "mean_slowdown"),
+            f64_of(row, "ci95_high"),
+        );
+        assert!(low <= mean && mean <= high, "{row}");
+    }
+    let diffs = r["dnn_vs_sjf"].as_array().expect("dnn_vs_sjf");
+    assert_eq!(diffs.len(), 4);
+    for (d, w) in diffs.iter().zip(workloads) {
+        assert_eq!(d["workload"], w, "{d}");
+        assert_eq!(d["pairs"], 3, "{d}");
+        let (low, mean, high) = (
+            f64_of(d, "ci95_low"),
+            f64_of(d, "mean_difference"),
+            f64_of(d, "ci95_high"),
+        );
+        assert!(low <= mean && mean <= high, "{d}");
+        let verdict = if high < 0.0 {
+            "beats"
+        } else if low > 0.0 {
+            "loses"
+        } else {
+            "ties"
+        };
+        assert_eq!(d["verdict"], verdict, "{d}");
+    }
+
+    let files: Vec<&str> = r["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut expected = vec![
+        "demo.json".to_string(),
+        "slowdown_by_workload.png".to_string(),
+        "slowdown_by_workload.svg".to_string(),
+    ];
+    for w in workloads {
+        expected.push(format!("slowdown_cdf_{w}.png"));
+        expected.push(format!("slowdown_cdf_{w}.svg"));
+    }
+    assert_eq!(files, expected);
+    for f in &expected[1..] {
+        assert_image(&out.join(f));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_runs_ten_slot_image_models() {
+    let dir = temp_dir("demo-image");
+    let model = tiny_model(&dir, "10", "image");
+    let out = dir.join("out");
+    let (_, json) = demo_json(&model, &out, "2");
+    let r: Value = serde_json::from_str(&json).expect("demo.json is JSON");
+    assert_eq!(r["settings"]["model"]["slots"], 10);
+    assert_eq!(r["settings"]["model"]["encoding"], "image");
+    assert_eq!(r["settings"]["eval"]["slots"], 10);
+    assert_eq!(r["table"].as_array().map(Vec::len), Some(20));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_without_a_model_says_which_path_and_how_to_train_one() {
+    let dir = temp_dir("demo-missing");
+    let out = Command::new(BIN)
+        .args(["demo", "--jobsets", "1"])
+        .current_dir(&dir)
+        .output()
+        .expect("run whitebox");
+    assert!(!out.status.success() && out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("fixtures/models/default.model") && err.contains("whitebox train"),
+        "{err}"
+    );
+    let err = failure(&["demo", "--model", "/nonexistent/m.model", "--jobsets", "1"]);
+    assert!(err.contains("/nonexistent/m.model"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plot_curve_draws_a_training_curve_and_names_bad_lines() {
+    let dir = temp_dir("curve");
+    let model = tiny_model(&dir, "5", "compact");
+    let csv = PathBuf::from(format!("{}.curve.csv", utf8(&model)));
+    let out = whitebox(&["plot-curve", utf8(&csv)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for ext in ["png", "svg"] {
+        assert_image(&csv.with_extension(ext));
+    }
+    let bad = dir.join("bad.curve.csv");
+    std::fs::write(
+        &bad,
+        "iteration,val_mean_slowdown,sjf_val_mean_slowdown,entropy,mean_return,\
+         train_mean_slowdown,seconds\n0,5.7,4.6,,,,6.7\n1,,4.6,oops,-189.8,5.5,7.0\n",
+    )
+    .expect("write bad CSV");
+    let err = failure(&["plot-curve", utf8(&bad)]);
+    assert!(
+        err.contains(&format!("{}:3:", utf8(&bad))) && err.contains("`entropy` = `oops`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn eval_shows_labelled_policies_under_their_label() {
+    let csv = stdout_of(&[
+        "eval",
+        "--rate",
+        "0.5",
+        "--jobsets",
+        "2",
+        "--policies",
+        "shortest=sjf,packer",
+        "--format",
+        "csv",
+    ]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[1].starts_with("shortest,deeprm,0.5,"), "{csv}");
+    assert!(lines[2].starts_with("packer,deeprm,0.5,"), "{csv}");
+}
+
+#[test]
+fn model_files_round_trip_through_json_and_corruption_is_named() {
+    let dir = temp_dir("model-json");
+    let model = tiny_model(&dir, "5", "compact");
+    let info = json(&["model", "info", utf8(&model)]);
+    assert_eq!(info["encoding"], "compact");
+    assert_eq!(info["slots"], 5);
+    let exported = dir.join("model.json");
+    let imported = dir.join("imported.model");
+    stdout_of(&["model", "export", utf8(&model), "--out", utf8(&exported)]);
+    stdout_of(&["model", "import", utf8(&exported), "--out", utf8(&imported)]);
+    let bytes = std::fs::read(&model).expect("model");
+    assert_eq!(std::fs::read(&imported).expect("imported"), bytes);
+
+    // One flipped bit in the weights: the CRC names the corruption; nothing is simulated.
+    let mut flipped = bytes.clone();
+    let k = flipped.len() - 10;
+    flipped[k] ^= 0x40;
+    let corrupt = dir.join("corrupt.model");
+    std::fs::write(&corrupt, &flipped).expect("write");
+    let policy = format!("model:{}", utf8(&corrupt));
+    let case = fixture("rate0.5_seed9.json");
+    let err = failure(&[
+        "simulate",
+        "--jobs",
+        utf8(&case),
+        "--policy",
+        &policy,
+        "--slots",
+        "5",
+        "--end",
+        "all-done",
+    ]);
+    assert!(
+        err.contains("CRC-32") && err.contains("corrupt.model"),
+        "{err}"
+    );
+    // A 5-slot model on a 10-slot cluster.
+    let policy = format!("model:{}", utf8(&model));
+    let err = failure(&[
+        "simulate",
+        "--jobs",
+        utf8(&case),
+        "--policy",
+        &policy,
         "--slots",
         "10",
         "--end",
         "all-done",
+    ]);
+    assert!(err.contains("5 job slots") && err.contains("10"), "{err}");
+}
+
+#[test]
+fn compare_on_reference_cases_matches_their_sjf_and_packer_means() {
+    // Golden values: the mean over rate-0.5 five-slot cases of DeepRM's own `mean_sd_true`.
+    let files: Vec<PathBuf> = (0..10)
+        .map(|s| fixture(&format!("rate0.5_seed{s}.json")))
+        .collect();
+    let want = |policy: &str| {
+        files
+            .iter()
+            .map(|f| {
+                let case: Value =
+                    serde_json::from_str(&std::fs::read_to_string(f).expect("case")).expect("json");
+                case["reference"]["all_done"][policy]["mean_sd_true"]
+                    .as_f64()
+                    .expect("mean_sd_true")
+            })
+            .sum::<f64>()
+            / 10.0
+    };
+    let mut args = vec![
+        "compare",
+        "--slots",
+        "5",
+        "--policies",
+        "sjf,packer",
         "--format",
         "json",
-    ]);
-    assert_eq!(written, eval);
+    ];
+    args.push("--jobs");
+    let names: Vec<String> = files.iter().map(|f| utf8(f).to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let report = json(&args);
+    let rows = report["rows"].as_array().expect("rows");
+    assert!((rows[0]["mean_slowdown"].as_f64().expect("sjf") - want("SJF")).abs() < 1e-9);
+    assert!((rows[1]["mean_slowdown"].as_f64().expect("packer") - want("Packer")).abs() < 1e-9);
+    assert_eq!(rows[0]["diff_vs_reference"], 0.0);
 }

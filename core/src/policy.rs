@@ -11,10 +11,14 @@ use crate::cluster::{Action, Cluster};
 use crate::encoding::Encoder;
 use crate::nn::{masked_argmax, Mlp};
 
-/// Which actions are allowed in `cluster`, as network output indices (shape `[M + 1]`): with
-/// `mask_invalid`, slot `i` only if it holds a job that fits somewhere in the horizon; void
-/// always. Without it (DeepRM's behaviour, `SEMANTICS.md` quirk 7) every action is allowed and an
-/// invalid choice becomes a MoveOn.
+/// Which actions are allowed in `cluster`, as network output indices (shape `[M + 1]`).
+///
+/// With `mask_invalid`: slot `i` only if it holds a job that fits somewhere in the horizon; void
+/// unless the cluster is idle (nothing running or reserved) while a waiting job fits now. The
+/// second rule is a liveness guarantee: a greedy policy sees the same observation again after
+/// voiding on an idle cluster with no arrivals, so it could void forever and starve the waiting
+/// jobs; with the rule every all-done episode ends. Without `mask_invalid` (DeepRM's behaviour,
+/// `SEMANTICS.md` quirk 7) every action is allowed and an invalid choice becomes a MoveOn.
 pub fn valid_actions<const M: usize, const O: usize>(
     cluster: &Cluster<M>,
     mask_invalid: bool,
@@ -25,8 +29,41 @@ pub fn valid_actions<const M: usize, const O: usize>(
         for (v, slot) in valid.iter_mut().zip(cluster.slots().iter()) {
             *v = slot.is_some_and(|j| cluster.first_fit(&j).is_some());
         }
+        let idle = cluster.in_flight().jobs == 0;
+        let startable = cluster
+            .slots()
+            .iter()
+            .flatten()
+            .any(|j| cluster.fits_now(j));
+        if idle && startable {
+            if let Some(void) = valid.get_mut(M) {
+                *void = false;
+            }
+        }
     }
     valid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Job;
+
+    #[test]
+    fn mask_forbids_empty_slots_and_idling_an_empty_cluster() {
+        let mut c: Cluster<3> = Cluster::new();
+        assert_eq!(valid_actions::<3, 4>(&c, true), [false, false, false, true]);
+        let job = |id, len| Job::new(id, 0, len, [6, 1]).unwrap_or_else(|e| unreachable!("{e}"));
+        c.submit(job(0, 2)).ok();
+        c.submit(job(1, 20)).ok();
+        // Idle cluster, a job fits now: void is not allowed.
+        assert_eq!(valid_actions::<3, 4>(&c, true), [true, true, false, false]);
+        assert_eq!(valid_actions::<3, 4>(&c, false), [true; 4]);
+        c.step(Action::Schedule(0));
+        // Job 1 (20 steps, 6 units) cannot run beside job 0 and fits nowhere in the horizon
+        // (it would need rows 2..22); void is allowed again since a job is running.
+        assert_eq!(valid_actions::<3, 4>(&c, true), [false, false, false, true]);
+    }
 }
 
 /// A network policy for `M` job slots with encoder `E`, `I` inputs, `H` hidden units and

@@ -13,12 +13,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::eval::{evaluate, EvalConfig, EvalReport};
 use crate::lists::{parse_rates, parse_workloads};
 use crate::play::{End, Slots};
-use crate::policy::{check_knob, PolicyName};
+use crate::policy::{check_knob, NamedPolicy, PolicyName};
 use crate::simulate::{simulate, SimSettings};
 use crate::train::optim::OptimizerKind;
 use crate::train::rollout::Objective;
 use crate::train::{train, TrainConfig};
-use crate::{demo, jobfile, output};
+use crate::{demo, jobfile, output, plots};
 
 /// whitebox: a trustworthy DeepRM-style learned job scheduler. Time is in steps, resources in
 /// units.
@@ -37,10 +37,45 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Compare policies on generated job sets, with 95% confidence intervals.
     Eval(EvalArgs),
-    /// Evaluate the baselines on DeepRM's workload and write DIR/demo.json.
+    /// The shipped learned policy vs SJF, Packer, Tetris and Random on its training workload
+    /// and the shifted ones: prints the table, writes DIR/demo.json and plots.
     Demo(DemoArgs),
     /// Train a policy network with REINFORCE (optionally warm-started by imitating SJF).
     Train(TrainArgs),
+    /// Plot a learning-curve CSV of `train` as PNG and SVG next to it.
+    PlotCurve(PlotCurveArgs),
+    /// Compare policies on given job files (e.g. DeepRM's reference sequences), with paired
+    /// differences against the first policy.
+    Compare(CompareArgs),
+    /// Inspect a model file or convert it to and from JSON.
+    #[command(subcommand)]
+    Model(crate::model_cmd::ModelCommand),
+}
+
+/// Arguments of `whitebox compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Job files (JSON with a `jobs` array).
+    #[arg(long, num_args = 1.., required = true)]
+    pub jobs: Vec<PathBuf>,
+    /// Policies, comma-separated; the first is the reference of the paired differences.
+    #[arg(long, default_value = "sjf,packer,tetris")]
+    pub policies: String,
+    /// Visible job slots.
+    #[arg(long)]
+    pub slots: Slots,
+    /// When each episode ends.
+    #[arg(long, default_value = "all-done")]
+    pub end: End,
+    /// Arrival window for `no-new-job`, in time steps.
+    #[arg(long, default_value_t = 50)]
+    pub simu_len: u32,
+    /// Time cap for `all-done`, in time steps.
+    #[arg(long, default_value_t = 10_000)]
+    pub time_cap: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SimFormat::Table)]
+    pub format: SimFormat,
 }
 
 /// Optimizer of `train`.
@@ -88,6 +123,10 @@ pub struct TrainArgs {
     /// Training job sets (DeepRM num_ex).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub jobsets: u64,
+    /// Reuse one fixed family of training job sets every iteration, as DeepRM does (default:
+    /// draw new job sets each iteration).
+    #[arg(long)]
+    pub fixed_jobsets: bool,
     /// Trajectories per job set and iteration (DeepRM num_seq_per_batch).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub trajectories: u64,
@@ -202,7 +241,8 @@ pub struct EvalArgs {
     /// Base seed; job set k uses seed * 1000003 + k.
     #[arg(long, default_value_t = 1000)]
     pub seed: u64,
-    /// Policies, comma-separated.
+    /// Policies, comma-separated: sjf, packer, tetris, random, model:PATH; LABEL=POLICY shows
+    /// POLICY as LABEL in the report (e.g. dnn=model:a.model).
     #[arg(long, default_value = "sjf,packer,tetris,random")]
     pub policies: String,
     /// Visible job slots.
@@ -228,12 +268,24 @@ pub struct EvalArgs {
 /// Arguments of `whitebox demo`.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Output directory.
+    /// Model file of the learned policy (relative to the current directory); its header gives
+    /// the training workload, arrival rate and slot count the demo evaluates at.
+    #[arg(long, default_value = demo::DEFAULT_MODEL)]
+    pub model: PathBuf,
+    /// Output directory for demo.json and the plots.
     #[arg(long, default_value = "whitebox-out")]
     pub out: PathBuf,
-    /// Job sets per rate.
+    /// Held-out job sets per workload.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     pub jobsets: u64,
+}
+
+/// Arguments of `whitebox plot-curve`.
+#[derive(Debug, clap::Args)]
+pub struct PlotCurveArgs {
+    /// Learning-curve CSV written by `train` (MODEL.curve.csv); CSV.png and CSV.svg are written
+    /// beside it, without the `.csv`.
+    pub csv: PathBuf,
 }
 
 /// Runs a parsed command line.
@@ -246,6 +298,24 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => run_eval(&a),
         Command::Demo(a) => run_demo(&a),
         Command::Train(a) => run_train(&a),
+        Command::Compare(a) => run_compare(&a),
+        Command::Model(c) => emit(&crate::model_cmd::run(&c)?),
+        Command::PlotCurve(a) => run_plot_curve(&a),
+    }
+}
+
+fn run_compare(a: &CompareArgs) -> Result<()> {
+    let policies = PolicyName::parse_list(&a.policies).context("--policies")?;
+    let files = a
+        .jobs
+        .iter()
+        .map(|p| Ok((p.clone(), jobfile::load(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let report =
+        crate::compare::compare(&files, &policies, a.slots, a.end, a.simu_len, a.time_cap)?;
+    match a.format {
+        SimFormat::Json => emit(&(serde_json::to_string_pretty(&report)? + "\n")),
+        SimFormat::Table => emit(&crate::compare::table(&report)),
     }
 }
 
@@ -265,6 +335,7 @@ fn run_train(a: &TrainArgs) -> Result<()> {
         iterations: a.iterations,
         seed: a.seed,
         jobsets: usize_of(a.jobsets)?,
+        resample: !a.fixed_jobsets,
         trajectories: usize_of(a.trajectories)?,
         simu_len: a.simu_len,
         time_cap: a.time_cap,
@@ -292,6 +363,21 @@ fn run_train(a: &TrainArgs) -> Result<()> {
     let report = train(&config, &a.out, a.resume, true)?;
     emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     eprintln!("wrote {}", a.out.display());
+    // The model is written; a failed plot only warns (`plot-curve` can redo it).
+    let curve = crate::train::Outputs::for_model(&a.out).curve;
+    match plots::learning_curve(&curve) {
+        Ok(paths) => paths
+            .iter()
+            .for_each(|p| eprintln!("wrote {}", p.display())),
+        Err(e) => eprintln!("warning: learning curve not plotted: {e:#}"),
+    }
+    Ok(())
+}
+
+fn run_plot_curve(a: &PlotCurveArgs) -> Result<()> {
+    for path in plots::learning_curve(&a.csv)? {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -347,27 +433,27 @@ fn run_eval(a: &EvalArgs) -> Result<()> {
         rates: parse_rates(&a.rate).context("--rate")?,
         jobsets: usize_of(a.jobsets)?,
         seed: a.seed,
-        policies: PolicyName::parse_list(&a.policies).context("--policies")?,
+        policies: NamedPolicy::parse_list(&a.policies).context("--policies")?,
         slots: a.slots,
         end: a.end,
         simu_len: a.simu_len,
         time_cap: a.time_cap,
         tetris_knob: check_knob(a.tetris_knob)?,
+        job_slowdowns: false,
     };
     let report: EvalReport = with_progress(cfg.tasks(), |tick| evaluate(&cfg, tick))?;
     match a.format {
         EvalFormat::Table => emit(&output::eval_table(&report.rows)),
-        EvalFormat::Json => emit(&demo::report_json(&report)?),
+        EvalFormat::Json => emit(&output::eval_json(&report)?),
         EvalFormat::Csv => emit(&output::eval_csv(&report.rows)),
     }
 }
 
 fn run_demo(a: &DemoArgs) -> Result<()> {
-    let jobsets = usize_of(a.jobsets)?;
-    let total = demo::config(jobsets).tasks();
-    let (report, path) = with_progress(total, |tick| demo::run(&a.out, jobsets, tick))?;
-    emit(&output::eval_table(&report.rows))?;
-    eprintln!("wrote {}", path.display());
+    let plan = demo::plan(&a.model, usize_of(a.jobsets)?)?;
+    let report = with_progress(plan.config.tasks(), |tick| demo::run(&plan, &a.out, tick))?;
+    emit(&output::demo_table(&report))?;
+    eprintln!("wrote {} to {}", report.files.join(", "), a.out.display());
     Ok(())
 }
 

@@ -10,11 +10,11 @@ use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::workload::{JobGenerator, Workload};
-use whitebox_core::{Job, Summary};
+use whitebox_core::{Event, Job, Observer, Step, Summary};
 
 use crate::play::{play, End, Slots};
-use crate::policy::{check_knob, PolicyName};
-use crate::stats::mean_ci95;
+use crate::policy::{check_knob, NamedPolicy};
+use crate::stats::{mean_ci95, MeanCi};
 
 /// Multiplier of [`jobset_seed`]: a prime above any sensible job-set count, so distinct
 /// `seed`s give disjoint job-set seeds for up to this many job sets.
@@ -41,8 +41,8 @@ pub struct EvalConfig {
     pub jobsets: usize,
     /// Base seed, see [`jobset_seed`].
     pub seed: u64,
-    /// Policies, in report order.
-    pub policies: Vec<PolicyName>,
+    /// Policies, in report order, with the names rows show.
+    pub policies: Vec<NamedPolicy>,
     /// Visible job slots.
     pub slots: Slots,
     /// End mode.
@@ -53,6 +53,9 @@ pub struct EvalConfig {
     pub time_cap: u32,
     /// Tetris knob, in `[0, 1]`.
     pub tetris_knob: f64,
+    /// Also keep every allocated job's slowdown ([`EvalRow::job_slowdowns`]); off for plain
+    /// evaluations, which then run with no observer at all.
+    pub job_slowdowns: bool,
 }
 
 /// The settings echoed in the JSON report.
@@ -109,6 +112,44 @@ pub struct EvalRow {
     pub truncated: usize,
     /// Jobs rejected at arrival, over all job sets.
     pub rejected: u64,
+    /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
+    /// comparisons; not serialised.
+    #[serde(skip)]
+    pub jobset_slowdowns: Vec<Option<f64>>,
+    /// With [`EvalConfig::job_slowdowns`], the slowdown `(finish - arrival) / len` of every
+    /// allocated job, job sets in index order; empty otherwise. Not serialised.
+    #[serde(skip)]
+    pub job_slowdowns: Vec<f64>,
+}
+
+/// The per-job-set differences `a - b` of two rows' mean slowdowns over the job sets both
+/// measured, with their Student-t 95% interval (`None` when no job set was measured by both).
+/// Meaningful for rows of the same evaluation, workload and rate, which ran the same job sets.
+pub fn paired_slowdown_difference(a: &EvalRow, b: &EvalRow) -> Option<MeanCi> {
+    let diffs: Vec<f64> = a
+        .jobset_slowdowns
+        .iter()
+        .zip(&b.jobset_slowdowns)
+        .filter_map(|(x, y)| Some((*x)? - (*y)?))
+        .collect();
+    mean_ci95(&diffs)
+}
+
+/// An [`Observer`] keeping the slowdown of every allocated job, in allocation order.
+#[derive(Debug, Default)]
+struct SlowdownLog(Vec<f64>);
+
+impl Observer for SlowdownLog {
+    fn on_event(&mut self, event: &Event) {
+        if let Event::Decided {
+            step: Step::Allocated { job, finish, .. },
+            ..
+        } = event
+        {
+            let waited = finish.saturating_sub(job.arrival);
+            self.0.push(f64::from(waited) / f64::from(job.len.max(1)));
+        }
+    }
 }
 
 /// The JSON report of `whitebox eval` and `whitebox demo`.
@@ -151,7 +192,7 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
     let policies = cfg
         .policies
         .iter()
-        .map(|p| p.with(cfg.tetris_knob, 0))
+        .map(|p| p.policy.with(cfg.tetris_knob, 0))
         .collect::<Result<Vec<_>>>()?;
     let end = cfg.end.mode(cfg.simu_len, cfg.time_cap);
     let grid: Vec<(Workload, f64)> = cfg
@@ -163,8 +204,9 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
         .iter()
         .flat_map(|&(w, r)| (0..cfg.jobsets).map(move |k| (w, r, k)))
         .collect();
-    // Indexed parallel collect keeps task order: per task, one Summary per policy.
-    let results: Vec<Vec<Summary>> = tasks
+    // Indexed parallel collect keeps task order: per task, one Summary (and job slowdowns, if
+    // asked for) per policy.
+    let results: Vec<Vec<(Summary, Vec<f64>)>> = tasks
         .par_iter()
         .map(|&(workload, rate, k)| {
             let seed = jobset_seed(cfg.seed, k);
@@ -173,9 +215,15 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                 .iter()
                 .map(|p| {
                     let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
-                    play(&jobs, cfg.slots, end, &policy, &mut ())
+                    if cfg.job_slowdowns {
+                        let mut log = SlowdownLog::default();
+                        let s = play(&jobs, cfg.slots, end, &policy, &mut log)?;
+                        Ok((s, log.0))
+                    } else {
+                        Ok((play(&jobs, cfg.slots, end, &policy, &mut ())?, Vec::new()))
+                    }
                 })
-                .collect::<Result<Vec<Summary>>>();
+                .collect::<Result<Vec<_>>>();
             on_task();
             out
         })
@@ -184,7 +232,12 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
     for (g, &(workload, rate)) in grid.iter().enumerate() {
         let sets = &results[g * cfg.jobsets..(g + 1) * cfg.jobsets];
         for (p, policy) in cfg.policies.iter().enumerate() {
-            rows.push(row(policy, workload, rate, sets.iter().map(|s| &s[p])));
+            rows.push(row(
+                &policy.label,
+                workload,
+                rate,
+                sets.iter().map(|s| &s[p]),
+            ));
         }
     }
     Ok(EvalReport {
@@ -194,15 +247,18 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
 }
 
 fn row<'a>(
-    policy: &PolicyName,
+    policy: &str,
     workload: Workload,
     rate: f64,
-    sets: impl Iterator<Item = &'a Summary>,
+    sets: impl Iterator<Item = &'a (Summary, Vec<f64>)>,
 ) -> EvalRow {
     let (mut slowdowns, mut completions) = (Vec::new(), Vec::new());
     let (mut jobsets, mut truncated, mut rejected) = (0, 0, 0u64);
-    for s in sets {
+    let (mut jobset_slowdowns, mut job_slowdowns) = (Vec::new(), Vec::new());
+    for (s, jobs) in sets {
         jobsets += 1;
+        jobset_slowdowns.push(s.mean_slowdown);
+        job_slowdowns.extend_from_slice(jobs);
         truncated += usize::from(s.truncated);
         rejected += u64::from(s.rejected);
         // Both are `Some` exactly when a job was allocated.
@@ -214,7 +270,7 @@ fn row<'a>(
     let sd = mean_ci95(&slowdowns);
     let ct = mean_ci95(&completions);
     EvalRow {
-        policy: policy.name(),
+        policy: policy.to_string(),
         workload: workload.name(),
         rate,
         load: workload.distribution().expected_load(rate),
@@ -228,12 +284,15 @@ fn row<'a>(
         completion_ci95_high: ct.and_then(|c| c.ci95).map(|c| c.1),
         truncated,
         rejected,
+        jobset_slowdowns,
+        job_slowdowns,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::PolicyName;
 
     fn config(jobsets: usize) -> EvalConfig {
         EvalConfig {
@@ -241,12 +300,13 @@ mod tests {
             rates: vec![0.0, 0.5],
             jobsets,
             seed: 7,
-            policies: PolicyName::BASELINES.to_vec(),
+            policies: PolicyName::BASELINES.map(NamedPolicy::from).to_vec(),
             slots: Slots::Five,
             end: End::AllDone,
             simu_len: 30,
             time_cap: 10_000,
             tetris_knob: 0.5,
+            job_slowdowns: false,
         }
     }
 
@@ -286,6 +346,58 @@ mod tests {
         assert_eq!(row.mean_slowdown, expected);
         assert!(row.ci95_low.is_some() && row.ci95_high.is_some());
         assert!(row.ci95_low <= row.mean_slowdown && row.mean_slowdown <= row.ci95_high);
+    }
+
+    #[test]
+    fn job_slowdowns_are_collected_on_request_and_match_the_means() {
+        let plain = evaluate(&config(3), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        let mut cfg = config(3);
+        cfg.job_slowdowns = true;
+        let with = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        for (a, b) in plain.rows.iter().zip(&with.rows) {
+            assert!(a.job_slowdowns.is_empty());
+            assert_eq!(a.mean_slowdown, b.mean_slowdown);
+            assert_eq!(a.jobset_slowdowns, b.jobset_slowdowns);
+            assert!(b.job_slowdowns.iter().all(|&s| s >= 1.0));
+        }
+        // Row 4 (deeprm, 0.5, sjf): the pooled job slowdowns, split by job set, average to the
+        // per-set means.
+        let row = &with.rows[4];
+        let mut offset = 0;
+        for (k, mean) in row.jobset_slowdowns.iter().enumerate() {
+            let jobs: Vec<Job> =
+                JobGenerator::new(Workload::DeepRm, 0.5, 30, jobset_seed(7, k)).collect();
+            let part = &row.job_slowdowns[offset..offset + jobs.len()];
+            offset += jobs.len();
+            let m = part.iter().sum::<f64>() / part.len() as f64;
+            assert!(
+                mean.is_some_and(|mean| (mean - m).abs() < 1e-9),
+                "{mean:?} {m}"
+            );
+        }
+        assert_eq!(offset, row.job_slowdowns.len());
+    }
+
+    #[test]
+    fn paired_difference_is_over_common_job_sets() {
+        let r = evaluate(&config(4), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        let (sjf, random) = (&r.rows[4], &r.rows[7]);
+        assert_eq!(random.policy, "random");
+        let d = paired_slowdown_difference(random, sjf);
+        let expected: f64 = (0..4)
+            .map(|k| {
+                random.jobset_slowdowns[k].unwrap_or(f64::NAN)
+                    - sjf.jobset_slowdowns[k].unwrap_or(f64::NAN)
+            })
+            .sum::<f64>()
+            / 4.0;
+        assert!(d.is_some_and(|d| d.n == 4 && (d.mean - expected).abs() < 1e-12));
+        assert_eq!(
+            paired_slowdown_difference(sjf, sjf).map(|d| d.mean),
+            Some(0.0)
+        );
+        // Rate 0: nothing allocated, nothing to pair.
+        assert_eq!(paired_slowdown_difference(&r.rows[0], &r.rows[1]), None);
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! The host side of whitebox: job files, episode recording, evaluation and the `whitebox` CLI.
 
 pub mod cli;
+pub mod compare;
 pub mod demo;
 pub mod eval;
 pub mod jobfile;
 pub mod lists;
+pub mod model_cmd;
 pub mod models;
 pub mod output;
 pub mod play;
+pub mod plots;
 pub mod policy;
 pub mod record;
 pub mod simulate;

@@ -177,3 +177,223 @@ pub fn save<const I: usize, const H: usize, const O: usize>(
     buf.truncate(n);
     std::fs::write(path, &buf).with_context(|| format!("cannot write model {}", path.display()))
 }
+
+/// The readable JSON form of a model file: the header fields and the weights by layer.
+/// Floats are written in shortest round-trip form, so export then import gives the same bits.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ModelJson {
+    /// Always `"whitebox-model"`.
+    pub format: String,
+    /// Binary format version the weights came from.
+    pub version: u16,
+    /// Observation encoder name (`compact` or `image`).
+    pub encoding: String,
+    /// Job slots `M`.
+    pub slots: u8,
+    /// Cluster the model was trained for: resources, units per resource, horizon, backlog.
+    pub num_res: u8,
+    /// Units per resource.
+    pub res_units: u8,
+    /// Time horizon, in steps.
+    pub horizon: u8,
+    /// Backlog capacity, in jobs.
+    pub backlog: u8,
+    /// Training metadata.
+    pub workload: String,
+    /// Arrival rate the model was trained at.
+    pub rate: f32,
+    /// Training seed.
+    pub seed: u64,
+    /// Training iterations.
+    pub iterations: u32,
+    /// Whether invalid actions are masked.
+    pub mask_invalid: bool,
+    /// Hidden weights, shape `[H][I]`.
+    pub w1: Vec<Vec<f32>>,
+    /// Hidden biases, shape `[H]`.
+    pub b1: Vec<f32>,
+    /// Output weights, shape `[O][H]`.
+    pub w2: Vec<Vec<f32>>,
+    /// Output biases, shape `[O]`.
+    pub b2: Vec<f32>,
+}
+
+fn to_json_net<const I: usize, const H: usize, const O: usize>(
+    header: &ModelHeader,
+    net: &Mlp<I, H, O>,
+) -> ModelJson {
+    let workload = whitebox_core::workload::Workload::from_code(header.meta.workload).map_or_else(
+        || format!("code {}", header.meta.workload),
+        |w| w.name().to_string(),
+    );
+    ModelJson {
+        format: "whitebox-model".to_string(),
+        version: model::FORMAT_VERSION,
+        encoding: Encoding::from_code(header.encoding)
+            .map_or("unknown", Encoding::name)
+            .to_string(),
+        slots: header.spec.slots,
+        num_res: header.spec.num_res,
+        res_units: header.spec.res_units,
+        horizon: header.spec.horizon,
+        backlog: header.spec.backlog,
+        workload,
+        rate: header.meta.rate,
+        seed: header.meta.seed,
+        iterations: header.meta.iterations,
+        mask_invalid: header.meta.mask_invalid,
+        w1: net.w1.iter().map(|r| r.to_vec()).collect(),
+        b1: net.b1.to_vec(),
+        w2: net.w2.iter().map(|r| r.to_vec()).collect(),
+        b2: net.b2.to_vec(),
+    }
+}
+
+/// The JSON form of a loaded model.
+pub fn to_json(m: &LoadedModel) -> ModelJson {
+    match &m.net {
+        AnyModel::Compact5(n) => to_json_net(&m.header, n),
+        AnyModel::Compact10(n) => to_json_net(&m.header, n),
+        AnyModel::Image5(n) => to_json_net(&m.header, n),
+        AnyModel::Image10(n) => to_json_net(&m.header, n),
+    }
+}
+
+fn rows<const N: usize>(field: &str, values: &[f32]) -> Result<[f32; N]> {
+    <[f32; N]>::try_from(values)
+        .map_err(|_| anyhow::anyhow!("`{field}` has {} values, expected {N}", values.len()))
+}
+
+fn binary_from_json<
+    E: whitebox_core::encoding::Encoder,
+    const M: usize,
+    const I: usize,
+    const H: usize,
+    const O: usize,
+>(
+    j: &ModelJson,
+    header: &ModelHeader,
+) -> Result<Vec<u8>> {
+    const { assert!(I == E::ENCODING.input_len(M) && O == M + 1) };
+    let mut net = Box::new(Mlp::<I, H, O>::zeroed());
+    if j.w1.len() != H || j.w2.len() != O {
+        bail!(
+            "`w1` has {} rows and `w2` {}, expected {H} and {O}",
+            j.w1.len(),
+            j.w2.len()
+        );
+    }
+    for (k, (dst, src)) in net.w1.iter_mut().zip(j.w1.iter()).enumerate() {
+        *dst = rows(&format!("w1[{k}]"), src)?;
+    }
+    for (k, (dst, src)) in net.w2.iter_mut().zip(j.w2.iter()).enumerate() {
+        *dst = rows(&format!("w2[{k}]"), src)?;
+    }
+    net.b1 = rows("b1", &j.b1)?;
+    net.b2 = rows("b2", &j.b2)?;
+    let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
+    let n = model::save(&net, header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// The binary model file for a JSON form, checked by loading it back.
+///
+/// # Errors
+/// A wrong `format`, unknown encoder or workload, unsupported slot count, weight arrays of the
+/// wrong shape (named with their lengths), or a non-finite weight.
+pub fn from_json(j: &ModelJson) -> Result<Vec<u8>> {
+    if j.format != "whitebox-model" {
+        bail!("`format` = {:?}, expected \"whitebox-model\"", j.format);
+    }
+    let encoding = Encoding::from_name(&j.encoding)
+        .with_context(|| format!("`encoding` = {:?}, expected compact or image", j.encoding))?;
+    let workload = whitebox_core::workload::Workload::from_name(&j.workload)
+        .with_context(|| format!("`workload` = {:?} is unknown", j.workload))?;
+    let header = ModelHeader {
+        encoding: encoding.code(),
+        input: u32::try_from(encoding.input_len(usize::from(j.slots)))?,
+        hidden: HIDDEN as u32,
+        output: u32::from(j.slots) + 1,
+        spec: ClusterSpec {
+            num_res: j.num_res,
+            res_units: j.res_units,
+            horizon: j.horizon,
+            slots: j.slots,
+            backlog: j.backlog,
+        },
+        meta: whitebox_core::model::TrainingMeta {
+            workload: workload.code(),
+            rate: j.rate,
+            seed: j.seed,
+            iterations: j.iterations,
+            mask_invalid: j.mask_invalid,
+        },
+    };
+    let bytes = crate::with_arch!(
+        encoding,
+        usize::from(j.slots),
+        binary_from_json(j, &header),
+        bail!("`slots` = {}, this build supports 5 and 10", j.slots)
+    )?;
+    from_bytes(&bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whitebox_core::model::TrainingMeta;
+
+    fn model_bytes() -> Vec<u8> {
+        let mut net = Box::new(Compact5::zeroed());
+        for (k, p) in net.params_mut().enumerate() {
+            // Values whose decimal forms are long, to exercise exact float round trips.
+            *p = (k as f32 * 0.1234567).sin() / 3.0;
+        }
+        let header = ModelHeader {
+            encoding: Encoding::Compact.code(),
+            input: compact_len(5) as u32,
+            hidden: HIDDEN as u32,
+            output: 6,
+            spec: ClusterSpec::with_slots(5),
+            meta: TrainingMeta {
+                workload: 0,
+                rate: 0.7,
+                seed: 9,
+                iterations: 12,
+                mask_invalid: true,
+            },
+        };
+        let mut buf = vec![0u8; model::max_file_len(Compact5::PARAMS)];
+        let n = model::save(&net, &header, &mut buf).expect("save");
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn json_export_import_gives_the_same_bytes() {
+        let bytes = model_bytes();
+        let json = to_json(&from_bytes(&bytes).expect("load"));
+        let text = serde_json::to_string(&json).expect("json");
+        let back: ModelJson = serde_json::from_str(&text).expect("parse");
+        assert_eq!(from_json(&back).expect("import"), bytes);
+    }
+
+    #[test]
+    fn json_with_wrong_shapes_or_nan_is_refused() {
+        let json = to_json(&from_bytes(&model_bytes()).expect("load"));
+        let mut short = json.clone();
+        short.b1.pop();
+        let e = format!("{:#}", from_json(&short).expect_err("short b1"));
+        assert!(e.contains("`b1` has 19 values, expected 20"), "{e}");
+        let mut nan = json.clone();
+        nan.b2[0] = f32::NAN;
+        let e = format!("{:#}", from_json(&nan).expect_err("nan"));
+        assert!(e.contains("NaN or infinite"), "{e}");
+        let mut slots = json;
+        slots.slots = 7;
+        let e = format!("{:#}", from_json(&slots).expect_err("slots"));
+        assert!(e.contains("`slots` = 7"), "{e}");
+    }
+}

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::eval::EvalRow;
+use crate::demo::DemoReport;
+use crate::eval::{EvalReport, EvalRow};
 use crate::simulate::SimReport;
 
 /// Column alignment.
@@ -154,6 +155,99 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
         ],
         &cells,
     )
+}
+
+/// The JSON text of an evaluation report, as `eval --format json` prints it.
+///
+/// # Errors
+/// Only if serialisation fails (it does not for these types).
+pub fn eval_json(report: &EvalReport) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(report)? + "\n")
+}
+
+/// The demo's report for people: what was run, the table (one line per workload and policy,
+/// the training workload marked) and the paired dnn - sjf differences with their verdicts.
+pub fn demo_table(r: &DemoReport) -> String {
+    use Align::{Left, Right};
+    let s = &r.settings;
+    let m = &s.model;
+    let mut out = format!(
+        "model {} ({} encoder, {} slots), trained on {} at rate {} (weights of iteration {})\n\
+         {} held-out job sets per workload at rate {} (seed {}), {} slots, {} episodes\n\n",
+        m.path.display(),
+        m.encoding,
+        m.slots,
+        m.workload,
+        m.rate,
+        m.iterations,
+        s.eval.jobsets,
+        s.rate,
+        s.eval.seed,
+        s.eval.slots,
+        s.eval.end,
+    );
+    let workload = |name: &str, training: bool| {
+        if training {
+            format!("{name} (training)")
+        } else {
+            name.to_owned()
+        }
+    };
+    let cells: Vec<Vec<String>> = r
+        .table
+        .iter()
+        .map(|d| {
+            let r = &d.row;
+            vec![
+                workload(r.workload, d.training_distribution),
+                format!("{:.3}", r.load),
+                r.policy.to_owned(),
+                format!("{}/{}", r.measured, r.jobsets),
+                mean_ci(r.mean_slowdown, r.ci95_low, r.ci95_high),
+                mean_ci(
+                    r.mean_completion_time,
+                    r.completion_ci95_low,
+                    r.completion_ci95_high,
+                ),
+                r.truncated.to_string(),
+            ]
+        })
+        .collect();
+    out += &table(
+        &[
+            ("workload", Left),
+            ("load", Right),
+            ("policy", Left),
+            ("jobsets", Right),
+            ("slowdown mean [95% CI]", Left),
+            ("completion time mean [95% CI]", Left),
+            ("truncated", Right),
+        ],
+        &cells,
+    );
+    out += "\ndnn - sjf mean slowdown, paired over the same job sets (negative: dnn is better):\n";
+    let cells: Vec<Vec<String>> = r
+        .dnn_vs_sjf
+        .iter()
+        .map(|d| {
+            vec![
+                workload(d.workload, d.training_distribution),
+                d.pairs.to_string(),
+                mean_ci(d.mean_difference, d.ci95_low, d.ci95_high),
+                d.verdict.words().to_owned(),
+            ]
+        })
+        .collect();
+    out += &table(
+        &[
+            ("workload", Left),
+            ("pairs", Right),
+            ("difference [95% CI]", Left),
+            ("verdict", Left),
+        ],
+        &cells,
+    );
+    out
 }
 
 /// CSV of the evaluation rows; missing values are empty fields. Names contain no commas.

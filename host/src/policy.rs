@@ -115,6 +115,69 @@ impl fmt::Display for PolicyName {
     }
 }
 
+/// A policy with the name reports show for it. On the command line `LABEL=POLICY` (for example
+/// `dnn=model:runs/a.model`) labels a policy; a plain `POLICY` is shown as its own name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedPolicy {
+    /// The policy.
+    pub policy: PolicyName,
+    /// The name shown in tables, JSON and plots.
+    pub label: String,
+}
+
+impl From<PolicyName> for NamedPolicy {
+    fn from(policy: PolicyName) -> Self {
+        let label = policy.name();
+        NamedPolicy { policy, label }
+    }
+}
+
+impl NamedPolicy {
+    /// `policy` shown as `label`.
+    pub fn labelled(label: impl Into<String>, policy: PolicyName) -> Self {
+        NamedPolicy {
+            policy,
+            label: label.into(),
+        }
+    }
+
+    /// Parses `POLICY` or `LABEL=POLICY`; a label is letters, digits, `-`, `_` and `.` (so
+    /// `model:a=b.model` is a model path, not a label).
+    ///
+    /// # Errors
+    /// As [`PolicyName::parse`], and for a label that is another baseline's name.
+    pub fn parse(text: &str) -> Result<NamedPolicy> {
+        let is_label = |l: &str| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        let Some((label, policy)) = text.split_once('=').filter(|(l, _)| is_label(l)) else {
+            return PolicyName::parse(text).map(NamedPolicy::from);
+        };
+        let policy = PolicyName::parse(policy)?;
+        if label != policy.name() && PolicyName::BASELINES.iter().any(|b| b.name() == label) {
+            bail!("policy `{text}`: the label `{label}` is the name of another policy");
+        }
+        Ok(NamedPolicy::labelled(label, policy))
+    }
+
+    /// Parses a comma-separated list of (optionally labelled) policies.
+    ///
+    /// # Errors
+    /// As [`NamedPolicy::parse`] for each item, for an empty list, and when two items would be
+    /// shown under the same name.
+    pub fn parse_list(text: &str) -> Result<Vec<NamedPolicy>> {
+        let list = crate::lists::parse_list(text, "policy", NamedPolicy::parse)?;
+        for (i, p) in list.iter().enumerate() {
+            if list[..i].iter().any(|q| q.label == p.label) {
+                bail!("policy name `{}` given more than once in `{text}`", p.label);
+            }
+        }
+        Ok(list)
+    }
+}
+
 /// Checks a Tetris knob.
 ///
 /// # Errors
@@ -239,6 +302,35 @@ mod tests {
         );
         let e = err(PolicyName::parse_list("sjf,sjf"));
         assert!(e.contains("`sjf`") && e.contains("more than once"), "{e}");
+    }
+
+    #[test]
+    fn labels_name_policies_in_reports() {
+        let p = NamedPolicy::parse("dnn=model:a=b.model").ok();
+        assert_eq!(
+            p,
+            Some(NamedPolicy::labelled(
+                "dnn",
+                PolicyName::Model(PathBuf::from("a=b.model"))
+            ))
+        );
+        // `model:a` is not a label: the whole text is a model path.
+        let p = NamedPolicy::parse("model:a=b.model").ok();
+        assert_eq!(p.map(|p| p.label), Some("model:a=b.model".to_string()));
+        assert_eq!(
+            NamedPolicy::parse("sjf").ok(),
+            Some(NamedPolicy::labelled("sjf", PolicyName::Sjf))
+        );
+        let e = err(NamedPolicy::parse("sjf=packer"));
+        assert!(e.contains("`sjf`") && e.contains("another policy"), "{e}");
+        let e = err(NamedPolicy::parse("x=fifo"));
+        assert!(e.contains("`fifo`"), "{e}");
+        let e = err(NamedPolicy::parse_list("x=sjf,x=packer"));
+        assert!(e.contains("`x`") && e.contains("more than once"), "{e}");
+        assert_eq!(
+            NamedPolicy::parse_list("a=sjf,sjf").map(|l| l.len()).ok(),
+            Some(2)
+        );
     }
 
     #[test]

@@ -27,9 +27,10 @@ use optim::{Optimizer, OptimizerKind};
 use reinforce::{policy_gradient, PgSettings};
 use rollout::{stream, Objective};
 
-/// Training job sets use seeds `TRAIN_SEED_BASE + seed * 1000 + k`, validation job sets
-/// `VALIDATION_SEED_BASE + ...`: both far above the seeds `eval` and `demo` use, so held-out
-/// evaluation never sees a training or validation job set.
+/// Training job set `k` uses the generator seed `TRAIN_SEED_BASE + seed * 2^24 + k`,
+/// validation job sets `VALIDATION_SEED_BASE + ...`: both far above the seeds `eval` and `demo`
+/// use (below 2^40 for base seeds under a million), so held-out evaluation never sees a
+/// training or validation job set.
 pub const TRAIN_SEED_BASE: u64 = 1 << 40;
 /// See [`TRAIN_SEED_BASE`].
 pub const VALIDATION_SEED_BASE: u64 = 1 << 41;
@@ -49,8 +50,11 @@ pub struct TrainConfig {
     pub iterations: u32,
     /// Master seed.
     pub seed: u64,
-    /// Training job sets (DeepRM `num_ex`).
+    /// Training job sets per iteration (DeepRM `num_ex`).
     pub jobsets: usize,
+    /// Draw new training job sets every iteration (job sets `it * jobsets ..`) instead of
+    /// reusing one fixed family as DeepRM does; fixed sets overfit quickly.
+    pub resample: bool,
     /// Trajectories per job set and iteration (DeepRM `num_seq_per_batch`).
     pub trajectories: usize,
     /// Arrival window per job set, in time steps.
@@ -255,7 +259,12 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     if let Some(text) = checkpoint {
         let ckpt: Checkpoint = serde_json::from_str(&text)
             .with_context(|| format!("corrupt checkpoint {}", out.checkpoint.display()))?;
-        if serde_json::to_value(&ckpt.config)? != serde_json::to_value(config)? {
+        // Only the iteration count may change: resuming may extend a run.
+        let same = TrainConfig {
+            iterations: config.iterations,
+            ..ckpt.config.clone()
+        };
+        if serde_json::to_value(&same)? != serde_json::to_value(config)? {
             bail!(
                 "checkpoint {} was written for another configuration",
                 out.checkpoint.display()
@@ -354,8 +363,17 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         }
     }
     for iteration in first_iteration..config.iterations {
-        let (grad, stats) =
-            policy_gradient::<E, M, I, H, O>(&net, &train_sets, &settings, iteration);
+        let fresh: Vec<Vec<Job>>;
+        let sets = if config.resample {
+            let first = (iteration as usize + 1) * config.jobsets;
+            fresh = (first..first + config.jobsets)
+                .map(|k| gen(TRAIN_SEED_BASE, k))
+                .collect();
+            &fresh
+        } else {
+            &train_sets
+        };
+        let (grad, stats) = policy_gradient::<E, M, I, H, O>(&net, sets, &settings, iteration);
         optimizer.ascend(&mut net, &grad);
         let done = iteration + 1;
         let val = (done % config.eval_every.max(1) == 0 || done == config.iterations)
@@ -402,4 +420,85 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         seconds: started.elapsed().as_secs_f64(),
         first_at_sjf,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(iterations: u32) -> TrainConfig {
+        TrainConfig {
+            workload: "deeprm".into(),
+            rate: 0.7,
+            slots: 5,
+            encoding: "compact".into(),
+            iterations,
+            seed: 3,
+            jobsets: 3,
+            resample: true,
+            trajectories: 3,
+            simu_len: 20,
+            time_cap: 200,
+            optimizer: OptimizerKind::adam(1e-3),
+            entropy: 0.01,
+            objective: Objective::Slowdown,
+            mask_invalid: true,
+            imitation_epochs: 1,
+            imitation_rounds: 2,
+            imitation_lr: 3e-3,
+            val_jobsets: 2,
+            eval_every: 1,
+            checkpoint_every: 1,
+        }
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("whitebox-train-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    }
+
+    fn params(model: &Path) -> Vec<f32> {
+        let text = std::fs::read_to_string(Outputs::for_model(model).checkpoint).expect("ckpt");
+        let ckpt: Checkpoint = serde_json::from_str(&text).expect("ckpt json");
+        ckpt.params
+    }
+
+    #[test]
+    fn same_bits_for_one_and_two_threads() {
+        let d = dir("threads");
+        let mut runs = Vec::new();
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let model = d.join(format!("t{threads}.model"));
+            pool.install(|| train(&tiny(3), &model, false, false))
+                .expect("train");
+            runs.push((std::fs::read(&model).expect("model"), params(&model)));
+        }
+        assert_eq!(runs[0], runs[1]);
+        // Training moved the weights away from their initial values.
+        assert!(runs[0].1.iter().any(|&p| p != 0.0));
+    }
+
+    #[test]
+    fn resume_continues_bit_for_bit() {
+        let d = dir("resume");
+        let straight = d.join("straight.model");
+        train(&tiny(4), &straight, false, false).expect("train");
+        let resumed = d.join("resumed.model");
+        train(&tiny(2), &resumed, false, false).expect("first half");
+        train(&tiny(4), &resumed, true, false).expect("second half");
+        assert_eq!(params(&straight), params(&resumed));
+        assert_eq!(
+            std::fs::read(&straight).expect("model"),
+            std::fs::read(&resumed).expect("model")
+        );
+        let mut other = tiny(4);
+        other.rate = 0.5;
+        let e = train(&other, &resumed, true, false).expect_err("config changed");
+        assert!(e.to_string().contains("another configuration"), "{e}");
+    }
 }
