@@ -12,6 +12,7 @@ use rand_pcg::Pcg32;
 
 use crate::cluster::{Action, Cluster};
 use crate::job::Job;
+use crate::projection::{rank_logits, Preference};
 use crate::spec::{NUM_RES, RES_UNITS};
 
 /// Why a scheduler could not produce an action.
@@ -22,6 +23,9 @@ pub enum PolicyError {
         /// Output (logit) index.
         index: usize,
     },
+    /// The rule projection of the policy's decision failed (see
+    /// [`crate::projection::ProjectionError`]).
+    Projection(crate::projection::ProjectionError),
     /// The policy was built for another number of job slots.
     WrongSlots {
         /// Slots the policy decides for.
@@ -37,6 +41,7 @@ impl core::fmt::Display for PolicyError {
             PolicyError::NonFiniteOutput { index } => {
                 write!(f, "policy output {index} is not a finite number")
             }
+            PolicyError::Projection(e) => write!(f, "rule projection: {e}"),
             PolicyError::WrongSlots { policy, cluster } => write!(
                 f,
                 "policy decides for {policy} job slots, the cluster has {cluster}"
@@ -72,6 +77,57 @@ fn best_eligible<const M: usize>(
     best.1
 }
 
+/// A score-based baseline's preference (see [`Preference`] and [`rank_logits`]): first the
+/// jobs that fit now with a positive score, best score first (lowest index on ties), then void,
+/// then the other jobs that fit somewhere in the horizon (by slot index). Its first entry is
+/// [`best_eligible`]'s choice. Empty slots and jobs that fit nowhere are not allowed.
+fn ranked_preference<const M: usize, const O: usize>(
+    cluster: &Cluster<M>,
+    score: impl Fn(&Cluster<M>, &Job) -> f64,
+    logits: &mut [f32; O],
+    valid: &mut [bool; O],
+) {
+    const { assert!(O == M + 1, "a policy has M + 1 outputs") };
+    // (class, score) per action; class 3 is not allowed.
+    let mut keys = [(3u8, 0.0f64); O];
+    for (key, slot) in keys.iter_mut().zip(cluster.slots().iter()) {
+        if let Some(job) = slot {
+            let s = score(cluster, job);
+            *key = if cluster.fits_now(job) && s > 0.0 {
+                (0, s)
+            } else if cluster.first_fit(job).is_some() {
+                (2, 0.0)
+            } else {
+                (3, 0.0)
+            };
+        }
+    }
+    if let Some(void) = keys.get_mut(M) {
+        *void = (1, 0.0);
+    }
+    let mut order = [0usize; O];
+    for (k, o) in order.iter_mut().enumerate() {
+        *o = k;
+    }
+    let key = |k: usize| keys.get(k).copied().unwrap_or((3, 0.0));
+    order.sort_unstable_by(|&a, &b| {
+        let ((ca, sa), (cb, sb)) = (key(a), key(b));
+        ca.cmp(&cb).then(sb.total_cmp(&sa)).then(a.cmp(&b))
+    });
+    rank_logits(&order, logits);
+    for (v, k) in valid.iter_mut().zip(keys.iter()) {
+        *v = k.0 < 3;
+    }
+}
+
+fn sjf_score<const M: usize>(_: &Cluster<M>, job: &Job) -> f64 {
+    1.0 / f64::from(job.len)
+}
+
+fn packer_score<const M: usize>(cluster: &Cluster<M>, job: &Job) -> f64 {
+    f64::from(alignment(cluster, job))
+}
+
 /// Packer's alignment score: free capacity in the current step dotted with the demand, in
 /// units squared (Grandl et al., "Multi-resource packing for cluster schedulers", SIGCOMM 2014).
 pub fn alignment<const M: usize>(cluster: &Cluster<M>, job: &Job) -> u32 {
@@ -88,7 +144,19 @@ pub struct Sjf;
 
 impl<const M: usize> Scheduler<M> for Sjf {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        Ok(best_eligible(cluster, |_, j| 1.0 / f64::from(j.len)))
+        Ok(best_eligible(cluster, sjf_score))
+    }
+}
+
+impl<const M: usize> Preference<M> for Sjf {
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        ranked_preference(cluster, sjf_score, logits, valid);
+        Ok(())
     }
 }
 
@@ -98,7 +166,19 @@ pub struct Packer;
 
 impl<const M: usize> Scheduler<M> for Packer {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        Ok(best_eligible(cluster, |c, j| f64::from(alignment(c, j))))
+        Ok(best_eligible(cluster, packer_score))
+    }
+}
+
+impl<const M: usize> Preference<M> for Packer {
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        ranked_preference(cluster, packer_score, logits, valid);
+        Ok(())
     }
 }
 
@@ -119,13 +199,29 @@ impl Default for Tetris {
     }
 }
 
+impl Tetris {
+    fn score<const M: usize>(&self, cluster: &Cluster<M>, job: &Job) -> f64 {
+        let max_align = (NUM_RES as f64) * f64::from(RES_UNITS) * f64::from(RES_UNITS);
+        self.knob * f64::from(alignment(cluster, job)) / max_align
+            + (1.0 - self.knob) / f64::from(job.len)
+    }
+}
+
 impl<const M: usize> Scheduler<M> for Tetris {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        let max_align = (NUM_RES as f64) * f64::from(RES_UNITS) * f64::from(RES_UNITS);
-        let knob = self.knob;
-        Ok(best_eligible(cluster, |c, j| {
-            knob * f64::from(alignment(c, j)) / max_align + (1.0 - knob) / f64::from(j.len)
-        }))
+        Ok(best_eligible(cluster, |c, j| self.score(c, j)))
+    }
+}
+
+impl<const M: usize> Preference<M> for Tetris {
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        ranked_preference(cluster, |c, j| self.score(c, j), logits, valid);
+        Ok(())
     }
 }
 
@@ -149,5 +245,26 @@ impl<const M: usize> Scheduler<M> for RandomPolicy {
     fn decide(&mut self, _cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let i = self.rng.random_range(0..=M as u32) as usize;
         Ok(Action::from_index(i, M).unwrap_or(Action::Void))
+    }
+}
+
+/// Random's preference: its draw first (the same draw as [`Scheduler::decide`]), then the other
+/// actions in index order, all allowed (see [`rank_logits`]).
+impl<const M: usize> Preference<M> for RandomPolicy {
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        let drawn = Scheduler::<M>::decide(self, cluster)?.index(M);
+        let mut order = [0usize; O];
+        let rest = (0..O).filter(|&k| k != drawn);
+        for (o, k) in order.iter_mut().zip(core::iter::once(drawn).chain(rest)) {
+            *o = k;
+        }
+        rank_logits(&order, logits);
+        *valid = [true; O];
+        Ok(())
     }
 }

@@ -21,6 +21,8 @@ pub mod model;
 pub mod nn;
 pub mod observe;
 pub mod policy;
+pub mod projection;
+pub mod rules;
 pub mod spec;
 pub mod workload;
 
@@ -28,4 +30,6 @@ pub use baselines::{Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 pub use cluster::{Action, Cluster, JobLoad, MoveOnCause, Placement, RejectReason, Step};
 pub use episode::{run, Charge, EndMode, Episode, EpisodeError, Event, Observer, Summary};
 pub use job::{Job, JobError};
+pub use projection::{Preference, ProjectedDecision, Projected, Projection, ProjectionError};
+pub use rules::{Permille, Rule, RuleSet};
 pub use spec::ClusterSpec;

@@ -10,6 +10,7 @@ use crate::baselines::{PolicyError, Scheduler};
 use crate::cluster::{Action, Cluster};
 use crate::encoding::Encoder;
 use crate::nn::{masked_argmax, Mlp};
+use crate::projection::Preference;
 
 /// Which actions are allowed in `cluster`, as network output indices (shape `[M + 1]`).
 ///
@@ -158,5 +159,28 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.evaluate(cluster);
         self.greedy()
+    }
+}
+
+/// The network's logits and the invalid-action mask ([`valid_actions`]), as evaluated by
+/// [`Policy::evaluate`].
+impl<E: Encoder, const M: usize, const I: usize, const H: usize, const P: usize> Preference<M>
+    for Policy<'_, E, M, I, H, P>
+{
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        const { assert!(O == P, "the projection has as many outputs as the network") };
+        self.evaluate(cluster);
+        for (dst, src) in logits.iter_mut().zip(self.logits.iter()) {
+            *dst = *src;
+        }
+        for (dst, src) in valid.iter_mut().zip(self.valid.iter()) {
+            *dst = *src;
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,417 @@
+//! Operator rules as plain data: each gives a soft truth value `r(s, a)` in `[0, 1]` for every
+//! action `a` in a cluster state `s`, and a hard verdict (the rule holds exactly when `r = 1`).
+//!
+//! The rules judge what an action *does*, its [`Effect`], as [`Cluster::step`] would carry it
+//! out: `Schedule(i)` starts slot `i`'s job at its first fit in time (possibly a later step: a
+//! reservation); void, an empty slot, a slot out of range or a job that fits nowhere in the
+//! horizon all let time move on and add no load.
+//!
+//! * [`Rule::UtilizationCap`]: after the action, every resource's usage is at most `max` of
+//!   its capacity in every time step the started job occupies (rows `offset..offset + len`
+//!   of the horizon, so a reservation respects the cap in the future rows it takes as well).
+//!   Checked per resource the job uses (a demand of 0 adds nothing and cannot break the cap).
+//!   **Lone-job exception**: a job whose demand on a resource alone exceeds the cap may start
+//!   when that resource is otherwise idle in all those rows; it then runs alone on it. So the
+//!   cap never makes a job unschedulable: any job runs on an idle cluster, exactly as a
+//!   10-unit job needs an idle resource without the cap, and on an idle cluster every job that
+//!   fits is allowed (all-done episodes still end). The hard verdict uses exact integers (units
+//!   times permille), so exactly 80% is within a cap of 0.8. Soft truth (the methods note):
+//!   `r = clip(1 - (U - max) / (1 - max), 0, 1)` with `U` the largest utilization, over the
+//!   checked resources and rows, after the action.
+//! * [`Rule::WorkConserving`]: do not idle (void, or an action that moves on) while a job in a
+//!   visible slot could start now within a utilization cap of `max` (lone-job exception
+//!   included). Give it the tightest [`Rule::UtilizationCap`] of the set, so the two never
+//!   contradict each other: a job that may start now satisfies both. `r` is 0 or 1.
+//! * [`Rule::NoReservation`]: a job may only be started now, not reserved for a later step
+//!   (reservations lock capacity the operator may want to give to jobs arriving meanwhile).
+//!   `r = 1 - offset / T` for a job whose first fit is `offset` steps ahead.
+//!
+//! The three rules can always be satisfied together: void breaks only the work-conserving
+//! rule, and only when some job can start now within the cap, which then breaks none.
+//!
+//! Source of the soft-truth formulation: Hu et al., "Harnessing Deep Neural Networks with Logic
+//! Rules", ACL 2016 (see [`crate::projection`]).
+
+use heapless::Vec;
+
+use crate::cluster::{Action, Cluster};
+use crate::job::Job;
+use crate::spec::{HORIZON, NUM_RES, RES_UNITS};
+
+/// Most rules in a [`RuleSet`]; a [`RuleMask`] has one bit per rule.
+pub const MAX_RULES: usize = 8;
+
+/// One bit per rule of a [`RuleSet`], bit `l` for the rule at position `l`.
+pub type RuleMask = u8;
+
+/// A fraction in `[0, 1]` in thousandths, so comparisons with unit counts are exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Permille(u16);
+
+impl Permille {
+    /// 1, the whole capacity.
+    pub const ONE: Permille = Permille(1000);
+
+    /// `permille / 1000`, or `None` above 1000.
+    pub const fn new(permille: u16) -> Option<Permille> {
+        if permille <= 1000 {
+            Some(Permille(permille))
+        } else {
+            None
+        }
+    }
+
+    /// The value in thousandths, `0..=1000`.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+
+    /// The value as a fraction.
+    pub fn as_f32(self) -> f32 {
+        f32::from(self.0) / 1000.0
+    }
+}
+
+impl core::fmt::Display for Permille {
+    /// Shortest decimal form: `0.8`, `0.805`, `1`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (whole, mut frac, mut digits) = (self.0 / 1000, self.0 % 1000, 3);
+        if frac == 0 {
+            return write!(f, "{whole}");
+        }
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        write!(f, "{whole}.{frac:0digits$}")
+    }
+}
+
+/// An operator rule. See the module documentation for each rule's meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Usage of every resource at most `max` of capacity in the steps a started job occupies,
+    /// except for a job alone on a resource.
+    UtilizationCap {
+        /// The cap, default 0.8.
+        max: Permille,
+    },
+    /// No idling while a visible job could start now within a cap of `max`.
+    WorkConserving {
+        /// The cap a job must respect to count as startable (the set's tightest cap, or 1).
+        max: Permille,
+    },
+    /// Start jobs now only; no reservations for later steps.
+    NoReservation,
+}
+
+/// What an action does to the cluster, as [`Cluster::step`] would carry it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// `job` is allocated `offset` steps from now (0: it starts now).
+    Start {
+        /// The job.
+        job: Job,
+        /// Its first fit in time, in steps from now: `0..=T - len`.
+        offset: usize,
+    },
+    /// Time moves on and no load is added.
+    Idle,
+}
+
+/// The effect of `action` on `cluster`.
+pub fn effect<const M: usize>(cluster: &Cluster<M>, action: Action) -> Effect {
+    let Action::Schedule(i) = action else {
+        return Effect::Idle;
+    };
+    match cluster.slots().get(i) {
+        Some(Some(job)) => cluster
+            .first_fit(job)
+            .map_or(Effect::Idle, |offset| Effect::Start { job: *job, offset }),
+        _ => Effect::Idle,
+    }
+}
+
+/// Units in use of resource `r` in a horizon row of free units.
+fn used(row: &[u8; NUM_RES], r: usize) -> u32 {
+    row.get(r)
+        .map_or(0, |&free| u32::from(RES_UNITS.saturating_sub(free)))
+}
+
+/// How far starting `job` at `offset` takes usage above `max`, in thousandths of a unit: the
+/// largest `(used + demand) * 1000 - max * RES_UNITS` over the resources the job uses (except
+/// those where it is a lone job) and the rows it occupies; 0 when the cap holds.
+pub fn cap_excess<const M: usize>(
+    cluster: &Cluster<M>,
+    job: &Job,
+    offset: usize,
+    max: Permille,
+) -> u32 {
+    let limit = u32::from(max.get()) * u32::from(RES_UNITS);
+    let rows = || {
+        cluster
+            .avbl()
+            .iter()
+            .skip(offset)
+            .take(usize::from(job.len))
+    };
+    let mut excess = 0;
+    for (r, &demand) in job.res.iter().enumerate() {
+        let demand = u32::from(demand);
+        let lone = demand * 1000 > limit && rows().all(|row| used(row, r) == 0);
+        if demand == 0 || lone {
+            continue;
+        }
+        for row in rows() {
+            excess = excess.max(((used(row, r) + demand) * 1000).saturating_sub(limit));
+        }
+    }
+    excess
+}
+
+/// True when some job in a visible slot fits now and may start now within `max`.
+pub fn startable_within<const M: usize>(cluster: &Cluster<M>, max: Permille) -> bool {
+    cluster
+        .slots()
+        .iter()
+        .flatten()
+        .any(|j| cluster.fits_now(j) && cap_excess(cluster, j, 0, max) == 0)
+}
+
+impl Rule {
+    /// The soft truth value `r(s, a)` in `[0, 1]` of this rule for an action with `effect` in
+    /// `cluster`. It is exactly 1 when the rule holds (the hard verdict) and below 1 when it is
+    /// violated.
+    pub fn truth<const M: usize>(&self, cluster: &Cluster<M>, effect: &Effect) -> f32 {
+        match (*self, *effect) {
+            (Rule::UtilizationCap { max }, Effect::Start { job, offset }) => {
+                let excess = cap_excess(cluster, &job, offset, max);
+                let room = u32::from(1000 - max.get().min(1000)) * u32::from(RES_UNITS);
+                match (excess, room) {
+                    (0, _) => 1.0,
+                    // Unreachable: with a cap of 1 usage cannot exceed it.
+                    (_, 0) => 0.0,
+                    // excess >= 1 and room <= 10_000, so 1 - ratio < 1 in f32.
+                    (e, room) => 1.0 - (e as f32 / room as f32).min(1.0),
+                }
+            }
+            (Rule::WorkConserving { max }, Effect::Idle) => {
+                if startable_within(cluster, max) {
+                    0.0
+                } else {
+                    1.0
+                }
+            }
+            (Rule::NoReservation, Effect::Start { offset, .. }) => {
+                1.0 - offset.min(HORIZON) as f32 / HORIZON as f32
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// True when the rule holds for an action with `effect` (`truth == 1`).
+    pub fn holds<const M: usize>(&self, cluster: &Cluster<M>, effect: &Effect) -> bool {
+        self.truth(cluster, effect) >= 1.0
+    }
+}
+
+impl core::fmt::Display for Rule {
+    /// The rule as written on the command line: `util<=0.8`, `work-conserving`,
+    /// `no-reservation`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Rule::UtilizationCap { max } => write!(f, "util<={max}"),
+            Rule::WorkConserving { max } if *max == Permille::ONE => write!(f, "work-conserving"),
+            Rule::WorkConserving { max } => write!(f, "work-conserving(util<={max})"),
+            Rule::NoReservation => write!(f, "no-reservation"),
+        }
+    }
+}
+
+/// Why a rule could not be added to a [`RuleSet`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleError {
+    /// The set already holds [`MAX_RULES`] rules.
+    TooMany {
+        /// The capacity.
+        max: usize,
+    },
+    /// The weight `lambda` is NaN, negative or infinite.
+    BadWeight,
+}
+
+impl core::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RuleError::TooMany { max } => write!(f, "at most {max} rules"),
+            RuleError::BadWeight => write!(f, "a rule weight must be a finite number >= 0"),
+        }
+    }
+}
+
+/// Up to [`MAX_RULES`] rules with their weights `lambda_l >= 0` (Hu et al.'s rule confidences);
+/// a weight of 0 disables a rule. No allocation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleSet {
+    rules: Vec<(Rule, f32), MAX_RULES>,
+}
+
+impl RuleSet {
+    /// No rules.
+    pub const fn new() -> Self {
+        RuleSet { rules: Vec::new() }
+    }
+
+    /// Adds `rule` with weight `lambda`.
+    ///
+    /// # Errors
+    /// [`RuleError::BadWeight`] for a NaN, negative or infinite weight, [`RuleError::TooMany`]
+    /// when the set is full.
+    pub fn push(&mut self, rule: Rule, lambda: f32) -> Result<(), RuleError> {
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(RuleError::BadWeight);
+        }
+        self.rules
+            .push((rule, lambda))
+            .map_err(|_| RuleError::TooMany { max: MAX_RULES })
+    }
+
+    /// The rules and their weights, in the order added (rule `l` is bit `l` of a mask).
+    pub fn iter(&self) -> impl Iterator<Item = &(Rule, f32)> {
+        self.rules.iter()
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when there is no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The smallest [`Rule::UtilizationCap`], if any.
+    pub fn tightest_cap(&self) -> Option<Permille> {
+        self.rules
+            .iter()
+            .filter_map(|(r, _)| match r {
+                Rule::UtilizationCap { max } => Some(*max),
+                _ => None,
+            })
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u32, len: u32, res: [u32; 2]) -> Job {
+        Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    const CAP: Rule = Rule::UtilizationCap {
+        max: Permille(800),
+    };
+
+    #[test]
+    fn cap_truth_by_hand() {
+        let mut c: Cluster<3> = Cluster::new();
+        c.submit(job(0, 5, [6, 1])).ok();
+        c.submit(job(1, 2, [3, 0])).ok();
+        c.submit(job(2, 2, [2, 0])).ok();
+        c.step(Action::Schedule(0));
+        // 6 of 10 units used; the 3-unit job makes U = 0.9: r = 1 - (0.9 - 0.8) / 0.2 = 0.5.
+        let e = effect(&c, Action::Schedule(1));
+        assert_eq!(e, Effect::Start {
+            job: job(1, 2, [3, 0]),
+            offset: 0
+        });
+        assert_eq!(CAP.truth(&c, &e), 0.5);
+        assert!(!CAP.holds(&c, &e));
+        // The 2-unit job reaches exactly 80%: allowed.
+        let e = effect(&c, Action::Schedule(2));
+        assert_eq!(CAP.truth(&c, &e), 1.0);
+        // Void and an empty slot add nothing.
+        assert_eq!(effect(&c, Action::Void), Effect::Idle);
+        assert_eq!(effect(&c, Action::Schedule(0)), Effect::Idle);
+        assert_eq!(CAP.truth(&c, &Effect::Idle), 1.0);
+        // The work-conserving rule forbids idling: the 2-unit job can start within the cap.
+        let wc = Rule::WorkConserving { max: Permille(800) };
+        assert_eq!(wc.truth(&c, &Effect::Idle), 0.0);
+        assert_eq!(wc.truth(&c, &effect(&c, Action::Schedule(1))), 1.0);
+        // With a cap of 0.7 no waiting job can start within it: idling is fine.
+        let wc = Rule::WorkConserving { max: Permille(700) };
+        assert_eq!(wc.truth(&c, &Effect::Idle), 1.0);
+    }
+
+    #[test]
+    fn lone_jobs_may_exceed_the_cap_on_an_idle_resource_only() {
+        let mut c: Cluster<3> = Cluster::new();
+        c.submit(job(0, 3, [9, 0])).ok();
+        c.submit(job(1, 2, [0, 9])).ok();
+        c.submit(job(2, 1, [1, 1])).ok();
+        // Idle cluster: the 9-unit job runs alone on resource 0.
+        assert_eq!(CAP.truth(&c, &effect(&c, Action::Schedule(0))), 1.0);
+        c.step(Action::Schedule(0));
+        // Resource 1 is idle: the other 9-unit job may run beside it (they share no resource).
+        assert_eq!(CAP.truth(&c, &effect(&c, Action::Schedule(1))), 1.0);
+        // The small job would add 1 unit to the lone job's 9: U = 1.0, r = 0.
+        assert_eq!(CAP.truth(&c, &effect(&c, Action::Schedule(2))), 0.0);
+    }
+
+    #[test]
+    fn reservations_are_checked_in_the_rows_they_take() {
+        let mut c: Cluster<3> = Cluster::new();
+        c.submit(job(0, 2, [10, 0])).ok();
+        c.submit(job(1, 3, [4, 0])).ok();
+        c.submit(job(2, 4, [5, 0])).ok();
+        c.step(Action::Schedule(0));
+        // Job 1 fits from step 2 on: a reservation of 2 steps, r = 1 - 2 / 20 = 0.9.
+        let e1 = effect(&c, Action::Schedule(1));
+        assert_eq!(e1, Effect::Start {
+            job: job(1, 3, [4, 0]),
+            offset: 2
+        });
+        assert_eq!(Rule::NoReservation.truth(&c, &e1), 0.9);
+        assert_eq!(CAP.truth(&c, &e1), 1.0);
+        c.step(Action::Schedule(1));
+        // Job 2 also fits at step 2 (4 + 5 = 9 units): 90% in rows 2..5 breaks the cap there.
+        let e2 = effect(&c, Action::Schedule(2));
+        assert!(matches!(e2, Effect::Start { offset: 2, .. }));
+        assert_eq!(CAP.truth(&c, &e2), 0.5);
+    }
+
+    fn text(v: impl core::fmt::Display) -> heapless::String<32> {
+        use core::fmt::Write;
+        let mut s = heapless::String::new();
+        write!(s, "{v}").ok();
+        s
+    }
+
+    #[test]
+    fn permille_prints_shortest_decimal_and_sets_check_weights() {
+        let p = |v| Permille::new(v).map(text);
+        assert_eq!(p(800).as_deref(), Some("0.8"));
+        assert_eq!(p(805).as_deref(), Some("0.805"));
+        assert_eq!(p(50).as_deref(), Some("0.05"));
+        assert_eq!(p(1000).as_deref(), Some("1"));
+        assert_eq!(p(1001), None);
+        let mut set = RuleSet::new();
+        assert_eq!(set.push(CAP, f32::NAN), Err(RuleError::BadWeight));
+        assert_eq!(set.push(CAP, -1.0), Err(RuleError::BadWeight));
+        for _ in 0..MAX_RULES {
+            assert_eq!(set.push(Rule::NoReservation, 1.0), Ok(()));
+        }
+        assert_eq!(
+            set.push(CAP, 1.0),
+            Err(RuleError::TooMany { max: MAX_RULES })
+        );
+        let mut set = RuleSet::new();
+        set.push(Rule::UtilizationCap { max: Permille(900) }, 1.0).ok();
+        set.push(CAP, 1.0).ok();
+        assert_eq!(set.tightest_cap(), Some(Permille(800)));
+        assert_eq!(text(CAP), "util<=0.8");
+    }
+}
