@@ -195,13 +195,7 @@ impl Rule {
                     (e, room) => 1.0 - (e as f32 / room as f32).min(1.0),
                 }
             }
-            (Rule::WorkConserving { max }, Effect::Idle) => {
-                if startable_within(cluster, max) {
-                    0.0
-                } else {
-                    1.0
-                }
-            }
+            (Rule::WorkConserving { max }, Effect::Idle) if startable_within(cluster, max) => 0.0,
             (Rule::NoReservation, Effect::Start { offset, .. }) => {
                 1.0 - offset.min(HORIZON) as f32 / HORIZON as f32
             }
