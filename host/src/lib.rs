@@ -15,6 +15,7 @@ pub mod play;
 pub mod plots;
 pub mod policy;
 pub mod record;
+pub mod rules;
 pub mod simulate;
 pub mod stats;
 pub mod train;

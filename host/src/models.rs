@@ -9,6 +9,7 @@ use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
 use whitebox_core::observe::image_len;
 use whitebox_core::policy::Policy;
+use whitebox_core::projection::Preference;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
@@ -130,6 +131,17 @@ pub trait Decide<const M: usize> {
     /// [`PolicyError::NonFiniteOutput`] for a non-finite logit; [`PolicyError::WrongSlots`] when
     /// the model was trained for another slot count.
     fn decide_greedy(&self, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
+
+    /// The model's logits and invalid-action mask (shape `[M + 1]`), for a rule projection.
+    ///
+    /// # Errors
+    /// [`PolicyError::WrongSlots`] when the model was trained for another slot count.
+    fn preference<const O: usize>(
+        &self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError>;
 }
 
 macro_rules! impl_decide {
@@ -149,6 +161,33 @@ macro_rules! impl_decide {
                             net, mask,
                         )
                         .decide(cluster)
+                    }
+                    _ => Err(PolicyError::WrongSlots {
+                        policy: self.slots(),
+                        cluster: $m,
+                    }),
+                }
+            }
+
+            fn preference<const O: usize>(
+                &self,
+                cluster: &Cluster<$m>,
+                logits: &mut [f32; O],
+                valid: &mut [bool; O],
+            ) -> Result<(), PolicyError> {
+                let mask = self.header.meta.mask_invalid;
+                match &self.net {
+                    AnyModel::$compact(net) => {
+                        Policy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
+                            net, mask,
+                        )
+                        .preference(cluster, logits, valid)
+                    }
+                    AnyModel::$image(net) => {
+                        Policy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
+                            net, mask,
+                        )
+                        .preference(cluster, logits, valid)
                     }
                     _ => Err(PolicyError::WrongSlots {
                         policy: self.slots(),

@@ -5,10 +5,14 @@ use std::fmt;
 
 use anyhow::{anyhow, Result};
 use clap::ValueEnum;
-use whitebox_core::{run, EndMode, Episode, Job, Observer, Summary};
+use whitebox_core::projection::{Projected, ProjectionStats};
+use whitebox_core::{
+    run, Action, Cluster, EndMode, Episode, Job, Observer, PolicyError, Scheduler, Summary,
+};
 
 use crate::models::{Decide, LoadedModel};
-use crate::policy::Policy;
+use crate::policy::{Baseline, Policy};
+use crate::rules::DecisionInfo;
 
 /// Visible job slots `M`: the two values DeepRM's scripts use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,7 +68,19 @@ impl fmt::Display for End {
     }
 }
 
+/// What a projected episode says about its decisions (see [`play_explained`]).
+#[derive(Clone, Debug, Default)]
+pub struct Explanations {
+    /// Keep every decision, not only those the rules changed or that fell back to void.
+    pub all: bool,
+    /// The decisions kept, in order.
+    pub decisions: Vec<DecisionInfo>,
+    /// Counts over every decision.
+    pub stats: ProjectionStats,
+}
+
 /// Plays `jobs` to the end with `policy` on `slots` slots, reporting events to `observer`.
+/// A projected policy ([`Policy::Projected`]) decides through its rules.
 ///
 /// # Errors
 /// When the jobs are invalid or unsorted (nothing is simulated), or the policy fails.
@@ -75,6 +91,21 @@ pub fn play(
     policy: &Policy,
     observer: &mut impl Observer,
 ) -> Result<Summary> {
+    play_explained(jobs, slots, end, policy, observer, None)
+}
+
+/// As [`play`], and for a projected policy also fills `explain` with its decisions.
+///
+/// # Errors
+/// As [`play`].
+pub fn play_explained(
+    jobs: &[Job],
+    slots: Slots,
+    end: EndMode,
+    policy: &Policy,
+    observer: &mut impl Observer,
+    explain: Option<&mut Explanations>,
+) -> Result<Summary> {
     if let Some(m) = policy.required_slots().filter(|&m| m != slots.count()) {
         anyhow::bail!(
             "the model decides for {m} job slots, but --slots is {}",
@@ -82,16 +113,41 @@ pub fn play(
         );
     }
     match slots {
-        Slots::Five => play_m::<5>(jobs, end, policy, observer),
-        Slots::Ten => play_m::<10>(jobs, end, policy, observer),
+        Slots::Five => play_m::<5, 6>(jobs, end, policy, observer, explain),
+        Slots::Ten => play_m::<10, 11>(jobs, end, policy, observer, explain),
     }
 }
 
-fn play_m<const M: usize>(
+/// A projected scheduler that reports its decisions to an [`Explanations`].
+struct Explaining<'a, const O: usize> {
+    inner: Projected<Baseline, O>,
+    out: Option<&'a mut Explanations>,
+}
+
+impl<const M: usize, const O: usize> Scheduler<M> for Explaining<'_, O>
+where
+    LoadedModel: Decide<M>,
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        let action = self.inner.decide(cluster)?;
+        if let (Some(out), Some(d)) = (self.out.as_deref_mut(), self.inner.last()) {
+            out.stats = self.inner.stats();
+            if out.all || d.changed() || d.fallback_void {
+                let n = out.stats.decisions.saturating_sub(1);
+                let info = DecisionInfo::new(self.inner.projection(), n, cluster.now(), d);
+                out.decisions.push(info);
+            }
+        }
+        Ok(action)
+    }
+}
+
+fn play_m<const M: usize, const O: usize>(
     jobs: &[Job],
     end: EndMode,
     policy: &Policy,
     observer: &mut impl Observer,
+    explain: Option<&mut Explanations>,
 ) -> Result<Summary>
 where
     LoadedModel: Decide<M>,
@@ -99,6 +155,16 @@ where
     // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
     let mut episode: Episode<'_, M> =
         Episode::new(jobs, end, observer).map_err(|e| anyhow!("{e}"))?;
-    let mut scheduler = policy.scheduler();
-    run(&mut episode, &mut scheduler, observer).map_err(|e| anyhow!("{e}"))
+    let scheduler = policy.scheduler();
+    let summary = match policy.projection() {
+        Some(p) => {
+            let mut s = Explaining::<O> {
+                inner: Projected::new(scheduler, p.clone()),
+                out: explain,
+            };
+            run(&mut episode, &mut s, observer)
+        }
+        None => run(&mut episode, &mut { scheduler }, observer),
+    };
+    summary.map_err(|e| anyhow!("{e}"))
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
+use whitebox_core::projection::{Preference, Projection};
 use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 
 use crate::models::{Decide, LoadedModel};
@@ -117,18 +118,24 @@ impl fmt::Display for PolicyName {
 
 /// A policy with the name reports show for it. On the command line `LABEL=POLICY` (for example
 /// `dnn=model:runs/a.model`) labels a policy; a plain `POLICY` is shown as its own name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamedPolicy {
     /// The policy.
     pub policy: PolicyName,
     /// The name shown in tables, JSON and plots.
     pub label: String,
+    /// Rules every decision of the policy is projected onto, if any.
+    pub rules: Option<Projection>,
 }
 
 impl From<PolicyName> for NamedPolicy {
     fn from(policy: PolicyName) -> Self {
         let label = policy.name();
-        NamedPolicy { policy, label }
+        NamedPolicy {
+            policy,
+            label,
+            rules: None,
+        }
     }
 }
 
@@ -138,7 +145,23 @@ impl NamedPolicy {
         NamedPolicy {
             policy,
             label: label.into(),
+            rules: None,
         }
+    }
+
+    /// The same policy projected onto `rules` (see [`Policy::projected`]).
+    pub fn with_rules(mut self, rules: Option<Projection>) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The policy with its parameters and rules, as [`PolicyName::with`] and
+    /// [`Policy::projected`].
+    ///
+    /// # Errors
+    /// As [`PolicyName::with`].
+    pub fn resolve(&self, knob: f64, seed: u64) -> Result<Policy> {
+        Ok(self.policy.with(knob, seed)?.projected(self.rules.clone()))
     }
 
     /// Parses `POLICY` or `LABEL=POLICY`; a label is letters, digits, `-`, `_` and `.` (so
@@ -208,6 +231,9 @@ pub enum Policy {
     },
     /// A loaded model, shared between threads.
     Model(Arc<LoadedModel>),
+    /// A policy whose every decision is projected onto operator rules
+    /// ([`whitebox_core::projection`]).
+    Projected(Box<Policy>, Projection),
 }
 
 impl Policy {
@@ -215,7 +241,26 @@ impl Policy {
     pub fn reseeded(&self, seed: u64) -> Policy {
         match self {
             Policy::Random { .. } => Policy::Random { seed },
+            Policy::Projected(base, p) => Policy::Projected(Box::new(base.reseeded(seed)), p.clone()),
             other => other.clone(),
+        }
+    }
+
+    /// This policy projected onto `rules` (unchanged for `None`; a projected policy's rules are
+    /// replaced).
+    pub fn projected(self, rules: Option<Projection>) -> Policy {
+        match (self, rules) {
+            (Policy::Projected(base, _), Some(p)) => Policy::Projected(base, p),
+            (base, Some(p)) => Policy::Projected(Box::new(base), p),
+            (base, None) => base,
+        }
+    }
+
+    /// The projection every decision goes through, if any.
+    pub fn projection(&self) -> Option<&Projection> {
+        match self {
+            Policy::Projected(_, p) => Some(p),
+            _ => None,
         }
     }
 
@@ -223,11 +268,13 @@ impl Policy {
     pub fn required_slots(&self) -> Option<usize> {
         match self {
             Policy::Model(m) => Some(m.slots()),
+            Policy::Projected(base, _) => base.required_slots(),
             _ => None,
         }
     }
 
-    /// A fresh scheduler (a new random stream for Random).
+    /// A fresh scheduler (a new random stream for Random). For a projected policy this is the
+    /// scheduler of the policy underneath; [`crate::play`] adds the projection.
     pub fn scheduler(&self) -> Baseline {
         match self {
             Policy::Sjf => Baseline::Sjf(Sjf),
@@ -235,6 +282,7 @@ impl Policy {
             Policy::Tetris { knob } => Baseline::Tetris(Tetris { knob: *knob }),
             Policy::Random { seed } => Baseline::Random(RandomPolicy::new(*seed)),
             Policy::Model(m) => Baseline::Model(Arc::clone(m)),
+            Policy::Projected(base, _) => base.scheduler(),
         }
     }
 }
@@ -266,6 +314,26 @@ where
             Baseline::Tetris(s) => s.decide(cluster),
             Baseline::Random(s) => s.decide(cluster),
             Baseline::Model(m) => m.decide_greedy(cluster),
+        }
+    }
+}
+
+impl<const M: usize> Preference<M> for Baseline
+where
+    LoadedModel: Decide<M>,
+{
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        match self {
+            Baseline::Sjf(s) => s.preference(cluster, logits, valid),
+            Baseline::Packer(s) => s.preference(cluster, logits, valid),
+            Baseline::Tetris(s) => s.preference(cluster, logits, valid),
+            Baseline::Random(s) => s.preference(cluster, logits, valid),
+            Baseline::Model(m) => m.preference(cluster, logits, valid),
         }
     }
 }

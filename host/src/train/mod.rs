@@ -91,6 +91,10 @@ struct Checkpoint {
     params: Vec<f32>,
     optimizer: Optimizer,
     best_val: Option<f64>,
+    #[serde(default)]
+    best_iteration: u32,
+    #[serde(default)]
+    first_at_sjf: Option<u32>,
 }
 
 /// What a finished run reports.
@@ -251,6 +255,8 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     let mut optimizer = Optimizer::new(config.optimizer, Mlp::<I, H, O>::PARAMS);
     let mut first_iteration = 0;
     let mut best_val = None;
+    let mut best_iteration = 0;
+    let mut first_at_sjf = None;
     let mut imitation_accuracy = None;
 
     let checkpoint = resume
@@ -283,6 +289,8 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         optimizer = ckpt.optimizer;
         first_iteration = ckpt.iteration;
         best_val = ckpt.best_val;
+        best_iteration = ckpt.best_iteration;
+        first_at_sjf = ckpt.first_at_sjf;
     } else {
         if config.imitation_epochs > 0 {
             let mut sup = Optimizer::new(
@@ -347,8 +355,6 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         .append(true)
         .open(&out.curve)
         .with_context(|| format!("cannot append to {}", out.curve.display()))?;
-    let mut best_iteration = 0;
-    let mut first_at_sjf = None;
     if first_iteration == 0 {
         let v = validate(&net);
         writeln!(
@@ -405,6 +411,8 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
                 params: net.params().copied().collect(),
                 optimizer: optimizer.clone(),
                 best_val,
+                best_iteration,
+                first_at_sjf,
             };
             std::fs::write(&out.checkpoint, serde_json::to_string(&ckpt)?)
                 .with_context(|| format!("cannot write {}", out.checkpoint.display()))?;
