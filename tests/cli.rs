@@ -731,3 +731,50 @@ fn compare_on_reference_cases_matches_their_sjf_and_packer_means() {
     assert!((rows[1]["mean_slowdown"].as_f64().expect("packer") - want("Packer")).abs() < 1e-9);
     assert_eq!(rows[0]["diff_vs_reference"], 0.0);
 }
+
+#[test]
+fn explain_reports_complete_attributions_for_the_shipped_model() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let r = json(&[
+        "explain",
+        "--model",
+        utf8(&model),
+        "--decisions",
+        "25",
+        "--format",
+        "json",
+    ]);
+    let decisions = r["decisions"].as_array().expect("decisions");
+    assert_eq!(decisions.len(), 25);
+    for d in decisions {
+        // Exact IG and exact Shapley values both add up to the logit change.
+        assert!(d["ig_completeness_residual"].as_f64().expect("residual") < 1e-6);
+        let delta = d["logit_delta"].as_f64().expect("delta");
+        let sum: f64 = d["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["shapley"].as_f64().expect("shapley"))
+            .sum();
+        assert!(
+            (sum - delta).abs() < 1e-6 * delta.abs().max(1.0),
+            "{sum} vs {delta}"
+        );
+    }
+    let shares = &r["shares"];
+    let total: f64 = ["occupancy", "job_slots", "backlog", "since_last_job"]
+        .iter()
+        .map(|k| shares[*k].as_f64().expect("share"))
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    let err = failure(&[
+        "explain",
+        "--model",
+        utf8(&model),
+        "--jobs",
+        utf8(&fixture("rate0.3_seed0_nw10.json")),
+        "--step",
+        "100000",
+    ]);
+    assert!(err.contains("before decision 100000"), "{err}");
+}

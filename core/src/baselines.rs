@@ -105,15 +105,21 @@ fn ranked_preference<const M: usize, const O: usize>(
     if let Some(void) = keys.get_mut(M) {
         *void = (1, 0.0);
     }
-    let mut order = [0usize; O];
-    for (k, o) in order.iter_mut().enumerate() {
-        *o = k;
-    }
+    // Action k's place is the number of actions before it in (class, best score, index)
+    // order: a strict total order, so places are 0..O, each once. Counting instead of sorting
+    // keeps this free of panicking paths.
     let key = |k: usize| keys.get(k).copied().unwrap_or((3, 0.0));
-    order.sort_unstable_by(|&a, &b| {
+    let before = |a: usize, b: usize| {
         let ((ca, sa), (cb, sb)) = (key(a), key(b));
-        ca.cmp(&cb).then(sb.total_cmp(&sa)).then(a.cmp(&b))
-    });
+        ca.cmp(&cb).then(sb.total_cmp(&sa)).then(a.cmp(&b)).is_lt()
+    };
+    let mut order = [0usize; O];
+    for k in 0..O {
+        let place = (0..O).filter(|&j| before(j, k)).count();
+        if let Some(o) = order.get_mut(place) {
+            *o = k;
+        }
+    }
     rank_logits(&order, logits);
     for (v, k) in valid.iter_mut().zip(keys.iter()) {
         *v = k.0 < 3;

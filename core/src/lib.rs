@@ -30,6 +30,6 @@ pub use baselines::{Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 pub use cluster::{Action, Cluster, JobLoad, MoveOnCause, Placement, RejectReason, Step};
 pub use episode::{run, Charge, EndMode, Episode, EpisodeError, Event, Observer, Summary};
 pub use job::{Job, JobError};
-pub use projection::{Preference, ProjectedDecision, Projected, Projection, ProjectionError};
+pub use projection::{Preference, Projected, ProjectedDecision, Projection, ProjectionError};
 pub use rules::{Permille, Rule, RuleSet};
 pub use spec::ClusterSpec;

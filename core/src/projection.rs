@@ -47,10 +47,9 @@ impl core::fmt::Display for ProjectionError {
                 write!(f, "policy output {index} is not a finite number")
             }
             ProjectionError::NoAllowedAction => write!(f, "the policy allows no action"),
-            ProjectionError::BadStrength => write!(
-                f,
-                "projection strength C must be a number >= 0 or infinity"
-            ),
+            ProjectionError::BadStrength => {
+                write!(f, "projection strength C must be a number >= 0 or infinity")
+            }
         }
     }
 }
@@ -235,11 +234,7 @@ pub const RANK_GAP: f32 = 64.0;
 pub fn rank_logits<const O: usize>(order: &[usize], logits: &mut [f32; O]) {
     for (k, &a) in order.iter().enumerate() {
         if let Some(l) = logits.get_mut(a) {
-            *l = if k == 0 {
-                0.0
-            } else {
-                -(RANK_GAP + k as f32)
-            };
+            *l = if k == 0 { 0.0 } else { -(RANK_GAP + k as f32) };
         }
     }
 }
@@ -422,7 +417,9 @@ mod tests {
         assert_eq!(Sjf.decide(&c), Ok(Action::Schedule(1)));
         let mut p: Projected<Sjf, 4> = Projected::new(Sjf, Projection::shield(cap()));
         assert_eq!(p.decide(&c), Ok(Action::Schedule(2)));
-        assert!(p.last().is_some_and(|d| d.raw[1] == 1.0 && d.changed_by == 1));
+        assert!(p
+            .last()
+            .is_some_and(|d| d.raw[1] == 1.0 && d.changed_by == 1));
         assert_eq!(
             p.stats(),
             ProjectionStats {

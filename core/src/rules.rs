@@ -305,9 +305,7 @@ mod tests {
         Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"))
     }
 
-    const CAP: Rule = Rule::UtilizationCap {
-        max: Permille(800),
-    };
+    const CAP: Rule = Rule::UtilizationCap { max: Permille(800) };
 
     #[test]
     fn cap_truth_by_hand() {
@@ -318,10 +316,13 @@ mod tests {
         c.step(Action::Schedule(0));
         // 6 of 10 units used; the 3-unit job makes U = 0.9: r = 1 - (0.9 - 0.8) / 0.2 = 0.5.
         let e = effect(&c, Action::Schedule(1));
-        assert_eq!(e, Effect::Start {
-            job: job(1, 2, [3, 0]),
-            offset: 0
-        });
+        assert_eq!(
+            e,
+            Effect::Start {
+                job: job(1, 2, [3, 0]),
+                offset: 0
+            }
+        );
         assert_eq!(CAP.truth(&c, &e), 0.5);
         assert!(!CAP.holds(&c, &e));
         // The 2-unit job reaches exactly 80%: allowed.
@@ -364,10 +365,13 @@ mod tests {
         c.step(Action::Schedule(0));
         // Job 1 fits from step 2 on: a reservation of 2 steps, r = 1 - 2 / 20 = 0.9.
         let e1 = effect(&c, Action::Schedule(1));
-        assert_eq!(e1, Effect::Start {
-            job: job(1, 3, [4, 0]),
-            offset: 2
-        });
+        assert_eq!(
+            e1,
+            Effect::Start {
+                job: job(1, 3, [4, 0]),
+                offset: 2
+            }
+        );
         assert_eq!(Rule::NoReservation.truth(&c, &e1), 0.9);
         assert_eq!(CAP.truth(&c, &e1), 1.0);
         c.step(Action::Schedule(1));
@@ -403,7 +407,8 @@ mod tests {
             Err(RuleError::TooMany { max: MAX_RULES })
         );
         let mut set = RuleSet::new();
-        set.push(Rule::UtilizationCap { max: Permille(900) }, 1.0).ok();
+        set.push(Rule::UtilizationCap { max: Permille(900) }, 1.0)
+            .ok();
         set.push(CAP, 1.0).ok();
         assert_eq!(set.tightest_cap(), Some(Permille(800)));
         assert_eq!(text(CAP), "util<=0.8");

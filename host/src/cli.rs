@@ -14,7 +14,7 @@ use crate::eval::{evaluate, EvalConfig, EvalReport};
 use crate::lists::{parse_rates, parse_workloads};
 use crate::play::{End, Slots};
 use crate::policy::{check_knob, NamedPolicy, PolicyName};
-use crate::simulate::{simulate, SimSettings};
+use crate::simulate::{simulate_with_rules, RuleSettings, SimSettings};
 use crate::train::optim::OptimizerKind;
 use crate::train::rollout::Objective;
 use crate::train::{train, TrainConfig};
@@ -50,6 +50,16 @@ pub enum Command {
     /// Inspect a model file or convert it to and from JSON.
     #[command(subcommand)]
     Model(crate::model_cmd::ModelCommand),
+    /// Search a workload's support for job sequences on which a policy loses to SJF, shrink
+    /// them and write them as fixtures (DIR/campaign.json, DIR/*.json job files).
+    Fuzz(crate::fuzz::cmd::FuzzArgs),
+    /// Explain a learned policy's decisions: saliency, integrated gradients, Shapley values
+    /// over feature groups, occlusion, with faithfulness checks.
+    Explain(crate::explain::ExplainArgs),
+    /// Record a learned policy's decision trace (actions, masks, exact logit bits, metrics).
+    Record(crate::trace::RecordArgs),
+    /// Replay decision traces and report the first divergence, or `identical`.
+    Replay(crate::trace::ReplayArgs),
 }
 
 /// Arguments of `whitebox compare`.
@@ -174,6 +184,39 @@ pub struct TrainArgs {
     pub resume: bool,
 }
 
+/// Operator rules every decision is projected onto (`simulate`, `eval`, `demo`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RuleArgs {
+    /// A rule every decision must respect, repeatable: util<=0.8 (or util<=80%: usage of each
+    /// resource at most that share in every step a started job takes; a job above the cap
+    /// alone may run only on an otherwise idle resource), work-conserving (no idling while a
+    /// job can start now within the cap), no-reservation (start jobs now only). Append @WEIGHT
+    /// to weigh a rule (default 1).
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Projection strength C: inf removes every action that violates a rule (a shield); a
+    /// finite C only lowers their probability by exp(-C * weight * (1 - truth)); 0 changes
+    /// nothing.
+    #[arg(
+        long,
+        default_value = "inf",
+        value_name = "C",
+        allow_hyphen_values = true
+    )]
+    pub rule_c: String,
+}
+
+impl RuleArgs {
+    /// The projection, or `None` without `--rule`.
+    ///
+    /// # Errors
+    /// A bad rule or strength, named with its text and the allowed forms.
+    pub fn projection(&self) -> Result<Option<whitebox_core::Projection>> {
+        let c = crate::rules::parse_strength(&self.rule_c)?;
+        crate::rules::projection(&self.rules, c)
+    }
+}
+
 /// Output format of `simulate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SimFormat {
@@ -224,6 +267,13 @@ pub struct SimulateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimFormat::Json)]
     pub format: SimFormat,
+    /// Operator rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// With --rule: report every decision's probabilities and rule verdicts in the JSON, not
+    /// only those the rules changed.
+    #[arg(long)]
+    pub explain_decisions: bool,
 }
 
 /// Arguments of `whitebox eval`.
@@ -263,6 +313,9 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
+    /// Operator rules applied to every policy (shown as LABEL+rules).
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 /// Arguments of `whitebox demo`.
@@ -278,6 +331,9 @@ pub struct DemoArgs {
     /// Held-out job sets per workload.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     pub jobsets: u64,
+    /// Operator rules: with --rule, the table gains rows dnn+rules and sjf+rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 /// Arguments of `whitebox plot-curve`.
@@ -300,7 +356,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => run_train(&a),
         Command::Compare(a) => run_compare(&a),
         Command::Model(c) => emit(&crate::model_cmd::run(&c)?),
+        Command::Explain(a) => emit(&crate::explain::run(&a)?),
         Command::PlotCurve(a) => run_plot_curve(&a),
+        Command::Fuzz(a) => emit(&crate::fuzz::cmd::run(&a)?),
+        Command::Record(a) => crate::trace::run_record(&a),
+        Command::Replay(a) => crate::trace::run_replay(&a),
     }
 }
 
@@ -399,8 +459,12 @@ fn run_simulate(a: &SimulateArgs) -> Result<()> {
         seed: a.seed,
         tetris_knob: check_knob(a.tetris_knob)?,
     };
+    let rules = RuleSettings {
+        rules: a.rules.projection()?,
+        explain_all: a.explain_decisions,
+    };
     let jobs = jobfile::load(&a.jobs)?;
-    let report = simulate(&jobs, &settings)?;
+    let report = simulate_with_rules(&jobs, &settings, &rules)?;
     match a.format {
         SimFormat::Json => emit(&(serde_json::to_string(&report)? + "\n")),
         SimFormat::Table => emit(&output::sim_table(&report)),
@@ -433,7 +497,10 @@ fn run_eval(a: &EvalArgs) -> Result<()> {
         rates: parse_rates(&a.rate).context("--rate")?,
         jobsets: usize_of(a.jobsets)?,
         seed: a.seed,
-        policies: NamedPolicy::parse_list(&a.policies).context("--policies")?,
+        policies: with_rules(
+            NamedPolicy::parse_list(&a.policies).context("--policies")?,
+            a.rules.projection()?,
+        ),
         slots: a.slots,
         end: a.end,
         simu_len: a.simu_len,
@@ -449,8 +516,26 @@ fn run_eval(a: &EvalArgs) -> Result<()> {
     }
 }
 
+/// Every policy projected onto `rules` and labelled `LABEL+rules`; unchanged without rules.
+fn with_rules(
+    policies: Vec<NamedPolicy>,
+    rules: Option<whitebox_core::Projection>,
+) -> Vec<NamedPolicy> {
+    let Some(rules) = rules else {
+        return policies;
+    };
+    policies
+        .into_iter()
+        .map(|p| NamedPolicy {
+            label: format!("{}+rules", p.label),
+            rules: Some(rules.clone()),
+            policy: p.policy,
+        })
+        .collect()
+}
+
 fn run_demo(a: &DemoArgs) -> Result<()> {
-    let plan = demo::plan(&a.model, usize_of(a.jobsets)?)?;
+    let plan = demo::plan(&a.model, usize_of(a.jobsets)?, a.rules.projection()?)?;
     let report = with_progress(plan.config.tasks(), |tick| demo::run(&plan, &a.out, tick))?;
     emit(&output::demo_table(&report))?;
     eprintln!("wrote {} to {}", report.files.join(", "), a.out.display());

@@ -18,6 +18,7 @@ use crate::eval::{EvalSettings, SEED_STRIDE};
 use crate::play::{End, Slots};
 use crate::plots::{self, PolicyMean, WorkloadMeans};
 use crate::policy::{NamedPolicy, PolicyName};
+use whitebox_core::Projection;
 
 /// Base seed of the demo's job sets: not `eval`'s default (1000), so anything tuned on the
 /// default evaluation is judged on job sets it has not seen. Job set `k` uses seed
@@ -30,6 +31,12 @@ pub const DEFAULT_MODEL: &str = "fixtures/models/default.model";
 
 /// The name the learned policy is shown under.
 pub const DNN: &str = "dnn";
+
+/// The name of the learned policy projected onto the demo's `--rule`s.
+pub const DNN_RULES: &str = "dnn+rules";
+
+/// The name of SJF projected onto the demo's `--rule`s.
+pub const SJF_RULES: &str = "sjf+rules";
 
 /// Arrival window of each job set, in time steps (DeepRM's and `train`'s default).
 pub const SIMU_LEN: u32 = 50;
@@ -100,7 +107,7 @@ fn rate_of(stored: f32, path: &Path) -> Result<f64> {
 /// # Errors
 /// A missing model file (the message says how to get one), an invalid model file, or a header
 /// with an unknown workload code or a rate outside `[0, 1]`.
-pub fn plan(model: &Path, jobsets: usize) -> Result<DemoPlan> {
+pub fn plan(model: &Path, jobsets: usize, rules: Option<Projection>) -> Result<DemoPlan> {
     if !model.exists() {
         return Err(missing_model(model));
     }
@@ -138,6 +145,13 @@ pub fn plan(model: &Path, jobsets: usize) -> Result<DemoPlan> {
         PolicyName::Model(model.to_path_buf()),
     )];
     policies.extend(PolicyName::BASELINES.map(NamedPolicy::from));
+    if let Some(rules) = rules {
+        policies.push(
+            NamedPolicy::labelled(DNN_RULES, PolicyName::Model(model.to_path_buf()))
+                .with_rules(Some(rules.clone())),
+        );
+        policies.push(NamedPolicy::labelled(SJF_RULES, PolicyName::Sjf).with_rules(Some(rules)));
+    }
     let config = EvalConfig {
         workloads,
         rates: vec![info.rate],
@@ -417,7 +431,7 @@ mod tests {
 
     #[test]
     fn a_missing_model_says_where_and_how_to_get_one() {
-        let e = plan(Path::new("/nonexistent/x.model"), 2)
+        let e = plan(Path::new("/nonexistent/x.model"), 2, None)
             .err()
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();

@@ -12,7 +12,9 @@ use serde::Serialize;
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Event, Job, Observer, Step, Summary};
 
-use crate::play::{play, End, Slots};
+use whitebox_core::projection::ProjectionStats;
+
+use crate::play::{play_explained, End, Explanations, Slots};
 use crate::policy::{check_knob, NamedPolicy};
 use crate::stats::{mean_ci95, MeanCi};
 
@@ -77,6 +79,20 @@ pub struct EvalSettings {
     pub time_cap: u32,
     /// Tetris knob.
     pub tetris_knob: f64,
+    /// Rules of each projected policy, by label (empty: no policy is projected).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<PolicyRules>,
+}
+
+/// The rules a policy's decisions are projected onto.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyRules {
+    /// The policy's label.
+    pub policy: String,
+    /// The rules, as written on the command line (with weights when not 1).
+    pub rules: Vec<String>,
+    /// The strength `C`: a number, or `"inf"` for the shield.
+    pub c: serde_json::Value,
 }
 
 /// One (policy, workload, rate) result. Means are over job sets of each set's own mean; a job
@@ -112,6 +128,16 @@ pub struct EvalRow {
     pub truncated: usize,
     /// Jobs rejected at arrival, over all job sets.
     pub rejected: u64,
+    /// For a policy projected onto rules: its decisions, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_decisions: Option<u64>,
+    /// For a projected policy: decisions the rules changed, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_changed: Option<u64>,
+    /// For a projected policy: decisions that fell back to void because every allowed action
+    /// violated a rule, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_fallbacks: Option<u64>,
     /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
     /// comparisons; not serialised.
     #[serde(skip)]
@@ -173,6 +199,17 @@ impl EvalConfig {
             simu_len: self.simu_len,
             time_cap: self.time_cap,
             tetris_knob: self.tetris_knob,
+            rules: self
+                .policies
+                .iter()
+                .filter_map(|p| {
+                    p.rules.as_ref().map(|r| PolicyRules {
+                        policy: p.label.clone(),
+                        rules: crate::rules::names(r),
+                        c: crate::rules::strength(r),
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -192,7 +229,7 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
     let policies = cfg
         .policies
         .iter()
-        .map(|p| p.policy.with(cfg.tetris_knob, 0))
+        .map(|p| p.resolve(cfg.tetris_knob, 0))
         .collect::<Result<Vec<_>>>()?;
     let end = cfg.end.mode(cfg.simu_len, cfg.time_cap);
     let grid: Vec<(Workload, f64)> = cfg
@@ -205,8 +242,8 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
         .flat_map(|&(w, r)| (0..cfg.jobsets).map(move |k| (w, r, k)))
         .collect();
     // Indexed parallel collect keeps task order: per task, one Summary (and job slowdowns, if
-    // asked for) per policy.
-    let results: Vec<Vec<(Summary, Vec<f64>)>> = tasks
+    // asked for, and rule counts for a projected policy) per policy.
+    let results: Vec<Vec<Outcome>> = tasks
         .par_iter()
         .map(|&(workload, rate, k)| {
             let seed = jobset_seed(cfg.seed, k);
@@ -215,13 +252,18 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                 .iter()
                 .map(|p| {
                     let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
-                    if cfg.job_slowdowns {
-                        let mut log = SlowdownLog::default();
-                        let s = play(&jobs, cfg.slots, end, &policy, &mut log)?;
-                        Ok((s, log.0))
+                    let mut counts = policy.projection().map(|_| Explanations::default());
+                    let mut log = SlowdownLog::default();
+                    let s = if cfg.job_slowdowns {
+                        play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?
                     } else {
-                        Ok((play(&jobs, cfg.slots, end, &policy, &mut ())?, Vec::new()))
-                    }
+                        play_explained(&jobs, cfg.slots, end, &policy, &mut (), counts.as_mut())?
+                    };
+                    Ok(Outcome {
+                        summary: s,
+                        job_slowdowns: log.0,
+                        rules: counts.map(|c| c.stats),
+                    })
                 })
                 .collect::<Result<Vec<_>>>();
             on_task();
@@ -246,16 +288,31 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
     })
 }
 
+/// One policy's result on one job set.
+struct Outcome {
+    summary: Summary,
+    job_slowdowns: Vec<f64>,
+    rules: Option<ProjectionStats>,
+}
+
 fn row<'a>(
     policy: &str,
     workload: Workload,
     rate: f64,
-    sets: impl Iterator<Item = &'a (Summary, Vec<f64>)>,
+    sets: impl Iterator<Item = &'a Outcome>,
 ) -> EvalRow {
     let (mut slowdowns, mut completions) = (Vec::new(), Vec::new());
     let (mut jobsets, mut truncated, mut rejected) = (0, 0, 0u64);
     let (mut jobset_slowdowns, mut job_slowdowns) = (Vec::new(), Vec::new());
-    for (s, jobs) in sets {
+    let mut rules: Option<[u64; 3]> = None;
+    for o in sets {
+        let (s, jobs) = (&o.summary, &o.job_slowdowns);
+        if let Some(r) = o.rules {
+            let sum = rules.get_or_insert([0; 3]);
+            sum[0] += u64::from(r.decisions);
+            sum[1] += u64::from(r.changed);
+            sum[2] += u64::from(r.fallbacks);
+        }
         jobsets += 1;
         jobset_slowdowns.push(s.mean_slowdown);
         job_slowdowns.extend_from_slice(jobs);
@@ -284,6 +341,9 @@ fn row<'a>(
         completion_ci95_high: ct.and_then(|c| c.ci95).map(|c| c.1),
         truncated,
         rejected,
+        rule_decisions: rules.map(|r| r[0]),
+        rule_changed: rules.map(|r| r[1]),
+        rule_fallbacks: rules.map(|r| r[2]),
         jobset_slowdowns,
         job_slowdowns,
     }
@@ -292,6 +352,7 @@ fn row<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::play::play;
     use crate::policy::PolicyName;
 
     fn config(jobsets: usize) -> EvalConfig {

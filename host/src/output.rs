@@ -115,13 +115,55 @@ pub fn sim_table(r: &SimReport) -> String {
             ""
         }
     );
+    if let Some(p) = &r.projection {
+        let _ = writeln!(
+            out,
+            "rules {} (C = {}): {} of {} decisions changed, {} fell back to void",
+            p.rules.join(", "),
+            p.c.as_str().map_or_else(|| p.c.to_string(), str::to_owned),
+            p.changed,
+            p.decisions,
+            p.fallbacks
+        );
+    }
+    if let Some(v) = &r.rule_violations {
+        let lone = v.iter().filter(|v| v.lone_job).count();
+        let _ = writeln!(
+            out,
+            "{} (step, resource) pairs above the cap, {lone} of them a lone job (allowed)",
+            v.len()
+        );
+    }
     out
+}
+
+/// `changed/decisions, fallbacks` of a projected policy's row, `-` otherwise.
+fn rule_counts(r: &EvalRow) -> String {
+    match (r.rule_decisions, r.rule_changed, r.rule_fallbacks) {
+        (Some(d), Some(c), Some(f)) => format!("{c}/{d}, {f} void"),
+        _ => "-".to_owned(),
+    }
+}
+
+/// Adds the "changed by rules" column when some row is of a projected policy.
+fn with_rule_column(
+    headers: &mut Vec<(&'static str, Align)>,
+    cells: &mut [Vec<String>],
+    rows: &[&EvalRow],
+) {
+    if rows.iter().all(|r| r.rule_decisions.is_none()) {
+        return;
+    }
+    headers.push(("changed by rules", Align::Right));
+    for (c, r) in cells.iter_mut().zip(rows) {
+        c.push(rule_counts(r));
+    }
 }
 
 /// The evaluation table: one line per (workload, rate, policy).
 pub fn eval_table(rows: &[EvalRow]) -> String {
     use Align::{Left, Right};
-    let cells: Vec<Vec<String>> = rows
+    let mut cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             vec![
@@ -141,20 +183,19 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
             ]
         })
         .collect();
-    table(
-        &[
-            ("workload", Left),
-            ("rate", Right),
-            ("load", Right),
-            ("policy", Left),
-            ("jobsets", Right),
-            ("slowdown mean [95% CI]", Left),
-            ("completion time mean [95% CI]", Left),
-            ("truncated", Right),
-            ("rejected", Right),
-        ],
-        &cells,
-    )
+    let mut headers = vec![
+        ("workload", Left),
+        ("rate", Right),
+        ("load", Right),
+        ("policy", Left),
+        ("jobsets", Right),
+        ("slowdown mean [95% CI]", Left),
+        ("completion time mean [95% CI]", Left),
+        ("truncated", Right),
+        ("rejected", Right),
+    ];
+    with_rule_column(&mut headers, &mut cells, &rows.iter().collect::<Vec<_>>());
+    table(&headers, &cells)
 }
 
 /// The JSON text of an evaluation report, as `eval --format json` prints it.
@@ -193,7 +234,7 @@ pub fn demo_table(r: &DemoReport) -> String {
             name.to_owned()
         }
     };
-    let cells: Vec<Vec<String>> = r
+    let mut cells: Vec<Vec<String>> = r
         .table
         .iter()
         .map(|d| {
@@ -213,18 +254,27 @@ pub fn demo_table(r: &DemoReport) -> String {
             ]
         })
         .collect();
-    out += &table(
-        &[
-            ("workload", Left),
-            ("load", Right),
-            ("policy", Left),
-            ("jobsets", Right),
-            ("slowdown mean [95% CI]", Left),
-            ("completion time mean [95% CI]", Left),
-            ("truncated", Right),
-        ],
-        &cells,
-    );
+    let mut headers = vec![
+        ("workload", Left),
+        ("load", Right),
+        ("policy", Left),
+        ("jobsets", Right),
+        ("slowdown mean [95% CI]", Left),
+        ("completion time mean [95% CI]", Left),
+        ("truncated", Right),
+    ];
+    let rows: Vec<&EvalRow> = r.table.iter().map(|d| &d.row).collect();
+    with_rule_column(&mut headers, &mut cells, &rows);
+    out += &table(&headers, &cells);
+    for p in &s.eval.rules {
+        let _ = writeln!(
+            out,
+            "{}: rules {} (C = {})",
+            p.policy,
+            p.rules.join(", "),
+            p.c.as_str().map_or_else(|| p.c.to_string(), str::to_owned)
+        );
+    }
     out += "\ndnn - sjf mean slowdown, paired over the same job sets (negative: dnn is better):\n";
     let cells: Vec<Vec<String>> = r
         .dnn_vs_sjf

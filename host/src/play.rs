@@ -68,11 +68,23 @@ impl fmt::Display for End {
     }
 }
 
+/// Which projected decisions an [`Explanations`] keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// None: only the counts.
+    #[default]
+    Counts,
+    /// Those the rules changed or that fell back to void.
+    Changed,
+    /// Every decision.
+    All,
+}
+
 /// What a projected episode says about its decisions (see [`play_explained`]).
 #[derive(Clone, Debug, Default)]
 pub struct Explanations {
-    /// Keep every decision, not only those the rules changed or that fell back to void.
-    pub all: bool,
+    /// Which decisions to keep.
+    pub keep: Keep,
     /// The decisions kept, in order.
     pub decisions: Vec<DecisionInfo>,
     /// Counts over every decision.
@@ -132,7 +144,12 @@ where
         let action = self.inner.decide(cluster)?;
         if let (Some(out), Some(d)) = (self.out.as_deref_mut(), self.inner.last()) {
             out.stats = self.inner.stats();
-            if out.all || d.changed() || d.fallback_void {
+            let kept = match out.keep {
+                Keep::Counts => false,
+                Keep::Changed => d.changed() || d.fallback_void,
+                Keep::All => true,
+            };
+            if kept {
                 let n = out.stats.decisions.saturating_sub(1);
                 let info = DecisionInfo::new(self.inner.projection(), n, cluster.now(), d);
                 out.decisions.push(info);

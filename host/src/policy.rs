@@ -241,7 +241,9 @@ impl Policy {
     pub fn reseeded(&self, seed: u64) -> Policy {
         match self {
             Policy::Random { .. } => Policy::Random { seed },
-            Policy::Projected(base, p) => Policy::Projected(Box::new(base.reseeded(seed)), p.clone()),
+            Policy::Projected(base, p) => {
+                Policy::Projected(Box::new(base.reseeded(seed)), p.clone())
+            }
             other => other.clone(),
         }
     }

@@ -8,9 +8,12 @@ use serde::Serialize;
 use whitebox_core::spec::{NUM_RES, RES_UNITS};
 use whitebox_core::{Event, Job, Observer, Summary};
 
-use crate::play::{play, End, Slots};
+use whitebox_core::projection::Projection;
+
+use crate::play::{play_explained, End, Explanations, Keep, Slots};
 use crate::policy::{Policy, PolicyName};
 use crate::record::Recorder;
+use crate::rules::{cap_violations, CapViolation, DecisionInfo};
 
 /// The settings of one simulation.
 #[derive(Clone, Debug)]
@@ -29,6 +32,15 @@ pub struct SimSettings {
     pub seed: u64,
     /// Tetris knob, in `[0, 1]`.
     pub tetris_knob: f64,
+}
+
+/// Operator rules of a simulation (see [`simulate_with_rules`]).
+#[derive(Clone, Debug, Default)]
+pub struct RuleSettings {
+    /// Rules every decision is projected onto, if any.
+    pub rules: Option<Projection>,
+    /// Report every projected decision, not only those the rules changed.
+    pub explain_all: bool,
 }
 
 /// What became of a job at the end of the episode.
@@ -146,6 +158,32 @@ pub struct SimReport {
     pub utilization: Vec<[f64; NUM_RES]>,
     /// Actions taken, as network output indices (`slots` is void).
     pub actions: Vec<usize>,
+    /// With rules: what the projection did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projection: Option<ProjectionReport>,
+    /// With a `util<=` rule: every (time step, resource) whose usage, recomputed from the
+    /// jobs' start, finish and demand, is above the tightest cap. Only lone jobs (the
+    /// documented exception) may appear here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_violations: Option<Vec<CapViolation>>,
+}
+
+/// What the rule projection did in a simulation.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjectionReport {
+    /// The rules, as written on the command line (with weights when not 1).
+    pub rules: Vec<String>,
+    /// The strength `C`: a number, or `"inf"` for the shield.
+    pub c: serde_json::Value,
+    /// Decisions made.
+    pub decisions: u32,
+    /// Decisions the rules changed.
+    pub changed: u32,
+    /// Decisions that fell back to void because every allowed action violated a rule.
+    pub fallbacks: u32,
+    /// The decisions the rules changed or that fell back to void (every decision with
+    /// `--explain-decisions`): action, raw and projected probabilities, the rules involved.
+    pub decisions_explained: Vec<DecisionInfo>,
 }
 
 /// A [`Recorder`] that also notes which jobs entered the system (arrived or were rejected),
@@ -172,13 +210,40 @@ impl Observer for Tracker {
 /// When the jobs are invalid (nothing is simulated), the Tetris knob is outside `[0, 1]`, or
 /// (an internal bug) the per-job statuses disagree with the episode's counts.
 pub fn simulate(jobs: &[Job], s: &SimSettings) -> Result<SimReport> {
-    let policy: Policy = s.policy.with(s.tetris_knob, s.seed)?;
+    simulate_with_rules(jobs, s, &RuleSettings::default())
+}
+
+/// As [`simulate`], with every decision projected onto `r.rules`; the report then says what
+/// the projection did and lists the steps above the tightest `util<=` cap.
+///
+/// # Errors
+/// As [`simulate`].
+pub fn simulate_with_rules(jobs: &[Job], s: &SimSettings, r: &RuleSettings) -> Result<SimReport> {
+    let policy: Policy = s
+        .policy
+        .with(s.tetris_knob, s.seed)?
+        .projected(r.rules.clone());
     let mut tracker = Tracker {
         rec: Recorder::new(jobs, s.slots.count()),
         entered: vec![false; jobs.len()],
     };
     let end = s.end.mode(s.simu_len, s.time_cap);
-    let summary = play(jobs, s.slots, end, &policy, &mut tracker)?;
+    let mut explain = Explanations {
+        keep: if r.explain_all {
+            Keep::All
+        } else {
+            Keep::Changed
+        },
+        ..Explanations::default()
+    };
+    let summary = play_explained(
+        jobs,
+        s.slots,
+        end,
+        &policy,
+        &mut tracker,
+        Some(&mut explain),
+    )?;
     let Tracker { rec, entered } = tracker;
     let job_reports: Vec<JobReport> = rec
         .jobs
@@ -244,6 +309,19 @@ pub fn simulate(jobs: &[Job], s: &SimSettings) -> Result<SimReport> {
             .map(|u| u.map(|x| f64::from(x) / cap))
             .collect(),
         actions: rec.actions,
+        projection: r.rules.as_ref().map(|p| ProjectionReport {
+            rules: crate::rules::names(p),
+            c: crate::rules::strength(p),
+            decisions: explain.stats.decisions,
+            changed: explain.stats.changed,
+            fallbacks: explain.stats.fallbacks,
+            decisions_explained: explain.decisions,
+        }),
+        rule_violations: r
+            .rules
+            .as_ref()
+            .and_then(|p| p.rules().tightest_cap())
+            .map(|max| cap_violations(&rec.jobs, max)),
     })
 }
 

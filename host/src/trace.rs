@@ -1,0 +1,676 @@
+//! Audit traces: `whitebox record` writes every decision of a learned policy on one job file
+//! (time step, action, action mask and the logits as exact `f32` bit patterns) with the episode
+//! metrics; `whitebox replay` plays the same jobs again and reports the first divergence.
+//!
+//! The format is described in `docs/embedded.md` ("Audit traces"). A trace's `jobs` array has
+//! the job-file layout, so a trace is also a valid `--jobs` file. The firmware test in
+//! `firmware/` compiles the traces in `fixtures/golden/` into its image and checks the same bits
+//! on Cortex-M.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use whitebox_core::encoding::{Compact, Encoder, Image};
+use whitebox_core::nn::Mlp;
+use whitebox_core::policy::Policy;
+use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler, Summary};
+
+use crate::jobfile::{self, RawJob};
+use crate::models::{AnyModel, LoadedModel, HIDDEN};
+use crate::play::End;
+use crate::policy::PolicyName;
+
+/// Value of a trace's `format` field.
+pub const FORMAT: &str = "whitebox-trace";
+/// The trace format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Arguments of `whitebox record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The learned policy, `model:PATH` (baselines have no logits to record).
+    #[arg(long)]
+    pub policy: String,
+    /// Job file: JSON with a `jobs` array of {arrival, len, res}, sorted by arrival.
+    #[arg(long)]
+    pub jobs: PathBuf,
+    /// When the episode ends.
+    #[arg(long, default_value = "all-done")]
+    pub end: End,
+    /// Arrival window for `no-new-job`, in time steps.
+    #[arg(long, default_value_t = 50)]
+    pub simu_len: u32,
+    /// Time cap for `all-done`, in time steps.
+    #[arg(long, default_value_t = 10_000)]
+    pub time_cap: u32,
+    /// Trace file to write (e.g. fixtures/golden/NAME.json).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `whitebox replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Trace files written by `whitebox record`.
+    #[arg(required = true)]
+    pub fixtures: Vec<PathBuf>,
+    /// Model file to replay with (default: the trace's model path, looked up as given and then
+    /// relative to each directory above the trace).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+/// The model a trace was recorded with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    /// Path as given to `record`.
+    pub path: String,
+    /// File length, in bytes.
+    pub bytes: u64,
+    /// The CRC-32 stored in the model file's last 4 bytes (covers everything before it).
+    pub crc32: u32,
+}
+
+/// How the episode ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndRef {
+    /// `all-done` or `no-new-job`.
+    pub mode: String,
+    /// Arrival window of `no-new-job`, in time steps.
+    pub simu_len: u32,
+    /// Time cap of `all-done`, in time steps.
+    pub time_cap: u32,
+}
+
+/// One job of the trace, in job-file form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceJob {
+    /// Arrival time step.
+    pub arrival: u32,
+    /// Duration, in time steps.
+    pub len: u8,
+    /// Demand per resource, in units.
+    pub res: Vec<u8>,
+}
+
+/// One decision of the policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// Index of the decision in the episode (0-based).
+    pub decision: u32,
+    /// Time step the decision was made at.
+    pub time: u32,
+    /// Network output index chosen: slot `0..M`, or `M` for void (move on).
+    pub action: usize,
+    /// Allowed outputs, one character per output index: `1` allowed, `0` masked.
+    pub valid: String,
+    /// The logits' `f32` bit patterns (`f32::to_bits`), by output index.
+    pub logits_bits: Vec<u32>,
+}
+
+/// The episode metrics at the end (the core's `Summary`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Jobs in the sequence.
+    pub jobs: u32,
+    /// Decisions made.
+    pub decisions: u32,
+    /// Time step the episode ended at.
+    pub final_time: u32,
+    /// Whether an all-done episode hit its time cap.
+    pub truncated: bool,
+    /// Jobs started or reserved.
+    pub allocated: u32,
+    /// Allocated jobs finished by `final_time`.
+    pub completed: u32,
+    /// Allocated jobs still running at the end.
+    pub running: u32,
+    /// Jobs waiting in a slot or the backlog at the end.
+    pub waiting: u32,
+    /// Jobs refused at arrival.
+    pub rejected: u32,
+    /// Jobs arriving after the end.
+    pub not_arrived: u32,
+    /// Mean slowdown over allocated jobs.
+    pub mean_slowdown: Option<f64>,
+    /// Mean slowdown over completed jobs.
+    pub mean_slowdown_completed: Option<f64>,
+    /// Mean completion time over allocated jobs, in time steps.
+    pub mean_completion_time: Option<f64>,
+    /// Latest finish, in time steps.
+    pub makespan: u32,
+    /// Return under the slowdown objective.
+    pub total_reward: f64,
+    /// Return under the completion-time objective.
+    pub total_completion_reward: f64,
+}
+
+impl From<&Summary> for Metrics {
+    fn from(s: &Summary) -> Self {
+        Metrics {
+            jobs: s.jobs,
+            decisions: s.decisions,
+            final_time: s.final_time,
+            truncated: s.truncated,
+            allocated: s.allocated,
+            completed: s.completed,
+            running: s.running,
+            waiting: s.waiting,
+            rejected: s.rejected,
+            not_arrived: s.not_arrived,
+            mean_slowdown: s.mean_slowdown,
+            mean_slowdown_completed: s.mean_slowdown_completed,
+            mean_completion_time: s.mean_completion_time,
+            makespan: s.makespan,
+            total_reward: s.total_reward,
+            total_completion_reward: s.total_completion_reward,
+        }
+    }
+}
+
+/// A decision trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Format version, [`VERSION`].
+    pub version: u32,
+    /// The model file.
+    pub model: ModelRef,
+    /// Job slots `M` (from the model).
+    pub slots: u8,
+    /// The end mode.
+    pub end: EndRef,
+    /// The job file the jobs came from, as given (informational).
+    pub source: String,
+    /// The jobs, ids = positions.
+    pub jobs: Vec<TraceJob>,
+    /// Every decision, in order.
+    pub decisions: Vec<Decision>,
+    /// The metrics at the end.
+    pub summary: Metrics,
+}
+
+impl Trace {
+    /// The trace as JSON text: one line per job and per decision, so traces diff line by line.
+    ///
+    /// # Errors
+    /// Never in practice (serialization of plain data).
+    pub fn to_text(&self) -> Result<String> {
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "[]".to_string()
+            } else {
+                format!("[\n    {}\n  ]", items.join(",\n    "))
+            }
+        };
+        let jobs = self.jobs.iter().map(one_line).collect::<Result<_>>()?;
+        let decisions = self.decisions.iter().map(one_line).collect::<Result<_>>()?;
+        let summary = serde_json::to_string_pretty(&self.summary)?.replace('\n', "\n  ");
+        Ok(format!(
+            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
+            serde_json::to_string(&self.format)?,
+            self.version,
+            serde_json::to_string(&self.model)?,
+            self.slots,
+            serde_json::to_string(&self.end)?,
+            serde_json::to_string(&self.source)?,
+            list(jobs),
+            list(decisions),
+            summary
+        ))
+    }
+
+    /// Parses trace text, checking the format name and version.
+    ///
+    /// # Errors
+    /// Malformed JSON, unknown fields, or another format or version.
+    pub fn parse(text: &str) -> Result<Trace> {
+        let t: Trace = serde_json::from_str(text).context("malformed trace JSON")?;
+        if t.format != FORMAT {
+            bail!("`format` = {:?}, expected {FORMAT:?}", t.format);
+        }
+        if t.version != VERSION {
+            bail!(
+                "trace format version {}, this build reads version {VERSION}",
+                t.version
+            );
+        }
+        Ok(t)
+    }
+
+    /// Reads a trace file.
+    ///
+    /// # Errors
+    /// As [`Trace::parse`], and when the file cannot be read.
+    pub fn load(path: &Path) -> Result<Trace> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read trace {}", path.display()))?;
+        Trace::parse(&text).with_context(|| format!("invalid trace {}", path.display()))
+    }
+}
+
+/// One-line JSON of a value.
+fn one_line<T: Serialize>(v: &T) -> Result<String> {
+    Ok(serde_json::to_string(v)?)
+}
+
+/// A model's identity: its length and stored CRC-32.
+fn model_ref(path: &str, bytes: &[u8]) -> ModelRef {
+    let crc32 = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, u32::from_le_bytes);
+    ModelRef {
+        path: path.to_string(),
+        bytes: bytes.len() as u64,
+        crc32,
+    }
+}
+
+/// A learned policy that writes down every decision it makes.
+struct Tracing<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
+    policy: Policy<'m, E, M, I, H, O>,
+    decisions: Vec<Decision>,
+}
+
+impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
+    for Tracing<'_, E, M, I, H, O>
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.policy.evaluate(cluster);
+        let action = self.policy.greedy()?;
+        self.decisions.push(Decision {
+            decision: u32::try_from(self.decisions.len()).unwrap_or(u32::MAX),
+            time: cluster.now(),
+            action: action.index(M),
+            valid: self
+                .policy
+                .valid()
+                .iter()
+                .map(|&v| if v { '1' } else { '0' })
+                .collect(),
+            logits_bits: self.policy.logits().iter().map(|l| l.to_bits()).collect(),
+        });
+        Ok(action)
+    }
+}
+
+fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
+    net: &Mlp<I, H, O>,
+    mask_invalid: bool,
+    jobs: &[Job],
+    end: EndMode,
+) -> Result<(Vec<Decision>, Summary)> {
+    let mut episode: Episode<'_, M> =
+        Episode::new(jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
+    let mut scheduler = Tracing::<E, M, I, H, O> {
+        policy: Policy::new(net, mask_invalid),
+        decisions: Vec::new(),
+    };
+    let summary = run(&mut episode, &mut scheduler, &mut ()).map_err(|e| anyhow!("{e}"))?;
+    Ok((scheduler.decisions, summary))
+}
+
+/// Plays `jobs` with the greedy policy of `model` and returns every decision and the metrics.
+///
+/// # Errors
+/// Invalid jobs, or a policy error (a non-finite logit).
+pub fn trace(model: &LoadedModel, jobs: &[Job], end: EndMode) -> Result<(Vec<Decision>, Summary)> {
+    use whitebox_core::encoding::compact_len;
+    use whitebox_core::observe::image_len;
+    let mask = model.header.meta.mask_invalid;
+    match &model.net {
+        AnyModel::Compact5(n) => {
+            trace_net::<Compact, 5, { compact_len(5) }, HIDDEN, 6>(n, mask, jobs, end)
+        }
+        AnyModel::Compact10(n) => {
+            trace_net::<Compact, 10, { compact_len(10) }, HIDDEN, 11>(n, mask, jobs, end)
+        }
+        AnyModel::Image5(n) => {
+            trace_net::<Image, 5, { image_len(5) }, HIDDEN, 6>(n, mask, jobs, end)
+        }
+        AnyModel::Image10(n) => {
+            trace_net::<Image, 10, { image_len(10) }, HIDDEN, 11>(n, mask, jobs, end)
+        }
+    }
+}
+
+fn end_ref(end: End, simu_len: u32, time_cap: u32) -> EndRef {
+    EndRef {
+        mode: end.name().to_string(),
+        simu_len,
+        time_cap,
+    }
+}
+
+fn end_mode(e: &EndRef) -> Result<EndMode> {
+    match e.mode.as_str() {
+        "all-done" => Ok(End::AllDone.mode(e.simu_len, e.time_cap)),
+        "no-new-job" => Ok(End::NoNewJob.mode(e.simu_len, e.time_cap)),
+        other => bail!("`end.mode` = {other:?}, expected \"all-done\" or \"no-new-job\""),
+    }
+}
+
+/// Records the trace of `model_path`'s greedy policy on `jobs`.
+///
+/// # Errors
+/// An unreadable or invalid model, invalid jobs, or a policy error.
+pub fn record(model_path: &Path, jobs: &[Job], source: &str, end: EndRef) -> Result<Trace> {
+    let bytes = std::fs::read(model_path)
+        .with_context(|| format!("cannot read model {}", model_path.display()))?;
+    let model = crate::models::from_bytes(&bytes)
+        .with_context(|| format!("invalid model file {}", model_path.display()))?;
+    let (decisions, summary) = trace(&model, jobs, end_mode(&end)?)?;
+    Ok(Trace {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        model: model_ref(&model_path.to_string_lossy(), &bytes),
+        slots: model.header.spec.slots,
+        end,
+        source: source.to_string(),
+        jobs: jobs
+            .iter()
+            .map(|j| TraceJob {
+                arrival: j.arrival,
+                len: j.len,
+                res: j.res.to_vec(),
+            })
+            .collect(),
+        decisions,
+        summary: Metrics::from(&summary),
+    })
+}
+
+/// Runs `whitebox record`.
+///
+/// # Errors
+/// A policy that is not `model:PATH`, and as [`record`]; a failure to write the trace.
+pub fn run_record(a: &RecordArgs) -> Result<()> {
+    let PolicyName::Model(path) = PolicyName::parse(&a.policy).context("--policy")? else {
+        bail!(
+            "--policy {}: record needs a learned policy model:PATH (baselines have no logits)",
+            a.policy
+        );
+    };
+    let jobs = jobfile::load(&a.jobs)?;
+    let t = record(
+        &path,
+        &jobs,
+        &a.jobs.to_string_lossy(),
+        end_ref(a.end, a.simu_len, a.time_cap),
+    )?;
+    std::fs::write(&a.out, t.to_text()?)
+        .with_context(|| format!("cannot write trace {}", a.out.display()))?;
+    eprintln!(
+        "wrote {} ({} decisions)",
+        a.out.display(),
+        t.decisions.len()
+    );
+    Ok(())
+}
+
+/// The first place a replay differs from its trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// Decision index, or `None` for the model or the final metrics.
+    pub decision: Option<usize>,
+    /// The field, e.g. `logits_bits[3]`.
+    pub field: String,
+    /// Value in the trace.
+    pub expected: String,
+    /// Value in the replay.
+    pub got: String,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.decision {
+            Some(d) => write!(f, "decision {d}")?,
+            None => write!(f, "trace")?,
+        }
+        write!(
+            f,
+            ", field `{}`: expected {}, got {}",
+            self.field, self.expected, self.got
+        )
+    }
+}
+
+fn bits(b: u32) -> String {
+    format!("{b:#010x} ({:?})", f32::from_bits(b))
+}
+
+/// Compares a replayed trace with the expected one, field by field in file order.
+pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
+    let div = |decision, field: &str, e: String, g: String| {
+        Some(Divergence {
+            decision,
+            field: field.to_string(),
+            expected: e,
+            got: g,
+        })
+    };
+    if expected.model.crc32 != got.model.crc32 || expected.model.bytes != got.model.bytes {
+        return div(
+            None,
+            "model",
+            format!(
+                "{} bytes, CRC-32 {:#010x}",
+                expected.model.bytes, expected.model.crc32
+            ),
+            format!(
+                "{} bytes, CRC-32 {:#010x}",
+                got.model.bytes, got.model.crc32
+            ),
+        );
+    }
+    if expected.slots != got.slots {
+        return div(
+            None,
+            "slots",
+            expected.slots.to_string(),
+            got.slots.to_string(),
+        );
+    }
+    for (k, (e, g)) in expected
+        .decisions
+        .iter()
+        .zip(got.decisions.iter())
+        .enumerate()
+    {
+        let d = Some(k);
+        if e.decision != g.decision {
+            return div(
+                d,
+                "decision",
+                e.decision.to_string(),
+                g.decision.to_string(),
+            );
+        }
+        if e.time != g.time {
+            return div(d, "time", e.time.to_string(), g.time.to_string());
+        }
+        if e.logits_bits.len() != g.logits_bits.len() {
+            return div(
+                d,
+                "logits_bits",
+                format!("{} logits", e.logits_bits.len()),
+                format!("{} logits", g.logits_bits.len()),
+            );
+        }
+        if let Some((i, (&eb, &gb))) = e
+            .logits_bits
+            .iter()
+            .zip(g.logits_bits.iter())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+        {
+            return div(d, &format!("logits_bits[{i}]"), bits(eb), bits(gb));
+        }
+        if e.valid != g.valid {
+            return div(d, "valid", e.valid.clone(), g.valid.clone());
+        }
+        if e.action != g.action {
+            return div(d, "action", e.action.to_string(), g.action.to_string());
+        }
+    }
+    if expected.decisions.len() != got.decisions.len() {
+        let n = expected.decisions.len().min(got.decisions.len());
+        return div(
+            Some(n),
+            "decisions",
+            format!("{} decisions", expected.decisions.len()),
+            format!("{} decisions", got.decisions.len()),
+        );
+    }
+    let (e, g) = (
+        serde_json::to_value(&expected.summary).unwrap_or_default(),
+        serde_json::to_value(&got.summary).unwrap_or_default(),
+    );
+    if let (Some(e), Some(g)) = (e.as_object(), g.as_object()) {
+        for (key, ev) in e {
+            let gv = g.get(key).cloned().unwrap_or_default();
+            if *ev != gv {
+                return div(
+                    None,
+                    &format!("summary.{key}"),
+                    ev.to_string(),
+                    gv.to_string(),
+                );
+            }
+        }
+    }
+    None
+}
+
+/// Finds the model of a trace: `explicit` if given, else its recorded path as given, else that
+/// path relative to each directory above the trace file.
+fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let recorded = Path::new(recorded);
+    if recorded.is_file() {
+        return Ok(recorded.to_path_buf());
+    }
+    let dir = trace_path
+        .canonicalize()
+        .unwrap_or_else(|_| trace_path.to_path_buf());
+    dir.ancestors()
+        .skip(1)
+        .map(|a| a.join(recorded))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "model {} of trace {} not found (give it with --model)",
+                recorded.display(),
+                trace_path.display()
+            )
+        })
+}
+
+/// Replays one trace file: `Ok(None)` when identical, else the first divergence.
+///
+/// # Errors
+/// An unreadable trace or model, or jobs/end mode the trace cannot describe.
+pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
+    let expected = Trace::load(path)?;
+    let model_path = find_model(path, &expected.model.path, model)?;
+    let raw: Vec<RawJob> = expected
+        .jobs
+        .iter()
+        .map(|j| RawJob {
+            arrival: i64::from(j.arrival),
+            len: i64::from(j.len),
+            res: j.res.iter().map(|&r| i64::from(r)).collect(),
+        })
+        .collect();
+    let jobs = jobfile::from_raw(&raw).with_context(|| format!("trace {}", path.display()))?;
+    let mut got = record(&model_path, &jobs, &expected.source, expected.end.clone())?;
+    got.model.path.clone_from(&expected.model.path);
+    Ok(first_divergence(&expected, &got))
+}
+
+/// Runs `whitebox replay`: prints `identical` per trace, or fails with the first divergence.
+///
+/// # Errors
+/// When a trace cannot be replayed or differs from its replay.
+pub fn run_replay(a: &ReplayArgs) -> Result<()> {
+    let mut diverged = Vec::new();
+    for path in &a.fixtures {
+        match replay(path, a.model.as_deref())? {
+            None => println!("{}: identical", path.display()),
+            Some(d) => {
+                println!("{}: first divergence at {d}", path.display());
+                diverged.push(path.display().to_string());
+            }
+        }
+    }
+    if !diverged.is_empty() {
+        bail!(
+            "{} of {} traces diverged: {}",
+            diverged.len(),
+            a.fixtures.len(),
+            diverged.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_round_trips() {
+        let t = Trace {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            model: ModelRef {
+                path: "m.model".into(),
+                bytes: 10,
+                crc32: 0xdead_beef,
+            },
+            slots: 5,
+            end: end_ref(End::NoNewJob, 50, 100),
+            source: "jobs.json".into(),
+            jobs: vec![TraceJob {
+                arrival: 0,
+                len: 3,
+                res: vec![1, 2],
+            }],
+            decisions: vec![Decision {
+                decision: 0,
+                time: 0,
+                action: 5,
+                valid: "000001".into(),
+                logits_bits: vec![0x3f80_0000; 6],
+            }],
+            summary: Metrics::from(&Summary {
+                mean_slowdown: Some(1.0 / 3.0),
+                total_reward: -0.1 - 0.2,
+                ..Summary::default()
+            }),
+        };
+        let text = t.to_text().expect("text");
+        assert_eq!(Trace::parse(&text).expect("parse"), t);
+        let mut other = t.clone();
+        other.decisions[0].logits_bits[2] ^= 1;
+        let d = first_divergence(&t, &other).expect("diverges");
+        assert_eq!(d.decision, Some(0));
+        assert_eq!(d.field, "logits_bits[2]");
+        assert!(d.expected.starts_with("0x3f800000") && d.got.starts_with("0x3f800001"));
+        assert_eq!(first_divergence(&t, &t), None);
+    }
+}
