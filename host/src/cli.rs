@@ -182,6 +182,19 @@ pub struct TrainArgs {
     /// Continue from MODEL.ckpt.json if it exists (same settings required).
     #[arg(long)]
     pub resume: bool,
+    /// Teach a rule by teacher-student distillation (repeatable): util<=F, work-conserving,
+    /// no-reservation, each optionally with @WEIGHT.
+    #[arg(long = "rule")]
+    pub rules: Vec<String>,
+    /// Strength C of the rule teacher's projection: a number >= 0 or `inf` (hard shield).
+    #[arg(long, default_value = "6")]
+    pub rule_c: String,
+    /// Cap pi_0 of the distillation weight pi_k = min(pi_0, 1 - alpha^k).
+    #[arg(long, default_value_t = 0.9)]
+    pub imitation_pi0: f32,
+    /// Base alpha of the distillation weight (per iteration).
+    #[arg(long, default_value_t = 0.995)]
+    pub imitation_alpha: f32,
 }
 
 /// Operator rules every decision is projected onto (`simulate`, `eval`, `demo`).
@@ -419,7 +432,21 @@ fn run_train(a: &TrainArgs) -> Result<()> {
         val_jobsets: usize_of(a.val_jobsets)?,
         eval_every: a.eval_every,
         checkpoint_every: a.checkpoint_every,
+        rules: a.rules.clone(),
+        rule_c: {
+            let c = crate::rules::parse_strength(&a.rule_c).context("--rule-c")?;
+            c.is_finite().then_some(c)
+        },
+        rule_pi0: a.imitation_pi0,
+        rule_alpha: a.imitation_alpha,
     };
+    if !(0.0..=1.0).contains(&config.rule_pi0) || !(0.0..=1.0).contains(&config.rule_alpha) {
+        anyhow::bail!(
+            "--imitation-pi0 = {}, --imitation-alpha = {}: both must be in [0, 1]",
+            config.rule_pi0,
+            config.rule_alpha
+        );
+    }
     let report = train(&config, &a.out, a.resume, true)?;
     emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     eprintln!("wrote {}", a.out.display());

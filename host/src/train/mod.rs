@@ -81,6 +81,26 @@ pub struct TrainConfig {
     pub eval_every: u32,
     /// Write a checkpoint every this many iterations.
     pub checkpoint_every: u32,
+    /// Rules taught by teacher-student distillation (`--rule` texts; empty = none).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Projection strength `C` of the teacher; `None` is infinity (a hard shield teacher).
+    #[serde(default)]
+    pub rule_c: Option<f32>,
+    /// Cap `pi_0` of the distillation weight `pi_k = min(pi_0, 1 - alpha^k)`.
+    #[serde(default = "default_pi0")]
+    pub rule_pi0: f32,
+    /// Base `alpha` of the distillation weight.
+    #[serde(default = "default_alpha")]
+    pub rule_alpha: f32,
+}
+
+fn default_pi0() -> f32 {
+    0.9
+}
+
+fn default_alpha() -> f32 {
+    0.995
 }
 
 /// A resumable training state.
@@ -329,13 +349,16 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             mask_invalid: config.mask_invalid,
         },
     };
-    let settings = PgSettings {
+    let projection =
+        crate::rules::projection(&config.rules, config.rule_c.unwrap_or(f32::INFINITY))?;
+    let mut settings = PgSettings {
         trajectories: config.trajectories,
         end,
         mask_invalid: config.mask_invalid,
         objective: config.objective,
         entropy: config.entropy,
         seed: config.seed,
+        teacher: None,
     };
     let validate = |net: &Mlp<I, H, O>| {
         mean_slowdown::<M, _>(&val_sets, config.time_cap, || {
@@ -379,6 +402,10 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         } else {
             &train_sets
         };
+        settings.teacher = projection.clone().map(|projection| reinforce::Teacher {
+            projection,
+            pi: reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, iteration),
+        });
         let (grad, stats) = policy_gradient::<E, M, I, H, O>(&net, sets, &settings, iteration);
         optimizer.ascend(&mut net, &grad);
         let done = iteration + 1;
@@ -457,6 +484,10 @@ mod tests {
             val_jobsets: 2,
             eval_every: 1,
             checkpoint_every: 1,
+            rules: Vec::new(),
+            rule_c: None,
+            rule_pi0: 0.9,
+            rule_alpha: 0.995,
         }
     }
 

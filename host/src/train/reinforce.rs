@@ -16,7 +16,7 @@ use whitebox_core::{EndMode, Job};
 use super::rollout::{accumulate, rollout, stream, Objective};
 
 /// Settings of one policy-gradient step.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PgSettings {
     /// Trajectories per job set (DeepRM `num_seq_per_batch`).
     pub trajectories: usize,
@@ -30,6 +30,28 @@ pub struct PgSettings {
     pub entropy: f32,
     /// Seed of the action-sampling streams.
     pub seed: u64,
+    /// Rule distillation: the teacher and this iteration's imitation weight, if any.
+    pub teacher: Option<Teacher>,
+}
+
+/// The rule teacher of teacher-student distillation (Hu et al., ACL 2016, adapted to policy
+/// gradient as in the project's methods notes): on every visited state the teacher is the
+/// student's own distribution projected onto the rules, `q(a|s) ~ p(a|s) exp(-C sum_l
+/// lambda_l (1 - r_l(s, a)))`, held constant. The student's loss is
+/// `(1 - pi) * policy-gradient loss + pi * cross-entropy(q, p)`.
+#[derive(Clone, Debug)]
+pub struct Teacher {
+    /// The projection defining `q`.
+    pub projection: whitebox_core::projection::Projection,
+    /// Imitation weight `pi_k = min(pi_0, 1 - alpha^k)` of this iteration.
+    pub pi: f32,
+}
+
+impl Teacher {
+    /// `pi_k = min(pi_0, 1 - alpha^k)` for iteration `k` (0-based).
+    pub fn weight(pi0: f32, alpha: f32, k: u32) -> f32 {
+        pi0.min(1.0 - alpha.powi(k as i32))
+    }
 }
 
 /// Statistics of one iteration's rollouts.
@@ -112,16 +134,7 @@ pub fn policy_gradient<
             let adv = advantages(&rewards);
             let mut grad = Box::new(Mlp::zeroed());
             for (t, a) in trajs.iter().zip(adv.iter()) {
-                accumulate::<E, M, I, H, O>(
-                    net,
-                    jobs,
-                    settings.end,
-                    settings.mask_invalid,
-                    &t.actions,
-                    a,
-                    settings.entropy,
-                    &mut grad,
-                );
+                accumulate::<E, M, I, H, O>(net, jobs, settings, &t.actions, a, &mut grad);
             }
             let stats = IterationStats {
                 decisions: trajs.iter().map(|t| t.actions.len()).sum(),

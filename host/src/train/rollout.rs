@@ -92,27 +92,36 @@ pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const
 }
 
 /// Replays `actions` on `jobs` and adds to `grad` the gradient of
-/// `sum_t adv[t] * log pi(a_t | s_t) + beta * H(pi(. | s_t))`.
-#[allow(clippy::too_many_arguments)]
+/// `(1 - pi) sum_t adv[t] log pi(a_t | s_t) + beta H(pi(. | s_t)) + pi sum_t sum_a q log p`,
+/// where the last term (rule distillation, `pi` and `q` from `settings.teacher`) is absent
+/// without a teacher.
 pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     jobs: &[Job],
-    end: EndMode,
-    mask_invalid: bool,
+    settings: &super::reinforce::PgSettings,
     actions: &[u8],
     adv: &[f32],
-    beta: f32,
     grad: &mut Mlp<I, H, O>,
 ) {
-    let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ()).expect("jobs validated");
-    let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, mask_invalid);
+    let mut ep: Episode<'_, M> = Episode::new(jobs, settings.end, &mut ()).expect("jobs validated");
+    let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, settings.mask_invalid);
     let mut probs = [0.0f32; O];
+    let pi = settings.teacher.as_ref().map_or(0.0, |t| t.pi);
     for (&a, &adv) in actions.iter().zip(adv.iter()) {
         policy.evaluate(ep.cluster());
         if masked_softmax(policy.logits(), policy.valid(), &mut probs) {
             let gl = dlog_prob(&probs, usize::from(a));
             let (_, ge) = entropy_grad(&probs);
-            let g: [f32; O] = std::array::from_fn(|k| adv * gl[k] + beta * ge[k]);
+            let teacher = settings.teacher.as_ref().and_then(|t| {
+                t.projection
+                    .project(policy.logits(), policy.valid(), ep.cluster())
+                    .ok()
+                    .map(|d| distill_grad(&probs, &d.projected))
+            });
+            let gd = teacher.unwrap_or([0.0; O]);
+            let g: [f32; O] = std::array::from_fn(|k| {
+                (1.0 - pi) * adv * gl[k] + settings.entropy * ge[k] + pi * gd[k]
+            });
             backprop(net, policy.obs(), policy.hidden(), &g, grad);
         }
         ep.step(
@@ -122,10 +131,53 @@ pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, co
     }
 }
 
+/// Gradient of `sum_a q(a) log p(a)` (minus the cross-entropy of the constant teacher `q`)
+/// with respect to the student's logits: `q - p` (masked entries have `p = q = 0`).
+pub fn distill_grad<const O: usize>(p: &[f32; O], q: &[f32; O]) -> [f32; O] {
+    std::array::from_fn(|k| q[k] - p[k])
+}
+
 /// A random stream for one purpose, decorrelated from others by `seed_from_u64`'s mixing.
 pub fn stream(seed: u64, keys: &[u64]) -> Pcg32 {
     let key = keys
         .iter()
         .fold(seed, |acc, &k| acc.wrapping_mul(1_000_003).wrapping_add(k));
     Pcg32::seed_from_u64(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distillation_gradient_matches_finite_differences_of_the_cross_entropy() {
+        // f(z) = sum_a q(a) log softmax(z)_a over all 3 actions, by central differences.
+        let z = [0.3f64, -1.2, 0.8];
+        let q = [0.5f64, 0.1, 0.4];
+        let f = |z: &[f64; 3]| {
+            let m = z.iter().cloned().fold(f64::MIN, f64::max);
+            let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            q.iter().zip(z).map(|(q, z)| q * (z - lse)).sum::<f64>()
+        };
+        let e: Vec<f64> = z.iter().map(|v| v.exp()).collect();
+        let s: f64 = e.iter().sum();
+        let p = [e[0] / s, e[1] / s, e[2] / s].map(|v| v as f32);
+        let g = distill_grad(&p, &q.map(|v| v as f32));
+        for k in 0..3 {
+            let (mut up, mut down) = (z, z);
+            up[k] += 1e-6;
+            down[k] -= 1e-6;
+            let fd = (f(&up) - f(&down)) / 2e-6;
+            assert!((f64::from(g[k]) - fd).abs() < 1e-6, "{k}: {} vs {fd}", g[k]);
+        }
+    }
+
+    #[test]
+    fn distillation_weight_follows_hu_et_al_schedule() {
+        use crate::train::reinforce::Teacher;
+        // 1 - 0.995^100 = 0.39423 (by hand), below the cap 0.9; capped later.
+        assert!((Teacher::weight(0.9, 0.995, 100) - 0.394_230).abs() < 1e-4);
+        assert_eq!(Teacher::weight(0.9, 0.995, 2000), 0.9);
+        assert_eq!(Teacher::weight(0.9, 0.995, 0), 0.0);
+    }
 }
