@@ -483,8 +483,14 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
         table.contains("deeprm (training)") && table.contains("dnn - sjf"),
         "{table}"
     );
-    // 3 header lines, table header, 4 workloads x 5 policies, blank, caption, header, 4 lines.
-    assert_eq!(table.lines().count(), 3 + 1 + 20 + 1 + 1 + 1 + 4, "{table}");
+    // 3 header lines, table header, 4 workloads x 5 policies, blank, caption, header, 4 lines,
+    // blank, the explanation's caption and 2 lines.
+    assert_eq!(
+        table.lines().count(),
+        3 + 1 + 20 + 1 + 1 + 1 + 4 + 1 + 3,
+        "{table}"
+    );
+    assert!(table.contains("why dnn decides"), "{table}");
     let (_, again) = demo_json(&model, &dir.join("out1"), "1");
     assert_eq!(json, again, "demo.json depends on the thread count");
 
@@ -558,7 +564,28 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
         expected.push(format!("slowdown_cdf_{w}.png"));
         expected.push(format!("slowdown_cdf_{w}.svg"));
     }
+    expected.push("explanation_shares.png".to_string());
+    expected.push("explanation_shares.svg".to_string());
     assert_eq!(files, expected);
+    // The explanation section: shares per category add up to 1, per resource to occupancy.
+    let e = &r["explanation"];
+    assert_eq!(e["workload"], "deeprm");
+    assert_eq!(e["rate"], 0.5);
+    assert!(e["decisions"].as_u64().is_some_and(|n| n > 0), "{e}");
+    let sh = &e["shares"];
+    let total: f64 = ["occupancy", "job_slots", "backlog", "since_last_job"]
+        .iter()
+        .map(|k| f64_of(sh, k))
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{e}");
+    let per_res: f64 = sh["occupancy_per_resource"]
+        .as_array()
+        .expect("per resource")
+        .iter()
+        .filter_map(Value::as_f64)
+        .sum();
+    assert!((per_res - f64_of(sh, "occupancy")).abs() < 1e-9, "{e}");
+    assert_eq!(e["group_shares"].as_array().map(Vec::len), Some(2 + 5 + 2));
     for f in &expected[1..] {
         assert_image(&out.join(f));
     }
@@ -777,4 +804,92 @@ fn explain_reports_complete_attributions_for_the_shipped_model() {
         "100000",
     ]);
     assert!(err.contains("before decision 100000"), "{err}");
+}
+
+#[test]
+fn explain_reports_hidden_units_smoothgrad_and_draws_pictures() {
+    let dir = temp_dir("explain-out");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let out = dir.join("pictures");
+    let r = json(&[
+        "explain",
+        "--model",
+        utf8(&model),
+        "--decisions",
+        "40",
+        "--smoothgrad",
+        "3",
+        "--noise",
+        "0",
+        "--out",
+        utf8(&out),
+        "--format",
+        "json",
+    ]);
+    // With no noise, SmoothGrad x input is gradient x input.
+    for d in r["decisions"].as_array().expect("decisions") {
+        for g in d["groups"].as_array().expect("groups") {
+            let (sg, gx) = (
+                f64_of(g, "smoothgrad_x_input"),
+                f64_of(g, "gradient_x_input"),
+            );
+            assert!((sg - gx).abs() <= 1e-9 * gx.abs().max(1.0), "{g}");
+        }
+    }
+    assert_eq!(r["smoothgrad"]["copies"], 3);
+    assert_eq!(
+        r["mean_smoothgrad_share"].as_array().map(Vec::len),
+        Some(14)
+    );
+    let h = &r["hidden"];
+    let units = h["units"].as_array().expect("units");
+    assert_eq!(units.len(), 20);
+    let features = h["features"].as_array().expect("features").len();
+    for u in units {
+        assert_eq!(u["correlations"].as_array().map(Vec::len), Some(features));
+        for c in u["correlations"]
+            .as_array()
+            .expect("r")
+            .iter()
+            .flat_map(Value::as_f64)
+        {
+            assert!((-1.0..=1.0).contains(&c), "{u}");
+        }
+    }
+    assert_eq!(h["probes"].as_array().map(Vec::len), Some(features));
+    for a in h["actions"].as_array().expect("actions") {
+        assert_eq!(a["top_units"].as_array().map(Vec::len), Some(3), "{a}");
+    }
+    for f in ["group_shares", "hidden_correlations"] {
+        assert_image(&out.join(format!("{f}.png")));
+        assert_image(&out.join(format!("{f}.svg")));
+    }
+    // Compact models have no image to draw the per-pixel heatmap on.
+    assert!(!out.join("ig_heatmap.png").exists());
+    let summary = stdout_of(&["explain", "--model", utf8(&model), "--decisions", "30"]);
+    assert!(
+        summary.contains("hidden units") && summary.contains("linear probes"),
+        "{summary}"
+    );
+
+    // An image-encoded model gets the per-pixel heatmap laid out like the image.
+    let image = tiny_model(&dir, "5", "image");
+    let out = dir.join("image");
+    let run = whitebox(&[
+        "explain",
+        "--model",
+        utf8(&image),
+        "--decisions",
+        "5",
+        "--out",
+        utf8(&out),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    for f in ["group_shares", "ig_heatmap", "hidden_correlations"] {
+        assert_image(&out.join(format!("{f}.png")));
+        assert_image(&out.join(format!("{f}.svg")));
+    }
+    let err = failure(&["explain", "--noise", "0.1"]);
+    assert!(err.contains("--smoothgrad"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -44,6 +44,12 @@ pub const SIMU_LEN: u32 = 50;
 /// Time cap of the all-done episodes, in time steps.
 pub const TIME_CAP: u32 = 10_000;
 
+/// Decisions the demo's explanation section aggregates over.
+pub const EXPLAIN_DECISIONS: usize = 200;
+
+/// Base seed of the explanation's job sets (that of `whitebox explain`).
+pub const EXPLAIN_SEED: u64 = 9_000;
+
 /// How the model was trained, from its header.
 #[derive(Clone, Debug, Serialize)]
 pub struct ModelInfo {
@@ -267,12 +273,96 @@ pub struct DemoReport {
     pub table: Vec<DemoRow>,
     /// dnn - sjf per workload, in table order.
     pub dnn_vs_sjf: Vec<PairedDiff>,
+    /// Why the learned policy decides as it does, aggregated over decisions.
+    pub explanation: Option<DemoExplanation>,
     /// Files written to the output directory, relative to it.
     pub files: Vec<String>,
 }
 
-/// Runs the planned evaluation and writes `demo.json`, `slowdown_by_workload.{png,svg}` and
-/// `slowdown_cdf_<workload>.{png,svg}` for every workload to `out` (created if needed).
+/// The demo's explanation section: where the learned policy's decisions rest, per feature group,
+/// on its training workload (as `whitebox explain --decisions 200`).
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoExplanation {
+    /// Decisions explained (greedy decisions with two or more allowed actions).
+    pub decisions: usize,
+    /// Workload of the job sets (the training workload).
+    pub workload: &'static str,
+    /// Their arrival rate (the training rate).
+    pub rate: f64,
+    /// Base seed of the job sets.
+    pub seed: u64,
+    /// What is attributed.
+    pub method: String,
+    /// Shares per category (occupancy per resource, job slots, backlog, time since last job).
+    pub shares: crate::explain::Shares,
+    /// Mean share per group, in group order.
+    pub group_shares: Vec<GroupShare>,
+    /// Largest completeness residual of the integrated gradients.
+    pub max_ig_completeness_residual: f64,
+    /// Mean deletion AUC by Shapley order and by random orders (lower is better).
+    pub mean_deletion_auc: (f64, f64),
+    /// Mean rank correlation with a randomized model (near 0 passes).
+    pub mean_randomization_rank_corr: f64,
+}
+
+/// One feature group's mean share of |Shapley|.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupShare {
+    /// Group name (`occupancy res0`, `slot 3`, `backlog`, `since last job`).
+    pub group: String,
+    /// Mean share over decisions.
+    pub share: f64,
+}
+
+/// Explains [`EXPLAIN_DECISIONS`] decisions of the model on its training workload and draws the
+/// per-group bar chart to `out/explanation_shares.{png,svg}`.
+fn explanation(plan: &DemoPlan, out: &Path) -> Result<(DemoExplanation, Vec<PathBuf>)> {
+    let model = crate::models::load(&plan.model.path)?;
+    let target = crate::explain::Target::Workload {
+        workload: plan.training,
+        rate: plan.model.rate,
+        decisions: EXPLAIN_DECISIONS,
+        seed: EXPLAIN_SEED,
+    };
+    let r = crate::explain::explain(&model, &target)?;
+    let files = crate::explain::pictures::group_shares(
+        &r,
+        &out.join("explanation_shares"),
+        &format!(
+            "dnn: |Shapley| share per feature group, {} decisions on {} at rate {}",
+            r.decisions.len(),
+            plan.training.name(),
+            plan.model.rate
+        ),
+    )?;
+    let e = DemoExplanation {
+        decisions: r.decisions.len(),
+        workload: plan.training.name(),
+        rate: plan.model.rate,
+        seed: EXPLAIN_SEED,
+        method: "exact Shapley values of the chosen action's logit over feature groups, \
+                 baseline the empty cluster; share of total |Shapley| per decision, averaged"
+            .into(),
+        group_shares: r
+            .groups
+            .iter()
+            .zip(&r.mean_group_share)
+            .map(|(g, s)| GroupShare {
+                group: g.name.clone(),
+                share: *s,
+            })
+            .collect(),
+        shares: r.shares,
+        max_ig_completeness_residual: r.max_ig_completeness_residual,
+        mean_deletion_auc: r.mean_deletion_auc,
+        mean_randomization_rank_corr: r.mean_randomization_rank_corr,
+    };
+    Ok((e, files))
+}
+
+/// Runs the planned evaluation and the explanation section, and writes `demo.json`,
+/// `slowdown_by_workload.{png,svg}`, `slowdown_cdf_<workload>.{png,svg}` for every workload and
+/// `explanation_shares.{png,svg}` to `out` (created if needed).
 /// `on_task` is called after each job set.
 ///
 /// # Errors
@@ -282,7 +372,10 @@ pub fn run(plan: &DemoPlan, out: &Path, on_task: &(dyn Fn() + Sync)) -> Result<D
     let mut report = report(plan, eval);
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let plots = write_plots(&report, out)?;
+    let mut plots = write_plots(&report, out)?;
+    let (explained, files) = explanation(plan, out)?;
+    report.explanation = Some(explained);
+    plots.extend(files);
     report.files = std::iter::once("demo.json".to_string())
         .chain(
             plots
@@ -353,6 +446,7 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
         settings,
         table,
         dnn_vs_sjf,
+        explanation: None,
         files: Vec::new(),
     }
 }

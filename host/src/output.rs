@@ -297,7 +297,40 @@ pub fn demo_table(r: &DemoReport) -> String {
         ],
         &cells,
     );
+    if let Some(e) = &r.explanation {
+        out += &demo_explanation(e);
+    }
     out
+}
+
+/// The demo's explanation section in the field's terms.
+fn demo_explanation(e: &crate::demo::DemoExplanation) -> String {
+    let pct = |v: f64| format!("{:.1}%", 100.0 * v);
+    let s = &e.shares;
+    let per_res: Vec<String> = s
+        .occupancy_per_resource
+        .iter()
+        .enumerate()
+        .map(|(r, v)| format!("res{r} {}", pct(*v)))
+        .collect();
+    format!(
+        "\nwhy dnn decides (exact grouped Shapley values, {} decisions on {} at rate {}; \
+         share of |Shapley| of the chosen action's logit):\n\
+         \x20 cluster occupancy {} ({}), job slots {}, backlog {}, time since last job {}\n\
+         \x20 faithfulness: deletion AUC {:.3} by Shapley order vs {:.3} random (lower is better); \
+         rank correlation with a randomized model {:.2} (near 0 passes)\n",
+        e.decisions,
+        e.workload,
+        e.rate,
+        pct(s.occupancy),
+        per_res.join(", "),
+        pct(s.job_slots),
+        pct(s.backlog),
+        pct(s.since_last_job),
+        e.mean_deletion_auc.0,
+        e.mean_deletion_auc.1,
+        e.mean_randomization_rank_corr,
+    )
 }
 
 /// CSV of the evaluation rows; missing values are empty fields. Names contain no commas.

@@ -6,9 +6,15 @@
 //! of the empty cluster. Every report carries its faithfulness checks: the integrated-gradients
 //! completeness residual, a deletion curve against random deletion orders, and a
 //! model-randomization check (Adebayo et al., NeurIPS 2018).
+//!
+//! Over many decisions the report adds a hidden-layer analysis ([`hidden`]): what each hidden
+//! unit correlates with in the cluster state, linear probes from the hidden layer, and the units
+//! behind each action. SmoothGrad is optional; `--out DIR` draws the pictures ([`pictures`]).
 
 pub mod attrib;
 pub mod groups;
+pub mod hidden;
+pub mod pictures;
 
 use std::path::Path;
 
@@ -56,6 +62,27 @@ struct Decision {
     valid: Vec<bool>,
     action: usize,
     step: usize,
+    /// Interpretable features of the cluster at this decision ([`hidden::features`]).
+    features: Vec<f64>,
+}
+
+/// SmoothGrad settings: `copies` noisy inputs with Gaussian noise of standard deviation `sigma`
+/// (inputs are in `[0, 1]`), drawn from PCG-32 seeded with `seed + decision index`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SmoothGrad {
+    /// Noisy copies per decision.
+    pub copies: usize,
+    /// Noise standard deviation, in input units.
+    pub sigma: f64,
+    /// Base seed.
+    pub seed: u64,
+}
+
+/// What to compute beyond the standard attributions.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Options {
+    /// SmoothGrad, if wanted.
+    pub smoothgrad: Option<SmoothGrad>,
 }
 
 /// Per-group attribution of one decision.
@@ -71,6 +98,9 @@ pub struct GroupAttribution {
     pub gradient_x_input: f64,
     /// Occlusion: logit drop when the group is set to the baseline.
     pub occlusion: f64,
+    /// With `--smoothgrad`: sum of SmoothGrad x input over the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothgrad_x_input: Option<f64>,
 }
 
 /// One explained decision.
@@ -118,6 +148,10 @@ pub struct Shares {
 /// The report of `whitebox explain`.
 #[derive(Clone, Debug, Serialize)]
 pub struct ExplainReport {
+    /// Observation encoding of the model (`compact` or `image`).
+    pub encoding: &'static str,
+    /// Job slots of the model.
+    pub slots: usize,
     /// The groups, in order.
     pub groups: Vec<Group>,
     /// Mean share of |Shapley| per group over decisions.
@@ -130,6 +164,18 @@ pub struct ExplainReport {
     pub mean_deletion_auc: (f64, f64),
     /// Mean randomization rank correlation.
     pub mean_randomization_rank_corr: f64,
+    /// SmoothGrad settings, when it was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothgrad: Option<SmoothGrad>,
+    /// With SmoothGrad: mean share of |SmoothGrad x input| per group over decisions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_smoothgrad_share: Option<Vec<f64>>,
+    /// The hidden-layer analysis, when aggregating over decisions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<hidden::HiddenReport>,
+    /// Mean |integrated gradient| per input over decisions (for the heatmap).
+    #[serde(skip)]
+    pub mean_abs_ig: Vec<f64>,
     /// The explained decisions.
     pub decisions: Vec<DecisionReport>,
 }
@@ -139,21 +185,27 @@ pub struct ExplainReport {
 /// # Errors
 /// An unsupported architecture, a step beyond the episode, or no explainable decision.
 pub fn explain(model: &LoadedModel, target: &Target) -> Result<ExplainReport> {
+    explain_with(model, target, &Options::default())
+}
+
+/// [`explain`] with options.
+///
+/// # Errors
+/// As [`explain`].
+pub fn explain_with(
+    model: &LoadedModel,
+    target: &Target,
+    options: &Options,
+) -> Result<ExplainReport> {
     use crate::models::AnyModel;
+    use whitebox_core::encoding::{Compact, Image};
     let mask = model.header.meta.mask_invalid;
+    let o = options;
     match &model.net {
-        AnyModel::Compact5(n) => {
-            explain_net::<whitebox_core::encoding::Compact, 5, _, _, _>(n, mask, target)
-        }
-        AnyModel::Compact10(n) => {
-            explain_net::<whitebox_core::encoding::Compact, 10, _, _, _>(n, mask, target)
-        }
-        AnyModel::Image5(n) => {
-            explain_net::<whitebox_core::encoding::Image, 5, _, _, _>(n, mask, target)
-        }
-        AnyModel::Image10(n) => {
-            explain_net::<whitebox_core::encoding::Image, 10, _, _, _>(n, mask, target)
-        }
+        AnyModel::Compact5(n) => explain_net::<Compact, 5, _, _, _>(n, mask, target, o),
+        AnyModel::Compact10(n) => explain_net::<Compact, 10, _, _, _>(n, mask, target, o),
+        AnyModel::Image5(n) => explain_net::<Image, 5, _, _, _>(n, mask, target, o),
+        AnyModel::Image10(n) => explain_net::<Image, 10, _, _, _>(n, mask, target, o),
     }
 }
 
@@ -181,6 +233,7 @@ fn decisions_of<E: Encoder, const M: usize, const I: usize, const H: usize, cons
                 valid: policy.valid().to_vec(),
                 action: action.index(M),
                 step,
+                features: hidden::features(ep.cluster()),
             });
         }
         ep.step(action, &mut ());
@@ -231,13 +284,15 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
+/// One decision's report and its per-input |integrated gradients|.
 fn report_one<const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     random: &Mlp<I, H, O>,
-    d: &Decision,
+    (index, d): (usize, &Decision),
     baseline: &[f64],
     groups: &[Group],
-) -> DecisionReport {
+    options: &Options,
+) -> (DecisionReport, Vec<f64>) {
     let idx: Vec<Vec<usize>> = groups.iter().map(|g| g.inputs.clone()).collect();
     let a = d.action;
     let delta = attrib::logit(net, &d.obs, a) - attrib::logit(net, baseline, a);
@@ -247,6 +302,11 @@ fn report_one<const I: usize, const H: usize, const O: usize>(
     let occ = attrib::occlusion(net, &d.obs, baseline, &idx, a);
     let sum_over = |v: &[f64], g: &[usize]| g.iter().map(|&i| v[i]).sum::<f64>();
     let gxi: Vec<f64> = grad.iter().zip(&d.obs).map(|(g, x)| g * x).collect();
+    let sgxi: Option<Vec<f64>> = options.smoothgrad.map(|s| {
+        let mut rng = Pcg32::seed_from_u64(s.seed.wrapping_add(index as u64));
+        let sg = attrib::smoothgrad(net, &d.obs, a, s.copies, s.sigma, &mut rng);
+        sg.iter().zip(&d.obs).map(|(g, x)| g * x).collect()
+    });
     // Deletion: remove groups cumulatively, most positive Shapley value first.
     let deletion = |order: &[usize]| {
         let mut x = d.obs.clone();
@@ -272,7 +332,7 @@ fn report_one<const I: usize, const H: usize, const O: usize>(
         / 20.0;
     let phi_random = attrib::shapley(random, &d.obs, baseline, &idx, a);
     let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
-    DecisionReport {
+    let report = DecisionReport {
         step: d.step,
         action: a,
         probability: probability(net, &d.obs, &d.valid, a),
@@ -288,18 +348,35 @@ fn report_one<const I: usize, const H: usize, const O: usize>(
                 integrated_gradients: sum_over(&ig, &g.inputs),
                 gradient_x_input: sum_over(&gxi, &g.inputs),
                 occlusion: occ[k],
+                smoothgrad_x_input: sgxi.as_ref().map(|v| sum_over(v, &g.inputs)),
             })
             .collect(),
         deletion_auc: deletion(&order),
         deletion_auc_random: random_auc,
         randomization_rank_corr: spearman(&abs(&phi), &abs(&phi_random)),
+    };
+    (report, abs(&ig))
+}
+
+/// Mean over rows of each row's shares `|v_k| / sum |v|`.
+fn mean_shares(rows: &[Vec<f64>]) -> Vec<f64> {
+    let n = rows.len().max(1) as f64;
+    let width = rows.first().map_or(0, Vec::len);
+    let mut out = vec![0.0; width];
+    for r in rows {
+        let total: f64 = r.iter().map(|v| v.abs()).sum();
+        for (o, v) in out.iter_mut().zip(r) {
+            *o += v.abs() / total.max(1e-12) / n;
+        }
     }
+    out
 }
 
 fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     mask: bool,
     target: &Target,
+    options: &Options,
 ) -> Result<ExplainReport> {
     let mut decisions = Vec::new();
     match target {
@@ -351,24 +428,35 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
         .iter_mut()
         .flatten()
         .for_each(|w| *w = rng.random_range(-b2..b2));
-    let reports: Vec<DecisionReport> = decisions
+    let (reports, abs_ig): (Vec<DecisionReport>, Vec<Vec<f64>>) = decisions
         .par_iter()
-        .map(|d| report_one(net, &random, d, &baseline, &groups))
-        .collect();
+        .enumerate()
+        .map(|d| report_one(net, &random, d, &baseline, &groups, options))
+        .unzip();
     let n = reports.len() as f64;
-    let shares: Vec<Vec<f64>> = reports
-        .iter()
-        .map(|r| {
-            let total: f64 = r.groups.iter().map(|g| g.shapley.abs()).sum();
-            r.groups
-                .iter()
-                .map(|g| g.shapley.abs() / total.max(1e-12))
-                .collect()
-        })
-        .collect();
-    let mean_group_share: Vec<f64> = (0..groups.len())
-        .map(|g| shares.iter().map(|s| s[g]).sum::<f64>() / n)
-        .collect();
+    let mut mean_abs_ig = vec![0.0; I];
+    for v in &abs_ig {
+        for (m, x) in mean_abs_ig.iter_mut().zip(v) {
+            *m += x / n;
+        }
+    }
+    let per_group = |f: &dyn Fn(&GroupAttribution) -> Option<f64>| -> Option<Vec<Vec<f64>>> {
+        reports
+            .iter()
+            .map(|r| r.groups.iter().map(f).collect())
+            .collect()
+    };
+    let mean_group_share = mean_shares(&per_group(&|g| Some(g.shapley)).unwrap_or_default());
+    let mean_smoothgrad_share = options
+        .smoothgrad
+        .and_then(|_| per_group(&|g| g.smoothgrad_x_input))
+        .map(|rows| mean_shares(&rows));
+    let hidden = matches!(target, Target::Workload { .. }).then(|| {
+        let obs: Vec<&[f64]> = decisions.iter().map(|d| d.obs.as_slice()).collect();
+        let features: Vec<Vec<f64>> = decisions.iter().map(|d| d.features.clone()).collect();
+        let actions: Vec<usize> = decisions.iter().map(|d| d.action).collect();
+        hidden::analyse_net(net, &obs, &features, &hidden::feature_names(M), &actions)
+    });
     let by = |c: Category| -> f64 {
         groups
             .iter()
@@ -395,6 +483,12 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
         since_last_job: by(Category::SinceLastJob),
     };
     Ok(ExplainReport {
+        encoding: E::ENCODING.name(),
+        slots: M,
+        smoothgrad: options.smoothgrad,
+        mean_smoothgrad_share,
+        hidden,
+        mean_abs_ig,
         mean_group_share,
         shares,
         max_ig_completeness_residual: reports
@@ -432,27 +526,52 @@ pub fn text(r: &ExplainReport, model: &Path) -> String {
         pct(r.shares.backlog),
         pct(r.shares.since_last_job)
     );
-    out += "per group:\n";
-    for (g, s) in r.groups.iter().zip(&r.mean_group_share) {
-        out += &format!("  {:<16} {}\n", g.name, pct(*s));
+    match (&r.mean_smoothgrad_share, r.smoothgrad) {
+        (Some(sg), Some(s)) => {
+            out += &format!(
+                "per group (|Shapley| share; |SmoothGrad x input| share, {} copies, sigma {}):\n",
+                s.copies, s.sigma
+            );
+            for ((g, v), w) in r.groups.iter().zip(&r.mean_group_share).zip(sg) {
+                out += &format!("  {:<16} {:>6}  {:>6}\n", g.name, pct(*v), pct(*w));
+            }
+        }
+        _ => {
+            out += "per group:\n";
+            for (g, s) in r.groups.iter().zip(&r.mean_group_share) {
+                out += &format!("  {:<16} {}\n", g.name, pct(*s));
+            }
+        }
     }
     if let [d] = r.decisions.as_slice() {
         out += &format!(
             "\ndecision {}: action {} with probability {:.3}; logit above the empty cluster's by {:+.4}\n",
             d.step, d.action, d.probability, d.logit_delta
         );
-        out += "  group            Shapley    IG         grad*input occlusion\n";
+        out += "  group            Shapley    IG         grad*input occlusion";
+        out += if r.smoothgrad.is_some() {
+            "  SmoothGrad*input\n"
+        } else {
+            "\n"
+        };
         for g in &d.groups {
             out += &format!(
-                "  {:<16} {:+.4}    {:+.4}    {:+.4}    {:+.4}\n",
+                "  {:<16} {:+.4}    {:+.4}    {:+.4}    {:+.4}",
                 g.group, g.shapley, g.integrated_gradients, g.gradient_x_input, g.occlusion
             );
+            out += &g
+                .smoothgrad_x_input
+                .map_or_else(|| "\n".to_string(), |v| format!("    {v:+.4}\n"));
         }
     }
     out += &format!(
         "\nfaithfulness: max IG completeness residual {:.2e}; deletion AUC of p(action) {:.3} by Shapley order vs {:.3} random (lower is better); rank correlation with a randomized model {:.3} (near 0 passes)\n",
         r.max_ig_completeness_residual, r.mean_deletion_auc.0, r.mean_deletion_auc.1, r.mean_randomization_rank_corr
     );
+    if let Some(h) = &r.hidden {
+        out += "\n";
+        out += &hidden::text(h);
+    }
     out
 }
 
@@ -481,6 +600,9 @@ pub fn target_from(
         },
     })
 }
+
+/// Base seed of SmoothGrad's noise (decision `k` uses this plus `k`).
+pub const SMOOTHGRAD_SEED: u64 = 4_242;
 
 /// Output format of `whitebox explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -515,6 +637,22 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     pub format: ExplainFormat,
+    /// Also compute SmoothGrad: the gradient averaged over N noisy copies of each input,
+    /// reported per group as SmoothGrad x input.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub smoothgrad: Option<u64>,
+    /// SmoothGrad's noise standard deviation, in input units (every input is in [0, 1]).
+    #[arg(
+        long,
+        value_name = "SIGMA",
+        default_value_t = 0.1,
+        requires = "smoothgrad"
+    )]
+    pub noise: f64,
+    /// Write pictures to DIR: the per-group |Shapley| shares, the hidden-unit correlations and,
+    /// for image-encoded models, the mean |IG| per pixel of the DeepRM image (PNG and SVG).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Runs `whitebox explain`; returns what to print.
@@ -525,7 +663,27 @@ pub fn run(a: &ExplainArgs) -> Result<String> {
     let model = crate::models::load(&a.model)?;
     let rate = a.rate.unwrap_or(f64::from(model.header.meta.rate));
     let target = target_from(a.jobs.as_deref(), a.step, &a.workload, rate, a.decisions)?;
-    let report = explain(&model, &target)?;
+    if !(a.noise.is_finite() && a.noise >= 0.0) {
+        bail!("--noise = {}, must be a finite number >= 0", a.noise);
+    }
+    let options = Options {
+        smoothgrad: a
+            .smoothgrad
+            .map(|n| -> Result<SmoothGrad> {
+                Ok(SmoothGrad {
+                    copies: usize::try_from(n).context("--smoothgrad")?,
+                    sigma: a.noise,
+                    seed: SMOOTHGRAD_SEED,
+                })
+            })
+            .transpose()?,
+    };
+    let report = explain_with(&model, &target, &options)?;
+    if let Some(dir) = &a.out {
+        for path in pictures::write(&report, dir)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
     Ok(match a.format {
         ExplainFormat::Text => text(&report, &a.model),
         ExplainFormat::Json => serde_json::to_string_pretty(&report)? + "\n",

@@ -1,6 +1,6 @@
 //! Plots, each written as a PNG and an SVG: the learning curve of `whitebox train`
 //! ([`learning_curve`]) and the figures of `whitebox demo` ([`slowdown_by_workload`],
-//! [`slowdown_cdf`]).
+//! [`slowdown_cdf`]) and of `whitebox explain` ([`share_bars`], [`heatmap`]).
 //!
 //! Text is laid out and rasterised by plotters' pure-Rust `ab_glyph` renderer with DejaVu Sans
 //! embedded in the binary (the `dejavu` crate), so plotting needs no system fonts, fontconfig
@@ -9,6 +9,7 @@
 
 mod curve;
 mod demo;
+mod explain;
 
 use std::ffi::OsString;
 use std::fmt::Display;
@@ -22,6 +23,7 @@ use plotters::prelude::*;
 
 pub use curve::{learning_curve, parse_curve, read_curve, CurveRow};
 pub use demo::{slowdown_by_workload, slowdown_cdf, PolicyMean, WorkloadMeans};
+pub use explain::{heatmap, share_bars, Heatmap, Region, ShareBar};
 
 /// The font family every plot uses (registered as the embedded DejaVu Sans).
 const FAMILY: &str = "sans-serif";
