@@ -2,9 +2,16 @@
 //! the image (see `build.rs`) and a replay that compares every decision's time step, action
 //! mask, action and logit bit patterns, and the final metrics, with what the host recorded.
 //!
-//! Shared by the QEMU test (`src/bin/on_target.rs`) and the panic-never probe
-//! (`src/bin/panic_probe.rs`); nothing here formats or panics.
+//! Shared by the QEMU test (`src/bin/on_target.rs`), the panic-never probe
+//! (`src/bin/panic_probe.rs`), the decision-path size images (`src/bin/size_*.rs`) and the
+//! instruction-count benchmark (`src/bin/bench.rs`); nothing here formats or panics.
+//!
+//! Besides the golden traces, the build script provides the shipped model decoded into a
+//! `static` network ([`COMPACT_NET`], weights in flash, no loading at run time) and a
+//! pseudo-random network of the image encoder's shape ([`IMAGE_NET`]).
 #![no_std]
+
+pub mod measure;
 
 use whitebox_core::encoding::{compact_len, Compact, Encoding};
 use whitebox_core::model::{self, ModelError};
@@ -23,6 +30,41 @@ pub const INPUTS: usize = compact_len(SLOTS);
 pub const HIDDEN: usize = 20;
 /// The embedded network's shape.
 pub type Net = Mlp<INPUTS, HIDDEN, OUTPUTS>;
+/// Input length of DeepRM's image encoder for 10 slots (`20 x 224`).
+pub const IMAGE_INPUTS: usize = whitebox_core::observe::image_len(SLOTS);
+/// A network for the image encoder, 10 slots, 20 hidden units.
+pub type ImageNet = Mlp<IMAGE_INPUTS, HIDDEN, OUTPUTS>;
+
+/// The shipped model's weights (`fixtures/models/default.model`), decoded at build time with
+/// `whitebox_core::model::load`: the same bits as [`load_model`] produces, kept in flash.
+pub static COMPACT_NET: Net = include!(concat!(env!("OUT_DIR"), "/compact_net.rs"));
+
+/// A network of the image encoder's shape (4480 -> 20 -> 11, 89 851 parameters) with
+/// pseudo-random weights in `[-0.05, 0.05)` generated at build time. Not a trained model: only
+/// its size and the cost of a decision are meaningful.
+pub static IMAGE_NET: ImageNet = include!(concat!(env!("OUT_DIR"), "/image_net.rs"));
+
+/// Plays `jobs` to the end with `scheduler`; the number of decisions, or `None` if the episode
+/// could not start or the scheduler failed.
+pub fn play<S: Scheduler<SLOTS>>(jobs: &[Job], end: EndMode, scheduler: &mut S) -> Option<u32> {
+    let mut episode: Episode<'_, SLOTS> = Episode::new(jobs, end, &mut ()).ok()?;
+    run(&mut episode, scheduler, &mut ())
+        .ok()
+        .map(|s| s.decisions)
+}
+
+/// The runtime rules of the benchmarks, as `--rule 'util<=0.8' --rule work-conserving` on the
+/// command line gives them (weight 1 each, the work-conserving rule at the tightest cap), as a
+/// shield (`C` infinite).
+pub fn shield() -> whitebox_core::Projection {
+    use whitebox_core::{Permille, Rule, RuleSet};
+    let cap = Permille::new(800).unwrap_or(Permille::ONE);
+    let mut rules = RuleSet::new();
+    // Two rules never exceed the capacity (8), so these cannot fail.
+    let _ = rules.push(Rule::UtilizationCap { max: cap }, 1.0);
+    let _ = rules.push(Rule::WorkConserving { max: cap }, 1.0);
+    whitebox_core::Projection::shield(rules)
+}
 
 /// The shipped model file, byte for byte.
 pub static MODEL: &[u8] = include_bytes!("../../fixtures/models/default.model");

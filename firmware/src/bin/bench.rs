@@ -1,0 +1,171 @@
+//! Instructions per decision on the emulated core. Run under
+//! `qemu-system-arm -icount shift=0` (one instruction = 1 ns of virtual time; the mps2 SysTick
+//! counts the 25 MHz core clock, so one tick = 40 instructions), as
+//! `scripts/performance-embedded.sh` does.
+//!
+//! 1. Calibration: a hand-written loop of exactly 12 000 instructions (1 000 x 10 `nop`, `subs`,
+//!    `bne`) must read as 300 ticks; the factor it gives is printed and used below.
+//! 2. The states: the shipped model plays the jobs of `default-heavy` (compact encoder, 10 slots)
+//!    and every cluster state it decides on is kept (124 states).
+//! 3. For each case, one SysTick read before and one after deciding on every kept state
+//!    (encode, forward, mask, argmax; with the shield also the rule truths, two masked softmaxes
+//!    and the projected argmax) gives the instructions per decision: `ticks * 40 / N`.
+//!
+//! Prints one `bench ...` line per case and exits with failure if the calibration is off.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::SYST;
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use panic_semihosting as _;
+use whitebox_core::encoding::{Compact, Image};
+use whitebox_core::policy::Policy;
+use whitebox_core::{Action, Cluster, PolicyError, Projected, Scheduler};
+use whitebox_firmware::{
+    play, shield, COMPACT_NET, HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS,
+    OUTPUTS, SLOTS,
+};
+
+/// Room for the kept states (`default-heavy` has 124 decisions).
+const MAX_STATES: usize = 160;
+/// SysTick counts down from this (24 bits).
+const RELOAD: u32 = 0x00FF_FFFF;
+/// Instructions of the calibration loop.
+const CALIBRATION_INSTRUCTIONS: u32 = 12_000;
+
+type CompactPolicy<'m> = Policy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
+type ImagePolicy<'m> = Policy<'m, Image, SLOTS, IMAGE_INPUTS, HIDDEN, OUTPUTS>;
+
+/// Decides with the inner policy and keeps a copy of every state it decides on.
+struct Recorder<'a, S> {
+    inner: S,
+    states: &'a mut [Cluster<SLOTS>],
+    kept: usize,
+}
+
+impl<S: Scheduler<SLOTS>> Scheduler<SLOTS> for Recorder<'_, S> {
+    fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
+        if let Some(s) = self.states.get_mut(self.kept) {
+            s.clone_from(cluster);
+            self.kept += 1;
+        }
+        self.inner.decide(cluster)
+    }
+}
+
+fn now() -> u32 {
+    SYST::get_current()
+}
+
+/// Ticks elapsed between two SysTick readings (it counts down and wraps at 24 bits).
+fn ticks(start: u32, end: u32) -> u32 {
+    start.wrapping_sub(end) & RELOAD
+}
+
+/// 1 000 iterations of 10 `nop`, `subs`, `bne`: 12 000 instructions.
+fn calibration_loop() -> u32 {
+    let start = now();
+    // SAFETY: touches only the named register and the flags.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "nop", "nop", "nop", "nop", "nop", "nop", "nop", "nop", "nop", "nop",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            n = inout(reg) 1000u32 => _,
+            options(nomem, nostack),
+        );
+    }
+    ticks(start, now())
+}
+
+/// Ticks for one decision of `scheduler` on every state.
+fn time<S: Scheduler<SLOTS>>(scheduler: &mut S, states: &[Cluster<SLOTS>]) -> u32 {
+    let start = now();
+    for s in states {
+        let _ = black_box(scheduler.decide(black_box(s)));
+    }
+    ticks(start, now())
+}
+
+fn report(case: &str, n: usize, ticks: u32, per_tick: u32) {
+    let instructions = u64::from(ticks) * u64::from(per_tick);
+    let n64 = n.max(1) as u64;
+    hprintln!(
+        "bench {} decisions={} ticks={} instructions={} per_decision={}",
+        case,
+        n,
+        ticks,
+        instructions,
+        (instructions + n64 / 2) / n64
+    );
+}
+
+#[entry]
+fn main() -> ! {
+    let Some(p) = cortex_m::Peripherals::take() else {
+        hprintln!("FAIL peripherals taken");
+        debug::exit(debug::EXIT_FAILURE);
+        loop {
+            cortex_m::asm::wfi();
+        }
+    };
+    let mut syst = p.SYST;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(RELOAD);
+    syst.clear_current();
+    syst.enable_counter();
+
+    let cal = calibration_loop();
+    let per_tick = (CALIBRATION_INSTRUCTIONS + cal / 2) / cal.max(1);
+    let ok = per_tick == 40;
+    hprintln!(
+        "calibration loop={} ticks={} instructions_per_tick={} {}",
+        CALIBRATION_INSTRUCTIONS,
+        cal,
+        per_tick,
+        if ok { "ok" } else { "FAIL (expected 40)" }
+    );
+
+    let mut states: [Cluster<SLOTS>; MAX_STATES] = core::array::from_fn(|_| Cluster::new());
+    let mut recorder = Recorder {
+        inner: CompactPolicy::new(&COMPACT_NET, true),
+        states: &mut states,
+        kept: 0,
+    };
+    let played = play(HEAVY_JOBS, HEAVY_END, &mut recorder);
+    let kept = recorder.kept;
+    let states = states.get(..kept).unwrap_or(&[]);
+    hprintln!("states {} (decisions played {:?})", states.len(), played);
+
+    let mut compact = CompactPolicy::new(&COMPACT_NET, true);
+    report(
+        "compact",
+        states.len(),
+        time(&mut compact, states),
+        per_tick,
+    );
+    let mut shielded: Projected<_, OUTPUTS> =
+        Projected::new(CompactPolicy::new(&COMPACT_NET, true), shield());
+    let t = time(&mut shielded, states);
+    report("compact+shield", states.len(), t, per_tick);
+    let mut image = ImagePolicy::new(&IMAGE_NET, true);
+    report("image", states.len(), time(&mut image, states), per_tick);
+    let mut shielded: Projected<_, OUTPUTS> =
+        Projected::new(ImagePolicy::new(&IMAGE_NET, true), shield());
+    let t = time(&mut shielded, states);
+    report("image+shield", states.len(), t, per_tick);
+
+    debug::exit(if ok && played.is_some() {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    loop {
+        cortex_m::asm::nop();
+    }
+}
