@@ -1,19 +1,28 @@
 //! Links the Cortex-M image (memory.x, cortex-m-rt's link.x) and compiles the golden decision
 //! traces of `fixtures/golden/*.json` into Rust constants (`$OUT_DIR/golden.rs`), since the
-//! firmware has no JSON parser: per trace its jobs, end mode, every decision's time step,
-//! action, action mask and logit bit patterns, and the final metrics' bits. It also decodes the
-//! shipped model with `whitebox_core::model::load` into a `static` network literal
-//! (`$OUT_DIR/compact_net.rs`, weights in flash) and writes a pseudo-random network of the image
-//! encoder's shape (`$OUT_DIR/image_net.rs`) for the size and instruction-count images.
+//! firmware has no JSON parser: per trace its model, jobs, end mode, every decision's time step,
+//! action, action mask and logit bit patterns, and the final metrics' bits; for a trace recorded
+//! with rules also the rule set, `C` and per decision the raw choice, the rules' truth values
+//! and violations, the projected probabilities' bits and what the rules changed. Every model a
+//! trace names (its `model.path`, relative to the repository root) is embedded once with
+//! `include_bytes!` (`MODELS`), after checking its length and CRC-32 against the trace and its
+//! shape against the firmware's network. It also decodes the shipped model with
+//! `whitebox_core::model::load` into a `static` network literal (`$OUT_DIR/compact_net.rs`,
+//! weights in flash) and writes a pseudo-random network of the image encoder's shape
+//! (`$OUT_DIR/image_net.rs`) for the size and instruction-count images.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The shipped model the firmware embeds (compact encoder, 10 slots).
+/// The shipped model decoded into `COMPACT_NET` for the size and speed images (compact
+/// encoder, 10 slots).
 const MODEL: &str = "fixtures/models/default.model";
 const OUTPUTS: usize = 11;
+/// Shape of the firmware's network (`whitebox_firmware::Net`): every embedded model must have it.
+const ENCODING: whitebox_core::encoding::Encoding = whitebox_core::encoding::Encoding::Compact;
+const HIDDEN_UNITS: u32 = 20;
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
@@ -28,11 +37,14 @@ fn main() {
         println!("cargo:rustc-cfg=has_fpu");
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let golden_dir = root.join("fixtures/golden");
+    // `WHITEBOX_GOLDEN_DIR` replaces `fixtures/golden` (e.g. to check that a tampered copy of
+    // a trace fails on target); model paths stay relative to the repository root.
+    println!("cargo:rerun-if-env-changed=WHITEBOX_GOLDEN_DIR");
+    let golden_dir = std::env::var_os("WHITEBOX_GOLDEN_DIR")
+        .map_or_else(|| root.join("fixtures/golden"), PathBuf::from);
     println!("cargo:rerun-if-changed={}", golden_dir.display());
     println!("cargo:rerun-if-changed={}", root.join(MODEL).display());
     let model = std::fs::read(root.join(MODEL)).expect("read the shipped model");
-    let crc = u32::from_le_bytes(model[model.len() - 4..].try_into().expect("crc"));
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(&golden_dir)
         .expect("fixtures/golden")
@@ -41,12 +53,18 @@ fn main() {
         .collect();
     files.sort();
     let mut code = String::new();
-    writeln!(
-        code,
-        "/// CRC-32 of the embedded model, as recorded in the traces."
-    )
-    .unwrap();
-    writeln!(code, "pub const MODEL_CRC32: u32 = {crc:#010x};").unwrap();
+    // The models the traces name, the shipped one first, then in order of first use: (path as
+    // recorded, file, CRC-32).
+    let mut models: Vec<(String, PathBuf, u32)> = Vec::new();
+    // The shipped model first (`MODELS[0]`) when a trace uses it.
+    for path in &files {
+        let t: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("read trace"))
+            .expect("trace JSON");
+        if t["model"]["path"] == MODEL {
+            embed_model(&path.display().to_string(), &t["model"], &root, &mut models);
+            break;
+        }
+    }
     let mut list = Vec::new();
     let mut heavy_end = None;
     for (n, path) in files.iter().enumerate() {
@@ -58,13 +76,9 @@ fn main() {
         assert_eq!(t["version"], 1, "{name}: trace version");
         assert_eq!(
             t["slots"], 10,
-            "{name}: the firmware embeds a 10-slot model"
+            "{name}: the firmware replays 10-slot models"
         );
-        assert_eq!(
-            t["model"]["crc32"].as_u64(),
-            Some(u64::from(crc)),
-            "{name}: recorded with another model than {MODEL}"
-        );
+        let model_index = embed_model(name, &t["model"], &root, &mut models);
         let end = &t["end"];
         let end = match end["mode"].as_str() {
             Some("all-done") => format!("EndMode::AllDone {{ time_cap: {} }}", end["time_cap"]),
@@ -109,13 +123,21 @@ fn main() {
             .unwrap();
         }
         writeln!(code, "];").unwrap();
+        let rules = match t.get("rules") {
+            Some(r) => {
+                golden_rules(&mut code, n, name, r, &t["decisions"]);
+                format!("Some(&RULES_{n})")
+            }
+            None => "None".to_string(),
+        };
         let s = &t["summary"];
         let f64_bits = |v: &Value| match v.as_f64() {
             Some(x) => format!("Some({:#018x})", x.to_bits()),
             None => "None".to_string(),
         };
         list.push(format!(
-            "    Golden {{ name: {name:?}, end: {end}, jobs: JOBS_{n}, decisions: DECISIONS_{n}, \
+            "    Golden {{ name: {name:?}, model: {model_index}, end: {end}, jobs: JOBS_{n}, \
+             decisions: DECISIONS_{n}, rules: {rules}, \
              final_time: {}, allocated: {}, mean_slowdown_bits: {}, total_reward_bits: {} }},",
             s["final_time"],
             s["allocated"],
@@ -142,6 +164,21 @@ fn main() {
         heavy_end.expect("end")
     )
     .unwrap();
+    writeln!(
+        code,
+        "/// Every model a golden trace names, the shipped one first (`Golden::model`)."
+    )
+    .unwrap();
+    writeln!(code, "pub static MODELS: &[EmbeddedModel] = &[").unwrap();
+    for (path, file, crc) in &models {
+        writeln!(
+            code,
+            "    EmbeddedModel {{ path: {path:?}, bytes: include_bytes!({:?}), crc32: {crc:#010x} }},",
+            file.display().to_string()
+        )
+        .unwrap();
+    }
+    writeln!(code, "];").unwrap();
     writeln!(code, "/// Every golden trace, in file-name order.").unwrap();
     writeln!(
         code,
@@ -151,6 +188,137 @@ fn main() {
     .unwrap();
     std::fs::write(out.join("golden.rs"), code).expect("write golden.rs");
     networks(&model, &out);
+}
+
+/// Checks the model a trace names (`{"path", "bytes", "crc32"}`) and returns its index in
+/// `models`, adding it on first use.
+fn embed_model(
+    name: &str,
+    model: &Value,
+    root: &Path,
+    models: &mut Vec<(String, PathBuf, u32)>,
+) -> usize {
+    let path = model["path"].as_str().expect("model.path");
+    let crc = model["crc32"].as_u64().expect("model.crc32");
+    if let Some(i) = models.iter().position(|(p, _, _)| p == path) {
+        assert_eq!(
+            u64::from(models[i].2),
+            crc,
+            "{name}: model {path} recorded with another CRC-32 than an earlier trace"
+        );
+        return i;
+    }
+    let file = [root.join(path), PathBuf::from(path)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name}: model {path} not found (relative to the repository)"));
+    let file = file.canonicalize().expect("model path");
+    println!("cargo:rerun-if-changed={}", file.display());
+    let bytes = std::fs::read(&file).expect("read model");
+    let stored = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("crc"));
+    assert!(
+        model["bytes"].as_u64() == Some(bytes.len() as u64) && u64::from(stored) == crc,
+        "{name}: {path} is not the model the trace was recorded with ({} bytes, CRC-32 \
+         {stored:#010x}; the trace says {} bytes, CRC-32 {crc:#010x})",
+        bytes.len(),
+        model["bytes"]
+    );
+    let (header, _) = whitebox_core::model::read_header(&bytes)
+        .unwrap_or_else(|e| panic!("{name}: model {path}: {e}"));
+    assert!(
+        header.encoding == ENCODING.code()
+            && header.spec.slots == 10
+            && header.hidden == HIDDEN_UNITS
+            && header.output == OUTPUTS as u32,
+        "{name}: model {path} is not a compact-encoder 10-slot network with {HIDDEN_UNITS} \
+         hidden units, the only shape the firmware replays"
+    );
+    models.push((path.to_string(), file, stored));
+    models.len() - 1
+}
+
+/// Writes `RULES_{n}`: the rule set and `C` of a trace recorded with rules, and per decision
+/// what the projection reported.
+fn golden_rules(code: &mut String, n: usize, name: &str, rules: &Value, decisions: &Value) {
+    let set = rules["set"].as_array().expect("rules.set");
+    assert!(!set.is_empty() && set.len() <= 8, "{name}: 1 to 8 rules");
+    let rule_list: Vec<String> = set
+        .iter()
+        .map(|r| {
+            let max = || {
+                let p = r["max_permille"].as_u64().expect("max_permille");
+                assert!(p <= 1000, "{name}: cap {p} above 1000 permille");
+                p
+            };
+            let rule = match r["kind"].as_str() {
+                Some("utilization-cap") => {
+                    format!("Rule::UtilizationCap {{ max: permille({}) }}", max())
+                }
+                Some("work-conserving") => {
+                    format!("Rule::WorkConserving {{ max: permille({}) }}", max())
+                }
+                Some("no-reservation") => "Rule::NoReservation".to_string(),
+                other => panic!("{name}: rule kind {other:?}"),
+            };
+            format!(
+                "({rule}, {:#010x})",
+                r["lambda_bits"].as_u64().expect("lambda_bits")
+            )
+        })
+        .collect();
+    let bits = |v: &Value, what: &str, len: usize| -> String {
+        let a = v.as_array().unwrap_or_else(|| panic!("{name}: {what}"));
+        assert_eq!(a.len(), len, "{name}: {what} length");
+        let items: Vec<String> = a
+            .iter()
+            .map(|b| format!("{:#010x}", b.as_u64().expect("bits")))
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    writeln!(code, "const PROJECTED_{n}: &[GoldenProjection] = &[").unwrap();
+    for d in decisions.as_array().expect("decisions") {
+        let verdicts = d["rule_verdicts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: a decision without rule_verdicts"));
+        assert_eq!(verdicts.len(), set.len(), "{name}: one verdict per rule");
+        let truth: Vec<String> = verdicts
+            .iter()
+            .map(|v| bits(&v["truth_bits"], "truth_bits", OUTPUTS))
+            .collect();
+        let mut violated = [0u8; OUTPUTS];
+        for (l, v) in verdicts.iter().enumerate() {
+            let flags = v["violates"].as_str().expect("violates");
+            assert_eq!(flags.len(), OUTPUTS, "{name}: violates length");
+            for (k, b) in flags.bytes().enumerate() {
+                violated[k] |= u8::from(b == b'1') << l;
+            }
+        }
+        let changed_by = d["changed_by"]
+            .as_array()
+            .expect("changed_by")
+            .iter()
+            .fold(0u8, |m, l| m | 1 << l.as_u64().expect("rule index"));
+        writeln!(
+            code,
+            "    GoldenProjection {{ raw_choice: {}, truth: &[{}], violated: {violated:?}, \
+             probs: {}, fallback_void: {}, changed: {}, changed_by: {changed_by:#04x} }},",
+            d["raw_choice"].as_u64().expect("raw_choice"),
+            truth.join(", "),
+            bits(&d["projected_probs_bits"], "projected_probs_bits", OUTPUTS),
+            d["fallback_void"].as_bool().expect("fallback_void"),
+            d["changed"].as_bool().expect("changed"),
+        )
+        .unwrap();
+    }
+    writeln!(code, "];").unwrap();
+    writeln!(
+        code,
+        "const RULES_{n}: GoldenRules = GoldenRules {{ rules: &[{}], c_bits: {:#010x}, \
+         decisions: PROJECTED_{n} }};",
+        rule_list.join(", "),
+        rules["c_bits"].as_u64().expect("c_bits")
+    )
+    .unwrap();
 }
 
 /// Writes the shipped model as a `Mlp` literal, and a pseudo-random image-encoder network.

@@ -1,7 +1,9 @@
 //! Adversarial sequences: the fixtures `whitebox fuzz` wrote (`fixtures/adversarial/`) replay
 //! through `whitebox simulate` with the recorded gap, and property tests of the shipped model on
 //! arbitrary sequences inside DeepRM's workload support: no panic, job conservation,
-//! determinism, and a worst-case bound against SJF.
+//! determinism, and a worst-case bound against SJF; and of the shipped model projected onto
+//! `util<=0.8` and work conservation with the hard shield: the same conservation and
+//! determinism, and no time step above the cap other than the lone-job case.
 //!
 //! Property tests run `WHITEBOX_PROPTEST_CASES` cases each (default 24). A failure is shrunk
 //! by proptest and persisted to `tests/proptest-regressions/adversarial.txt` (commit it, and
@@ -45,6 +47,39 @@ fn model() -> &'static Policy {
             .and_then(|p| p.with(0.5, 0))
             .unwrap_or_else(|e| panic!("cannot load the shipped model: {e:#}"))
     })
+}
+
+/// The shipped model projected onto `util<=0.8` and `work-conserving` with `C` infinite.
+fn shielded() -> &'static Policy {
+    static SHIELDED: OnceLock<Policy> = OnceLock::new();
+    SHIELDED.get_or_init(|| {
+        let rules = ["util<=0.8".to_string(), "work-conserving".to_string()];
+        whitebox_host::rules::projection(&rules, f32::INFINITY)
+            .map(|r| model().clone().projected(r))
+            .unwrap_or_else(|e| panic!("cannot project the shipped model: {e:#}"))
+    })
+}
+
+/// Time steps where some resource is above 8 of its 10 units while two or more jobs use it,
+/// recomputed from the recorded schedule (start, finish and demand of every job).
+fn shared_steps_over_cap(rec: &Recorder) -> Vec<(u32, usize)> {
+    let end = rec.jobs.iter().filter_map(|j| j.finish).max().unwrap_or(0);
+    let mut bad = Vec::new();
+    for t in 0..end {
+        for r in 0..2 {
+            let on: Vec<u8> = rec
+                .jobs
+                .iter()
+                .filter(|j| j.start.is_some_and(|s| s <= t) && j.finish.is_some_and(|f| t < f))
+                .map(|j| j.res[r])
+                .filter(|&d| d > 0)
+                .collect();
+            if on.iter().map(|&d| u32::from(d)).sum::<u32>() > 8 && on.len() > 1 {
+                bad.push((t, r));
+            }
+        }
+    }
+    bad
 }
 
 fn cases() -> u32 {
@@ -118,6 +153,21 @@ proptest! {
         prop_assert_eq!((a.jobs, a.allocated, a.completed), (n, n, n));
         prop_assert_eq!((a.waiting, a.rejected, a.not_arrived, a.running), (0, 0, 0, 0));
         prop_assert!(finish_a.iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn the_shielded_model_keeps_the_cap_conserves_jobs_and_is_deterministic(
+        jobs in in_support()
+    ) {
+        let mut rec = Recorder::new(&jobs, 10);
+        let a = play(&jobs, Slots::Ten, END, shielded(), &mut rec)
+            .unwrap_or_else(|e| panic!("play failed: {e:#}"));
+        let (b, _) = run(&jobs, shielded());
+        prop_assert_eq!(a, b);
+        let n = jobs.len() as u32;
+        prop_assert!(!a.truncated);
+        prop_assert_eq!((a.jobs, a.allocated, a.completed), (n, n, n));
+        prop_assert_eq!(shared_steps_over_cap(&rec), Vec::<(u32, usize)>::new());
     }
 
     #[test]

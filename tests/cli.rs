@@ -464,7 +464,7 @@ fn f64_of(v: &Value, key: &str) -> f64 {
 fn demo_json(model: &Path, out: &Path, threads: &str) -> (String, String) {
     let run = Command::new(BIN)
         .args(["demo", "--model", utf8(model), "--out", utf8(out)])
-        .args(["--jobsets", "3"])
+        .args(["--jobsets", "3", "--student", utf8(model)])
         .env("RAYON_NUM_THREADS", threads)
         .output()
         .expect("run whitebox");
@@ -483,11 +483,12 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
         table.contains("deeprm (training)") && table.contains("dnn - sjf"),
         "{table}"
     );
-    // 3 header lines, table header, 4 workloads x 5 policies, blank, caption, header, 4 lines,
-    // blank, the explanation's caption and 2 lines.
+    // 3 header lines, table header, 4 workloads x 9 policies (dnn, 4 baselines, the student,
+    // and dnn, student and sjf under the default rules), one line per projected policy naming
+    // its rules, blank, caption, header, 4 lines, blank, the explanation's caption and 2 lines.
     assert_eq!(
         table.lines().count(),
-        3 + 1 + 20 + 1 + 1 + 1 + 4 + 1 + 3,
+        3 + 1 + 36 + 3 + 1 + 1 + 1 + 4 + 1 + 3,
         "{table}"
     );
     assert!(table.contains("why dnn decides"), "{table}");
@@ -504,7 +505,17 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     assert_eq!(s["training_workload"], "deeprm");
     assert_eq!(
         s["policies"],
-        serde_json::json!(["dnn", "sjf", "packer", "tetris", "random"])
+        serde_json::json!([
+            "dnn",
+            "sjf",
+            "packer",
+            "tetris",
+            "random",
+            "distilled",
+            "dnn+rules",
+            "distilled+rules",
+            "sjf+rules"
+        ])
     );
     assert_eq!(s["dnn_policy"], format!("model:{}", utf8(&model)));
     assert_eq!(s["eval"]["seed"], 7000);
@@ -514,11 +525,11 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     assert_eq!(s["workloads"], serde_json::json!(workloads));
 
     let rows = r["table"].as_array().expect("table");
-    assert_eq!(rows.len(), 4 * 5);
+    assert_eq!(rows.len(), 4 * 9);
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row["workload"], workloads[i / 5], "{row}");
-        assert_eq!(s["policies"][i % 5], row["policy"], "{row}");
-        assert_eq!(row["training_distribution"], i < 5, "{row}");
+        assert_eq!(row["workload"], workloads[i / 9], "{row}");
+        assert_eq!(s["policies"][i % 9], row["policy"], "{row}");
+        assert_eq!(row["training_distribution"], i < 9, "{row}");
         assert_eq!(row["jobsets"], 3, "{row}");
         assert_eq!(row["rate"], 0.5, "{row}");
         let (low, mean, high) = (
@@ -602,7 +613,7 @@ fn demo_runs_ten_slot_image_models() {
     assert_eq!(r["settings"]["model"]["slots"], 10);
     assert_eq!(r["settings"]["model"]["encoding"], "image");
     assert_eq!(r["settings"]["eval"]["slots"], 10);
-    assert_eq!(r["table"].as_array().map(Vec::len), Some(20));
+    assert_eq!(r["table"].as_array().map(Vec::len), Some(36));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -892,4 +903,57 @@ fn explain_reports_hidden_units_smoothgrad_and_draws_pictures() {
     let err = failure(&["explain", "--noise", "0.1"]);
     assert!(err.contains("--smoothgrad"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn quantize_report_compares_the_int8_model_with_the_f32_one() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = model.to_str().expect("utf-8 path");
+    let r = json(&[
+        "model",
+        "quantize-report",
+        "--model",
+        model,
+        "--jobsets",
+        "3",
+        "--seed",
+        "5",
+    ]);
+    let fraction = f64_of(&r["agreement"], "fraction");
+    assert!((0.0..=1.0).contains(&fraction), "{r}");
+    assert!(r["agreement"]["decisions"].as_u64().unwrap_or(0) > 0, "{r}");
+    // Compact encoder, 10 slots: 82 inputs, 20 hidden units, 11 outputs.
+    // f32: 4 * (82 * 20 + 20 + 20 * 11 + 11) = 4 * 1891 = 7564 bytes.
+    // int8: 82 * 20 + 20 * 11 = 1860 weight bytes, 4 * (20 + 11) = 124 bias bytes,
+    // 8 * (20 + 11) = 248 bytes of multipliers and shifts, 8 bytes of input/output scales.
+    let bytes = &r["bytes"];
+    assert_eq!(bytes["f32"].as_u64(), Some(7564), "{bytes}");
+    assert_eq!(bytes["int8"]["weights"].as_u64(), Some(1860), "{bytes}");
+    assert_eq!(bytes["int8"]["biases"].as_u64(), Some(124), "{bytes}");
+    assert_eq!(bytes["int8"]["requant"].as_u64(), Some(248), "{bytes}");
+    assert_eq!(bytes["int8"]["scales"].as_u64(), Some(8), "{bytes}");
+    assert_eq!(bytes["int8"]["total"].as_u64(), Some(2240), "{bytes}");
+    assert_eq!(r["calibration"]["jobsets"].as_u64(), Some(20), "{r}");
+    assert_eq!(r["calibration"]["seed"].as_u64(), Some(424_242), "{r}");
+    assert!(r["slowdown"]["int8_minus_f32"]["mean"].is_number(), "{r}");
+
+    // int8:PATH is a policy wherever model:PATH is.
+    let sim = json(&[
+        "simulate",
+        "--jobs",
+        fixture("rate0.7_seed1_nw10.json")
+            .to_str()
+            .expect("utf-8 path"),
+        "--policy",
+        &format!("int8:{model}"),
+        "--slots",
+        "10",
+        "--end",
+        "all-done",
+    ]);
+    assert!(sim.to_string().contains("int8:"), "{sim}");
+    let err = failure(&[
+        "simulate", "--jobs", "x.json", "--policy", "int8:", "--slots", "10", "--end", "all-done",
+    ]);
+    assert!(err.contains("path is empty"), "{err}");
 }

@@ -542,6 +542,8 @@ mod cli {
             out.to_str().expect("utf-8"),
             "--jobsets",
             "2",
+            "--student",
+            model.to_str().expect("utf-8"),
             "--rule",
             "util<=0.8",
             "--rule",
@@ -552,7 +554,7 @@ mod cli {
         let text = std::fs::read_to_string(out.join("demo.json")).expect("demo.json");
         let demo: Value = serde_json::from_str(&text).expect("JSON");
         let rows = demo["table"].as_array().expect("table");
-        for label in ["dnn+rules", "sjf+rules"] {
+        for label in ["dnn+rules", "distilled+rules", "sjf+rules"] {
             let ruled: Vec<&Value> = rows.iter().filter(|r| r["policy"] == label).collect();
             assert_eq!(ruled.len(), 4, "{label}: one row per workload");
             assert!(ruled.iter().all(|r| r["rule_fallbacks"] == 0), "{label}");

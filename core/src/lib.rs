@@ -22,6 +22,7 @@ pub mod nn;
 pub mod observe;
 pub mod policy;
 pub mod projection;
+pub mod quant;
 pub mod rules;
 pub mod spec;
 pub mod workload;

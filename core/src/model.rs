@@ -403,7 +403,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelError> {
         }
         Err(_) => return Err(ModelError::MalformedHeader),
     };
-    let header_len = bytes.len() - weights.len();
+    let header_len = bytes.len().saturating_sub(weights.len());
     let params = params_of(&header).ok_or(ModelError::MalformedHeader)?;
     let expected = header_len
         .checked_add(varint_len(params))
@@ -419,13 +419,18 @@ pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelError> {
             expected,
         });
     }
-    let (body, crc) = bytes.split_at(expected - CRC_LEN);
-    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    // No panicking slicing even where the lengths above already rule it out, so the
+    // panic-never probe links whatever model bytes it is given.
+    let (body, crc) = bytes
+        .split_last_chunk::<CRC_LEN>()
+        .ok_or(truncated(expected))?;
+    let stored = u32::from_le_bytes(*crc);
     let computed = CRC.checksum(body);
     if stored != computed {
         return Err(ModelError::CrcMismatch { stored, computed });
     }
-    Ok((header, &body[header_len..]))
+    let weights = body.get(header_len..).ok_or(ModelError::MalformedHeader)?;
+    Ok((header, weights))
 }
 
 fn params_of(h: &ModelHeader) -> Option<usize> {

@@ -40,10 +40,27 @@ impl<const I: usize, const H: usize, const O: usize> Mlp<I, H, O> {
     }
 
     /// Hidden activations `relu(w1 x + b1)`, shape `[H]`.
+    ///
+    /// Each unit's pre-activation is summed in the fixed order (bias, then inputs in index
+    /// order), but input by input for all units at once, so an input that is exactly zero is
+    /// skipped for every unit with one comparison (most compact-encoder inputs of empty slots
+    /// are zero). Skipping `+ w * 0` changes at most the sign of a zero sum (for finite `w`, as
+    /// every loaded model's are), and ReLU maps both zeros to `+0.0`: the activations have the
+    /// same bits as the plain row-by-row sum.
     pub fn hidden(&self, x: &[f32; I], h: &mut [f32; H]) {
-        for ((hj, wj), bj) in h.iter_mut().zip(self.w1.iter()).zip(self.b1.iter()) {
-            let pre = affine(*bj, wj, x);
-            *hj = if pre > 0.0 { pre } else { 0.0 };
+        let mut pre = self.b1;
+        for (i, &xi) in x.iter().enumerate() {
+            if xi == 0.0 {
+                continue;
+            }
+            for (p, row) in pre.iter_mut().zip(self.w1.iter()) {
+                if let Some(&w) = row.get(i) {
+                    *p += w * xi;
+                }
+            }
+        }
+        for (hj, p) in h.iter_mut().zip(pre) {
+            *hj = if p > 0.0 { p } else { 0.0 };
         }
     }
 
@@ -164,6 +181,38 @@ pub fn sample<const O: usize>(probs: &[f32; O], u: f32) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_skipping_hidden_layer_has_the_bits_of_the_row_by_row_sum() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg32::seed_from_u64(5);
+        for _ in 0..200 {
+            let mut net = Mlp::<16, 8, 3>::zeroed();
+            for p in net.params_mut() {
+                // Some exact zeros and negative zeros among the weights too.
+                *p = match rng.random_range(0..6) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    _ => rng.random_range(-1.0f32..1.0),
+                };
+            }
+            let x: [f32; 16] = core::array::from_fn(|_| match rng.random_range(0..3) {
+                0 => 0.0,
+                _ => rng.random_range(0.0f32..1.0),
+            });
+            let mut h = [0.0; 8];
+            net.hidden(&x, &mut h);
+            for (j, (hj, (row, bias))) in h.iter().zip(net.w1.iter().zip(net.b1)).enumerate() {
+                // The reference: bias, then every input in index order, zeros included.
+                let pre = x
+                    .iter()
+                    .zip(row.iter())
+                    .fold(bias, |acc, (x, w)| acc + w * x);
+                let want = if pre > 0.0 { pre } else { 0.0 };
+                assert_eq!(hj.to_bits(), want.to_bits(), "unit {j}");
+            }
+        }
+    }
 
     #[test]
     fn forward_matches_hand_computation() {

@@ -1,6 +1,10 @@
 //! whitebox-core on Cortex-M: the golden decision traces of `fixtures/golden/` compiled into
 //! the image (see `build.rs`) and a replay that compares every decision's time step, action
 //! mask, action and logit bit patterns, and the final metrics, with what the host recorded.
+//! A trace recorded with operator rules is replayed through the core's [`Projection`] with the
+//! recorded rules and `C`, and its raw choice, truth values, violations, projected-probability
+//! bit patterns and changes are compared too. Every model a trace names is embedded
+//! ([`MODELS`]); each trace is replayed with its own.
 //!
 //! Shared by the QEMU test (`src/bin/on_target.rs`), the panic-never probe
 //! (`src/bin/panic_probe.rs`), the decision-path size images (`src/bin/size_*.rs`) and the
@@ -18,7 +22,10 @@ use whitebox_core::model::{self, ModelError};
 use whitebox_core::nn::Mlp;
 use whitebox_core::policy::Policy;
 use whitebox_core::spec::ClusterSpec;
-use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
+use whitebox_core::{
+    run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, ProjectedDecision,
+    Projection, ProjectionError, Rule, RuleSet, Scheduler,
+};
 
 /// Job slots of the embedded model.
 pub const SLOTS: usize = 10;
@@ -66,8 +73,62 @@ pub fn shield() -> whitebox_core::Projection {
     whitebox_core::Projection::shield(rules)
 }
 
-/// The shipped model file, byte for byte.
-pub static MODEL: &[u8] = include_bytes!("../../fixtures/models/default.model");
+/// A model file a golden trace was recorded with, embedded byte for byte.
+pub struct EmbeddedModel {
+    /// Its path as recorded in the trace (relative to the repository root).
+    pub path: &'static str,
+    /// The file.
+    pub bytes: &'static [u8],
+    /// The CRC-32 stored in its last 4 bytes, as recorded in the trace.
+    pub crc32: u32,
+}
+
+/// `permille / 1000` for the generated rule sets (the build script checks `permille <= 1000`).
+pub const fn permille(permille: u16) -> Permille {
+    match Permille::new(permille) {
+        Some(p) => p,
+        None => Permille::ONE,
+    }
+}
+
+/// What the projection reported for one recorded decision.
+pub struct GoldenProjection {
+    /// The policy's own greedy choice.
+    pub raw_choice: u8,
+    /// Per rule (in set order), the soft truth bit patterns by output index.
+    pub truth: &'static [[u32; OUTPUTS]],
+    /// Per output index, the rules it violates (bit `l` = rule `l`).
+    pub violated: [u8; OUTPUTS],
+    /// Projected probability bit patterns by output index.
+    pub probs: [u32; OUTPUTS],
+    /// Every allowed action was removed and the decision fell back to void.
+    pub fallback_void: bool,
+    /// The rules changed the decision.
+    pub changed: bool,
+    /// The rules that changed it (bit `l` = rule `l`).
+    pub changed_by: u8,
+}
+
+/// The rules of a trace recorded with them.
+pub struct GoldenRules {
+    /// The rules in order, each with its weight's `f32` bit pattern.
+    pub rules: &'static [(Rule, u32)],
+    /// The strength `C` as an `f32` bit pattern.
+    pub c_bits: u32,
+    /// Per decision, what the projection reported.
+    pub decisions: &'static [GoldenProjection],
+}
+
+impl GoldenRules {
+    /// The projection the trace was recorded with, or `None` if it cannot be built.
+    pub fn projection(&self) -> Option<Projection> {
+        let mut set = RuleSet::new();
+        for &(rule, lambda) in self.rules {
+            set.push(rule, f32::from_bits(lambda)).ok()?;
+        }
+        Projection::new(set, f32::from_bits(self.c_bits)).ok()
+    }
+}
 
 /// One recorded decision.
 pub struct GoldenDecision {
@@ -85,12 +146,16 @@ pub struct GoldenDecision {
 pub struct Golden {
     /// Trace file name without `.json`.
     pub name: &'static str,
+    /// Index of its model in [`MODELS`].
+    pub model: usize,
     /// End mode of the episode.
     pub end: EndMode,
     /// The jobs.
     pub jobs: &'static [Job],
     /// Every decision.
     pub decisions: &'static [GoldenDecision],
+    /// The rules and what they did, for a trace recorded with rules.
+    pub rules: Option<&'static GoldenRules>,
     /// Final time step.
     pub final_time: u32,
     /// Jobs allocated.
@@ -114,6 +179,27 @@ pub enum Field {
     Logit(usize),
     /// The chosen output index.
     Action,
+    /// The policy's own greedy choice before the projection.
+    RawChoice,
+    /// The soft truth bit pattern of a rule for an action.
+    Truth {
+        /// Rule position in the set.
+        rule: usize,
+        /// Output index.
+        action: usize,
+    },
+    /// The rules an action violates (bit `l` = rule `l`), by output index.
+    Violated(usize),
+    /// The projected probability of this output index (bit patterns).
+    Probability(usize),
+    /// Whether the decision fell back to void.
+    FallbackVoid,
+    /// Whether the rules changed the decision.
+    Changed,
+    /// The rules that changed it (bit `l` = rule `l`).
+    ChangedBy,
+    /// The recorded rule set or `C` is not a valid projection.
+    Rules,
     /// The number of decisions.
     Decisions,
     /// The final time step.
@@ -126,6 +212,51 @@ pub enum Field {
     TotalReward,
     /// The episode could not start (invalid jobs) or the policy failed.
     Run,
+}
+
+impl Field {
+    /// Whether the values are bit patterns or masks (shown in hexadecimal) rather than counts.
+    pub fn hex(self) -> bool {
+        matches!(
+            self,
+            Field::Valid
+                | Field::Logit(_)
+                | Field::Truth { .. }
+                | Field::Violated(_)
+                | Field::Probability(_)
+                | Field::ChangedBy
+                | Field::MeanSlowdown
+                | Field::TotalReward
+        )
+    }
+}
+
+impl core::fmt::Display for Field {
+    /// The field as the host trace names it (`logits_bits[3]`, `projected_probs_bits[10]`, ...).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Field::Time => f.write_str("time"),
+            Field::Valid => f.write_str("valid (mask)"),
+            Field::Logit(k) => write!(f, "logits_bits[{k}]"),
+            Field::Action => f.write_str("action"),
+            Field::RawChoice => f.write_str("raw_choice"),
+            Field::Truth { rule, action } => {
+                write!(f, "rule_verdicts[{rule}].truth_bits[{action}]")
+            }
+            Field::Violated(k) => write!(f, "violates (rule mask of action {k})"),
+            Field::Probability(k) => write!(f, "projected_probs_bits[{k}]"),
+            Field::FallbackVoid => f.write_str("fallback_void"),
+            Field::Changed => f.write_str("changed"),
+            Field::ChangedBy => f.write_str("changed_by (rule mask)"),
+            Field::Rules => f.write_str("rules"),
+            Field::Decisions => f.write_str("decisions"),
+            Field::FinalTime => f.write_str("summary.final_time"),
+            Field::Allocated => f.write_str("summary.allocated"),
+            Field::MeanSlowdown => f.write_str("summary.mean_slowdown (f64 bits)"),
+            Field::TotalReward => f.write_str("summary.total_reward (f64 bits)"),
+            Field::Run => f.write_str("run (invalid jobs or a policy error)"),
+        }
+    }
 }
 
 /// The first difference from a golden trace.
@@ -141,13 +272,13 @@ pub struct Mismatch {
     pub got: u64,
 }
 
-/// Loads the embedded model into `net`; returns whether invalid actions are masked.
+/// Loads an embedded model into `net`; returns whether invalid actions are masked.
 ///
 /// # Errors
 /// Any [`ModelError`] of the model file.
-pub fn load_model(net: &mut Net) -> Result<bool, ModelError> {
+pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelError> {
     let header = model::load(
-        MODEL,
+        model.bytes,
         Encoding::Compact,
         &ClusterSpec::with_slots(SLOTS as u8),
         net,
@@ -155,16 +286,88 @@ pub fn load_model(net: &mut Net) -> Result<bool, ModelError> {
     Ok(header.meta.mask_invalid)
 }
 
-/// The greedy policy, checking each decision against the golden one as it goes.
+/// The greedy policy (projected onto the recorded rules, if any), checking each decision
+/// against the golden one as it goes.
 struct Checker<'a, 'm> {
     policy: Policy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>,
+    projection: Option<(Projection, &'a [GoldenProjection])>,
     expected: &'a [GoldenDecision],
     next: usize,
     first: Option<Mismatch>,
 }
 
+/// The first difference between a projected decision and the recorded one, before its action
+/// (raw choice, truth values, violations, probabilities) or, with `after`, once the action agrees
+/// (fallback, changed, changed by).
+fn compare_projection(
+    decision: usize,
+    want: &GoldenProjection,
+    got: &ProjectedDecision<OUTPUTS>,
+    after: bool,
+) -> Option<Mismatch> {
+    let miss = |field, expected: u64, got: u64| {
+        Some(Mismatch {
+            decision,
+            field,
+            expected,
+            got,
+        })
+    };
+    if after {
+        if want.fallback_void != got.fallback_void {
+            return miss(
+                Field::FallbackVoid,
+                want.fallback_void.into(),
+                got.fallback_void.into(),
+            );
+        }
+        if want.changed != got.changed() {
+            return miss(Field::Changed, want.changed.into(), got.changed().into());
+        }
+        if want.changed_by != got.changed_by {
+            return miss(
+                Field::ChangedBy,
+                want.changed_by.into(),
+                got.changed_by.into(),
+            );
+        }
+        return None;
+    }
+    if usize::from(want.raw_choice) != got.raw_choice {
+        return miss(
+            Field::RawChoice,
+            want.raw_choice.into(),
+            got.raw_choice as u64,
+        );
+    }
+    for (rule, truth) in want.truth.iter().enumerate() {
+        for (action, (&w, t)) in truth.iter().zip(got.truth.iter()).enumerate() {
+            let g = t.get(rule).map_or(0, |x| x.to_bits());
+            if w != g {
+                return miss(Field::Truth { rule, action }, w.into(), g.into());
+            }
+        }
+    }
+    for (k, (&w, &g)) in want.violated.iter().zip(got.violated.iter()).enumerate() {
+        if w != g {
+            return miss(Field::Violated(k), w.into(), g.into());
+        }
+    }
+    for (k, (&w, g)) in want.probs.iter().zip(got.projected.iter()).enumerate() {
+        if w != g.to_bits() {
+            return miss(Field::Probability(k), w.into(), g.to_bits().into());
+        }
+    }
+    None
+}
+
 impl Checker<'_, '_> {
-    fn compare(&self, cluster: &Cluster<SLOTS>, action: Action) -> Option<Mismatch> {
+    fn compare(
+        &self,
+        cluster: &Cluster<SLOTS>,
+        action: Action,
+        projected: Option<&ProjectedDecision<OUTPUTS>>,
+    ) -> Option<Mismatch> {
         let decision = self.next;
         let miss = |field, expected: u64, got: u64| {
             Some(Mismatch {
@@ -198,27 +401,55 @@ impl Checker<'_, '_> {
         if e.valid != valid {
             return miss(Field::Valid, e.valid.into(), valid.into());
         }
+        // With rules: the recorded projection of this decision, and the one made here.
+        let rules = match (&self.projection, projected) {
+            (Some((_, golden)), Some(p)) => match golden.get(decision) {
+                Some(g) => Some((g, p)),
+                None => {
+                    return miss(Field::Decisions, golden.len() as u64, decision as u64 + 1);
+                }
+            },
+            _ => None,
+        };
+        if let Some(m) = rules.and_then(|(g, p)| compare_projection(decision, g, p, false)) {
+            return Some(m);
+        }
         let got = action.index(SLOTS) as u64;
         if u64::from(e.action) != got {
             return miss(Field::Action, e.action.into(), got);
         }
-        None
+        rules.and_then(|(g, p)| compare_projection(decision, g, p, true))
     }
 }
 
 impl Scheduler<SLOTS> for Checker<'_, '_> {
     fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
         self.policy.evaluate(cluster);
-        let action = self.policy.greedy()?;
+        let (action, projected) = match &self.projection {
+            None => (self.policy.greedy()?, None),
+            // As the core's `Projected` scheduler decides.
+            Some((p, _)) => {
+                let d = p
+                    .project(self.policy.logits(), self.policy.valid(), cluster)
+                    .map_err(|e| match e {
+                        ProjectionError::NonFiniteLogit { index } => {
+                            PolicyError::NonFiniteOutput { index }
+                        }
+                        other => PolicyError::Projection(other),
+                    })?;
+                (d.action, Some(d))
+            }
+        };
         if self.first.is_none() {
-            self.first = self.compare(cluster, action);
+            self.first = self.compare(cluster, action, projected.as_ref());
         }
         self.next = self.next.saturating_add(1);
         Ok(action)
     }
 }
 
-/// Replays `golden` with `net` and returns the number of decisions, or the first mismatch.
+/// Replays `golden` with `net` (loaded from its model, [`Golden::model`]), projected onto its
+/// recorded rules if it has any, and returns the number of decisions, or the first mismatch.
 ///
 /// # Errors
 /// The first [`Mismatch`].
@@ -229,10 +460,15 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
         expected: 0,
         got: 1,
     };
+    let projection = match golden.rules {
+        Some(r) => Some((r.projection().ok_or(fail(Field::Rules, 0))?, r.decisions)),
+        None => None,
+    };
     let mut episode: Episode<'_, SLOTS> =
         Episode::new(golden.jobs, golden.end, &mut ()).map_err(|_| fail(Field::Run, 0))?;
     let mut checker = Checker {
         policy: Policy::new(net, mask_invalid),
+        projection,
         expected: golden.decisions,
         next: 0,
         first: None,

@@ -256,7 +256,8 @@ pub struct SimulateArgs {
     /// Job file: JSON with a `jobs` array of {arrival, len, res}, sorted by arrival.
     #[arg(long)]
     pub jobs: PathBuf,
-    /// Policy: sjf, packer, tetris or random (model:PATH later).
+    /// Policy: sjf, packer, tetris, random, model:PATH, or int8:PATH (the model quantized to
+    /// int8 at load time, see `whitebox model quantize-report`).
     #[arg(long)]
     pub policy: String,
     /// Visible job slots.
@@ -304,8 +305,9 @@ pub struct EvalArgs {
     /// Base seed; job set k uses seed * 1000003 + k.
     #[arg(long, default_value_t = 1000)]
     pub seed: u64,
-    /// Policies, comma-separated: sjf, packer, tetris, random, model:PATH; LABEL=POLICY shows
-    /// POLICY as LABEL in the report (e.g. dnn=model:a.model).
+    /// Policies, comma-separated: sjf, packer, tetris, random, model:PATH, int8:PATH (the model
+    /// quantized to int8); LABEL=POLICY shows POLICY as LABEL in the report (e.g.
+    /// dnn=model:a.model).
     #[arg(long, default_value = "sjf,packer,tetris,random")]
     pub policies: String,
     /// Visible job slots.
@@ -344,7 +346,11 @@ pub struct DemoArgs {
     /// Held-out job sets per workload.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     pub jobsets: u64,
-    /// Operator rules: with --rule, the table gains rows dnn+rules and sjf+rules.
+    /// Rule-distilled student model shown as `distilled` (and `distilled+rules`), or `none`.
+    #[arg(long, default_value = demo::DEFAULT_STUDENT)]
+    pub student: PathBuf,
+    /// Operator rules of the rows dnn+rules, distilled+rules and sjf+rules; without --rule the
+    /// demo uses util<=0.8 and work-conserving.
     #[command(flatten)]
     pub rules: RuleArgs,
 }
@@ -562,7 +568,19 @@ fn with_rules(
 }
 
 fn run_demo(a: &DemoArgs) -> Result<()> {
-    let plan = demo::plan(&a.model, usize_of(a.jobsets)?, a.rules.projection()?)?;
+    let student = (a.student.as_os_str() != "none").then_some(a.student.as_path());
+    let rules = if a.rules.rules.is_empty() {
+        RuleArgs {
+            rules: demo::DEFAULT_RULES.map(String::from).to_vec(),
+            rule_c: a.rules.rule_c.clone(),
+        }
+    } else {
+        RuleArgs {
+            rules: a.rules.rules.clone(),
+            rule_c: a.rules.rule_c.clone(),
+        }
+    };
+    let plan = demo::plan(&a.model, student, usize_of(a.jobsets)?, rules.projection()?)?;
     let report = with_progress(plan.config.tasks(), |tick| demo::run(&plan, &a.out, tick))?;
     emit(&output::demo_table(&report))?;
     eprintln!("wrote {} to {}", report.files.join(", "), a.out.display());

@@ -29,8 +29,21 @@ pub const DEMO_SEED: u64 = 7_000;
 /// The model `whitebox demo` loads by default, relative to the current directory.
 pub const DEFAULT_MODEL: &str = "fixtures/models/default.model";
 
+/// The rule-distilled student `whitebox demo` shows beside the model by default (`--student`).
+pub const DEFAULT_STUDENT: &str = "fixtures/models/distilled.model";
+
+/// The rules the demo projects onto when no `--rule` is given: `docs/rules.md`'s running
+/// example, the 80% utilization cap and work conservation (a shield, `C` infinite).
+pub const DEFAULT_RULES: [&str; 2] = ["util<=0.8", "work-conserving"];
+
 /// The name the learned policy is shown under.
 pub const DNN: &str = "dnn";
+
+/// The name the rule-distilled student is shown under.
+pub const STUDENT: &str = "distilled";
+
+/// The name of the student projected onto the demo's rules.
+pub const STUDENT_RULES: &str = "distilled+rules";
 
 /// The name of the learned policy projected onto the demo's `--rule`s.
 pub const DNN_RULES: &str = "dnn+rules";
@@ -113,9 +126,16 @@ fn rate_of(stored: f32, path: &Path) -> Result<f64> {
 /// # Errors
 /// A missing model file (the message says how to get one), an invalid model file, or a header
 /// with an unknown workload code or a rate outside `[0, 1]`.
-pub fn plan(model: &Path, jobsets: usize, rules: Option<Projection>) -> Result<DemoPlan> {
-    if !model.exists() {
-        return Err(missing_model(model));
+pub fn plan(
+    model: &Path,
+    student: Option<&Path>,
+    jobsets: usize,
+    rules: Option<Projection>,
+) -> Result<DemoPlan> {
+    for m in std::iter::once(model).chain(student) {
+        if !m.exists() {
+            return Err(missing_model(m));
+        }
     }
     let loaded = crate::models::load(model)?;
     let header = loaded.header;
@@ -151,11 +171,33 @@ pub fn plan(model: &Path, jobsets: usize, rules: Option<Projection>) -> Result<D
         PolicyName::Model(model.to_path_buf()),
     )];
     policies.extend(PolicyName::BASELINES.map(NamedPolicy::from));
+    if let Some(s) = student {
+        let loaded = crate::models::load(s)?;
+        if loaded.slots() != slots.count() {
+            bail!(
+                "student {} has {} job slots, the model {} has {}",
+                s.display(),
+                loaded.slots(),
+                model.display(),
+                slots.count()
+            );
+        }
+        policies.push(NamedPolicy::labelled(
+            STUDENT,
+            PolicyName::Model(s.to_path_buf()),
+        ));
+    }
     if let Some(rules) = rules {
         policies.push(
             NamedPolicy::labelled(DNN_RULES, PolicyName::Model(model.to_path_buf()))
                 .with_rules(Some(rules.clone())),
         );
+        if let Some(s) = student {
+            policies.push(
+                NamedPolicy::labelled(STUDENT_RULES, PolicyName::Model(s.to_path_buf()))
+                    .with_rules(Some(rules.clone())),
+            );
+        }
         policies.push(NamedPolicy::labelled(SJF_RULES, PolicyName::Sjf).with_rules(Some(rules)));
     }
     let config = EvalConfig {
@@ -525,7 +567,7 @@ mod tests {
 
     #[test]
     fn a_missing_model_says_where_and_how_to_get_one() {
-        let e = plan(Path::new("/nonexistent/x.model"), 2, None)
+        let e = plan(Path::new("/nonexistent/x.model"), None, 2, None)
             .err()
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();

@@ -9,6 +9,7 @@
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
+use whitebox_core::spec::{NUM_RES, RES_UNITS};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Event, Job, Observer, Step, Summary};
 
@@ -138,6 +139,15 @@ pub struct EvalRow {
     /// violated a rule, over all job sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_fallbacks: Option<u64>,
+    /// Share of ended time steps, pooled over job sets, in which some resource had more than
+    /// [`OVER_CAP_UNITS`] of its [`RES_UNITS`] units in use (above 80% utilization): the
+    /// rule-violation rate of `--rule util<=0.8`. `None` when no time step ended.
+    pub over_cap_share: Option<f64>,
+    /// The part of [`EvalRow::over_cap_share`] not excused as a lone job: steps where a
+    /// resource above the cap was used by two or more jobs (`docs/rules.md`: a job whose demand
+    /// alone exceeds the cap may run alone). This is the rule-violation rate; a shield keeps it
+    /// at 0. `None` when no time step ended.
+    pub violation_share: Option<f64>,
     /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
     /// comparisons; not serialised.
     #[serde(skip)]
@@ -161,19 +171,59 @@ pub fn paired_slowdown_difference(a: &EvalRow, b: &EvalRow) -> Option<MeanCi> {
     mean_ci95(&diffs)
 }
 
-/// An [`Observer`] keeping the slowdown of every allocated job, in allocation order.
-#[derive(Debug, Default)]
-struct SlowdownLog(Vec<f64>);
+/// Units of a resource above which a time step counts against the 80% utilization cap:
+/// 8 of 10 (a step using 9 or 10 units violates `util<=0.8`).
+pub const OVER_CAP_UNITS: u8 = RES_UNITS * 8 / 10;
 
-impl Observer for SlowdownLog {
+/// An [`Observer`] counting ended time steps, those above the 80% cap and those above it with
+/// more than one job on the resource, and, when asked, keeping the slowdown of every allocated
+/// job, in allocation order.
+#[derive(Debug, Default)]
+struct EpisodeLog {
+    keep_slowdowns: bool,
+    slowdowns: Vec<f64>,
+    /// Allocated jobs not yet finished: (start, finish, demand).
+    running: Vec<(u32, u32, [u8; NUM_RES])>,
+    steps: u64,
+    over_cap: u64,
+    violations: u64,
+}
+
+impl Observer for EpisodeLog {
     fn on_event(&mut self, event: &Event) {
-        if let Event::Decided {
-            step: Step::Allocated { job, finish, .. },
-            ..
-        } = event
-        {
-            let waited = finish.saturating_sub(job.arrival);
-            self.0.push(f64::from(waited) / f64::from(job.len.max(1)));
+        match event {
+            Event::Decided {
+                step: Step::Allocated {
+                    job, start, finish, ..
+                },
+                ..
+            } => {
+                self.running.push((*start, *finish, job.res));
+                if self.keep_slowdowns {
+                    let waited = finish.saturating_sub(job.arrival);
+                    self.slowdowns
+                        .push(f64::from(waited) / f64::from(job.len.max(1)));
+                }
+            }
+            Event::Decided {
+                step: Step::MovedOn { used, ended, .. },
+                ..
+            } => {
+                let t = *ended;
+                self.running.retain(|&(_, finish, _)| finish > t);
+                let sharing = |r: usize| {
+                    let on =
+                        |&&(start, _, res): &&(u32, u32, [u8; NUM_RES])| start <= t && res[r] > 0;
+                    self.running.iter().filter(on).count() > 1
+                };
+                let over: Vec<usize> = (0..used.len())
+                    .filter(|&r| used[r] > OVER_CAP_UNITS)
+                    .collect();
+                self.steps += 1;
+                self.over_cap += u64::from(!over.is_empty());
+                self.violations += u64::from(over.into_iter().any(sharing));
+            }
+            _ => {}
         }
     }
 }
@@ -253,15 +303,16 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                 .map(|p| {
                     let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
                     let mut counts = policy.projection().map(|_| Explanations::default());
-                    let mut log = SlowdownLog::default();
-                    let s = if cfg.job_slowdowns {
-                        play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?
-                    } else {
-                        play_explained(&jobs, cfg.slots, end, &policy, &mut (), counts.as_mut())?
+                    let mut log = EpisodeLog {
+                        keep_slowdowns: cfg.job_slowdowns,
+                        ..EpisodeLog::default()
                     };
+                    let s =
+                        play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?;
                     Ok(Outcome {
                         summary: s,
-                        job_slowdowns: log.0,
+                        steps: [log.steps, log.over_cap, log.violations],
+                        job_slowdowns: log.slowdowns,
                         rules: counts.map(|c| c.stats),
                     })
                 })
@@ -291,6 +342,8 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
 /// One policy's result on one job set.
 struct Outcome {
     summary: Summary,
+    /// Ended time steps, those above the 80% cap, and those not excused as a lone job.
+    steps: [u64; 3],
     job_slowdowns: Vec<f64>,
     rules: Option<ProjectionStats>,
 }
@@ -305,7 +358,11 @@ fn row<'a>(
     let (mut jobsets, mut truncated, mut rejected) = (0, 0, 0u64);
     let (mut jobset_slowdowns, mut job_slowdowns) = (Vec::new(), Vec::new());
     let mut rules: Option<[u64; 3]> = None;
+    let mut steps = [0u64; 3];
     for o in sets {
+        for (sum, n) in steps.iter_mut().zip(o.steps) {
+            *sum += n;
+        }
         let (s, jobs) = (&o.summary, &o.job_slowdowns);
         if let Some(r) = o.rules {
             let sum = rules.get_or_insert([0; 3]);
@@ -344,6 +401,8 @@ fn row<'a>(
         rule_decisions: rules.map(|r| r[0]),
         rule_changed: rules.map(|r| r[1]),
         rule_fallbacks: rules.map(|r| r[2]),
+        over_cap_share: (steps[0] > 0).then(|| steps[1] as f64 / steps[0] as f64),
+        violation_share: (steps[0] > 0).then(|| steps[2] as f64 / steps[0] as f64),
         jobset_slowdowns,
         job_slowdowns,
     }
@@ -369,6 +428,46 @@ mod tests {
             tetris_knob: 0.5,
             job_slowdowns: false,
         }
+    }
+
+    #[test]
+    fn over_cap_steps_are_counted_per_ended_time_step() {
+        // By hand: SJF starts the 1-step job [9, 1] and the 3-step job [1, 1] at step 0, so
+        // step 0 uses 10 units of res0 (over 8) shared by two jobs (a violation, not a lone
+        // job), steps 1 and 2 use 1 unit: 1 of 3 steps.
+        let jobs = [
+            Job::new(0, 0, 1, [9, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+            Job::new(1, 0, 3, [1, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+        ];
+        let mut log = EpisodeLog::default();
+        let end = End::AllDone.mode(30, 100);
+        play(
+            &jobs,
+            Slots::Five,
+            end,
+            &crate::policy::Policy::Sjf,
+            &mut log,
+        )
+        .unwrap_or_else(|e| unreachable!("{e:#}"));
+        assert_eq!((log.steps, log.over_cap, log.violations), (3, 1, 1));
+        // A lone 9-unit job first, then a 1-unit job after it: over the cap, never shared.
+        let jobs = [
+            Job::new(0, 0, 2, [9, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+            Job::new(1, 0, 3, [2, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+        ];
+        let mut log = EpisodeLog::default();
+        play(
+            &jobs,
+            Slots::Five,
+            end,
+            &crate::policy::Policy::Sjf,
+            &mut log,
+        )
+        .unwrap_or_else(|e| unreachable!("{e:#}"));
+        // SJF starts the 2-step [9, 1] at 0; [2, 1] does not fit (11 units) and is reserved at
+        // step 2: steps 0-1 use 9 units alone, steps 2-4 use 2.
+        assert_eq!((log.steps, log.over_cap, log.violations), (5, 2, 0));
+        assert!(log.slowdowns.is_empty(), "slowdowns were not asked for");
     }
 
     #[test]

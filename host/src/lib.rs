@@ -16,6 +16,7 @@ pub mod output;
 pub mod play;
 pub mod plots;
 pub mod policy;
+pub mod quant_report;
 pub mod record;
 pub mod rules;
 pub mod simulate;

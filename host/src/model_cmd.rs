@@ -1,5 +1,5 @@
-//! `whitebox model info|export|import`: inspect a model file and convert it to and from its
-//! readable JSON form.
+//! `whitebox model info|export|import|quantize-report`: inspect a model file, convert it to and
+//! from its readable JSON form, and compare its int8 quantization with it.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,24 @@ pub enum ModelCommand {
         /// The model file to write.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Quantize a model to int8 as the policy `int8:PATH` does (TFLite-style, see
+    /// docs/embedded.md) and print, as JSON, how often it decides as the f32 model on the states
+    /// the f32 model visits, both mean slowdowns with their paired difference, and the bytes of
+    /// both networks.
+    QuantizeReport {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Job sets of the model's training workload.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        jobsets: u64,
+        /// Base seed; job set k uses seed * 1000003 + k (default: the demo's held-out seeds).
+        #[arg(long, default_value_t = crate::demo::DEMO_SEED)]
+        seed: u64,
+        /// Arrival rate in [0, 1] jobs per time step (default: the model's training rate).
+        #[arg(long)]
+        rate: Option<f64>,
     },
 }
 
@@ -64,6 +82,16 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
             std::fs::write(out, bytes)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             Ok(format!("wrote {}\n", out.display()))
+        }
+        ModelCommand::QuantizeReport {
+            model,
+            jobsets,
+            seed,
+            rate,
+        } => {
+            let jobsets = usize::try_from(*jobsets).context("--jobsets is too large")?;
+            let report = crate::quant_report::report(model, jobsets, *seed, *rate)?;
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
         }
     }
 }

@@ -63,6 +63,9 @@ pub struct LoadedModel {
     pub header: ModelHeader,
     /// The network.
     pub net: AnyModel,
+    /// The int8 quantization of `net` (policy `int8:PATH`, see [`crate::quant_report`]); when
+    /// present, [`Decide`] decides with it instead of `net`.
+    pub int8: Option<std::sync::Arc<crate::quant_report::Int8Model>>,
 }
 
 impl LoadedModel {
@@ -109,7 +112,11 @@ pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
         (Encoding::Image, 10) => AnyModel::Image10(load_as(bytes, encoding, slots)?.1),
         (_, other) => bail!("model has {other} job slots; this build supports 5 and 10"),
     };
-    Ok(LoadedModel { header, net })
+    Ok(LoadedModel {
+        header,
+        net,
+        int8: None,
+    })
 }
 
 /// Loads a model file.
@@ -148,6 +155,9 @@ macro_rules! impl_decide {
     ($m:literal, $compact:ident, $image:ident) => {
         impl Decide<$m> for LoadedModel {
             fn decide_greedy(&self, cluster: &Cluster<$m>) -> Result<Action, PolicyError> {
+                if let Some(q) = &self.int8 {
+                    return Decide::<$m>::decide_greedy(&**q, cluster);
+                }
                 let mask = self.header.meta.mask_invalid;
                 match &self.net {
                     AnyModel::$compact(net) => {
@@ -175,6 +185,9 @@ macro_rules! impl_decide {
                 logits: &mut [f32; O],
                 valid: &mut [bool; O],
             ) -> Result<(), PolicyError> {
+                if let Some(q) = &self.int8 {
+                    return Decide::<$m>::preference(&**q, cluster, logits, valid);
+                }
                 let mask = self.header.meta.mask_invalid;
                 match &self.net {
                     AnyModel::$compact(net) => {

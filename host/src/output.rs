@@ -160,6 +160,11 @@ fn with_rule_column(
     }
 }
 
+/// A share as a percentage with one decimal, or empty.
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{:.1}%", 100.0 * v))
+}
+
 /// The evaluation table: one line per (workload, rate, policy).
 pub fn eval_table(rows: &[EvalRow]) -> String {
     use Align::{Left, Right};
@@ -180,6 +185,8 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
                 ),
                 r.truncated.to_string(),
                 r.rejected.to_string(),
+                percent(r.over_cap_share),
+                percent(r.violation_share),
             ]
         })
         .collect();
@@ -193,6 +200,8 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
         ("completion time mean [95% CI]", Left),
         ("truncated", Right),
         ("rejected", Right),
+        ("steps >80%", Right),
+        ("not lone", Right),
     ];
     with_rule_column(&mut headers, &mut cells, &rows.iter().collect::<Vec<_>>());
     table(&headers, &cells)
@@ -338,12 +347,12 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
     let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut out = String::from(
         "policy,workload,rate,load,jobsets,measured,mean_slowdown,ci95_low,ci95_high,\
-         mean_completion_time,completion_ci95_low,completion_ci95_high,truncated,rejected\n",
+         mean_completion_time,completion_ci95_low,completion_ci95_high,truncated,rejected,over_cap_share,violation_share\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.policy,
             r.workload,
             r.rate,
@@ -357,7 +366,9 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
             f(r.completion_ci95_low),
             f(r.completion_ci95_high),
             r.truncated,
-            r.rejected
+            r.rejected,
+            f(r.over_cap_share),
+            f(r.violation_share)
         );
     }
     out

@@ -1,7 +1,8 @@
 //! Policy names, as written on the command line, and the schedulers they build.
 //!
 //! Names are parsed before anything runs so a typo fails fast with the allowed names; a
-//! `model:PATH` name loads a model file once, when the policy is resolved.
+//! `model:PATH` name loads a model file once, when the policy is resolved, and an `int8:PATH`
+//! name also quantizes it to int8 then ([`crate::quant_report::load_int8`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -26,10 +27,14 @@ pub enum PolicyName {
     Random,
     /// A learned policy from a model file (greedy, invalid actions masked).
     Model(PathBuf),
+    /// The same, quantized to int8 when loaded ([`whitebox_core::quant`]).
+    Int8(PathBuf),
 }
 
 /// Prefix of learned-policy names (`model:PATH`).
 pub const MODEL_PREFIX: &str = "model:";
+/// Prefix of int8-quantized learned-policy names (`int8:PATH`).
+pub const INT8_PREFIX: &str = "int8:";
 
 impl PolicyName {
     /// Every baseline, in report order.
@@ -48,6 +53,7 @@ impl PolicyName {
             PolicyName::Tetris => "tetris",
             PolicyName::Random => "random",
             PolicyName::Model(_) => "model",
+            PolicyName::Int8(_) => "int8",
         }
     }
 
@@ -55,6 +61,7 @@ impl PolicyName {
     pub fn name(&self) -> String {
         match self {
             PolicyName::Model(path) => format!("{MODEL_PREFIX}{}", path.display()),
+            PolicyName::Int8(path) => format!("{INT8_PREFIX}{}", path.display()),
             other => other.baseline_name().to_string(),
         }
     }
@@ -71,13 +78,19 @@ impl PolicyName {
             }
             return Ok(PolicyName::Model(PathBuf::from(path)));
         }
+        if let Some(path) = text.strip_prefix(INT8_PREFIX) {
+            if path.is_empty() {
+                bail!("policy `{text}`: the model path is empty; write {INT8_PREFIX}PATH");
+            }
+            return Ok(PolicyName::Int8(PathBuf::from(path)));
+        }
         match PolicyName::BASELINES
             .into_iter()
             .find(|p| p.baseline_name() == text)
         {
             Some(p) => Ok(p),
             None => bail!(
-                "unknown policy `{text}`; allowed: {}, or {MODEL_PREFIX}PATH",
+                "unknown policy `{text}`; allowed: {}, {MODEL_PREFIX}PATH or {INT8_PREFIX}PATH",
                 PolicyName::BASELINES.map(|p| p.baseline_name()).join(", ")
             ),
         }
@@ -100,6 +113,9 @@ impl PolicyName {
     pub fn with(&self, knob: f64, seed: u64) -> Result<Policy> {
         Ok(match self {
             PolicyName::Model(path) => Policy::Model(Arc::new(crate::models::load(path)?)),
+            PolicyName::Int8(path) => {
+                Policy::Model(Arc::new(crate::quant_report::load_int8(path)?))
+            }
             PolicyName::Sjf => Policy::Sjf,
             PolicyName::Packer => Policy::Packer,
             PolicyName::Tetris => Policy::Tetris {
@@ -229,7 +245,7 @@ pub enum Policy {
         /// PCG-32 seed.
         seed: u64,
     },
-    /// A loaded model, shared between threads.
+    /// A loaded model (deciding with its int8 network when it has one), shared between threads.
     Model(Arc<LoadedModel>),
     /// A policy whose every decision is projected onto operator rules
     /// ([`whitebox_core::projection`]).
@@ -363,6 +379,16 @@ mod tests {
             Some(PolicyName::Model(PathBuf::from("x.model")))
         );
         let e = err(PolicyName::parse("model:"));
+        assert!(e.contains("path is empty"), "{e}");
+        assert_eq!(
+            PolicyName::parse("int8:x.model").ok(),
+            Some(PolicyName::Int8(PathBuf::from("x.model")))
+        );
+        assert_eq!(
+            PolicyName::Int8(PathBuf::from("x.model")).name(),
+            "int8:x.model"
+        );
+        let e = err(PolicyName::parse("int8:"));
         assert!(e.contains("path is empty"), "{e}");
         let e = err(PolicyName::Model(PathBuf::from("/nonexistent.model")).with(0.5, 0));
         assert!(e.contains("/nonexistent.model"), "{e}");

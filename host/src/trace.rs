@@ -2,7 +2,13 @@
 //! (time step, action, action mask and the logits as exact `f32` bit patterns) with the episode
 //! metrics; `whitebox replay` plays the same jobs again and reports the first divergence.
 //!
-//! The format is described in `docs/embedded.md` ("Audit traces"). A trace's `jobs` array has
+//! With operator rules (`--rule`, `--rule-c`, as for `simulate`) every decision goes through
+//! the core's `Projection`, and the trace also holds the rule set and `C` (top-level `rules`)
+//! and per decision the policy's raw choice, each rule's verdict and soft truth per action, the
+//! projected probabilities as `f32` bit patterns and whether the rules changed the decision.
+//! Without rules these fields are absent and the format is exactly the one of rule-free traces.
+//!
+//! The format is described in `docs/embedded.md` ("Audit trace format"). A trace's `jobs` array has
 //! the job-file layout, so a trace is also a valid `--jobs` file. The firmware test in
 //! `firmware/` compiles the traces in `fixtures/golden/` into its image and checks the same bits
 //! on Cortex-M.
@@ -15,7 +21,10 @@ use serde::{Deserialize, Serialize};
 use whitebox_core::encoding::{Compact, Encoder, Image};
 use whitebox_core::nn::Mlp;
 use whitebox_core::policy::Policy;
-use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler, Summary};
+use whitebox_core::{
+    run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projection, ProjectionError, Rule,
+    Scheduler, Summary,
+};
 
 use crate::jobfile::{self, RawJob};
 use crate::models::{AnyModel, LoadedModel, HIDDEN};
@@ -48,6 +57,9 @@ pub struct RecordArgs {
     /// Trace file to write (e.g. fixtures/golden/NAME.json).
     #[arg(long)]
     pub out: PathBuf,
+    /// Operator rules every decision is projected onto; recorded with their verdicts.
+    #[command(flatten)]
+    pub rules: crate::cli::RuleArgs,
 }
 
 /// Arguments of `whitebox replay`.
@@ -86,6 +98,46 @@ pub struct EndRef {
     pub time_cap: u32,
 }
 
+/// One rule of a trace's rule set, resolved as the projection applies it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRef {
+    /// The rule as reports print it, e.g. `work-conserving(util<=0.8)`.
+    pub rule: String,
+    /// `utilization-cap`, `work-conserving` or `no-reservation`.
+    pub kind: String,
+    /// The cap in thousandths of capacity (`utilization-cap`, `work-conserving`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_permille: Option<u16>,
+    /// The weight `lambda` as an `f32` bit pattern.
+    pub lambda_bits: u32,
+}
+
+/// The rules a trace was recorded with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesRef {
+    /// The `--rule` texts as given (replay parses them again).
+    pub given: Vec<String>,
+    /// The strength `C`: a number, or `"inf"` for the shield (informational).
+    pub c: serde_json::Value,
+    /// `C` as an `f32` bit pattern (what replay uses).
+    pub c_bits: u32,
+    /// The rule set the texts resolve to, in order (rule `l` is bit/position `l` below).
+    pub set: Vec<RuleRef>,
+}
+
+/// A rule's verdict on every action of one decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleVerdict {
+    /// One character per output index: `1` the action violates the rule (soft truth below 1;
+    /// a shield removes it when the rule's weight is positive), `0` it holds.
+    pub violates: String,
+    /// The soft truth `r_l(s, a)` per output index, as `f32` bit patterns.
+    pub truth_bits: Vec<u32>,
+}
+
 /// One job of the trace, in job-file form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,7 +151,7 @@ pub struct TraceJob {
 }
 
 /// One decision of the policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// Index of the decision in the episode (0-based).
@@ -112,6 +164,25 @@ pub struct Decision {
     pub valid: String,
     /// The logits' `f32` bit patterns (`f32::to_bits`), by output index.
     pub logits_bits: Vec<u32>,
+    /// With rules: the policy's own greedy choice (argmax of the allowed logits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_choice: Option<usize>,
+    /// With rules: each rule's verdict, in the order of `rules.set`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_verdicts: Option<Vec<RuleVerdict>>,
+    /// With rules: the projected probabilities `q(a | s)` as `f32` bit patterns, by output index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected_probs_bits: Option<Vec<u32>>,
+    /// With rules: whether the projection changed the decision (`action != raw_choice`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// With rules: positions in `rules.set` of the rules less true for the raw choice than for
+    /// the action taken (empty when unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<Vec<usize>>,
+    /// With rules: every allowed action was removed, so the decision fell back to void.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_void: Option<bool>,
 }
 
 /// The episode metrics at the end (the core's `Summary`).
@@ -189,6 +260,9 @@ pub struct Trace {
     pub slots: u8,
     /// The end mode.
     pub end: EndRef,
+    /// The rules every decision was projected onto; absent for a run without rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesRef>,
     /// The job file the jobs came from, as given (informational).
     pub source: String,
     /// The jobs, ids = positions.
@@ -215,13 +289,18 @@ impl Trace {
         let jobs = self.jobs.iter().map(one_line).collect::<Result<_>>()?;
         let decisions = self.decisions.iter().map(one_line).collect::<Result<_>>()?;
         let summary = serde_json::to_string_pretty(&self.summary)?.replace('\n', "\n  ");
+        let rules = match &self.rules {
+            Some(r) => format!("\n  \"rules\": {},", serde_json::to_string(r)?),
+            None => String::new(),
+        };
         Ok(format!(
-            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
+            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
             serde_json::to_string(&self.format)?,
             self.version,
             serde_json::to_string(&self.model)?,
             self.slots,
             serde_json::to_string(&self.end)?,
+            rules,
             serde_json::to_string(&self.source)?,
             list(jobs),
             list(decisions),
@@ -278,10 +357,17 @@ fn model_ref(path: &str, bytes: &[u8]) -> ModelRef {
     }
 }
 
-/// A learned policy that writes down every decision it makes.
+/// A learned policy that writes down every decision it makes, projected onto `projection`'s
+/// rules when there are any (as the core's `Projected` scheduler decides).
 struct Tracing<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
     policy: Policy<'m, E, M, I, H, O>,
+    projection: Option<&'m Projection>,
     decisions: Vec<Decision>,
+}
+
+/// `1`/`0` per entry.
+fn flags(bits: impl Iterator<Item = bool>) -> String {
+    bits.map(|v| if v { '1' } else { '0' }).collect()
 }
 
 impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
@@ -289,19 +375,49 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.policy.evaluate(cluster);
-        let action = self.policy.greedy()?;
-        self.decisions.push(Decision {
+        let mut d = Decision {
             decision: u32::try_from(self.decisions.len()).unwrap_or(u32::MAX),
             time: cluster.now(),
-            action: action.index(M),
-            valid: self
-                .policy
-                .valid()
-                .iter()
-                .map(|&v| if v { '1' } else { '0' })
-                .collect(),
+            action: M,
+            valid: flags(self.policy.valid().iter().copied()),
             logits_bits: self.policy.logits().iter().map(|l| l.to_bits()).collect(),
-        });
+            ..Decision::default()
+        };
+        let action = match self.projection {
+            None => self.policy.greedy()?,
+            Some(p) => {
+                let q = p
+                    .project(self.policy.logits(), self.policy.valid(), cluster)
+                    .map_err(|e| match e {
+                        ProjectionError::NonFiniteLogit { index } => {
+                            PolicyError::NonFiniteOutput { index }
+                        }
+                        other => PolicyError::Projection(other),
+                    })?;
+                let rules = 0..p.rules().len();
+                d.raw_choice = Some(q.raw_choice);
+                d.rule_verdicts = Some(
+                    rules
+                        .clone()
+                        .map(|l| RuleVerdict {
+                            violates: flags(q.violated.iter().map(|v| v & (1 << l) != 0)),
+                            truth_bits: q
+                                .truth
+                                .iter()
+                                .map(|t| t.get(l).map_or(0, |x| x.to_bits()))
+                                .collect(),
+                        })
+                        .collect(),
+                );
+                d.projected_probs_bits = Some(q.projected.iter().map(|x| x.to_bits()).collect());
+                d.changed = Some(q.changed());
+                d.changed_by = Some(rules.filter(|l| q.changed_by & (1 << l) != 0).collect());
+                d.fallback_void = Some(q.fallback_void);
+                q.action
+            }
+        };
+        d.action = action.index(M);
+        self.decisions.push(d);
         Ok(action)
     }
 }
@@ -311,37 +427,45 @@ fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     mask_invalid: bool,
     jobs: &[Job],
     end: EndMode,
+    projection: Option<&Projection>,
 ) -> Result<(Vec<Decision>, Summary)> {
     let mut episode: Episode<'_, M> =
         Episode::new(jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
     let mut scheduler = Tracing::<E, M, I, H, O> {
         policy: Policy::new(net, mask_invalid),
+        projection,
         decisions: Vec::new(),
     };
     let summary = run(&mut episode, &mut scheduler, &mut ()).map_err(|e| anyhow!("{e}"))?;
     Ok((scheduler.decisions, summary))
 }
 
-/// Plays `jobs` with the greedy policy of `model` and returns every decision and the metrics.
+/// Plays `jobs` with the greedy policy of `model`, projected onto `projection`'s rules if given,
+/// and returns every decision and the metrics.
 ///
 /// # Errors
 /// Invalid jobs, or a policy error (a non-finite logit).
-pub fn trace(model: &LoadedModel, jobs: &[Job], end: EndMode) -> Result<(Vec<Decision>, Summary)> {
+pub fn trace(
+    model: &LoadedModel,
+    jobs: &[Job],
+    end: EndMode,
+    projection: Option<&Projection>,
+) -> Result<(Vec<Decision>, Summary)> {
     use whitebox_core::encoding::compact_len;
     use whitebox_core::observe::image_len;
     let mask = model.header.meta.mask_invalid;
     match &model.net {
         AnyModel::Compact5(n) => {
-            trace_net::<Compact, 5, { compact_len(5) }, HIDDEN, 6>(n, mask, jobs, end)
+            trace_net::<Compact, 5, { compact_len(5) }, HIDDEN, 6>(n, mask, jobs, end, projection)
         }
-        AnyModel::Compact10(n) => {
-            trace_net::<Compact, 10, { compact_len(10) }, HIDDEN, 11>(n, mask, jobs, end)
-        }
+        AnyModel::Compact10(n) => trace_net::<Compact, 10, { compact_len(10) }, HIDDEN, 11>(
+            n, mask, jobs, end, projection,
+        ),
         AnyModel::Image5(n) => {
-            trace_net::<Image, 5, { image_len(5) }, HIDDEN, 6>(n, mask, jobs, end)
+            trace_net::<Image, 5, { image_len(5) }, HIDDEN, 6>(n, mask, jobs, end, projection)
         }
         AnyModel::Image10(n) => {
-            trace_net::<Image, 10, { image_len(10) }, HIDDEN, 11>(n, mask, jobs, end)
+            trace_net::<Image, 10, { image_len(10) }, HIDDEN, 11>(n, mask, jobs, end, projection)
         }
     }
 }
@@ -362,22 +486,58 @@ fn end_mode(e: &EndRef) -> Result<EndMode> {
     }
 }
 
-/// Records the trace of `model_path`'s greedy policy on `jobs`.
+/// The resolved rules of a projection, as a trace records them.
+fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
+    RulesRef {
+        given: given.to_vec(),
+        c: crate::rules::strength(p),
+        c_bits: p.c().to_bits(),
+        set: p
+            .rules()
+            .iter()
+            .map(|(rule, lambda)| {
+                let (kind, max) = match rule {
+                    Rule::UtilizationCap { max } => ("utilization-cap", Some(max.get())),
+                    Rule::WorkConserving { max } => ("work-conserving", Some(max.get())),
+                    Rule::NoReservation => ("no-reservation", None),
+                };
+                RuleRef {
+                    rule: rule.to_string(),
+                    kind: kind.to_string(),
+                    max_permille: max,
+                    lambda_bits: lambda.to_bits(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Records the trace of `model_path`'s greedy policy on `jobs`, projected onto the rules
+/// `rules` (`--rule` texts; none for an unprojected run) with strength `c`.
 ///
 /// # Errors
-/// An unreadable or invalid model, invalid jobs, or a policy error.
-pub fn record(model_path: &Path, jobs: &[Job], source: &str, end: EndRef) -> Result<Trace> {
+/// An unreadable or invalid model, a bad rule or strength, invalid jobs, or a policy error.
+pub fn record(
+    model_path: &Path,
+    jobs: &[Job],
+    source: &str,
+    end: EndRef,
+    rules: &[String],
+    c: f32,
+) -> Result<Trace> {
     let bytes = std::fs::read(model_path)
         .with_context(|| format!("cannot read model {}", model_path.display()))?;
     let model = crate::models::from_bytes(&bytes)
         .with_context(|| format!("invalid model file {}", model_path.display()))?;
-    let (decisions, summary) = trace(&model, jobs, end_mode(&end)?)?;
+    let projection = crate::rules::projection(rules, c)?;
+    let (decisions, summary) = trace(&model, jobs, end_mode(&end)?, projection.as_ref())?;
     Ok(Trace {
         format: FORMAT.to_string(),
         version: VERSION,
         model: model_ref(&model_path.to_string_lossy(), &bytes),
         slots: model.header.spec.slots,
         end,
+        rules: projection.as_ref().map(|p| rules_ref(rules, p)),
         source: source.to_string(),
         jobs: jobs
             .iter()
@@ -404,16 +564,33 @@ pub fn run_record(a: &RecordArgs) -> Result<()> {
         );
     };
     let jobs = jobfile::load(&a.jobs)?;
+    let c = crate::rules::parse_strength(&a.rules.rule_c)?;
     let t = record(
         &path,
         &jobs,
         &a.jobs.to_string_lossy(),
         end_ref(a.end, a.simu_len, a.time_cap),
+        &a.rules.rules,
+        c,
     )?;
     std::fs::write(&a.out, t.to_text()?)
         .with_context(|| format!("cannot write trace {}", a.out.display()))?;
+    let changed = t
+        .decisions
+        .iter()
+        .filter(|d| d.changed == Some(true))
+        .count();
+    let fallbacks = t
+        .decisions
+        .iter()
+        .filter(|d| d.fallback_void == Some(true))
+        .count();
+    let rules = match &t.rules {
+        Some(_) => format!(", {changed} changed by the rules, {fallbacks} fell back to void"),
+        None => String::new(),
+    };
     eprintln!(
-        "wrote {} ({} decisions)",
+        "wrote {} ({} decisions{rules})",
         a.out.display(),
         t.decisions.len()
     );
@@ -451,6 +628,118 @@ fn bits(b: u32) -> String {
     format!("{b:#010x} ({:?})", f32::from_bits(b))
 }
 
+/// A JSON value as text (`null` for an absent field).
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// The first difference of two bit-pattern lists named `field` (`field[k]`), of `unit`s.
+fn bits_divergence(
+    decision: usize,
+    field: &str,
+    unit: &str,
+    expected: &[u32],
+    got: &[u32],
+) -> Option<Divergence> {
+    if expected.len() != got.len() {
+        return Some(Divergence {
+            decision: Some(decision),
+            field: field.to_string(),
+            expected: format!("{} {unit}", expected.len()),
+            got: format!("{} {unit}", got.len()),
+        });
+    }
+    let (k, (&e, &g)) = expected
+        .iter()
+        .zip(got.iter())
+        .enumerate()
+        .find(|(_, (a, b))| a != b)?;
+    Some(Divergence {
+        decision: Some(decision),
+        field: format!("{field}[{k}]"),
+        expected: bits(e),
+        got: bits(g),
+    })
+}
+
+/// The first difference in the rule fields of one decision (both traces with or without rules),
+/// causes before effects: raw choice, rule verdicts (truth, then violation), projected
+/// probabilities; the action is compared by the caller, then [`effects_divergence`].
+fn projection_divergence(k: usize, e: &Decision, g: &Decision) -> Option<Divergence> {
+    let div = |field: &str, ev: String, gv: String| {
+        Some(Divergence {
+            decision: Some(k),
+            field: field.to_string(),
+            expected: ev,
+            got: gv,
+        })
+    };
+    if e.raw_choice != g.raw_choice {
+        return div("raw_choice", json(&e.raw_choice), json(&g.raw_choice));
+    }
+    match (&e.rule_verdicts, &g.rule_verdicts) {
+        (Some(ev), Some(gv)) if ev.len() != gv.len() => {
+            return div(
+                "rule_verdicts",
+                format!("{} rules", ev.len()),
+                format!("{} rules", gv.len()),
+            );
+        }
+        (Some(ev), Some(gv)) => {
+            for (l, (er, gr)) in ev.iter().zip(gv.iter()).enumerate() {
+                let field = format!("rule_verdicts[{l}].truth_bits");
+                if let Some(d) =
+                    bits_divergence(k, &field, "actions", &er.truth_bits, &gr.truth_bits)
+                {
+                    return Some(d);
+                }
+                if er.violates != gr.violates {
+                    return div(
+                        &format!("rule_verdicts[{l}].violates"),
+                        er.violates.clone(),
+                        gr.violates.clone(),
+                    );
+                }
+            }
+        }
+        (ev, gv) if ev.is_some() != gv.is_some() => {
+            return div("rule_verdicts", json(ev), json(gv));
+        }
+        _ => {}
+    }
+    match (&e.projected_probs_bits, &g.projected_probs_bits) {
+        (Some(ep), Some(gp)) => bits_divergence(k, "projected_probs_bits", "probabilities", ep, gp),
+        (ep, gp) if ep.is_some() != gp.is_some() => div("projected_probs_bits", json(ep), json(gp)),
+        _ => None,
+    }
+}
+
+/// The first difference in what the rules did to one decision, once its action agrees.
+fn effects_divergence(k: usize, e: &Decision, g: &Decision) -> Option<Divergence> {
+    let div = |field: &str, ev: String, gv: String| {
+        Some(Divergence {
+            decision: Some(k),
+            field: field.to_string(),
+            expected: ev,
+            got: gv,
+        })
+    };
+    if e.fallback_void != g.fallback_void {
+        return div(
+            "fallback_void",
+            json(&e.fallback_void),
+            json(&g.fallback_void),
+        );
+    }
+    if e.changed != g.changed {
+        return div("changed", json(&e.changed), json(&g.changed));
+    }
+    if e.changed_by != g.changed_by {
+        return div("changed_by", json(&e.changed_by), json(&g.changed_by));
+    }
+    None
+}
+
 /// Compares a replayed trace with the expected one, field by field in file order.
 pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
     let div = |decision, field: &str, e: String, g: String| {
@@ -483,6 +772,9 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
             got.slots.to_string(),
         );
     }
+    if expected.rules != got.rules {
+        return div(None, "rules", json(&expected.rules), json(&got.rules));
+    }
     for (k, (e, g)) in expected
         .decisions
         .iter()
@@ -501,28 +793,21 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
         if e.time != g.time {
             return div(d, "time", e.time.to_string(), g.time.to_string());
         }
-        if e.logits_bits.len() != g.logits_bits.len() {
-            return div(
-                d,
-                "logits_bits",
-                format!("{} logits", e.logits_bits.len()),
-                format!("{} logits", g.logits_bits.len()),
-            );
-        }
-        if let Some((i, (&eb, &gb))) = e
-            .logits_bits
-            .iter()
-            .zip(g.logits_bits.iter())
-            .enumerate()
-            .find(|(_, (a, b))| a != b)
+        if let Some(d) = bits_divergence(k, "logits_bits", "logits", &e.logits_bits, &g.logits_bits)
         {
-            return div(d, &format!("logits_bits[{i}]"), bits(eb), bits(gb));
+            return Some(d);
         }
         if e.valid != g.valid {
             return div(d, "valid", e.valid.clone(), g.valid.clone());
         }
+        if let Some(d) = projection_divergence(k, e, g) {
+            return Some(d);
+        }
         if e.action != g.action {
             return div(d, "action", e.action.to_string(), g.action.to_string());
+        }
+        if let Some(d) = effects_divergence(k, e, g) {
+            return Some(d);
         }
     }
     if expected.decisions.len() != got.decisions.len() {
@@ -597,7 +882,21 @@ pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
         })
         .collect();
     let jobs = jobfile::from_raw(&raw).with_context(|| format!("trace {}", path.display()))?;
-    let mut got = record(&model_path, &jobs, &expected.source, expected.end.clone())?;
+    // Re-apply the recorded rules: the texts as given, with the recorded `C` bit for bit. A
+    // change in how they resolve shows as a divergence of the field `rules`.
+    let (rules, c) = match &expected.rules {
+        Some(r) => (r.given.as_slice(), f32::from_bits(r.c_bits)),
+        None => (&[][..], f32::INFINITY),
+    };
+    let mut got = record(
+        &model_path,
+        &jobs,
+        &expected.source,
+        expected.end.clone(),
+        rules,
+        c,
+    )
+    .with_context(|| format!("replaying {}", path.display()))?;
     got.model.path.clone_from(&expected.model.path);
     Ok(first_divergence(&expected, &got))
 }
@@ -656,7 +955,9 @@ mod tests {
                 action: 5,
                 valid: "000001".into(),
                 logits_bits: vec![0x3f80_0000; 6],
+                ..Decision::default()
             }],
+            rules: None,
             summary: Metrics::from(&Summary {
                 mean_slowdown: Some(1.0 / 3.0),
                 total_reward: -0.1 - 0.2,
@@ -672,5 +973,90 @@ mod tests {
         assert_eq!(d.field, "logits_bits[2]");
         assert!(d.expected.starts_with("0x3f800000") && d.got.starts_with("0x3f800001"));
         assert_eq!(first_divergence(&t, &t), None);
+        assert!(
+            !text.contains("rules") && !text.contains("projected"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rule_fields_round_trip_and_diverge_causes_first() {
+        let given = vec!["util<=0.8".to_string(), "work-conserving".to_string()];
+        let p = crate::rules::projection(&given, 6.0)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| unreachable!());
+        let r = rules_ref(&given, &p);
+        assert_eq!(r.c, serde_json::json!(6.0));
+        assert_eq!(r.set[1].rule, "work-conserving(util<=0.8)");
+        assert_eq!(r.set[1].max_permille, Some(800));
+        let one = 0x3f80_0000;
+        let d = Decision {
+            valid: "111".into(),
+            logits_bits: vec![0; 3],
+            action: 1,
+            raw_choice: Some(0),
+            rule_verdicts: Some(vec![
+                RuleVerdict {
+                    violates: "100".into(),
+                    truth_bits: vec![0x3f00_0000, one, one],
+                },
+                RuleVerdict {
+                    violates: "000".into(),
+                    truth_bits: vec![one; 3],
+                },
+            ]),
+            projected_probs_bits: Some(vec![0x3e00_0000, 0x3f00_0000, 0x3e80_0000]),
+            changed: Some(true),
+            changed_by: Some(vec![0]),
+            fallback_void: Some(false),
+            ..Decision::default()
+        };
+        let t = Trace {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            model: model_ref("m.model", &[0; 8]),
+            slots: 2,
+            end: end_ref(End::AllDone, 50, 100),
+            rules: Some(r),
+            source: "jobs.json".into(),
+            jobs: Vec::new(),
+            decisions: vec![d],
+            summary: Metrics::from(&Summary::default()),
+        };
+        let text = t.to_text().expect("text");
+        assert_eq!(Trace::parse(&text).expect("parse"), t);
+        let field = |f: &dyn Fn(&mut Decision)| {
+            let mut o = t.clone();
+            f(&mut o.decisions[0]);
+            first_divergence(&t, &o).map(|d| d.field)
+        };
+        let probs = |d: &mut Decision| {
+            if let Some(p) = d.projected_probs_bits.as_mut() {
+                p[2] ^= 1;
+            }
+        };
+        assert_eq!(field(&probs).as_deref(), Some("projected_probs_bits[2]"));
+        // A truth value is a cause of the probabilities: reported first.
+        let both = |d: &mut Decision| {
+            probs(d);
+            if let Some(v) = d.rule_verdicts.as_mut() {
+                v[1].truth_bits[0] = 0;
+            }
+        };
+        assert_eq!(
+            field(&both).as_deref(),
+            Some("rule_verdicts[1].truth_bits[0]")
+        );
+        let changed = |d: &mut Decision| d.changed_by = Some(vec![]);
+        assert_eq!(field(&changed).as_deref(), Some("changed_by"));
+        let gone = |d: &mut Decision| d.projected_probs_bits = None;
+        assert_eq!(field(&gone).as_deref(), Some("projected_probs_bits"));
+        let mut other = t.clone();
+        other.rules = None;
+        assert_eq!(
+            first_divergence(&t, &other).map(|d| d.field).as_deref(),
+            Some("rules")
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The on-target test: replays every golden decision trace with whitebox-core on the emulated
-//! Cortex-M, prints `ok NAME` or `FAIL NAME ...` per check and `N passed, N failed`, and exits
+//! Cortex-M, each with the model it names and, for a trace recorded with rules, through the same
+//! projection; prints `ok NAME` or `FAIL NAME ...` per check and `N passed, N failed`, and exits
 //! through semihosting with success only if every check passed. Run it with
 //! `cargo run --release --target thumbv7em-none-eabihf --bin on_target` in `firmware/` (M4F,
 //! hardware float) or `--target thumbv7m-none-eabi` (M3, software float).
@@ -9,7 +10,7 @@
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
-use whitebox_firmware::{load_model, replay, Field, Net, GOLDEN, MODEL, MODEL_CRC32};
+use whitebox_firmware::{load_model, replay, Net, GOLDEN, MODELS};
 
 /// AHP, DN, FZ and RMode bits of FPSCR: all zero is IEEE 754 round-to-nearest-even with
 /// subnormals and NaN payloads handled in full (the reset state).
@@ -62,55 +63,69 @@ fn main() -> ! {
         failed: 0,
     };
     hprintln!(
-        "whitebox on-target: {} golden traces, model {} bytes, CRC-32 {:#010x}",
+        "whitebox on-target: {} golden traces, {} models",
         GOLDEN.len(),
-        MODEL.len(),
-        MODEL_CRC32
+        MODELS.len()
     );
     check_fpu(&mut t);
     let mut net = Net::zeroed();
-    match load_model(&mut net) {
-        Ok(mask) => {
-            hprintln!("ok load model");
-            t.check(true);
-            for g in GOLDEN {
-                match replay(g, &net, mask) {
-                    Ok(n) => {
-                        hprintln!(
-                            "ok {} ({} decisions: actions and logit bits equal)",
-                            g.name,
-                            n
-                        );
-                        t.check(true);
-                    }
-                    Err(m) => {
-                        let field = match m.field {
-                            Field::Logit(k) => {
-                                hprintln!(
-                                    "FAIL {} decision {}: logits_bits[{}] expected {:#010x}, got {:#010x}",
-                                    g.name, m.decision, k, m.expected, m.got
-                                );
-                                t.check(false);
-                                continue;
-                            }
-                            other => other,
-                        };
-                        hprintln!(
-                            "FAIL {} decision {}: {:?} expected {:#x}, got {:#x}",
-                            g.name,
-                            m.decision,
-                            field,
-                            m.expected,
-                            m.got
-                        );
-                        t.check(false);
-                    }
+    for (i, model) in MODELS.iter().enumerate() {
+        let traces = GOLDEN.iter().filter(|g| g.model == i);
+        let mask = match load_model(model, &mut net) {
+            Ok(mask) => {
+                hprintln!(
+                    "ok load model {} ({} bytes, CRC-32 {:#010x})",
+                    model.path,
+                    model.bytes.len(),
+                    model.crc32
+                );
+                t.check(true);
+                mask
+            }
+            Err(e) => {
+                hprintln!("FAIL load model {}: {}", model.path, e);
+                t.check(false);
+                for g in traces {
+                    hprintln!("FAIL {}: its model {} did not load", g.name, model.path);
+                    t.check(false);
+                }
+                continue;
+            }
+        };
+        for g in traces {
+            match replay(g, &net, mask) {
+                Ok(n) => {
+                    let what = if g.rules.is_some() {
+                        "actions, logit bits, rule verdicts and projected probability bits equal"
+                    } else {
+                        "actions and logit bits equal"
+                    };
+                    hprintln!("ok {} ({} decisions: {})", g.name, n, what);
+                    t.check(true);
+                }
+                Err(m) if m.field.hex() => {
+                    hprintln!(
+                        "FAIL {} decision {}: {} expected {:#010x}, got {:#010x}",
+                        g.name,
+                        m.decision,
+                        m.field,
+                        m.expected,
+                        m.got
+                    );
+                    t.check(false);
+                }
+                Err(m) => {
+                    hprintln!(
+                        "FAIL {} decision {}: {} expected {}, got {}",
+                        g.name,
+                        m.decision,
+                        m.field,
+                        m.expected,
+                        m.got
+                    );
+                    t.check(false);
                 }
             }
-        }
-        Err(e) => {
-            hprintln!("FAIL load model: {}", e);
-            t.check(false);
         }
     }
     hprintln!("{} passed, {} failed", t.passed, t.failed);

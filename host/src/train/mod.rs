@@ -120,7 +120,8 @@ struct Checkpoint {
 /// What a finished run reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainReport {
-    /// Best validation mean slowdown of the greedy policy.
+    /// Best validation mean slowdown of the greedy policy (for a distilled student, among the
+    /// iterations whose imitation weight has reached `pi_0`).
     pub best_val: Option<f64>,
     /// SJF's mean slowdown on the same validation job sets.
     pub sjf_val: f64,
@@ -391,6 +392,12 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             first_at_sjf = Some(0);
         }
     }
+    // A distilled student is the network once the imitation weight has reached its cap pi_0:
+    // earlier iterations are mostly the policy gradient's and would win on slowdown alone.
+    let selectable = |k: u32| {
+        projection.is_none()
+            || reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, k) >= config.rule_pi0
+    };
     for iteration in first_iteration..config.iterations {
         let fresh: Vec<Vec<Job>>;
         let sets = if config.resample {
@@ -421,7 +428,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             started.elapsed().as_secs_f64()
         )?;
         if let Some(v) = val {
-            if best_val.is_none_or(|b| v < b) {
+            if selectable(done) && (!selectable(best_iteration) || best_val.is_none_or(|b| v < b)) {
                 best_val = Some(v);
                 best_iteration = done;
                 crate::models::save(&out.model, &net, &header(done))?;
@@ -520,6 +527,19 @@ mod tests {
         assert_eq!(runs[0], runs[1]);
         // Training moved the weights away from their initial values.
         assert!(runs[0].1.iter().any(|&p| p != 0.0));
+    }
+
+    #[test]
+    fn a_distilled_student_is_chosen_once_the_imitation_weight_is_at_its_cap() {
+        // pi_k = min(0.9, 1 - 0.5^k) reaches 0.9 at k = 4 (1 - 1/16 = 0.9375; k = 3 gives
+        // 0.875), so the model file holds an iteration of 4 or later, whatever the scores.
+        let mut cfg = tiny(6);
+        cfg.rules = vec!["util<=0.8".into()];
+        cfg.rule_c = Some(6.0);
+        cfg.rule_alpha = 0.5;
+        let report =
+            train(&cfg, &dir("student").join("s.model"), false, false).expect("train student");
+        assert!(report.best_iteration >= 4, "{report:?}");
     }
 
     #[test]

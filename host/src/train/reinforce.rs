@@ -67,6 +67,24 @@ pub struct IterationStats {
     pub mean_slowdown: f64,
 }
 
+/// The mean |advantage| over one job set's trajectories (0 for none), in a fixed order.
+///
+/// The distillation term's gradient `q - p` is at most 1 per logit, while the policy-gradient
+/// term's is `A_t` times that, and returns here are sums of per-step rewards over whole episodes
+/// (advantages of order 10). Multiplying the distillation term by this scale puts the two terms
+/// of `(1 - pi) L_pg + pi L_distill` (Hu et al., ACL 2016, eq. 4) in the same units, so `pi`
+/// mixes them as intended; the plain policy gradient is unchanged.
+pub fn distill_scale(adv: &[Vec<f32>]) -> f32 {
+    let (sum, n) = adv.iter().flatten().fold((0.0f64, 0usize), |(s, n), a| {
+        (s + f64::from(a.abs()), n + 1)
+    });
+    if n == 0 {
+        0.0
+    } else {
+        (sum / n as f64) as f32
+    }
+}
+
 /// Time-dependent baseline: `b_t` = mean over trajectories of the return-to-go at decision `t`,
 /// zero-padded past a trajectory's end. Returns the advantages `G_t - b_t` per trajectory.
 pub fn advantages(rewards: &[Vec<f64>]) -> Vec<Vec<f32>> {
@@ -132,9 +150,10 @@ pub fn policy_gradient<
                 .collect();
             let rewards: Vec<Vec<f64>> = trajs.iter().map(|t| t.rewards.clone()).collect();
             let adv = advantages(&rewards);
+            let scale = distill_scale(&adv);
             let mut grad = Box::new(Mlp::zeroed());
             for (t, a) in trajs.iter().zip(adv.iter()) {
-                accumulate::<E, M, I, H, O>(net, jobs, settings, &t.actions, a, &mut grad);
+                accumulate::<E, M, I, H, O>(net, jobs, settings, &t.actions, a, scale, &mut grad);
             }
             let stats = IterationStats {
                 decisions: trajs.iter().map(|t| t.actions.len()).sum(),
@@ -179,5 +198,8 @@ mod tests {
         let adv = advantages(&[vec![-1.0, -1.0, -1.0], vec![-1.0]]);
         assert_eq!(adv[0], vec![-1.0, -1.0, -0.5]);
         assert_eq!(adv[1], vec![1.0]);
+        // Mean |advantage| of those four: (1 + 1 + 0.5 + 1) / 4.
+        assert_eq!(distill_scale(&adv), 0.875);
+        assert_eq!(distill_scale(&[]), 0.0);
     }
 }

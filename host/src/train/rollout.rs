@@ -92,21 +92,23 @@ pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const
 }
 
 /// Replays `actions` on `jobs` and adds to `grad` the gradient of
-/// `(1 - pi) sum_t adv[t] log pi(a_t | s_t) + beta H(pi(. | s_t)) + pi sum_t sum_a q log p`,
-/// where the last term (rule distillation, `pi` and `q` from `settings.teacher`) is absent
-/// without a teacher.
+/// `(1 - pi) sum_t adv[t] log p(a_t | s_t) + beta H(p(. | s_t)) + pi scale sum_t sum_a q log p`,
+/// where the last term (rule distillation, `pi` and `q` from `settings.teacher`, `scale` from
+/// [`super::reinforce::distill_scale`]) is absent without a teacher.
 pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     jobs: &[Job],
     settings: &super::reinforce::PgSettings,
     actions: &[u8],
     adv: &[f32],
+    scale: f32,
     grad: &mut Mlp<I, H, O>,
 ) {
     let mut ep: Episode<'_, M> = Episode::new(jobs, settings.end, &mut ()).expect("jobs validated");
     let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, settings.mask_invalid);
     let mut probs = [0.0f32; O];
     let pi = settings.teacher.as_ref().map_or(0.0, |t| t.pi);
+    let distill = pi * scale;
     for (&a, &adv) in actions.iter().zip(adv.iter()) {
         policy.evaluate(ep.cluster());
         if masked_softmax(policy.logits(), policy.valid(), &mut probs) {
@@ -120,7 +122,7 @@ pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, co
             });
             let gd = teacher.unwrap_or([0.0; O]);
             let g: [f32; O] = std::array::from_fn(|k| {
-                (1.0 - pi) * adv * gl[k] + settings.entropy * ge[k] + pi * gd[k]
+                (1.0 - pi) * adv * gl[k] + settings.entropy * ge[k] + distill * gd[k]
             });
             backprop(net, policy.obs(), policy.hidden(), &g, grad);
         }

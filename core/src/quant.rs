@@ -1,0 +1,1185 @@
+//! An int8 quantized policy network, in the style of TensorFlow Lite Micro.
+//!
+//! [`QMlp`] is the integer-only version of an [`Mlp`] `I -> H (ReLU) -> O`, built by
+//! [`QMlp::quantize`] from the float network and a calibration set. The scheme is TFLite's
+//! (Jacob et al., "Quantization and Training of Neural Networks for Efficient
+//! Integer-Arithmetic-Only Inference", CVPR 2018; TFLite Micro's fully connected kernel):
+//!
+//! | tensor | type | scale | zero point |
+//! |---|---|---|---|
+//! | input `x`, shape `[I]` | `u8` | `s_in = input_max / 255` (per tensor) | 0 |
+//! | hidden weights `w1`, shape `[H][I]` | `i8` in `[-127, 127]` | `s_w1[j] = max_i abs(w1[j][i]) / 127` (per output unit) | 0 |
+//! | hidden biases `b1`, shape `[H]` | `i32` | `s_in * s_w1[j]` | 0 |
+//! | hidden activations `h`, shape `[H]` | `u8` | `s_h = hidden_max / 255` (per tensor, calibrated) | 0 |
+//! | output weights `w2`, shape `[O][H]` | `i8` in `[-127, 127]` | `s_w2[k] = max_j abs(w2[k][j]) / 127` (per output unit) | 0 |
+//! | output biases `b2`, shape `[O]` | `i32` | `s_h * s_w2[k]` | 0 |
+//! | logits, shape `[O]` | `i32` | `s_out = min_k s_h * s_w2[k]` (per tensor) | 0 |
+//!
+//! Activations are unsigned 8-bit with zero point 0, which is TFLite's asymmetric activation
+//! scheme with `zero_point = 0`: the compact and image encoders write features in `[0, 1]` and
+//! ReLU outputs are never negative, so all 256 codes cover `[0, max]` and no zero-point
+//! correction term is needed. Weights are symmetric per output unit (per channel), `-128` unused.
+//! A channel whose weights are all zero gets `s_w = 1 / 127` in the hidden layer and `s_w2[k] =
+//! s_out / s_h` in the output layer.
+//!
+//! Inference, all in integers after the input is quantized (`x_q = clamp(round(x / s_in), 0,
+//! 255)`):
+//!
+//! ```text
+//! acc1[j]   = b1_q[j] + sum_i w1_q[j][i] * x_q[i]                      (int32)
+//! h_q[j]    = clamp(MBQM(acc1[j], M1[j]), 0, 255)                     M1[j] = s_in * s_w1[j] / s_h
+//! acc2[k]   = b2_q[k] + sum_j w2_q[k][j] * h_q[j]                      (int32)
+//! logit_q[k] = MBQM(acc2[k], M2[k])                                   M2[k] = s_h * s_w2[k] / s_out
+//! ```
+//!
+//! `MBQM` is TFLite's `MultiplyByQuantizedMultiplier` ([`Multiplier::apply`]): the real
+//! multiplier `M = q * 2^(shift - 31)` with `q` a Q31 number in `[2^30, 2^31)`, applied as gemmlowp's
+//! `SaturatingRoundingDoublingHighMul` (rounded high half of `2 x q`) followed by
+//! `RoundingDivideByPOT` (an arithmetic right shift rounding half away from zero); a positive
+//! shift is a left shift before the multiplication. ReLU is the lower clamp at the zero point 0
+//! (TFLite's fused activation range `[zero_point, 255]`). The output is requantized once more to
+//! one common scale `s_out` because per-channel output weights give each logit its own
+//! accumulator scale; with `s_out` the finest of them every `M2[k] >= 1`, so no accumulator
+//! precision is lost. The logits stay `int32`: the masked argmax needs no dequantization, and
+//! `logit_q * s_out` ([`QMlp::dequantize`]) is for reports only.
+//!
+//! Every accumulator is bounded when the network is quantized (`|b| + 127 * 255 * n` must fit in
+//! `i32`, before and after a left shift and the output multiplier), so the integer path cannot
+//! overflow; the sums are written with wrapping arithmetic, which therefore never wraps, and no
+//! operation can panic. Scales are `f32` (as TFLite stores them); the multipliers and biases are
+//! derived from them in `f64`, as TFLite's `QuantizeMultiplier` does.
+//!
+//! Memory for inference ([`QMlp::INT8_BYTES`]): `H * I + O * H` bytes of `i8` weights, `4 * (H +
+//! O)` of `i32` biases, `8 * (H + O)` of per-channel multipliers and shifts (TFLite Micro keeps
+//! both as `int32` arrays) and 8 bytes for the input and output scales, against `4 *
+//! Mlp::PARAMS` for the `f32` network. For the compact encoder with 10 slots (82 -> 20 -> 11):
+//! 1860 + 124 + 248 + 8 = 2240 bytes against 7564.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::baselines::{PolicyError, Scheduler};
+use crate::cluster::{Action, Cluster};
+use crate::encoding::Encoder;
+use crate::nn::Mlp;
+use crate::policy::valid_actions;
+use crate::projection::Preference;
+
+/// Largest activation code: activations are `u8` with zero point 0.
+pub const ACT_MAX: i32 = 255;
+/// Largest weight magnitude: weights are symmetric `i8` in `[-127, 127]`.
+pub const WEIGHT_MAX: i32 = 127;
+
+/// A real multiplier `M = q * 2^(shift - 31)` in TFLite's fixed-point form: `q` a Q31 number in
+/// `[2^30, 2^31)` (or 0 for `M = 0`) and `shift` in `[-31, 30]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Multiplier {
+    q: i32,
+    shift: i32,
+}
+
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a * b / 2^31)` with the nudge of
+/// gemmlowp (so exact halves round up: `1.5 -> 2`, `-1.5 -> -1`), saturating the one overflow
+/// `i32::MIN * i32::MIN`.
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = i64::from(a) * i64::from(b);
+    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // |ab| <= 2^62 - 2^31 here, so the quotient fits in i32; `/` truncates toward zero as in C.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded half away from zero, with
+/// `exponent` clamped to `[0, 31]`.
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    let e = exponent.clamp(0, 31);
+    let x = i64::from(x);
+    let mask = (1i64 << e) - 1;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i64::from(x < 0);
+    // |x >> e| <= 2^30 for e >= 1, and x itself for e = 0: always an i32.
+    ((x >> e) + i64::from(remainder > threshold)) as i32
+}
+
+impl Multiplier {
+    /// TFLite's `QuantizeMultiplier`: `m = frac * 2^shift` with `frac` in `[0.5, 1)` (`frexp`),
+    /// `q = round(frac * 2^31)` (and `q = 2^30, shift + 1` when that rounds up to `2^31`).
+    /// Multipliers below `2^-32` flush to zero, as in TFLite. `None` when `m` is negative, not
+    /// finite, or `2^30` or more (the shift would exceed 30; TFLite saturates there, we refuse).
+    pub fn from_real(m: f64) -> Option<Multiplier> {
+        if !m.is_finite() || m < 0.0 {
+            return None;
+        }
+        if m == 0.0 {
+            return Some(Multiplier::default());
+        }
+        let (frac, mut shift) = libm::frexp(m);
+        let mut q = libm::round(frac * 2_147_483_648.0);
+        if q >= 2_147_483_648.0 {
+            q /= 2.0;
+            shift += 1;
+        }
+        if shift < -31 {
+            return Some(Multiplier::default());
+        }
+        if shift > 30 {
+            return None;
+        }
+        // q is a whole number in [2^30, 2^31 - 1] here.
+        Some(Multiplier { q: q as i32, shift })
+    }
+
+    /// The Q31 mantissa `q`.
+    pub fn q(self) -> i32 {
+        self.q
+    }
+
+    /// The power-of-two exponent: positive shifts left, negative shifts right.
+    pub fn shift(self) -> i32 {
+        self.shift
+    }
+
+    /// The real value `q * 2^(shift - 31)`.
+    pub fn real(self) -> f64 {
+        let mut m = f64::from(self.q);
+        let mut e = self.shift - 31;
+        while e > 0 {
+            m *= 2.0;
+            e -= 1;
+        }
+        while e < 0 {
+            m *= 0.5;
+            e += 1;
+        }
+        m
+    }
+
+    /// TFLite's `MultiplyByQuantizedMultiplier(x, q, shift)`:
+    /// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^left, q), right)` with
+    /// `left = max(shift, 0)`, `right = max(-shift, 0)`. The left shift saturates instead of
+    /// overflowing (the quantizer makes sure it never has to).
+    pub fn apply(self, x: i32) -> i32 {
+        let left = self.shift.clamp(0, 30);
+        let right = self.shift.saturating_neg().clamp(0, 31);
+        let shifted = x.saturating_mul(1i32 << left);
+        rounding_divide_by_pot(
+            saturating_rounding_doubling_high_mul(shifted, self.q),
+            right,
+        )
+    }
+}
+
+/// A tensor whose range sets a scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tensor {
+    /// The network input (`input_max`).
+    Input,
+    /// The hidden activations (calibrated maximum).
+    Hidden,
+}
+
+/// A layer of the quantized network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QLayer {
+    /// Input to hidden.
+    Hidden,
+    /// Hidden to output.
+    Output,
+}
+
+/// What does not fit in its integer type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    /// The bias at scale `s_in * s_w` is beyond `i32`.
+    Bias,
+    /// The requantization multiplier is `2^30` or more (or not finite).
+    Multiplier,
+    /// The worst-case accumulator (or its requantized value) could leave `i32`.
+    Accumulator,
+}
+
+/// Why a network could not be quantized.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum QuantError {
+    /// The float network has a NaN or infinite parameter (index in [`Mlp::params`] order).
+    NonFiniteWeight {
+        /// Parameter index.
+        index: usize,
+    },
+    /// A calibration sample produced a NaN or infinite hidden activation.
+    NonFiniteActivation {
+        /// Sample index, from 0.
+        sample: u64,
+    },
+    /// No calibration sample was given.
+    NoCalibration,
+    /// A range that sets a scale is zero, negative or not finite (for the hidden layer: every
+    /// calibration activation was 0), so the scale would be 0 or undefined.
+    ZeroRange {
+        /// Which tensor.
+        tensor: Tensor,
+        /// The range found.
+        max: f32,
+    },
+    /// A quantized quantity does not fit its integer type.
+    OutOfRange {
+        /// Which layer.
+        layer: QLayer,
+        /// Output unit of that layer.
+        unit: usize,
+        /// What does not fit.
+        what: Quantity,
+    },
+}
+
+impl fmt::Display for QuantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuantError::NonFiniteWeight { index } => {
+                write!(f, "weight {index} is NaN or infinite; cannot quantize")
+            }
+            QuantError::NonFiniteActivation { sample } => write!(
+                f,
+                "calibration sample {sample} gives a NaN or infinite hidden activation"
+            ),
+            QuantError::NoCalibration => f.write_str("no calibration sample was given"),
+            QuantError::ZeroRange { tensor, max } => {
+                let t = match tensor {
+                    Tensor::Input => "input range",
+                    Tensor::Hidden => "calibrated hidden-activation range",
+                };
+                write!(f, "{t} is {max}; it must be a finite number above 0")
+            }
+            QuantError::OutOfRange { layer, unit, what } => {
+                let l = match layer {
+                    QLayer::Hidden => "hidden",
+                    QLayer::Output => "output",
+                };
+                let w = match what {
+                    Quantity::Bias => "bias does not fit in int32",
+                    Quantity::Multiplier => "requantization multiplier is 2^30 or more",
+                    Quantity::Accumulator => "worst-case accumulator does not fit in int32",
+                };
+                write!(f, "{l} unit {unit}: {w}")
+            }
+        }
+    }
+}
+
+/// The largest hidden activation over calibration samples, accumulated one sample at a time
+/// (so the samples need not be stored).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HiddenRange {
+    /// Largest activation seen, 0 before any sample.
+    pub max: f32,
+    /// Samples seen.
+    pub samples: u64,
+}
+
+impl HiddenRange {
+    /// Adds one sample's hidden activations (shape `[H]`, after ReLU).
+    ///
+    /// # Errors
+    /// [`QuantError::NonFiniteActivation`] for a NaN or infinite activation.
+    pub fn observe<const H: usize>(&mut self, hidden: &[f32; H]) -> Result<(), QuantError> {
+        for &h in hidden {
+            if !h.is_finite() {
+                return Err(QuantError::NonFiniteActivation {
+                    sample: self.samples,
+                });
+            }
+            self.max = self.max.max(h);
+        }
+        self.samples = self.samples.saturating_add(1);
+        Ok(())
+    }
+}
+
+/// An int8 network `I -> H (ReLU) -> O`; see the module docs for the scheme. Built only by
+/// [`QMlp::quantize`] or [`QMlp::from_range`], which check every bound the integer path relies on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QMlp<const I: usize, const H: usize, const O: usize> {
+    w1: [[i8; I]; H],
+    b1: [i32; H],
+    m1: [Multiplier; H],
+    w2: [[i8; H]; O],
+    b2: [i32; O],
+    m2: [Multiplier; O],
+    input_scale: f32,
+    input_inv_scale: f32,
+    hidden_scale: f32,
+    output_scale: f32,
+    w1_scale: [f32; H],
+    w2_scale: [f32; O],
+}
+
+/// Symmetric per-channel weights: `s = max |w| / 127` (`zero_scale` for an all-zero channel),
+/// `q = clamp(round(w / s), -127, 127)`; returns `s`.
+fn quantize_row<const N: usize>(w: &[f32; N], q: &mut [i8; N], zero_scale: f32) -> f32 {
+    let max = w.iter().fold(0.0f32, |m, &x| m.max(libm::fabsf(x)));
+    let scale = max / WEIGHT_MAX as f32;
+    let scale = if scale > 0.0 { scale } else { zero_scale };
+    for (q, &x) in q.iter_mut().zip(w.iter()) {
+        let r = libm::roundf(x / scale).clamp(-(WEIGHT_MAX as f32), WEIGHT_MAX as f32);
+        // In [-127, 127] (a NaN cannot occur: weights are checked finite, scale > 0).
+        *q = r as i8;
+    }
+    scale
+}
+
+/// `round(b / scale)` as an `i32`, if it fits (a NaN or infinity does not).
+fn quantize_bias(b: f32, scale: f64) -> Option<i32> {
+    let r = libm::round(f64::from(b) / scale);
+    (f64::from(i32::MIN)..=f64::from(i32::MAX))
+        .contains(&r)
+        .then_some(r as i32)
+}
+
+/// `bias + sum_i w[i] * x[i]` in int32. Each product is at most `127 * 255` in magnitude and the
+/// quantizer bounds the sum, so the wrapping adds never wrap.
+fn dot_q<const N: usize>(bias: i32, w: &[i8; N], x: &[u8; N]) -> i32 {
+    w.iter().zip(x.iter()).fold(bias, |acc, (&w, &x)| {
+        acc.wrapping_add(i32::from(w) * i32::from(x))
+    })
+}
+
+/// The worst-case magnitude of `bias + sum of n products`, in i64.
+fn worst_acc(bias: i32, n: usize) -> i64 {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    i64::from(bias)
+        .abs()
+        .saturating_add(n.saturating_mul(i64::from(WEIGHT_MAX * ACT_MAX)))
+}
+
+/// Checks that [`Multiplier::apply`] of every accumulator up to `worst` in magnitude stays in
+/// range: the left shift, and the product `worst * M` (plus one for rounding).
+fn fits_after(worst: i64, m: Multiplier) -> bool {
+    let limit = i64::from(i32::MAX);
+    let shifted = worst.saturating_mul(1i64 << m.shift().clamp(0, 30));
+    shifted <= limit && (worst as f64) * m.real() + 1.0 <= limit as f64
+}
+
+impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
+    /// Bytes of `i8` weights: `H * I + O * H`.
+    pub const WEIGHT_BYTES: usize = H * I + O * H;
+    /// Bytes of `i32` biases: `4 * (H + O)`.
+    pub const BIAS_BYTES: usize = 4 * (H + O);
+    /// Bytes of per-channel requantization parameters, an `i32` multiplier and an `i32` shift
+    /// per output unit as in TFLite Micro: `8 * (H + O)`.
+    pub const REQUANT_BYTES: usize = 8 * (H + O);
+    /// Bytes of the `f32` scales inference needs: the input scale (to quantize observations) and
+    /// the output scale (to dequantize logits for reports).
+    pub const SCALE_BYTES: usize = 8;
+    /// Everything inference needs.
+    pub const INT8_BYTES: usize =
+        Self::WEIGHT_BYTES + Self::BIAS_BYTES + Self::REQUANT_BYTES + Self::SCALE_BYTES;
+
+    /// Quantizes `net`: inputs are taken to lie in `[0, input_max]` (1 for both shipped
+    /// encoders; larger values saturate at 255), and the hidden scale is calibrated on the
+    /// largest hidden activation of `net` over `calibration` (observations, shape `[I]` each).
+    ///
+    /// # Errors
+    /// As [`QMlp::from_range`], and [`QuantError::NonFiniteActivation`] for a calibration
+    /// sample with a non-finite activation.
+    pub fn quantize<'a>(
+        net: &Mlp<I, H, O>,
+        input_max: f32,
+        calibration: impl IntoIterator<Item = &'a [f32; I]>,
+    ) -> Result<Self, QuantError> {
+        if let Some(index) = net.first_non_finite() {
+            return Err(QuantError::NonFiniteWeight { index });
+        }
+        let mut range = HiddenRange::default();
+        let mut h = [0.0f32; H];
+        for x in calibration {
+            net.hidden(x, &mut h);
+            range.observe(&h)?;
+        }
+        Self::from_range(net, input_max, &range)
+    }
+
+    /// Quantizes `net` with a hidden range accumulated elsewhere (for example from a float
+    /// [`crate::policy::Policy`]'s [`hidden`](crate::policy::Policy::hidden) activations while
+    /// it plays episodes).
+    ///
+    /// # Errors
+    /// [`QuantError::NonFiniteWeight`], [`QuantError::ZeroRange`] for a bad `input_max` or an
+    /// all-zero hidden range, [`QuantError::NoCalibration`], and [`QuantError::OutOfRange`] when
+    /// a bias, multiplier or worst-case accumulator does not fit its integer type.
+    pub fn from_range(
+        net: &Mlp<I, H, O>,
+        input_max: f32,
+        range: &HiddenRange,
+    ) -> Result<Self, QuantError> {
+        if let Some(index) = net.first_non_finite() {
+            return Err(QuantError::NonFiniteWeight { index });
+        }
+        let input_scale = input_max / ACT_MAX as f32;
+        if !(input_max.is_finite() && input_scale > 0.0) {
+            return Err(QuantError::ZeroRange {
+                tensor: Tensor::Input,
+                max: input_max,
+            });
+        }
+        if range.samples == 0 {
+            return Err(QuantError::NoCalibration);
+        }
+        let hidden_scale = range.max / ACT_MAX as f32;
+        if !(range.max.is_finite() && hidden_scale > 0.0) {
+            return Err(QuantError::ZeroRange {
+                tensor: Tensor::Hidden,
+                max: range.max,
+            });
+        }
+        let mut q = QMlp {
+            w1: [[0; I]; H],
+            b1: [0; H],
+            m1: [Multiplier::default(); H],
+            w2: [[0; H]; O],
+            b2: [0; O],
+            m2: [Multiplier::default(); O],
+            input_scale,
+            input_inv_scale: ACT_MAX as f32 / input_max,
+            hidden_scale,
+            output_scale: 0.0,
+            w1_scale: [0.0; H],
+            w2_scale: [0.0; O],
+        };
+        let out_of_range = |layer, unit, what| QuantError::OutOfRange { layer, unit, what };
+
+        // Hidden layer: accumulator scale s_in * s_w1[j], requantized to s_h.
+        let (s_in, s_h) = (f64::from(input_scale), f64::from(hidden_scale));
+        let rows = q.w1.iter_mut().zip(net.w1.iter()).zip(net.b1.iter());
+        let params = q
+            .w1_scale
+            .iter_mut()
+            .zip(q.b1.iter_mut())
+            .zip(q.m1.iter_mut());
+        for (j, (((wq, w), &b), ((s, bq), m))) in rows.zip(params).enumerate() {
+            *s = quantize_row(w, wq, 1.0 / WEIGHT_MAX as f32);
+            let acc_scale = s_in * f64::from(*s);
+            *bq = quantize_bias(b, acc_scale).ok_or(out_of_range(
+                QLayer::Hidden,
+                j,
+                Quantity::Bias,
+            ))?;
+            *m = Multiplier::from_real(acc_scale / s_h).ok_or(out_of_range(
+                QLayer::Hidden,
+                j,
+                Quantity::Multiplier,
+            ))?;
+            if !fits_after(worst_acc(*bq, I), *m) {
+                return Err(out_of_range(QLayer::Hidden, j, Quantity::Accumulator));
+            }
+        }
+
+        // Output layer: per-channel weight scales first, then the common output scale (the
+        // finest accumulator scale), then biases and multipliers.
+        let mut zero = [false; O];
+        for ((wq, w), (s, z)) in
+            q.w2.iter_mut()
+                .zip(net.w2.iter())
+                .zip(q.w2_scale.iter_mut().zip(zero.iter_mut()))
+        {
+            *s = quantize_row(w, wq, 0.0);
+            *z = *s == 0.0;
+        }
+        let output_scale = q
+            .w2_scale
+            .iter()
+            .filter(|&&s| s > 0.0)
+            .map(|&s| hidden_scale * s)
+            .fold(f32::INFINITY, f32::min);
+        // All channels zero: as if every weight scale were 1/127.
+        let output_scale = if output_scale.is_finite() {
+            output_scale
+        } else {
+            hidden_scale / WEIGHT_MAX as f32
+        };
+        q.output_scale = output_scale;
+        let s_out = f64::from(output_scale);
+        let params = q
+            .w2_scale
+            .iter_mut()
+            .zip(q.b2.iter_mut())
+            .zip(q.m2.iter_mut());
+        for (k, (((s, bq), m), (&b, &z))) in params.zip(net.b2.iter().zip(zero.iter())).enumerate()
+        {
+            if z {
+                *s = output_scale / hidden_scale;
+            }
+            let acc_scale = s_h * f64::from(*s);
+            *bq = quantize_bias(b, acc_scale).ok_or(out_of_range(
+                QLayer::Output,
+                k,
+                Quantity::Bias,
+            ))?;
+            *m = Multiplier::from_real(acc_scale / s_out).ok_or(out_of_range(
+                QLayer::Output,
+                k,
+                Quantity::Multiplier,
+            ))?;
+            if !fits_after(worst_acc(*bq, H), *m) {
+                return Err(out_of_range(QLayer::Output, k, Quantity::Accumulator));
+            }
+        }
+        Ok(q)
+    }
+
+    /// `x_q = clamp(round(x / s_in), 0, 255)` (computed as `x * (255 / input_max)`), shape `[I]`;
+    /// a NaN becomes 0.
+    pub fn quantize_input(&self, x: &[f32; I], xq: &mut [u8; I]) {
+        for (q, &v) in xq.iter_mut().zip(x.iter()) {
+            let r = libm::roundf(v * self.input_inv_scale);
+            *q = if r >= ACT_MAX as f32 {
+                u8::MAX
+            } else if r > 0.0 {
+                r as u8
+            } else {
+                0
+            };
+        }
+    }
+
+    /// Quantized hidden activations `h_q` (shape `[H]`, scale [`QMlp::hidden_scale`]) from a
+    /// quantized input (shape `[I]`): integer only.
+    pub fn hidden_q(&self, xq: &[u8; I], h: &mut [u8; H]) {
+        let units = self.w1.iter().zip(self.b1.iter()).zip(self.m1.iter());
+        for (hj, ((w, &b), m)) in h.iter_mut().zip(units) {
+            // ReLU and saturation: clamp to [zero point, 255].
+            *hj = m.apply(dot_q(b, w, xq)).clamp(0, ACT_MAX) as u8;
+        }
+    }
+
+    /// Quantized logits (shape `[O]`, scale [`QMlp::output_scale`]) from quantized hidden
+    /// activations: integer only.
+    pub fn output_q(&self, h: &[u8; H], logits: &mut [i32; O]) {
+        let units = self.w2.iter().zip(self.b2.iter()).zip(self.m2.iter());
+        for (lk, ((w, &b), m)) in logits.iter_mut().zip(units) {
+            *lk = m.apply(dot_q(b, w, h));
+        }
+    }
+
+    /// Forward pass: quantizes `x` (shape `[I]`) into `xq`, fills the hidden codes `h` (shape
+    /// `[H]`) and the int32 logits (shape `[O]`).
+    pub fn forward(&self, x: &[f32; I], xq: &mut [u8; I], h: &mut [u8; H], logits: &mut [i32; O]) {
+        self.quantize_input(x, xq);
+        self.hidden_q(xq, h);
+        self.output_q(h, logits);
+    }
+
+    /// Real-valued logits `logit_q * s_out`, for reports (the decision does not need them).
+    pub fn dequantize(&self, logits: &[i32; O], out: &mut [f32; O]) {
+        for (o, &l) in out.iter_mut().zip(logits.iter()) {
+            *o = l as f32 * self.output_scale;
+        }
+    }
+
+    /// Input scale `s_in = input_max / 255`.
+    pub fn input_scale(&self) -> f32 {
+        self.input_scale
+    }
+
+    /// Hidden-activation scale `s_h = hidden_max / 255`.
+    pub fn hidden_scale(&self) -> f32 {
+        self.hidden_scale
+    }
+
+    /// Logit scale `s_out`.
+    pub fn output_scale(&self) -> f32 {
+        self.output_scale
+    }
+
+    /// Per-unit hidden weight scales `s_w1`, shape `[H]`.
+    pub fn w1_scale(&self) -> &[f32; H] {
+        &self.w1_scale
+    }
+
+    /// Per-unit output weight scales `s_w2`, shape `[O]`.
+    pub fn w2_scale(&self) -> &[f32; O] {
+        &self.w2_scale
+    }
+
+    /// Quantized hidden weights, shape `[H][I]`.
+    pub fn w1(&self) -> &[[i8; I]; H] {
+        &self.w1
+    }
+
+    /// Quantized hidden biases (scale `s_in * s_w1[j]`), shape `[H]`.
+    pub fn b1(&self) -> &[i32; H] {
+        &self.b1
+    }
+
+    /// Hidden requantization multipliers `s_in * s_w1[j] / s_h`, shape `[H]`.
+    pub fn m1(&self) -> &[Multiplier; H] {
+        &self.m1
+    }
+
+    /// Quantized output weights, shape `[O][H]`.
+    pub fn w2(&self) -> &[[i8; H]; O] {
+        &self.w2
+    }
+
+    /// Quantized output biases (scale `s_h * s_w2[k]`), shape `[O]`.
+    pub fn b2(&self) -> &[i32; O] {
+        &self.b2
+    }
+
+    /// Output requantization multipliers `s_h * s_w2[k] / s_out`, shape `[O]`.
+    pub fn m2(&self) -> &[Multiplier; O] {
+        &self.m2
+    }
+}
+
+/// The valid entry with the largest logit, lowest index on ties; `None` when nothing is valid.
+pub fn masked_argmax_q<const O: usize>(logits: &[i32; O], valid: &[bool; O]) -> Option<usize> {
+    let mut best: Option<(usize, i32)> = None;
+    for (k, (&l, &v)) in logits.iter().zip(valid.iter()).enumerate() {
+        if v && best.is_none_or(|(_, b)| l > b) {
+            best = Some((k, l));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
+/// An int8 network policy for `M` job slots: the encoder `E` and the invalid-action mask of
+/// [`crate::policy::Policy`] ([`valid_actions`]), a [`QMlp`], and the masked argmax of the int32
+/// logits. Holds its work buffers, so a decision allocates nothing.
+#[derive(Clone, Debug)]
+pub struct QPolicy<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
+    net: &'m QMlp<I, H, O>,
+    mask_invalid: bool,
+    obs: [f32; I],
+    input: [u8; I],
+    hidden: [u8; H],
+    logits: [i32; O],
+    valid: [bool; O],
+    encoder: PhantomData<E>,
+}
+
+impl<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
+    QPolicy<'m, E, M, I, H, O>
+{
+    const SHAPES_OK: () = assert!(
+        I == E::ENCODING.input_len(M) && O == M + 1,
+        "network input must match the encoder and output must be M + 1"
+    );
+
+    /// A policy deciding with `net`; `mask_invalid` as for [`crate::policy::Policy::new`].
+    pub fn new(net: &'m QMlp<I, H, O>, mask_invalid: bool) -> Self {
+        let () = Self::SHAPES_OK;
+        QPolicy {
+            net,
+            mask_invalid,
+            obs: [0.0; I],
+            input: [0; I],
+            hidden: [0; H],
+            logits: [0; O],
+            valid: [true; O],
+            encoder: PhantomData,
+        }
+    }
+
+    /// The network.
+    pub fn net(&self) -> &QMlp<I, H, O> {
+        self.net
+    }
+
+    /// Encodes `cluster`, runs the int8 network and computes the action mask.
+    pub fn evaluate(&mut self, cluster: &Cluster<M>) {
+        E::encode(cluster, &mut self.obs);
+        self.net.forward(
+            &self.obs,
+            &mut self.input,
+            &mut self.hidden,
+            &mut self.logits,
+        );
+        self.valid = valid_actions(cluster, self.mask_invalid);
+    }
+
+    /// The last observation (before quantization), shape `[I]`.
+    pub fn obs(&self) -> &[f32; I] {
+        &self.obs
+    }
+
+    /// The last quantized input, shape `[I]`, scale [`QMlp::input_scale`].
+    pub fn input(&self) -> &[u8; I] {
+        &self.input
+    }
+
+    /// The last hidden codes, shape `[H]`, scale [`QMlp::hidden_scale`].
+    pub fn hidden(&self) -> &[u8; H] {
+        &self.hidden
+    }
+
+    /// The last int32 logits, shape `[M + 1]`, scale [`QMlp::output_scale`].
+    pub fn logits(&self) -> &[i32; O] {
+        &self.logits
+    }
+
+    /// The last action mask, shape `[M + 1]`.
+    pub fn valid(&self) -> &[bool; O] {
+        &self.valid
+    }
+
+    /// The greedy action for the last evaluated state (integer logits cannot be NaN, so there is
+    /// no error case).
+    pub fn greedy(&self) -> Action {
+        masked_argmax_q(&self.logits, &self.valid)
+            .and_then(|k| Action::from_index(k, M))
+            .unwrap_or(Action::Void)
+    }
+}
+
+impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
+    for QPolicy<'_, E, M, I, H, O>
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.evaluate(cluster);
+        Ok(self.greedy())
+    }
+}
+
+/// The dequantized logits and the invalid-action mask. Dequantization is monotonic (`s_out >
+/// 0`), so the masked argmax of these logits is [`QPolicy::greedy`]'s action (up to ties between
+/// logits beyond `2^24` in magnitude, which `f32` cannot tell apart).
+impl<E: Encoder, const M: usize, const I: usize, const H: usize, const P: usize> Preference<M>
+    for QPolicy<'_, E, M, I, H, P>
+{
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        const { assert!(O == P, "the projection has as many outputs as the network") };
+        self.evaluate(cluster);
+        for (dst, &src) in logits.iter_mut().zip(self.logits.iter()) {
+            *dst = src as f32 * self.net.output_scale;
+        }
+        for (dst, src) in valid.iter_mut().zip(self.valid.iter()) {
+            *dst = *src;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{compact_len, Compact};
+    use crate::nn::masked_argmax;
+    use crate::policy::Policy;
+    use crate::Job;
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg32;
+
+    const TWO_POW_MINUS_31: f64 = 1.0 / 2_147_483_648.0;
+
+    fn mult(m: f64) -> Multiplier {
+        Multiplier::from_real(m).unwrap_or_else(|| unreachable!("{m} is representable"))
+    }
+
+    #[test]
+    fn fixed_point_multipliers_and_rounding_by_hand() {
+        // 0.75 = 0.75 * 2^0: q = round(0.75 * 2^31) = 1610612736, shift 0.
+        assert_eq!(
+            mult(0.75),
+            Multiplier {
+                q: 1_610_612_736,
+                shift: 0
+            }
+        );
+        // 0.1 = 0.8 * 2^-3: q = round(0.8 * 2^31) = round(1717986918.4) = 1717986918, shift -3.
+        assert_eq!(
+            mult(0.1),
+            Multiplier {
+                q: 1_717_986_918,
+                shift: -3
+            }
+        );
+        // 1 = 0.5 * 2^1 and 2 = 0.5 * 2^2: q = 2^30 with a left shift.
+        assert_eq!(
+            mult(1.0),
+            Multiplier {
+                q: 1 << 30,
+                shift: 1
+            }
+        );
+        assert_eq!(
+            mult(2.0),
+            Multiplier {
+                q: 1 << 30,
+                shift: 2
+            }
+        );
+        assert_eq!(mult(0.0), Multiplier { q: 0, shift: 0 });
+        // Below 2^-32 flushes to zero (TFLite); 2^30 and above, negatives and NaN are refused.
+        assert_eq!(mult(1e-12), Multiplier { q: 0, shift: 0 });
+        assert_eq!(Multiplier::from_real(1_073_741_824.0), None);
+        assert_eq!(Multiplier::from_real(-0.5), None);
+        assert_eq!(Multiplier::from_real(f64::NAN), None);
+        assert_eq!(mult(0.75).real(), 0.75);
+
+        // SRDHM(x, q) = round(x * q / 2^31), halves up (gemmlowp's nudge).
+        let m = mult(0.75);
+        // 100 * 0.75 = 75 exactly.
+        assert_eq!(m.apply(100), 75);
+        // 3 * 0.75 = 2.25 -> 2 and -2.25 -> -2.
+        assert_eq!(m.apply(3), 2);
+        assert_eq!(m.apply(-3), -2);
+        // 2 * 0.75 = 1.5: (1.5 * 2^31 + 2^30) / 2^31 = 2. For -1.5 the nudge is 1 - 2^30:
+        // (-1.5 * 2^31 + 1 - 2^30) / 2^31 = -1.99999999953, truncated toward zero: -1.
+        assert_eq!(m.apply(2), 2);
+        assert_eq!(m.apply(-2), -1);
+        // 0.1: SRDHM by 0.8 (q = 0.8 * 2^31 - 0.4), then RoundingDivideByPOT by 2^3.
+        let m = mult(0.1);
+        // 100: 100 q / 2^31 = 79.99999998 -> 80; 80 / 8 = 10.
+        assert_eq!(m.apply(100), 10);
+        // 1000: 799.9999998 -> 800; 800 / 8 = 100.
+        assert_eq!(m.apply(1000), 100);
+        // 25: 19.99999999 -> 20; 20 / 8 = 2.5, remainder 4 > threshold 3 -> 3 (half away
+        // from zero).
+        assert_eq!(m.apply(25), 3);
+        // -25: -20; -20 >> 3 = -3, remainder -20 & 7 = 4, threshold 3 + 1 = 4, not above -> -3.
+        assert_eq!(m.apply(-25), -3);
+        // 7: 5.6 -> 6; 6 >> 3 = 0, remainder 6 > 3 -> 1 (0.7 rounds to 1).
+        assert_eq!(m.apply(7), 1);
+        // Left shift: 2 = 2^30 * 2^(2 - 31); -3 * 4 * 0.5 = -6 exactly.
+        assert_eq!(mult(2.0).apply(-3), -6);
+
+        assert_eq!(rounding_divide_by_pot(5, 1), 3);
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3);
+        assert_eq!(rounding_divide_by_pot(6, 2), 2);
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2);
+        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
+        assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
+        assert_eq!(rounding_divide_by_pot(i32::MAX, 40), 1);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
+        // Extreme inputs saturate rather than panic: the left shift by 2 saturates at
+        // i32::MAX (i32::MIN), then the Q31 half of it is 2^30 (-2^30).
+        assert_eq!(mult(2.0).apply(i32::MAX), 1 << 30);
+        assert_eq!(mult(2.0).apply(i32::MIN), -(1 << 30));
+    }
+
+    /// The 2-2-2 network of the hand computation: weights are multiples of 2^-8 whose per-unit
+    /// maxima are 127 * 2^-k, so every weight scale is a power of two.
+    fn tiny() -> Mlp<2, 2, 2> {
+        Mlp {
+            w1: [[0.992_187_5, -0.25], [0.25, 0.496_093_75]],
+            b1: [0.007_812_5, -0.003_906_25],
+            w2: [[1.984_375, -0.5], [-0.25, 0.992_187_5]],
+            b2: [0.25, -0.125],
+        }
+    }
+
+    #[test]
+    fn tiny_network_by_hand() {
+        // Calibration on x = [1, 0] and [0, 1]: h = [1, 0.24609375] and [0, 0.4921875], so
+        // hidden_max = 1 and s_h = 1/255 = s_in (input_max = 1).
+        let calib = [[1.0f32, 0.0], [0.0, 1.0]];
+        let q = QMlp::quantize(&tiny(), 1.0, calib.iter()).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(q.input_scale(), 1.0 / 255.0);
+        assert_eq!(q.hidden_scale(), 1.0 / 255.0);
+        // s_w1 = [0.9921875 / 127, 0.49609375 / 127] = [1/128, 1/256];
+        // w1_q = [[127, -0.25 * 128], [0.25 * 256, 127]] = [[127, -32], [64, 127]].
+        assert_eq!(q.w1_scale(), &[1.0 / 128.0, 1.0 / 256.0]);
+        assert_eq!(q.w1(), &[[127, -32], [64, 127]]);
+        // b1_q = b1 / (s_in * s_w1) = [2^-7 * 255 * 2^7, -2^-8 * 255 * 2^8] = [255, -255].
+        assert_eq!(q.b1(), &[255, -255]);
+        // M1 = s_in * s_w1 / s_h = [2^-7, 2^-8] = 0.5 * [2^-6, 2^-7]: q = 2^30.
+        assert_eq!(
+            q.m1(),
+            &[
+                Multiplier {
+                    q: 1 << 30,
+                    shift: -6
+                },
+                Multiplier {
+                    q: 1 << 30,
+                    shift: -7
+                }
+            ]
+        );
+        // s_w2 = [1.984375 / 127, 0.9921875 / 127] = [1/64, 1/128]; s_out = s_h / 128.
+        assert_eq!(q.w2_scale(), &[1.0 / 64.0, 1.0 / 128.0]);
+        assert_eq!(q.output_scale(), 1.0 / 255.0 / 128.0);
+        assert_eq!(q.w2(), &[[127, -32], [-32, 127]]);
+        // b2_q = [0.25 * 255 * 64, -0.125 * 255 * 128] = [4080, -4080].
+        assert_eq!(q.b2(), &[4080, -4080]);
+        // M2 = s_h * s_w2 / s_out = [2, 1].
+        assert_eq!(
+            q.m2(),
+            &[
+                Multiplier {
+                    q: 1 << 30,
+                    shift: 2
+                },
+                Multiplier {
+                    q: 1 << 30,
+                    shift: 1
+                }
+            ]
+        );
+
+        let (mut xq, mut h, mut l) = ([0u8; 2], [0u8; 2], [0i32; 2]);
+        // x = [0.6, 0.8]: x_q = [153, 204].
+        // acc1[0] = 255 + 127 * 153 - 32 * 204 = 13158; SRDHM(13158, 2^30) = 6579 (exact);
+        //   6579 / 64 = 102.797: 6579 >> 6 = 102, remainder 51 > 31 -> h_q[0] = 103.
+        // acc1[1] = -255 + 64 * 153 + 127 * 204 = 35445; SRDHM = 17722.5 -> 17723 (half up);
+        //   17723 / 128 = 138.46: remainder 59 <= 63 -> h_q[1] = 138.
+        // acc2[0] = 4080 + 127 * 103 - 32 * 138 = 12745; * 2 -> logit_q[0] = 25490.
+        // acc2[1] = -4080 - 32 * 103 + 127 * 138 = 10150; * 1 -> logit_q[1] = 10150.
+        q.forward(&[0.6, 0.8], &mut xq, &mut h, &mut l);
+        assert_eq!((xq, h, l), ([153, 204], [103, 138], [25490, 10150]));
+        // Dequantized: 25490 / 32640 = 0.78094, 10150 / 32640 = 0.31097; the f32 network gives
+        // [0.77847, 0.31295].
+        let mut d = [0.0f32; 2];
+        q.dequantize(&l, &mut d);
+        assert!(libm::fabsf(d[0] - 25490.0 / 32640.0) < 1e-6);
+        assert!(libm::fabsf(d[1] - 10150.0 / 32640.0) < 1e-6);
+
+        // x = [0, 1]: x_q = [0, 255].
+        // acc1[0] = 255 - 32 * 255 = -7905; SRDHM = -3952.5 -> -3952 (half up);
+        //   -3952 >> 6 = -62, remainder 16 <= 32 -> -62; ReLU clamps to h_q[0] = 0.
+        // acc1[1] = -255 + 127 * 255 = 32130; SRDHM = 16065; 16065 / 128 = 125.51 -> 126.
+        // acc2 = [4080 - 32 * 126, -4080 + 127 * 126] = [48, 11922] -> logits [96, 11922].
+        q.forward(&[0.0, 1.0], &mut xq, &mut h, &mut l);
+        assert_eq!((xq, h, l), ([0, 255], [0, 126], [96, 11922]));
+        assert_eq!(masked_argmax_q(&l, &[true, true]), Some(1));
+        assert_eq!(masked_argmax_q(&l, &[true, false]), Some(0));
+        assert_eq!(masked_argmax_q(&l, &[false, false]), None);
+        // Inputs outside [0, 1] saturate; NaN quantizes to 0.
+        q.quantize_input(&[2.0, f32::NAN], &mut xq);
+        assert_eq!(xq, [255, 0]);
+        q.quantize_input(&[-1.0, f32::INFINITY], &mut xq);
+        assert_eq!(xq, [0, 255]);
+    }
+
+    #[test]
+    fn bad_networks_and_ranges_are_typed_errors() {
+        let calib = [[1.0f32, 0.0], [0.0, 1.0]];
+        let mut nan = tiny();
+        nan.w1[0][1] = f32::NAN;
+        assert_eq!(
+            QMlp::quantize(&nan, 1.0, calib.iter()),
+            Err(QuantError::NonFiniteWeight { index: 1 })
+        );
+        assert_eq!(
+            QMlp::quantize(&tiny(), 1.0, [].iter()),
+            Err(QuantError::NoCalibration)
+        );
+        assert_eq!(
+            QMlp::quantize(&Mlp::<2, 2, 2>::zeroed(), 1.0, calib.iter()),
+            Err(QuantError::ZeroRange {
+                tensor: Tensor::Hidden,
+                max: 0.0
+            })
+        );
+        assert_eq!(
+            QMlp::quantize(&tiny(), 0.0, calib.iter()),
+            Err(QuantError::ZeroRange {
+                tensor: Tensor::Input,
+                max: 0.0
+            })
+        );
+        assert!(matches!(
+            QMlp::quantize(&tiny(), f32::NAN, calib.iter()),
+            Err(QuantError::ZeroRange {
+                tensor: Tensor::Input,
+                ..
+            })
+        ));
+        let inf = [[0.0f32, 1.0], [f32::INFINITY, 0.0]];
+        assert_eq!(
+            QMlp::quantize(&tiny(), 1.0, inf.iter()),
+            Err(QuantError::NonFiniteActivation { sample: 1 })
+        );
+        let one = HiddenRange {
+            max: 1.0,
+            samples: 1,
+        };
+        // A bias of 1e5 at scale 1/255/128 is 3.3e9 > 2^31.
+        let mut big = tiny();
+        big.b1[1] = 1e5;
+        assert_eq!(
+            QMlp::from_range(&big, 1.0, &one),
+            Err(QuantError::OutOfRange {
+                layer: QLayer::Hidden,
+                unit: 1,
+                what: Quantity::Bias
+            })
+        );
+        // 65792 * 255 * 128 = 2147450880 fits, but not with 2 * 127 * 255 added.
+        big.b1[1] = 0.0;
+        big.b1[0] = 65792.0;
+        assert_eq!(
+            QMlp::from_range(&big, 1.0, &one),
+            Err(QuantError::OutOfRange {
+                layer: QLayer::Hidden,
+                unit: 0,
+                what: Quantity::Accumulator
+            })
+        );
+        // A tiny hidden range makes s_in * s_w1 / s_h astronomically large.
+        let tiny_range = HiddenRange {
+            max: 1e-38,
+            samples: 1,
+        };
+        assert_eq!(
+            QMlp::from_range(&tiny(), 1.0, &tiny_range),
+            Err(QuantError::OutOfRange {
+                layer: QLayer::Hidden,
+                unit: 0,
+                what: Quantity::Multiplier
+            })
+        );
+        // An all-zero output channel takes the output scale (M2 = 1) and keeps its bias.
+        let mut zero = tiny();
+        zero.w2[1] = [0.0, 0.0];
+        let q = QMlp::from_range(&zero, 1.0, &one).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(q.output_scale(), 1.0 / 255.0 / 64.0);
+        assert_eq!(
+            q.m2()[1],
+            Multiplier {
+                q: 1 << 30,
+                shift: 1
+            }
+        );
+        assert_eq!(q.b2()[1], -2040);
+    }
+
+    fn random_net<const I: usize, const H: usize, const O: usize>(rng: &mut Pcg32) -> Mlp<I, H, O> {
+        let mut net = Mlp::zeroed();
+        for p in net.params_mut() {
+            *p = rng.random_range(-1.0f32..1.0);
+        }
+        net
+    }
+
+    /// Quantized logits are within a bound derived from the scales: with `x^ = s_in x_q`, `w^ =
+    /// s_w w_q`, `h^ = s_h h_q`, and `|x^ - x| <= s_in / 2`, `|w^ - w| <= s_w / 2`, a bias error
+    /// of half its scale, and a requantization error of at most one output unit plus the
+    /// multiplier's relative error `2^-31`:
+    ///
+    /// `|h^_j - h_j| <= s_acc1/2 + s_w1/2 sum_i x^_i + s_in/2 sum_i |w1_ji| + s_h (1 + |acc1| M1 2^-31)`
+    ///
+    /// (ReLU and the clamp at `255 = hidden_max / s_h` are 1-Lipschitz, and the calibration
+    /// covers these inputs), and for each logit
+    ///
+    /// `|l^_k - l_k| <= s_acc2/2 + s_w2/2 sum_j h^_j + sum_j |w2_kj| e_j + s_out (1 + |acc2| M2 2^-31)`.
+    #[test]
+    fn quantized_logits_are_within_the_scale_bound() {
+        const I: usize = 8;
+        const H: usize = 6;
+        const O: usize = 4;
+        let mut rng = Pcg32::seed_from_u64(7);
+        let mut worst_ratio = 0.0f64;
+        for _ in 0..20 {
+            let net: Mlp<I, H, O> = random_net(&mut rng);
+            let mut xs = [[0.0f32; I]; 32];
+            for x in xs.iter_mut().flatten() {
+                *x = rng.random_range(0.0f32..=1.0);
+            }
+            let q = QMlp::quantize(&net, 1.0, xs.iter()).unwrap_or_else(|e| unreachable!("{e}"));
+            let (s_in, s_h, s_out) = (
+                f64::from(q.input_scale()),
+                f64::from(q.hidden_scale()),
+                f64::from(q.output_scale()),
+            );
+            for x in &xs {
+                let (mut hf, mut lf) = ([0.0f32; H], [0.0f32; O]);
+                net.forward(x, &mut hf, &mut lf);
+                let (mut xq, mut hq, mut lq) = ([0u8; I], [0u8; H], [0i32; O]);
+                q.forward(x, &mut xq, &mut hq, &mut lq);
+                let sum_x: f64 = xq.iter().map(|&v| s_in * f64::from(v)).sum();
+                let mut e_h = [0.0f64; H];
+                for (j, e) in e_h.iter_mut().enumerate() {
+                    let s_w = f64::from(q.w1_scale()[j]);
+                    let acc = dot_q(q.b1()[j], &q.w1()[j], &xq);
+                    let sum_w: f64 = net.w1[j].iter().map(|w| f64::from(libm::fabsf(*w))).sum();
+                    *e = s_in * s_w / 2.0
+                        + s_w / 2.0 * sum_x
+                        + s_in / 2.0 * sum_w
+                        + s_h * (1.0 + f64::from(acc.abs()) * q.m1()[j].real() * TWO_POW_MINUS_31);
+                }
+                let sum_h: f64 = hq.iter().map(|&v| s_h * f64::from(v)).sum();
+                let mut deq = [0.0f32; O];
+                q.dequantize(&lq, &mut deq);
+                for k in 0..O {
+                    let s_w = f64::from(q.w2_scale()[k]);
+                    let acc = dot_q(q.b2()[k], &q.w2()[k], &hq);
+                    let prop: f64 = net.w2[k]
+                        .iter()
+                        .zip(e_h.iter())
+                        .map(|(w, e)| f64::from(libm::fabsf(*w)) * e)
+                        .sum();
+                    let bound = s_h * s_w / 2.0
+                        + s_w / 2.0 * sum_h
+                        + prop
+                        + s_out
+                            * (1.0 + f64::from(acc.abs()) * q.m2()[k].real() * TWO_POW_MINUS_31);
+                    let err = libm::fabs(f64::from(deq[k]) - f64::from(lf[k]));
+                    // 1e-5 covers the f32 rounding of the reference forward pass itself.
+                    assert!(
+                        err <= bound + 1e-5,
+                        "logit {k}: error {err} > bound {bound}"
+                    );
+                    worst_ratio = worst_ratio.max(err / bound);
+                }
+            }
+        }
+        // The bound is a worst case; the typical error is well inside it.
+        assert!(worst_ratio > 0.0 && worst_ratio < 1.0, "{worst_ratio}");
+    }
+
+    #[test]
+    fn quantized_policy_masks_like_the_float_policy() {
+        const M: usize = 3;
+        const I: usize = compact_len(M);
+        let mut rng = Pcg32::seed_from_u64(3);
+        let net: Mlp<I, 5, 4> = random_net(&mut rng);
+        let job = |id, len, res| Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"));
+        let mut c: Cluster<M> = Cluster::new();
+        c.submit(job(0, 2, [6, 1])).ok();
+        c.submit(job(1, 20, [6, 1])).ok();
+        // Calibrate on the float policy's hidden activations in a few states.
+        let mut fp = Policy::<Compact, M, I, 5, 4>::new(&net, true);
+        let mut range = HiddenRange::default();
+        let mut states = [c.clone(), c.clone(), c.clone()];
+        states[1].step(Action::Schedule(0));
+        states[2] = Cluster::new();
+        for s in &states {
+            fp.evaluate(s);
+            range
+                .observe(fp.hidden())
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        let q = QMlp::from_range(&net, 1.0, &range).unwrap_or_else(|e| unreachable!("{e}"));
+        let mut qp = QPolicy::<Compact, M, I, 5, 4>::new(&q, true);
+        for s in &states {
+            let action = qp.decide(s).unwrap_or_else(|e| unreachable!("{e}"));
+            fp.evaluate(s);
+            assert_eq!(qp.valid(), fp.valid());
+            assert_eq!(qp.valid(), &valid_actions::<M, 4>(s, true));
+            let k = masked_argmax_q(qp.logits(), qp.valid());
+            assert_eq!(Some(action), k.and_then(|k| Action::from_index(k, M)));
+            // The dequantized preference picks the same action.
+            let (mut l, mut v) = ([0.0f32; 4], [false; 4]);
+            qp.preference(s, &mut l, &mut v)
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            assert_eq!(masked_argmax(&l, &v), Ok(k));
+            let mut xq = [0u8; I];
+            q.quantize_input(fp.obs(), &mut xq);
+            assert_eq!(qp.input(), &xq);
+        }
+        // The last state is the empty cluster: only void is allowed.
+        assert_eq!(qp.valid(), &[false, false, false, true]);
+        assert_eq!(qp.greedy(), Action::Void);
+    }
+}
