@@ -957,3 +957,64 @@ fn quantize_report_compares_the_int8_model_with_the_f32_one() {
     ]);
     assert!(err.contains("path is empty"), "{err}");
 }
+
+#[test]
+fn explain_a_decision_of_a_recorded_trace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("fixtures/models/default.model");
+    let (model, trace) = (
+        utf8(&model),
+        root.join("fixtures/golden/default-heavy.json"),
+    );
+    let jobs = root.join("fixtures/reference/deeprm/cases/rate0.7_seed1_nw10.json");
+    // default-heavy is the model's greedy all-done episode on that job file, so decision 5 of
+    // the trace is decision 5 of `--jobs`: the same report.
+    let by_trace = json(&[
+        "explain",
+        "--model",
+        model,
+        "--trace",
+        utf8(&trace),
+        "--decision",
+        "5",
+        "--format",
+        "json",
+    ]);
+    let by_jobs = json(&[
+        "explain",
+        "--model",
+        model,
+        "--jobs",
+        utf8(&jobs),
+        "--step",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(by_trace, by_jobs);
+    // The trace's model is checked, and a decision past the end is named.
+    let other = root.join("fixtures/models/distilled.model");
+    let err = failure(&[
+        "explain",
+        "--model",
+        utf8(&other),
+        "--trace",
+        utf8(&trace),
+        "--decision",
+        "5",
+    ]);
+    assert!(
+        err.contains("was recorded with fixtures/models/default.model"),
+        "{err}"
+    );
+    let err = failure(&[
+        "explain",
+        "--model",
+        model,
+        "--trace",
+        utf8(&trace),
+        "--decision",
+        "100000",
+    ]);
+    assert!(err.contains("decision 100000"), "{err}");
+}

@@ -16,6 +16,7 @@
 #![no_std]
 
 pub mod measure;
+pub mod monitor;
 
 use whitebox_core::encoding::{compact_len, Compact, Encoding};
 use whitebox_core::model::{self, ModelError};

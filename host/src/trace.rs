@@ -486,6 +486,49 @@ fn end_mode(e: &EndRef) -> Result<EndMode> {
     }
 }
 
+/// The jobs of a trace, checked as a job file's are.
+fn trace_jobs(t: &Trace, path: &Path) -> Result<Vec<Job>> {
+    let raw: Vec<RawJob> = t
+        .jobs
+        .iter()
+        .map(|j| RawJob {
+            arrival: i64::from(j.arrival),
+            len: i64::from(j.len),
+            res: j.res.iter().map(|&r| i64::from(r)).collect(),
+        })
+        .collect();
+    jobfile::from_raw(&raw).with_context(|| format!("trace {}", path.display()))
+}
+
+/// A trace's episode: its jobs, end mode and the recorded action (output index) of every
+/// decision, for `whitebox explain --trace`. `model` must be the model file the trace names:
+/// same length and CRC-32.
+///
+/// # Errors
+/// An unreadable or invalid trace, or a model file other than the trace's.
+pub fn episode_of(path: &Path, model: &Path) -> Result<(Vec<Job>, EndMode, Vec<usize>)> {
+    let t = Trace::load(path)?;
+    let bytes =
+        std::fs::read(model).with_context(|| format!("cannot read model {}", model.display()))?;
+    let found = model_ref(&t.model.path, &bytes);
+    if (found.bytes, found.crc32) != (t.model.bytes, t.model.crc32) {
+        bail!(
+            "trace {} was recorded with {} ({} bytes, CRC-32 {:#010x}), but --model {} has {} \
+             bytes, CRC-32 {:#010x}",
+            path.display(),
+            t.model.path,
+            t.model.bytes,
+            t.model.crc32,
+            model.display(),
+            found.bytes,
+            found.crc32
+        );
+    }
+    let end = end_mode(&t.end)?;
+    let actions = t.decisions.iter().map(|d| d.action).collect();
+    Ok((trace_jobs(&t, path)?, end, actions))
+}
+
 /// The resolved rules of a projection, as a trace records them.
 fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
     RulesRef {
@@ -872,16 +915,7 @@ fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Res
 pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
     let expected = Trace::load(path)?;
     let model_path = find_model(path, &expected.model.path, model)?;
-    let raw: Vec<RawJob> = expected
-        .jobs
-        .iter()
-        .map(|j| RawJob {
-            arrival: i64::from(j.arrival),
-            len: i64::from(j.len),
-            res: j.res.iter().map(|&r| i64::from(r)).collect(),
-        })
-        .collect();
-    let jobs = jobfile::from_raw(&raw).with_context(|| format!("trace {}", path.display()))?;
+    let jobs = trace_jobs(&expected, path)?;
     // Re-apply the recorded rules: the texts as given, with the recorded `C` bit for bit. A
     // change in how they resolve shows as a divergence of the field `rules`.
     let (rules, c) = match &expected.rules {

@@ -1,7 +1,10 @@
 //! The on-target test: replays every golden decision trace with whitebox-core on the emulated
 //! Cortex-M, each with the model it names and, for a trace recorded with rules, through the same
 //! projection; prints `ok NAME` or `FAIL NAME ...` per check and `N passed, N failed`, and exits
-//! through semihosting with success only if every check passed. Run it with
+//! through semihosting with success only if every check passed. Each trace's recorded actions
+//! are also played a second time with the operator's [`Monitor`] attached (its running slowdown
+//! and utilization statistics, `micromath` approximations), whose mean slowdown must match the
+//! trace's and whose standard deviation must be within 1 % of an exact one. Run it with
 //! `cargo run --release --target thumbv7em-none-eabihf --bin on_target` in `firmware/` (M4F,
 //! hardware float) or `--target thumbv7m-none-eabi` (M3, software float).
 #![no_std]
@@ -10,7 +13,11 @@
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
-use whitebox_firmware::{load_model, replay, Net, GOLDEN, MODELS};
+use whitebox_core::cluster::inv_len_scaled;
+use whitebox_core::spec::INV_LEN_SCALE;
+use whitebox_core::{Action, Episode, Event, Observer, Step, Summary};
+use whitebox_firmware::monitor::Monitor;
+use whitebox_firmware::{load_model, replay, Golden, Net, GOLDEN, MODELS, SLOTS};
 
 /// AHP, DN, FZ and RMode bits of FPSCR: all zero is IEEE 754 round-to-nearest-even with
 /// subnormals and NaN payloads handled in full (the reset state).
@@ -30,6 +37,146 @@ impl Tally {
             self.failed += 1;
         }
     }
+}
+
+/// Half-life of the monitor's utilization averages, in time steps.
+const HALF_LIFE: u32 = 10;
+/// Largest relative difference of the monitor's mean slowdown from the trace's.
+const MEAN_TOLERANCE: f64 = 1e-4;
+/// Largest relative difference of the monitor's standard deviation from the exact one.
+const SD_TOLERANCE: f64 = 0.01;
+
+/// The [`Monitor`], and beside it an exact reference for its spread: per allocated job the
+/// slowdown scaled by `INV_LEN_SCALE`, `(finish - arrival) * INV_LEN_SCALE / len` (an integer),
+/// summed with its square in `u128`.
+struct Watched {
+    monitor: Monitor,
+    jobs: u32,
+    sum: u128,
+    sum_sq: u128,
+}
+
+impl Observer for Watched {
+    fn on_event(&mut self, event: &Event) {
+        self.monitor.on_event(event);
+        if let Event::Decided {
+            step: Step::Allocated { job, finish, .. },
+            ..
+        } = *event
+        {
+            let x = u128::from(finish.saturating_sub(job.arrival))
+                * u128::from(inv_len_scaled(job.len));
+            self.jobs += 1;
+            self.sum += x;
+            self.sum_sq += x * x;
+        }
+    }
+}
+
+impl Watched {
+    /// The population standard deviation of the slowdown, `sqrt(n * sum_sq - sum^2) / (n * L)`
+    /// with the integer part exact and `libm`'s correctly rounded `sqrt`.
+    fn exact_sd(&self) -> Option<f64> {
+        let n = u128::from(self.jobs);
+        let spread = (n * self.sum_sq).checked_sub(self.sum * self.sum)?;
+        let scale = f64::from(self.jobs) * INV_LEN_SCALE as f64;
+        (n > 0).then(|| libm::sqrt(spread as f64) / scale)
+    }
+}
+
+/// Plays the recorded actions of `g` again (the replay has checked them against the policy)
+/// through the core's `Episode` with `watched` attached; the summary, or `None` if an action is
+/// out of range or the episode does not end exactly at the last recorded decision.
+fn watch(g: &Golden, watched: &mut Watched) -> Option<Summary> {
+    let mut episode: Episode<'_, SLOTS> = Episode::new(g.jobs, g.end, watched).ok()?;
+    for d in g.decisions {
+        episode.step(Action::from_index(d.action.into(), SLOTS)?, watched)?;
+    }
+    episode.is_done().then(|| episode.summary())
+}
+
+/// Relative difference of `got` from `want` (absolute when `want` is 0).
+fn relative(got: f64, want: f64) -> f64 {
+    let d = if got > want { got - want } else { want - got };
+    let w = if want < 0.0 { -want } else { want };
+    if w > 0.0 {
+        d / w
+    } else {
+        d
+    }
+}
+
+/// Runs the monitor over `g` and checks its mean slowdown against the trace's summary and its
+/// standard deviation against the exact one; prints one line.
+fn check_monitor(t: &mut Tally, g: &Golden) {
+    let mut w = Watched {
+        monitor: Monitor::new(HALF_LIFE),
+        jobs: 0,
+        sum: 0,
+        sum_sq: 0,
+    };
+    let Some(summary) = watch(g, &mut w) else {
+        hprintln!(
+            "FAIL monitor {}: the recorded actions do not replay",
+            g.name
+        );
+        t.check(false);
+        return;
+    };
+    let m = &w.monitor;
+    let util = m.utilization();
+    let over = m.over_cap_share().unwrap_or(0.0) * 100.0;
+    let want_mean = g.mean_slowdown_bits.map(f64::from_bits);
+    let (mean, sd, exact_sd, want_mean) = match (m.mean_slowdown(), m.sd(), w.exact_sd(), want_mean)
+    {
+        (Some(mean), Some(sd), Some(exact), Some(want)) if m.jobs() == g.allocated => {
+            (mean, sd, exact, want)
+        }
+        (None, None, None, None) if g.allocated == 0 => {
+            hprintln!(
+                "ok monitor {}: jobs 0, util ewma [{:.3}, {:.3}], over-cap {:.1}%",
+                g.name,
+                util[0],
+                util[1],
+                over
+            );
+            t.check(true);
+            return;
+        }
+        _ => {
+            hprintln!(
+                "FAIL monitor {}: jobs {} (trace: {}), mean slowdown {:?} (trace: {:?})",
+                g.name,
+                m.jobs(),
+                g.allocated,
+                m.mean_slowdown(),
+                want_mean
+            );
+            t.check(false);
+            return;
+        }
+    };
+    let mean_err = relative(f64::from(mean), want_mean);
+    let sd_err = relative(f64::from(sd), exact_sd);
+    // The second pass must have played the recorded schedule: its exact mean is the trace's.
+    let same = summary.mean_slowdown.map(f64::to_bits) == g.mean_slowdown_bits;
+    let ok = same && mean_err <= MEAN_TOLERANCE && sd_err <= SD_TOLERANCE;
+    hprintln!(
+        "{} monitor {}: jobs {}, slowdown mean {:.4} sd {:.4}, util ewma [{:.3}, {:.3}], over-cap {:.1}% (mean vs trace {:.1e}, sd vs exact {:.4} {:.1e}{})",
+        if ok { "ok" } else { "FAIL" },
+        g.name,
+        m.jobs(),
+        mean,
+        sd,
+        util[0],
+        util[1],
+        over,
+        mean_err,
+        exact_sd,
+        sd_err,
+        if same { "" } else { "; replayed schedule differs" }
+    );
+    t.check(ok);
 }
 
 #[cfg(has_fpu)]
@@ -126,6 +273,7 @@ fn main() -> ! {
                     t.check(false);
                 }
             }
+            check_monitor(&mut t, g);
         }
     }
     hprintln!("{} passed, {} failed", t.passed, t.failed);

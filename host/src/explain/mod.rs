@@ -36,12 +36,18 @@ use groups::{groups, Category, Group};
 /// Which decisions to explain.
 #[derive(Clone, Debug)]
 pub enum Target {
-    /// Decision `step` (0-based) of the model's greedy episode on `jobs`.
+    /// Decision `step` (0-based) of an episode on `jobs`: the model's greedy episode, or, with
+    /// `actions`, the episode those actions play (a recorded trace's, whose decisions may have
+    /// been changed by rules).
     One {
         /// The job sequence.
         jobs: Vec<Job>,
         /// Decision index.
         step: usize,
+        /// How the episode ends.
+        end: EndMode,
+        /// Output indices to play before decision `step`, instead of the model's own choices.
+        actions: Option<Vec<usize>>,
     },
     /// The first `decisions` explainable decisions on generated job sets.
     Workload {
@@ -209,15 +215,31 @@ pub fn explain_with(
     }
 }
 
+/// Where [`decisions_of`] looks: every explainable decision of a greedy all-done episode, or
+/// one decision of an episode that may follow recorded actions.
+struct Walk<'a> {
+    end: EndMode,
+    only: Option<usize>,
+    actions: Option<&'a [usize]>,
+}
+
+impl Walk<'_> {
+    const GREEDY: Walk<'static> = Walk {
+        end: EndMode::AllDone { time_cap: 10_000 },
+        only: None,
+        actions: None,
+    };
+}
+
 fn decisions_of<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     mask: bool,
     jobs: &[Job],
     out: &mut Vec<Decision>,
-    only: Option<usize>,
+    walk: &Walk<'_>,
     limit: usize,
 ) -> Result<()> {
-    let end = EndMode::AllDone { time_cap: 10_000 };
+    let (end, only) = (walk.end, walk.only);
     let mut ep: Episode<'_, M> =
         Episode::new(jobs, end, &mut ()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, mask);
@@ -236,7 +258,18 @@ fn decisions_of<E: Encoder, const M: usize, const I: usize, const H: usize, cons
                 features: hidden::features(ep.cluster()),
             });
         }
-        ep.step(action, &mut ());
+        let played = match walk.actions {
+            Some(recorded) => {
+                let k = recorded
+                    .get(step)
+                    .copied()
+                    .with_context(|| format!("the trace has no decision {step}"))?;
+                whitebox_core::Action::from_index(k, M)
+                    .with_context(|| format!("decision {step}: action {k} is not below {O}"))?
+            }
+            None => action,
+        };
+        ep.step(played, &mut ());
         step += 1;
     }
     Ok(())
@@ -380,8 +413,18 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
 ) -> Result<ExplainReport> {
     let mut decisions = Vec::new();
     match target {
-        Target::One { jobs, step } => {
-            decisions_of::<E, M, I, H, O>(net, mask, jobs, &mut decisions, Some(*step), 1)?;
+        Target::One {
+            jobs,
+            step,
+            end,
+            actions,
+        } => {
+            let walk = Walk {
+                end: *end,
+                only: Some(*step),
+                actions: actions.as_deref(),
+            };
+            decisions_of::<E, M, I, H, O>(net, mask, jobs, &mut decisions, &walk, 1)?;
             if decisions.is_empty() {
                 bail!("the episode ends before decision {step}");
             }
@@ -396,7 +439,7 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
             while decisions.len() < *n && k < 10_000 {
                 let jobs: Vec<Job> =
                     JobGenerator::new(*workload, *rate, 50, seed.wrapping_add(k)).collect();
-                decisions_of::<E, M, I, H, O>(net, mask, &jobs, &mut decisions, None, *n)?;
+                decisions_of::<E, M, I, H, O>(net, mask, &jobs, &mut decisions, &Walk::GREEDY, *n)?;
                 k += 1;
             }
             if decisions.is_empty() {
@@ -590,6 +633,8 @@ pub fn target_from(
         Some(path) => Target::One {
             jobs: crate::jobfile::load(path)?,
             step,
+            end: EndMode::AllDone { time_cap: 10_000 },
+            actions: None,
         },
         None => Target::Workload {
             workload: Workload::from_name(workload)
@@ -625,6 +670,19 @@ pub struct ExplainArgs {
     /// ...the decision with this index (0-based).
     #[arg(long, default_value_t = 0)]
     pub step: usize,
+    /// Or explain a decision of a trace written by `whitebox record`: its jobs and end mode,
+    /// the recorded actions up to the decision (rules included)...
+    #[arg(
+        long,
+        value_name = "FIXTURE",
+        conflicts_with = "jobs",
+        requires = "decision"
+    )]
+    pub trace: Option<std::path::PathBuf>,
+    /// ...and this decision index (0-based). The model is `--model`, which should be the one
+    /// the trace names (checked: size and CRC-32).
+    #[arg(long, value_name = "K", requires = "trace")]
+    pub decision: Option<usize>,
     /// Otherwise aggregate over decisions on generated job sets of this workload...
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
@@ -662,7 +720,18 @@ pub struct ExplainArgs {
 pub fn run(a: &ExplainArgs) -> Result<String> {
     let model = crate::models::load(&a.model)?;
     let rate = a.rate.unwrap_or(f64::from(model.header.meta.rate));
-    let target = target_from(a.jobs.as_deref(), a.step, &a.workload, rate, a.decisions)?;
+    let target = match (&a.trace, a.decision) {
+        (Some(path), Some(k)) => {
+            let (jobs, end, actions) = crate::trace::episode_of(path, &a.model)?;
+            Target::One {
+                jobs,
+                step: k,
+                end,
+                actions: Some(actions),
+            }
+        }
+        _ => target_from(a.jobs.as_deref(), a.step, &a.workload, rate, a.decisions)?,
+    };
     if !(a.noise.is_finite() && a.noise >= 0.0) {
         bail!("--noise = {}, must be a finite number >= 0", a.noise);
     }
