@@ -1018,3 +1018,49 @@ fn explain_a_decision_of_a_recorded_trace() {
     ]);
     assert!(err.contains("decision 100000"), "{err}");
 }
+
+#[test]
+fn explain_method_chooses_the_columns_shown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("fixtures/models/default.model");
+    let jobs = root.join("fixtures/reference/deeprm/cases/rate0.7_seed1_nw10.json");
+    let base = [
+        "explain",
+        "--model",
+        utf8(&model),
+        "--jobs",
+        utf8(&jobs),
+        "--step",
+        "5",
+    ];
+    let all = json(&[&base[..], &["--format", "json"]].concat());
+    let some = json(&[&base[..], &["--format", "json", "--method", "ig,shapley"]].concat());
+    for (a, s) in all["decisions"][0]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .zip(some["decisions"][0]["groups"].as_array().expect("groups"))
+    {
+        let keys: Vec<&str> = s
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys.len(), 3, "{s}");
+        for k in ["group", "shapley", "integrated_gradients"] {
+            assert_eq!(s[k], a[k], "{k}");
+        }
+        assert!(
+            a["occlusion"].is_number() && a["gradient_x_input"].is_number(),
+            "{a}"
+        );
+    }
+    let table = stdout_of(&[&base[..], &["--method", "occlusion"]].concat());
+    assert!(
+        table.contains("occlusion") && !table.contains("Shapley    "),
+        "{table}"
+    );
+    let err = failure(&[&base[..], &["--method", "lime"]].concat());
+    assert!(err.contains("lime") && err.contains("shapley"), "{err}");
+}

@@ -553,7 +553,7 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
 }
 
 /// A plain-text summary of a report, in the field's terms.
-pub fn text(r: &ExplainReport, model: &Path) -> String {
+pub fn text(r: &ExplainReport, model: &Path, methods: &[Method]) -> String {
     let pct = |v: f64| format!("{:.1}%", 100.0 * v);
     let mut out = format!(
         "model {}: {} decision(s) explained (target: the chosen action's logit; baseline: empty cluster)\n\n",
@@ -591,20 +591,19 @@ pub fn text(r: &ExplainReport, model: &Path) -> String {
             "\ndecision {}: action {} with probability {:.3}; logit above the empty cluster's by {:+.4}\n",
             d.step, d.action, d.probability, d.logit_delta
         );
-        out += "  group            Shapley    IG         grad*input occlusion";
-        out += if r.smoothgrad.is_some() {
-            "  SmoothGrad*input\n"
-        } else {
-            "\n"
-        };
+        out += "  group           ";
+        for m in methods {
+            out += &format!(" {:<10}", m.column().0);
+        }
+        out += "\n";
         for g in &d.groups {
-            out += &format!(
-                "  {:<16} {:+.4}    {:+.4}    {:+.4}    {:+.4}",
-                g.group, g.shapley, g.integrated_gradients, g.gradient_x_input, g.occlusion
-            );
-            out += &g
-                .smoothgrad_x_input
-                .map_or_else(|| "\n".to_string(), |v| format!("    {v:+.4}\n"));
+            out += &format!("  {:<16}", g.group);
+            for m in methods {
+                out += &m
+                    .of(g)
+                    .map_or_else(|| format!(" {:<10}", "-"), |v| format!(" {v:<+10.4}"));
+            }
+            out += "\n";
         }
     }
     out += &format!(
@@ -648,6 +647,53 @@ pub fn target_from(
 
 /// Base seed of SmoothGrad's noise (decision `k` uses this plus `k`).
 pub const SMOOTHGRAD_SEED: u64 = 4_242;
+
+/// A per-group attribution method, as `--method` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// Exact Shapley values over the feature groups.
+    Shapley,
+    /// Integrated gradients, summed over each group.
+    Ig,
+    /// Gradient x input (the saliency map times the input), summed over each group.
+    Gradient,
+    /// Occlusion: the logit drop when the group is set to the baseline.
+    Occlusion,
+    /// SmoothGrad x input (turns on `--smoothgrad 16` unless given).
+    Smoothgrad,
+}
+
+impl Method {
+    /// The methods shown when `--method` is not given.
+    pub const DEFAULT: [Method; 4] = [
+        Method::Shapley,
+        Method::Ig,
+        Method::Gradient,
+        Method::Occlusion,
+    ];
+
+    /// Column header in the text table and key in the JSON groups.
+    fn column(self) -> (&'static str, &'static str) {
+        match self {
+            Method::Shapley => ("Shapley", "shapley"),
+            Method::Ig => ("IG", "integrated_gradients"),
+            Method::Gradient => ("grad*input", "gradient_x_input"),
+            Method::Occlusion => ("occlusion", "occlusion"),
+            Method::Smoothgrad => ("SmoothGrad*input", "smoothgrad_x_input"),
+        }
+    }
+
+    /// This method's value in `g`, if computed.
+    fn of(self, g: &GroupAttribution) -> Option<f64> {
+        match self {
+            Method::Shapley => Some(g.shapley),
+            Method::Ig => Some(g.integrated_gradients),
+            Method::Gradient => Some(g.gradient_x_input),
+            Method::Occlusion => Some(g.occlusion),
+            Method::Smoothgrad => g.smoothgrad_x_input,
+        }
+    }
+}
 
 /// Output format of `whitebox explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -707,6 +753,12 @@ pub struct ExplainArgs {
         requires = "smoothgrad"
     )]
     pub noise: f64,
+    /// Per-group methods to show, comma-separated: shapley, ig, gradient (gradient x input),
+    /// occlusion, smoothgrad. Exact Shapley values are always computed (the shares and the
+    /// deletion check rest on them); the others are cheap and computed too, this chooses what
+    /// the per-decision table and the JSON groups show.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Method::DEFAULT)]
+    pub method: Vec<Method>,
     /// Write pictures to DIR: the per-group |Shapley| shares, the hidden-unit correlations and,
     /// for image-encoded models, the mean |IG| per pixel of the DeepRM image (PNG and SVG).
     #[arg(long, value_name = "DIR")]
@@ -735,9 +787,16 @@ pub fn run(a: &ExplainArgs) -> Result<String> {
     if !(a.noise.is_finite() && a.noise >= 0.0) {
         bail!("--noise = {}, must be a finite number >= 0", a.noise);
     }
+    let copies = a
+        .smoothgrad
+        .or(a.method.contains(&Method::Smoothgrad).then_some(16));
+    // `--smoothgrad N` shows SmoothGrad even when `--method` leaves it out.
+    let mut methods = a.method.clone();
+    if a.smoothgrad.is_some() && !methods.contains(&Method::Smoothgrad) {
+        methods.push(Method::Smoothgrad);
+    }
     let options = Options {
-        smoothgrad: a
-            .smoothgrad
+        smoothgrad: copies
             .map(|n| -> Result<SmoothGrad> {
                 Ok(SmoothGrad {
                     copies: usize::try_from(n).context("--smoothgrad")?,
@@ -754,7 +813,19 @@ pub fn run(a: &ExplainArgs) -> Result<String> {
         }
     }
     Ok(match a.format {
-        ExplainFormat::Text => text(&report, &a.model),
-        ExplainFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ExplainFormat::Text => text(&report, &a.model, &methods),
+        ExplainFormat::Json => {
+            // Keep only the chosen methods in every decision's groups.
+            let mut v = serde_json::to_value(&report)?;
+            let keep: Vec<&str> = methods.iter().map(|m| m.column().1).collect();
+            for d in v["decisions"].as_array_mut().into_iter().flatten() {
+                for g in d["groups"].as_array_mut().into_iter().flatten() {
+                    if let Some(o) = g.as_object_mut() {
+                        o.retain(|k, _| k == "group" || keep.contains(&k.as_str()));
+                    }
+                }
+            }
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
     })
 }
