@@ -49,12 +49,11 @@ pub fn parse(text: &str) -> Result<Vec<Job>> {
     from_raw(&raw.jobs)
 }
 
-fn field_u32(index: usize, field: &str, value: i64) -> Result<u32> {
+/// `value` as a `u32`; a negative or too large value is refused with the field's own valid
+/// range `lo..=hi` (the core checks values that fit in a `u32` against the same limits).
+fn field_u32(index: usize, field: &str, value: i64, lo: u32, hi: u32) -> Result<u32> {
     u32::try_from(value).map_err(|_| {
-        anyhow::anyhow!(
-            "job {index}: field `{field}` = {value}, must be in 0..={}",
-            u32::MAX
-        )
+        anyhow::anyhow!("job {index}: field `{field}` = {value}, must be in {lo}..={hi}")
     })
 }
 
@@ -73,13 +72,20 @@ pub fn from_raw(raw: &[RawJob]) -> Result<Vec<Job>> {
         }
         let mut res = [0u32; NUM_RES];
         for (k, (dst, &v)) in res.iter_mut().zip(r.res.iter()).enumerate() {
-            *dst = field_u32(index, &format!("res[{k}]"), v)?;
+            let units = u32::from(whitebox_core::spec::RES_UNITS);
+            *dst = field_u32(index, &format!("res[{k}]"), v, 0, units)?;
         }
         let id = u32::try_from(index).context("too many jobs")?;
         let job = Job::new(
             id,
-            field_u32(index, "arrival", r.arrival)?,
-            field_u32(index, "len", r.len)?,
+            field_u32(index, "arrival", r.arrival, 0, u32::MAX)?,
+            field_u32(
+                index,
+                "len",
+                r.len,
+                1,
+                u32::from(whitebox_core::spec::MAX_JOB_LEN),
+            )?,
             res,
         )
         .map_err(|e| anyhow::anyhow!("job {index}: {e}"))?;
@@ -140,6 +146,11 @@ mod tests {
         );
         let e = err(r#"{"jobs":[{"arrival":-1,"len":2,"res":[3,4]}]}"#);
         assert!(e.contains("`arrival` = -1"), "{e}");
+        // Values that do not fit a u32 name the field's own limits, not u32's.
+        let e = err(r#"{"jobs":[{"arrival":1,"len":-2,"res":[3,4]}]}"#);
+        assert!(e.contains("`len` = -2, must be in 1..=20"), "{e}");
+        let e = err(r#"{"jobs":[{"arrival":1,"len":2,"res":[3,-1]}]}"#);
+        assert!(e.contains("`res[1]` = -1, must be in 0..=10"), "{e}");
         let e = err(r#"{"jobs": [ }"#);
         assert!(e.contains("malformed JSON"), "{e}");
     }

@@ -607,8 +607,9 @@ pub fn text(r: &ExplainReport, model: &Path, methods: &[Method]) -> String {
         }
     }
     out += &format!(
-        "\nfaithfulness: max IG completeness residual {:.2e}; deletion AUC of p(action) {:.3} by Shapley order vs {:.3} random (lower is better); rank correlation with a randomized model {:.3} (near 0 passes)\n",
-        r.max_ig_completeness_residual, r.mean_deletion_auc.0, r.mean_deletion_auc.1, r.mean_randomization_rank_corr
+        "\nfaithfulness: max IG completeness residual {:.2e}; deletion AUC of p(action) {:.3} by Shapley order vs {:.3} random (lower is better); rank correlation with a randomized model {:.3}: {}\n",
+        r.max_ig_completeness_residual, r.mean_deletion_auc.0, r.mean_deletion_auc.1, r.mean_randomization_rank_corr,
+        randomization_verdict(r.mean_randomization_rank_corr)
     );
     if let Some(h) = &r.hidden {
         out += "\n";
@@ -647,6 +648,19 @@ pub fn target_from(
 
 /// Base seed of SmoothGrad's noise (decision `k` uses this plus `k`).
 pub const SMOOTHGRAD_SEED: u64 = 4_242;
+
+/// Below this |rank correlation| with a re-initialized model, the model-randomization check
+/// (Adebayo et al., NeurIPS 2018) is reported as passed: the attribution depends on the weights.
+pub const RANDOMIZATION_PASS: f64 = 0.5;
+
+/// The model-randomization check's verdict in words.
+pub fn randomization_verdict(rank_corr: f64) -> &'static str {
+    if rank_corr.abs() < RANDOMIZATION_PASS {
+        "passes (below 0.5)"
+    } else {
+        "FAILS (0.5 or above: the group ranking owes more to the inputs than to the weights)"
+    }
+}
 
 /// A per-group attribution method, as `--method` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -225,6 +225,11 @@ pub fn train(
             config.encoding
         )
     })?;
+    // Create the output directory now, not after minutes of warm start.
+    if let Some(dir) = model.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    }
     crate::with_arch!(
         encoding,
         config.slots,
