@@ -1056,6 +1056,28 @@ fn explain_method_chooses_the_columns_shown() {
             "{a}"
         );
     }
+    // The per-input saliency map of one decision adds up to the per-group gradient x input.
+    let d = &all["decisions"][0];
+    let per_input: f64 = d["saliency"]["gradient_x_input"]
+        .as_array()
+        .expect("saliency")
+        .iter()
+        .filter_map(Value::as_f64)
+        .sum();
+    let per_group: f64 = d["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| f64_of(g, "gradient_x_input"))
+        .sum();
+    assert!(
+        (per_input - per_group).abs() < 1e-9,
+        "{per_input} vs {per_group}"
+    );
+    assert_eq!(
+        d["saliency"]["probability"].as_array().map(Vec::len),
+        Some(82)
+    );
     let table = stdout_of(&[&base[..], &["--method", "occlusion"]].concat());
     assert!(
         table.contains("occlusion") && !table.contains("Shapley    "),

@@ -72,6 +72,35 @@ pub fn gradient<const I: usize, const H: usize, const O: usize>(
     gradient_for(net, &pre.map(|p| p > 0.0), a)
 }
 
+/// The chosen action's probability under the softmax over the allowed actions `valid` (f64),
+/// and the saliency map of that probability, `d p_a / d x = p_a (d z_a / d x - sum_k p_k
+/// d z_k / d x)` over allowed `k`, shape `[I]` (the softmax Jacobian times the logit
+/// gradients). An action that is not allowed has probability 0 and a zero map.
+pub fn probability_gradient<const I: usize, const H: usize, const O: usize>(
+    net: &Mlp<I, H, O>,
+    x: &[f64],
+    valid: &[bool],
+    a: usize,
+) -> (f64, Vec<f64>) {
+    let allowed: Vec<usize> = (0..O).filter(|&k| valid.get(k) == Some(&true)).collect();
+    if !allowed.contains(&a) {
+        return (0.0, vec![0.0; x.len()]);
+    }
+    let z: Vec<f64> = allowed.iter().map(|&k| logit(net, x, k)).collect();
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+    let total: f64 = e.iter().sum();
+    let p: Vec<f64> = e.iter().map(|v| v / total).collect();
+    let pa = allowed.iter().position(|&k| k == a).map_or(0.0, |i| p[i]);
+    let mut g: Vec<f64> = gradient(net, x, a).iter().map(|v| pa * v).collect();
+    for (&k, &pk) in allowed.iter().zip(&p) {
+        for (gi, dk) in g.iter_mut().zip(gradient(net, x, k)) {
+            *gi -= pa * pk * dk;
+        }
+    }
+    (pa, g)
+}
+
 /// A standard normal draw (Box-Muller on two uniforms from `rng`).
 fn normal(rng: &mut Pcg32) -> f64 {
     // 1 - u is in (0, 1], so the logarithm is finite.
@@ -262,6 +291,31 @@ mod tests {
                 g[i]
             );
         }
+    }
+
+    #[test]
+    fn probability_gradient_matches_central_differences() {
+        let net = random_net();
+        let x = [0.3, 0.9, 0.1, 0.5, 0.7, 0.2];
+        // Action 2 masked: the softmax runs over actions 0 and 1 only.
+        let valid = [true, true, false];
+        let (p, g) = probability_gradient(&net, &x, &valid, 1);
+        let prob = |x: &[f64]| {
+            let (z0, z1) = (logit(&net, x, 0), logit(&net, x, 1));
+            1.0 / (1.0 + (z0 - z1).exp())
+        };
+        assert!((p - prob(&x)).abs() < 1e-12, "{p}");
+        for i in 0..6 {
+            let (mut up, mut down) = (x, x);
+            up[i] += 1e-6;
+            down[i] -= 1e-6;
+            let fd = (prob(&up) - prob(&down)) / 2e-6;
+            assert!((g[i] - fd).abs() < 1e-6, "{i}: {} vs {fd}", g[i]);
+        }
+        assert_eq!(
+            probability_gradient(&net, &x, &valid, 2),
+            (0.0, vec![0.0; 6])
+        );
     }
 
     #[test]

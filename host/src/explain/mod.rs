@@ -134,6 +134,9 @@ pub struct DecisionReport {
     /// Spearman rank correlation of |Shapley| per group between the model and a randomly
     /// re-initialized copy (near 0: the explanation depends on the learned weights).
     pub randomization_rank_corr: f64,
+    /// With a single explained decision: its per-input saliency maps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saliency: Option<Saliency>,
 }
 
 /// Shares of total |Shapley| per category, averaged over decisions.
@@ -184,6 +187,18 @@ pub struct ExplainReport {
     pub mean_abs_ig: Vec<f64>,
     /// The explained decisions.
     pub decisions: Vec<DecisionReport>,
+}
+
+/// The saliency maps of one decision, per input in the encoder's order (shape `[I]`), given
+/// when a single decision is explained.
+#[derive(Clone, Debug, Serialize)]
+pub struct Saliency {
+    /// `d z_a / d x`: gradient of the chosen action's logit.
+    pub logit: Vec<f64>,
+    /// `d p_a / d x`: gradient of its probability (softmax over the allowed actions).
+    pub probability: Vec<f64>,
+    /// Gradient of the logit times the input.
+    pub gradient_x_input: Vec<f64>,
 }
 
 /// Explains `target` for `model`.
@@ -387,6 +402,7 @@ fn report_one<const I: usize, const H: usize, const O: usize>(
         deletion_auc: deletion(&order),
         deletion_auc_random: random_auc,
         randomization_rank_corr: spearman(&abs(&phi), &abs(&phi_random)),
+        saliency: None,
     };
     (report, abs(&ig))
 }
@@ -471,11 +487,22 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
         .iter_mut()
         .flatten()
         .for_each(|w| *w = rng.random_range(-b2..b2));
-    let (reports, abs_ig): (Vec<DecisionReport>, Vec<Vec<f64>>) = decisions
+    let (mut reports, abs_ig): (Vec<DecisionReport>, Vec<Vec<f64>>) = decisions
         .par_iter()
         .enumerate()
         .map(|d| report_one(net, &random, d, &baseline, &groups, options))
         .unzip();
+    // One decision: its full saliency maps too (per input; too large to list for many).
+    if let ([d], [r]) = (decisions.as_slice(), reports.as_mut_slice()) {
+        let logit = attrib::gradient(net, &d.obs, d.action);
+        let (_, probability) = attrib::probability_gradient(net, &d.obs, &d.valid, d.action);
+        let gradient_x_input = logit.iter().zip(&d.obs).map(|(g, x)| g * x).collect();
+        r.saliency = Some(Saliency {
+            logit,
+            probability,
+            gradient_x_input,
+        });
+    }
     let n = reports.len() as f64;
     let mut mean_abs_ig = vec![0.0; I];
     for v in &abs_ig {
