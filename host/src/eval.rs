@@ -216,12 +216,10 @@ impl Observer for EpisodeLog {
                         |&&(start, _, res): &&(u32, u32, [u8; NUM_RES])| start <= t && res[r] > 0;
                     self.running.iter().filter(on).count() > 1
                 };
-                let over: Vec<usize> = (0..used.len())
-                    .filter(|&r| used[r] > OVER_CAP_UNITS)
-                    .collect();
+                let over = |r: usize| used[r] > OVER_CAP_UNITS;
                 self.steps += 1;
-                self.over_cap += u64::from(!over.is_empty());
-                self.violations += u64::from(over.into_iter().any(sharing));
+                self.over_cap += u64::from((0..NUM_RES).any(over));
+                self.violations += u64::from((0..NUM_RES).any(|r| over(r) && sharing(r)));
             }
             _ => {}
         }
