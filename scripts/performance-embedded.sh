@@ -94,7 +94,7 @@ echo "$bench"
 calibration=$(echo "$bench" | sed -n 's/^calibration loop=\([0-9]*\) ticks=\([0-9]*\) instructions_per_tick=\([0-9]*\).*/\1 instructions = \2 ticks, \3 per tick/p')
 m4f() { echo "$bench" | awk -v c="$1" '$1 == "bench" && $2 == c { sub("per_decision=", "", $6); print $6 }'; }
 
-cargo build --release -p whitebox-host --example decisions
+cargo build --release -p whitebox-runtime --example decisions
 x86() {
   local out
   out=$(valgrind --tool=callgrind --toggle-collect='*decide_all*' --callgrind-out-file=/dev/null \

@@ -18,10 +18,11 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
 use whitebox_core::{EndMode, Job, Summary};
-use whitebox_host::fuzz::{search, Objective, SearchConfig, SearchKind, Shard, Support, Target};
-use whitebox_host::play::{play, Slots};
-use whitebox_host::policy::{Policy, PolicyName};
-use whitebox_host::record::Recorder;
+use whitebox_runtime::play::play;
+use whitebox_runtime::policy::{PolicyName, PolicySpec};
+use whitebox_runtime::record::Recorder;
+use whitebox_runtime::settings::Slots;
+use whitebox_studies::fuzz::{search, Objective, SearchConfig, SearchKind, Shard, Support, Target};
 
 const BIN: &str = env!("CARGO_BIN_EXE_whitebox");
 const MODEL: &str = "fixtures/models/default.model";
@@ -43,33 +44,33 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn load(path: &str) -> Policy {
+fn load(path: &str) -> PolicySpec {
     PolicyName::parse(&format!("model:{}", root().join(path).display()))
         .and_then(|p| p.with(0.5, 0))
         .unwrap_or_else(|e| panic!("cannot load the shipped model {path}: {e:#}"))
 }
 
-fn model() -> &'static Policy {
-    static MODEL_POLICY: OnceLock<Policy> = OnceLock::new();
+fn model() -> &'static PolicySpec {
+    static MODEL_POLICY: OnceLock<PolicySpec> = OnceLock::new();
     MODEL_POLICY.get_or_init(|| load(MODEL))
 }
 
-fn student() -> &'static Policy {
-    static STUDENT_POLICY: OnceLock<Policy> = OnceLock::new();
+fn student() -> &'static PolicySpec {
+    static STUDENT_POLICY: OnceLock<PolicySpec> = OnceLock::new();
     STUDENT_POLICY.get_or_init(|| load(STUDENT))
 }
 
 /// `policy` projected onto `util<=0.8` and `work-conserving` with `C` infinite.
-fn shield(policy: &Policy) -> Policy {
+fn shield(policy: &PolicySpec) -> PolicySpec {
     let rules = ["util<=0.8".to_string(), "work-conserving".to_string()];
-    whitebox_host::rules::projection(&rules, f32::INFINITY)
+    whitebox_runtime::rules::projection(&rules, f32::INFINITY)
         .map(|r| policy.clone().projected(r))
         .unwrap_or_else(|e| panic!("cannot project a shipped model: {e:#}"))
 }
 
 /// Both shipped models under the shield.
-fn shielded() -> &'static [Policy; 2] {
-    static SHIELDED: OnceLock<[Policy; 2]> = OnceLock::new();
+fn shielded() -> &'static [PolicySpec; 2] {
+    static SHIELDED: OnceLock<[PolicySpec; 2]> = OnceLock::new();
     SHIELDED.get_or_init(|| [shield(model()), shield(student())])
 }
 
@@ -143,7 +144,7 @@ fn in_support() -> impl Strategy<Value = Vec<Job>> {
     })
 }
 
-fn run(jobs: &[Job], policy: &Policy) -> (Summary, Vec<Option<u32>>) {
+fn run(jobs: &[Job], policy: &PolicySpec) -> (Summary, Vec<Option<u32>>) {
     let mut rec = Recorder::new(jobs, 10);
     let s = play(jobs, Slots::Ten, END, policy, &mut rec)
         .unwrap_or_else(|e| panic!("play failed: {e:#}"));
@@ -190,7 +191,7 @@ proptest! {
     #[test]
     fn the_model_is_within_the_envelope_of_sjf(jobs in in_support()) {
         let (p, _) = run(&jobs, model());
-        let (s, _) = run(&jobs, &Policy::Sjf);
+        let (s, _) = run(&jobs, &PolicySpec::Sjf);
         if let (Some(pm), Some(sm)) = (p.mean_slowdown, s.mean_slowdown) {
             prop_assert!(
                 pm <= K * sm + DELTA,

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use whitebox_core::{run, EndMode, Episode, Job, Packer, Scheduler, Sjf};
-use whitebox_host::jobfile;
-use whitebox_host::record::Recorder;
+use whitebox_runtime::jobfile;
+use whitebox_runtime::record::Recorder;
 
 fn cases() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/reference/deeprm/cases");

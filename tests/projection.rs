@@ -11,8 +11,8 @@ use whitebox_core::spec::{NUM_RES, RES_UNITS};
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Packer, RandomPolicy, Scheduler, Sjf, Step, Tetris,
 };
-use whitebox_host::record::Recorder;
-use whitebox_host::rules::cap_violations;
+use whitebox_runtime::record::Recorder;
+use whitebox_runtime::rules::cap_violations;
 
 /// One step of building a cluster: submit a job now, or apply an action (any index).
 type Op = (bool, u32, u32, u32, usize);

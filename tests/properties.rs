@@ -8,7 +8,7 @@ use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Event, Job, Observer, RandomPolicy, Scheduler, Sjf,
     Step, Summary,
 };
-use whitebox_host::record::Recorder;
+use whitebox_runtime::record::Recorder;
 
 /// Arbitrary valid job sequences, with bursts so the backlog can overflow.
 fn jobs_strategy() -> impl Strategy<Value = Vec<Job>> {

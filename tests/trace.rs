@@ -232,7 +232,7 @@ fn a_tampered_projected_probability_bit_is_the_first_divergence() {
 /// finish: the schedule the trace describes.
 fn recorded_schedule(trace: &serde_json::Value) -> Vec<(u64, u64, [u64; 2])> {
     use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
-    use whitebox_host::record::Recorder;
+    use whitebox_runtime::record::Recorder;
 
     struct Replayed<'a> {
         decisions: &'a [serde_json::Value],

@@ -1,9 +1,18 @@
-//! The `whitebox` binary: parse the command line, run it, report errors on stderr.
+//! The `whitebox` binary, the command-line layer: clap arguments ([`cli`], one module per
+//! subcommand in [`commands`]), text/CSV/JSON rendering ([`output`]) and progress bars
+//! ([`progress`]) over the studies (`whitebox-studies`) and the runtime (`whitebox-runtime`).
+//! Parse the command line, run it, report errors on stderr.
+
+mod args;
+mod cli;
+mod commands;
+mod output;
+mod progress;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use whitebox_host::cli::{run, Cli};
+use cli::{run, Cli};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {

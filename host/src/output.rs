@@ -1,11 +1,13 @@
 //! Text renderings of reports: aligned tables for people, CSV for spreadsheets. JSON is the
-//! reports' own `Serialize` form.
+//! reports' own `Serialize` form. [`emit`] writes them to stdout.
 
 use std::fmt::Write;
+use std::io::Write as _;
 
-use crate::demo::DemoReport;
-use crate::eval::{EvalReport, EvalRow};
-use crate::simulate::SimReport;
+use anyhow::Context;
+use whitebox_studies::demo::DemoReport;
+use whitebox_studies::eval::{EvalReport, EvalRow};
+use whitebox_studies::simulate::SimReport;
 
 /// Column alignment.
 #[derive(Clone, Copy)]
@@ -315,7 +317,7 @@ pub fn demo_table(r: &DemoReport) -> String {
 }
 
 /// The demo's explanation section in the field's terms.
-fn demo_explanation(e: &crate::demo::DemoExplanation) -> String {
+fn demo_explanation(e: &whitebox_studies::demo::DemoExplanation) -> String {
     let pct = |v: f64| format!("{:.1}%", 100.0 * v);
     let s = &e.shares;
     let per_res: Vec<String> = s
@@ -341,7 +343,7 @@ fn demo_explanation(e: &crate::demo::DemoExplanation) -> String {
         e.mean_deletion_auc.0,
         e.mean_deletion_auc.1,
         e.mean_randomization_rank_corr,
-        crate::explain::randomization_verdict(e.mean_randomization_rank_corr),
+        whitebox_studies::explain::randomization_verdict(e.mean_randomization_rank_corr),
     )
 }
 
@@ -375,6 +377,17 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
         );
     }
     out
+}
+
+/// Writes `text` to stdout.
+///
+/// # Errors
+/// When stdout cannot be written.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")
 }
 
 #[cfg(test)]

@@ -1,0 +1,103 @@
+//! Argument types shared by several subcommands: clap value enums for the runtime's settings and
+//! the operator-rule flags.
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+use whitebox_runtime::rules::RuleTexts;
+use whitebox_runtime::settings::{End, Slots};
+
+/// `--slots`: visible job slots `M`, the two values DeepRM's scripts use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SlotsArg {
+    /// `M = 5`.
+    #[value(name = "5")]
+    Five,
+    /// `M = 10`.
+    #[value(name = "10")]
+    Ten,
+}
+
+impl From<SlotsArg> for Slots {
+    fn from(s: SlotsArg) -> Slots {
+        match s {
+            SlotsArg::Five => Slots::Five,
+            SlotsArg::Ten => Slots::Ten,
+        }
+    }
+}
+
+/// `--end`: when an episode ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EndArg {
+    /// Every job arrived and left, or the time cap was reached (truncated).
+    AllDone,
+    /// At time step `simu_len`; later arrivals never enter (DeepRM's `no_new_job`).
+    NoNewJob,
+}
+
+impl From<EndArg> for End {
+    fn from(e: EndArg) -> End {
+        match e {
+            EndArg::AllDone => End::AllDone,
+            EndArg::NoNewJob => End::NoNewJob,
+        }
+    }
+}
+
+/// Operator rules every decision is projected onto (`simulate`, `eval`, `demo`, `fuzz`,
+/// `record`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RuleArgs {
+    /// A rule every decision must respect, repeatable: util<=0.8 (or util<=80%: usage of each
+    /// resource at most that share in every step a started job takes; a job above the cap
+    /// alone may run only on an otherwise idle resource), work-conserving (no idling while a
+    /// job can start now within the cap), no-reservation (start jobs now only). Append @WEIGHT
+    /// to weigh a rule (default 1).
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Projection strength C: inf removes every action that violates a rule (a shield); a
+    /// finite C only lowers their probability by exp(-C * weight * (1 - truth)); 0 changes
+    /// nothing.
+    #[arg(
+        long,
+        default_value = "inf",
+        value_name = "C",
+        allow_hyphen_values = true
+    )]
+    pub rule_c: String,
+}
+
+impl RuleArgs {
+    /// The rules as the library takes them.
+    pub fn texts(&self) -> RuleTexts {
+        RuleTexts {
+            rules: self.rules.clone(),
+            rule_c: self.rule_c.clone(),
+        }
+    }
+
+    /// The projection, or `None` without `--rule`.
+    ///
+    /// # Errors
+    /// A bad rule or strength, named with its flag, its text and the allowed forms.
+    pub fn projection(&self) -> Result<Option<whitebox_core::Projection>> {
+        let c = whitebox_runtime::rules::parse_strength(&self.rule_c).context("--rule-c")?;
+        whitebox_runtime::rules::projection(&self.rules, c).context("--rule")
+    }
+}
+
+/// A count flag as `usize`.
+///
+/// # Errors
+/// When it does not fit, naming `flag`.
+pub fn usize_of(n: u64, flag: &str) -> Result<usize> {
+    usize::try_from(n).with_context(|| format!("{flag} = {n} is too large"))
+}
+
+/// Checks `--tetris-knob`.
+///
+/// # Errors
+/// When it is NaN or outside `[0, 1]`.
+pub fn tetris_knob(knob: f64) -> Result<f64> {
+    whitebox_runtime::policy::check_knob(knob).context("--tetris-knob")
+}

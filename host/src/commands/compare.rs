@@ -1,0 +1,63 @@
+//! `whitebox compare`: policies on given job files, with paired differences.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use whitebox_runtime::jobfile;
+use whitebox_runtime::policy::PolicyName;
+use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
+
+use super::simulate::SimFormat;
+use crate::args::{EndArg, SlotsArg};
+use crate::output::emit;
+
+/// Arguments of `whitebox compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Job files (JSON with a `jobs` array).
+    #[arg(long, num_args = 1.., required = true)]
+    pub jobs: Vec<PathBuf>,
+    /// Policies, comma-separated; the first is the reference of the paired differences.
+    #[arg(long, default_value = "sjf,packer,tetris")]
+    pub policies: String,
+    /// Visible job slots.
+    #[arg(long)]
+    pub slots: SlotsArg,
+    /// When each episode ends.
+    #[arg(long, default_value = "all-done")]
+    pub end: EndArg,
+    /// Arrival window for `no-new-job`, in time steps.
+    #[arg(long, default_value_t = SIMU_LEN)]
+    pub simu_len: u32,
+    /// Time cap for `all-done`, in time steps.
+    #[arg(long, default_value_t = TIME_CAP)]
+    pub time_cap: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SimFormat::Table)]
+    pub format: SimFormat,
+}
+
+/// Runs `whitebox compare`.
+///
+/// # Errors
+/// Invalid flags, job files or policies; a failure to write stdout.
+pub fn run(a: &CompareArgs) -> Result<()> {
+    let policies = PolicyName::parse_list(&a.policies).context("--policies")?;
+    let files = a
+        .jobs
+        .iter()
+        .map(|p| Ok((p.clone(), jobfile::load(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let report = whitebox_studies::compare::compare(
+        &files,
+        &policies,
+        a.slots.into(),
+        a.end.into(),
+        a.simu_len,
+        a.time_cap,
+    )?;
+    match a.format {
+        SimFormat::Json => emit(&(serde_json::to_string_pretty(&report)? + "\n")),
+        SimFormat::Table => emit(&whitebox_studies::compare::table(&report)),
+    }
+}

@@ -1,0 +1,58 @@
+//! `whitebox demo`: the shipped model against the baselines on its workload and shifted ones.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use whitebox_studies::demo;
+
+use crate::args::{usize_of, RuleArgs};
+use crate::output::emit;
+use crate::{output, progress};
+
+/// Arguments of `whitebox demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Model file of the learned policy (relative to the current directory); its header gives
+    /// the training workload, arrival rate and slot count the demo evaluates at.
+    #[arg(long, default_value = demo::DEFAULT_MODEL)]
+    pub model: PathBuf,
+    /// Output directory for demo.json and the plots.
+    #[arg(long, default_value = "whitebox-out")]
+    pub out: PathBuf,
+    /// Held-out job sets per workload.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobsets: u64,
+    /// Rule-distilled student model shown as `distilled` (and `distilled+rules`), or `none`.
+    #[arg(long, default_value = demo::DEFAULT_STUDENT)]
+    pub student: PathBuf,
+    /// Operator rules of the rows dnn+rules, distilled+rules and sjf+rules; without --rule the
+    /// demo uses util<=0.8 and work-conserving.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// Runs `whitebox demo`.
+///
+/// # Errors
+/// A missing or invalid model, bad rules, or files that cannot be written.
+pub fn run(a: &DemoArgs) -> Result<()> {
+    let student = (a.student.as_os_str() != "none").then_some(a.student.as_path());
+    let rules = RuleArgs {
+        rules: if a.rules.rules.is_empty() {
+            demo::DEFAULT_RULES.map(String::from).to_vec()
+        } else {
+            a.rules.rules.clone()
+        },
+        rule_c: a.rules.rule_c.clone(),
+    };
+    let plan = demo::plan(
+        &a.model,
+        student,
+        usize_of(a.jobsets, "--jobsets")?,
+        rules.projection()?,
+    )?;
+    let report = progress::job_sets(plan.config.tasks(), |tick| demo::run(&plan, &a.out, tick))?;
+    emit(&output::demo_table(&report))?;
+    eprintln!("wrote {} to {}", report.files.join(", "), a.out.display());
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! `whitebox model info|export|import|quantize-report`: inspect a model file, convert it to and
+//! from its readable JSON form, and compare its int8 quantization with it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use whitebox_runtime::models::{self, ModelJson};
+
+/// What to do with a model file.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Print a model file's header (encoder, sizes, cluster, training metadata) as JSON.
+    Info {
+        /// The model file.
+        model: PathBuf,
+    },
+    /// Write a model file's readable JSON form.
+    Export {
+        /// The model file.
+        model: PathBuf,
+        /// The JSON file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a model file from its JSON form (every check of loading applies).
+    Import {
+        /// The JSON file.
+        json: PathBuf,
+        /// The model file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Quantize a model to int8 as the policy `int8:PATH` does (TFLite-style, see
+    /// docs/embedded.md) and print, as JSON, how often it decides as the f32 model on the states
+    /// the f32 model visits, both mean slowdowns with their paired difference, and the bytes of
+    /// both networks.
+    QuantizeReport {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Job sets of the model's training workload.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        jobsets: u64,
+        /// Base seed; job set k uses seed * 1000003 + k (default: the demo's held-out seeds).
+        #[arg(long, default_value_t = whitebox_studies::demo::DEMO_SEED)]
+        seed: u64,
+        /// Arrival rate in [0, 1] jobs per time step (default: the model's training rate).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+}
+
+/// Runs a `model` subcommand; returns what to print on stdout.
+///
+/// # Errors
+/// Unreadable or invalid files (the message names the file and what is wrong).
+pub fn run(cmd: &ModelCommand) -> Result<String> {
+    match cmd {
+        ModelCommand::Info { model } => {
+            let mut json = models::to_json(&models::load(model)?);
+            json.w1.clear();
+            json.w2.clear();
+            json.b1.clear();
+            json.b2.clear();
+            Ok(serde_json::to_string_pretty(&json)? + "\n")
+        }
+        ModelCommand::Export { model, out } => {
+            let json = models::to_json(&models::load(model)?);
+            std::fs::write(out, serde_json::to_string(&json)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(format!("wrote {}\n", out.display()))
+        }
+        ModelCommand::Import { json, out } => {
+            let text = std::fs::read_to_string(json)
+                .with_context(|| format!("cannot read {}", json.display()))?;
+            let parsed: ModelJson = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a model JSON file", json.display()))?;
+            let bytes = models::from_json(&parsed)
+                .with_context(|| format!("invalid model JSON {}", json.display()))?;
+            std::fs::write(out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(format!("wrote {}\n", out.display()))
+        }
+        ModelCommand::QuantizeReport {
+            model,
+            jobsets,
+            seed,
+            rate,
+        } => {
+            let jobsets = usize::try_from(*jobsets).context("--jobsets is too large")?;
+            if let Some(rate) = rate.filter(|r| !(0.0..=1.0).contains(r)) {
+                anyhow::bail!("--rate = {rate}, must be in [0, 1]");
+            }
+            let report = whitebox_studies::quant_report::report(model, jobsets, *seed, *rate)?;
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        }
+    }
+}

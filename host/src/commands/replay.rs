@@ -1,0 +1,44 @@
+//! `whitebox replay`: decision traces played again, with the first divergence.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use whitebox_studies::trace::replay;
+
+/// Arguments of `whitebox replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Trace files written by `whitebox record`.
+    #[arg(required = true)]
+    pub fixtures: Vec<PathBuf>,
+    /// Model file to replay with (default: the trace's model path, looked up as given and then
+    /// relative to each directory above the trace).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+/// Runs `whitebox replay`: prints `identical` per trace, or fails with the first divergence.
+///
+/// # Errors
+/// When a trace cannot be replayed or differs from its replay.
+pub fn run(a: &ReplayArgs) -> Result<()> {
+    let mut diverged = Vec::new();
+    for path in &a.fixtures {
+        match replay(path, a.model.as_deref())? {
+            None => println!("{}: identical", path.display()),
+            Some(d) => {
+                println!("{}: first divergence at {d}", path.display());
+                diverged.push(path.display().to_string());
+            }
+        }
+    }
+    if !diverged.is_empty() {
+        bail!(
+            "{} of {} traces diverged: {}",
+            diverged.len(),
+            a.fixtures.len(),
+            diverged.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! x86 instructions per decision, the host twin of `firmware/src/bin/bench.rs`: the shipped
+//! model plays the jobs of DeepRM case `rate0.7_seed1_nw10` and every state it decides on is
+//! kept; then `decide_all` decides once on every kept state with the chosen case.
+//!
+//! ```sh
+//! cargo build --release -p whitebox-host --example decisions
+//! valgrind --tool=callgrind --toggle-collect='*decide_all*' \
+//!   target/release/examples/decisions compact
+//! ```
+//!
+//! Cases: `compact`, `compact+shield`, `image`, `image+shield` (the image network has
+//! pseudo-random weights; speed does not depend on them). Prints the number of decisions;
+//! callgrind's total `Ir` divided by it is the instructions per decision.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
+use whitebox_core::nn::Mlp;
+use whitebox_core::observe::image_len;
+use whitebox_core::policy::Policy;
+use whitebox_core::spec::ClusterSpec;
+use whitebox_core::{
+    model, run, Action, Cluster, EndMode, Episode, Permille, PolicyError, Projected, Projection,
+    Rule, RuleSet, Scheduler,
+};
+
+const M: usize = 10;
+const O: usize = M + 1;
+const H: usize = 20;
+const CI: usize = compact_len(M);
+const II: usize = image_len(M);
+
+struct Recorder<S> {
+    inner: S,
+    states: Vec<Cluster<M>>,
+}
+
+impl<S: Scheduler<M>> Scheduler<M> for Recorder<S> {
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.states.push(cluster.clone());
+        self.inner.decide(cluster)
+    }
+}
+
+/// The measured region: one decision per state.
+#[inline(never)]
+fn decide_all<S: Scheduler<M>>(scheduler: &mut S, states: &[Cluster<M>]) -> usize {
+    let mut n = 0;
+    for s in states {
+        if black_box(scheduler.decide(black_box(s))).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// `util<=0.8` and work-conserving (at the cap), weight 1 each, as a shield.
+fn shield() -> Result<Projection> {
+    let cap = Permille::new(800).context("cap")?;
+    let mut rules = RuleSet::new();
+    for rule in [
+        Rule::UtilizationCap { max: cap },
+        Rule::WorkConserving { max: cap },
+    ] {
+        rules.push(rule, 1.0).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(Projection::shield(rules))
+}
+
+fn main() -> Result<()> {
+    let case = std::env::args().nth(1).unwrap_or_else(|| "compact".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bytes = std::fs::read(root.join("fixtures/models/default.model"))?;
+    let mut net = Box::new(Mlp::<CI, H, O>::zeroed());
+    model::load(
+        &bytes,
+        Encoding::Compact,
+        &ClusterSpec::with_slots(M as u8),
+        &mut net,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let jobs = whitebox_runtime::jobfile::load(
+        &root.join("fixtures/reference/deeprm/cases/rate0.7_seed1_nw10.json"),
+    )?;
+    let mut episode: Episode<'_, M> =
+        Episode::new(&jobs, EndMode::AllDone { time_cap: 10_000 }, &mut ())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut recorder = Recorder {
+        inner: Policy::<Compact, M, CI, H, O>::new(&net, true),
+        states: Vec::new(),
+    };
+    run(&mut episode, &mut recorder, &mut ()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let states = recorder.states;
+
+    let mut image_net = Box::new(Mlp::<II, H, O>::zeroed());
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for p in image_net.params_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *p = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1;
+    }
+    let compact = || Policy::<Compact, M, CI, H, O>::new(&net, true);
+    let image = || Policy::<Image, M, II, H, O>::new(&image_net, true);
+    let n = match case.as_str() {
+        "compact" => decide_all(&mut compact(), &states),
+        "compact+shield" => decide_all(&mut Projected::<_, O>::new(compact(), shield()?), &states),
+        "image" => decide_all(&mut image(), &states),
+        "image+shield" => decide_all(&mut Projected::<_, O>::new(image(), shield()?), &states),
+        other => bail!("unknown case {other}"),
+    };
+    println!("{case} decisions={n}");
+    Ok(())
+}

@@ -1,0 +1,444 @@
+//! Policies by name (`sjf`, `model:PATH`, ...), the policies they resolve to and the schedulers
+//! those build.
+//!
+//! Names are parsed before anything runs so a typo fails fast with the allowed names; a
+//! `model:PATH` name loads a model file once, when the policy is resolved, and an `int8:PATH`
+//! name also quantizes it to int8 then ([`crate::models::int8::load_int8`]).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use whitebox_core::projection::{Preference, Projection};
+use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
+
+use crate::models::{Decide, LoadedModel};
+
+/// A policy, by name: a baseline or a model file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyName {
+    /// Shortest job first.
+    Sjf,
+    /// DeepRM's Packer (best alignment).
+    Packer,
+    /// Tetris: alignment blended with SJF by a knob.
+    Tetris,
+    /// Uniformly random action.
+    Random,
+    /// A learned policy from a model file (greedy, invalid actions masked).
+    Model(PathBuf),
+    /// The same, quantized to int8 when loaded ([`whitebox_core::quant`]).
+    Int8(PathBuf),
+}
+
+/// Prefix of learned-policy names (`model:PATH`).
+pub const MODEL_PREFIX: &str = "model:";
+/// Prefix of int8-quantized learned-policy names (`int8:PATH`).
+pub const INT8_PREFIX: &str = "int8:";
+
+impl PolicyName {
+    /// Every baseline, in report order.
+    pub const BASELINES: [PolicyName; 4] = [
+        PolicyName::Sjf,
+        PolicyName::Packer,
+        PolicyName::Tetris,
+        PolicyName::Random,
+    ];
+
+    /// The command-line name of a baseline.
+    fn baseline_name(&self) -> &'static str {
+        match self {
+            PolicyName::Sjf => "sjf",
+            PolicyName::Packer => "packer",
+            PolicyName::Tetris => "tetris",
+            PolicyName::Random => "random",
+            PolicyName::Model(_) => "model",
+            PolicyName::Int8(_) => "int8",
+        }
+    }
+
+    /// The command-line name (`model:PATH` for a model).
+    pub fn name(&self) -> String {
+        match self {
+            PolicyName::Model(path) => format!("{MODEL_PREFIX}{}", path.display()),
+            PolicyName::Int8(path) => format!("{INT8_PREFIX}{}", path.display()),
+            other => other.baseline_name().to_string(),
+        }
+    }
+
+    /// Parses one policy name.
+    ///
+    /// # Errors
+    /// For an empty `model:` path and for an unknown name (the message lists the allowed
+    /// names).
+    pub fn parse(text: &str) -> Result<PolicyName> {
+        if let Some(path) = text.strip_prefix(MODEL_PREFIX) {
+            if path.is_empty() {
+                bail!("policy `{text}`: the model path is empty; write {MODEL_PREFIX}PATH");
+            }
+            return Ok(PolicyName::Model(PathBuf::from(path)));
+        }
+        if let Some(path) = text.strip_prefix(INT8_PREFIX) {
+            if path.is_empty() {
+                bail!("policy `{text}`: the model path is empty; write {INT8_PREFIX}PATH");
+            }
+            return Ok(PolicyName::Int8(PathBuf::from(path)));
+        }
+        match PolicyName::BASELINES
+            .into_iter()
+            .find(|p| p.baseline_name() == text)
+        {
+            Some(p) => Ok(p),
+            None => bail!(
+                "unknown policy `{text}`; allowed: {}, {MODEL_PREFIX}PATH or {INT8_PREFIX}PATH",
+                PolicyName::BASELINES.map(|p| p.baseline_name()).join(", ")
+            ),
+        }
+    }
+
+    /// Parses a comma-separated list of policy names, e.g. `sjf,packer`.
+    ///
+    /// # Errors
+    /// As [`PolicyName::parse`] for each item, and for an empty list or a repeated name.
+    pub fn parse_list(text: &str) -> Result<Vec<PolicyName>> {
+        crate::lists::parse_list(text, "policy", PolicyName::parse)
+    }
+
+    /// The policy with its parameters: `knob` for Tetris (in `[0, 1]`), `seed` for Random;
+    /// a model file is loaded here.
+    ///
+    /// # Errors
+    /// When this is Tetris and `knob` is not a number in `[0, 1]`, or the model file cannot be
+    /// read or is invalid.
+    pub fn with(&self, knob: f64, seed: u64) -> Result<PolicySpec> {
+        Ok(match self {
+            PolicyName::Model(path) => PolicySpec::Learned(Arc::new(crate::models::load(path)?)),
+            PolicyName::Int8(path) => {
+                PolicySpec::Learned(Arc::new(crate::models::int8::load_int8(path)?))
+            }
+            PolicyName::Sjf => PolicySpec::Sjf,
+            PolicyName::Packer => PolicySpec::Packer,
+            PolicyName::Tetris => PolicySpec::Tetris {
+                knob: check_knob(knob)?,
+            },
+            PolicyName::Random => PolicySpec::Random { seed },
+        })
+    }
+}
+
+impl fmt::Display for PolicyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A policy with the name reports show for it. On the command line `LABEL=POLICY` (for example
+/// `dnn=model:runs/a.model`) labels a policy; a plain `POLICY` is shown as its own name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedPolicy {
+    /// The policy.
+    pub policy: PolicyName,
+    /// The name shown in tables, JSON and plots.
+    pub label: String,
+    /// Rules every decision of the policy is projected onto, if any.
+    pub rules: Option<Projection>,
+}
+
+impl From<PolicyName> for NamedPolicy {
+    fn from(policy: PolicyName) -> Self {
+        let label = policy.name();
+        NamedPolicy {
+            policy,
+            label,
+            rules: None,
+        }
+    }
+}
+
+impl NamedPolicy {
+    /// `policy` shown as `label`.
+    pub fn labelled(label: impl Into<String>, policy: PolicyName) -> Self {
+        NamedPolicy {
+            policy,
+            label: label.into(),
+            rules: None,
+        }
+    }
+
+    /// The same policy projected onto `rules` (see [`PolicySpec::projected`]).
+    pub fn with_rules(mut self, rules: Option<Projection>) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The policy with its parameters and rules, as [`PolicyName::with`] and
+    /// [`PolicySpec::projected`].
+    ///
+    /// # Errors
+    /// As [`PolicyName::with`].
+    pub fn resolve(&self, knob: f64, seed: u64) -> Result<PolicySpec> {
+        Ok(self.policy.with(knob, seed)?.projected(self.rules.clone()))
+    }
+
+    /// Parses `POLICY` or `LABEL=POLICY`; a label is letters, digits, `-`, `_` and `.` (so
+    /// `model:a=b.model` is a model path, not a label).
+    ///
+    /// # Errors
+    /// As [`PolicyName::parse`], and for a label that is another baseline's name.
+    pub fn parse(text: &str) -> Result<NamedPolicy> {
+        let is_label = |l: &str| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        let Some((label, policy)) = text.split_once('=').filter(|(l, _)| is_label(l)) else {
+            return PolicyName::parse(text).map(NamedPolicy::from);
+        };
+        let policy = PolicyName::parse(policy)?;
+        if label != policy.name() && PolicyName::BASELINES.iter().any(|b| b.name() == label) {
+            bail!("policy `{text}`: the label `{label}` is the name of another policy");
+        }
+        Ok(NamedPolicy::labelled(label, policy))
+    }
+
+    /// Parses a comma-separated list of (optionally labelled) policies.
+    ///
+    /// # Errors
+    /// As [`NamedPolicy::parse`] for each item, for an empty list, and when two items would be
+    /// shown under the same name.
+    pub fn parse_list(text: &str) -> Result<Vec<NamedPolicy>> {
+        let list = crate::lists::parse_list(text, "policy", NamedPolicy::parse)?;
+        for (i, p) in list.iter().enumerate() {
+            if list[..i].iter().any(|q| q.label == p.label) {
+                bail!("policy name `{}` given more than once in `{text}`", p.label);
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Checks a Tetris knob.
+///
+/// # Errors
+/// When `knob` is NaN or outside `[0, 1]`.
+pub fn check_knob(knob: f64) -> Result<f64> {
+    if !(0.0..=1.0).contains(&knob) {
+        bail!("tetris knob = {knob}, must be in [0, 1]");
+    }
+    Ok(knob)
+}
+
+/// A fully parameterised policy, ready to build a scheduler for any slot count.
+#[derive(Clone, Debug)]
+pub enum PolicySpec {
+    /// Shortest job first.
+    Sjf,
+    /// DeepRM's Packer.
+    Packer,
+    /// Tetris with the weight of its alignment term.
+    Tetris {
+        /// In `[0, 1]`.
+        knob: f64,
+    },
+    /// Random with its stream seed.
+    Random {
+        /// PCG-32 seed.
+        seed: u64,
+    },
+    /// A loaded model (deciding with its int8 network when it has one), shared between threads.
+    Learned(Arc<LoadedModel>),
+    /// A policy whose every decision is projected onto operator rules
+    /// ([`whitebox_core::projection`]).
+    Projected(Box<PolicySpec>, Projection),
+}
+
+impl PolicySpec {
+    /// The same policy with another seed (only Random uses one).
+    pub fn reseeded(&self, seed: u64) -> PolicySpec {
+        match self {
+            PolicySpec::Random { .. } => PolicySpec::Random { seed },
+            PolicySpec::Projected(base, p) => {
+                PolicySpec::Projected(Box::new(base.reseeded(seed)), p.clone())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// This policy projected onto `rules` (unchanged for `None`; a projected policy's rules are
+    /// replaced).
+    pub fn projected(self, rules: Option<Projection>) -> PolicySpec {
+        match (self, rules) {
+            (PolicySpec::Projected(base, _), Some(p)) => PolicySpec::Projected(base, p),
+            (base, Some(p)) => PolicySpec::Projected(Box::new(base), p),
+            (base, None) => base,
+        }
+    }
+
+    /// The projection every decision goes through, if any.
+    pub fn projection(&self) -> Option<&Projection> {
+        match self {
+            PolicySpec::Projected(_, p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Job slots the policy requires (a model's), if any.
+    pub fn required_slots(&self) -> Option<usize> {
+        match self {
+            PolicySpec::Learned(m) => Some(m.slots()),
+            PolicySpec::Projected(base, _) => base.required_slots(),
+            _ => None,
+        }
+    }
+
+    /// A fresh scheduler (a new random stream for Random). For a projected policy this is the
+    /// scheduler of the policy underneath; [`crate::play`] adds the projection.
+    pub fn scheduler(&self) -> AnyScheduler {
+        match self {
+            PolicySpec::Sjf => AnyScheduler::Sjf(Sjf),
+            PolicySpec::Packer => AnyScheduler::Packer(Packer),
+            PolicySpec::Tetris { knob } => AnyScheduler::Tetris(Tetris { knob: *knob }),
+            PolicySpec::Random { seed } => AnyScheduler::Random(RandomPolicy::new(*seed)),
+            PolicySpec::Learned(m) => AnyScheduler::Learned(Arc::clone(m)),
+            PolicySpec::Projected(base, _) => base.scheduler(),
+        }
+    }
+}
+
+/// The scheduler of a [`PolicySpec`] for any slot count (a rule-based baseline or a learned
+/// model); an enum rather than a box so one value serves both
+/// `M = 5` and `M = 10` without dynamic dispatch.
+#[derive(Clone, Debug)]
+pub enum AnyScheduler {
+    /// See [`Sjf`].
+    Sjf(Sjf),
+    /// See [`Packer`].
+    Packer(Packer),
+    /// See [`Tetris`].
+    Tetris(Tetris),
+    /// See [`RandomPolicy`].
+    Random(RandomPolicy),
+    /// A learned policy, see [`Decide`].
+    Learned(Arc<LoadedModel>),
+}
+
+impl<const M: usize> Scheduler<M> for AnyScheduler
+where
+    LoadedModel: Decide<M>,
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        match self {
+            AnyScheduler::Sjf(s) => s.decide(cluster),
+            AnyScheduler::Packer(s) => s.decide(cluster),
+            AnyScheduler::Tetris(s) => s.decide(cluster),
+            AnyScheduler::Random(s) => s.decide(cluster),
+            AnyScheduler::Learned(m) => m.decide_greedy(cluster),
+        }
+    }
+}
+
+impl<const M: usize> Preference<M> for AnyScheduler
+where
+    LoadedModel: Decide<M>,
+{
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        match self {
+            AnyScheduler::Sjf(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::Packer(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::Tetris(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::Random(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::Learned(m) => m.preference(cluster, logits, valid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err<T: fmt::Debug>(r: Result<T>) -> String {
+        format!("{:#}", r.err().map(|e| e.to_string()).unwrap_or_default())
+    }
+
+    #[test]
+    fn names_round_trip_and_errors_list_allowed_names() {
+        for p in PolicyName::BASELINES {
+            assert_eq!(PolicyName::parse(&p.name()).ok(), Some(p));
+        }
+        let e = err(PolicyName::parse("fifo"));
+        assert!(
+            e.contains("`fifo`") && e.contains("sjf, packer, tetris, random"),
+            "{e}"
+        );
+        assert_eq!(
+            PolicyName::parse("model:x.model").ok(),
+            Some(PolicyName::Model(PathBuf::from("x.model")))
+        );
+        let e = err(PolicyName::parse("model:"));
+        assert!(e.contains("path is empty"), "{e}");
+        assert_eq!(
+            PolicyName::parse("int8:x.model").ok(),
+            Some(PolicyName::Int8(PathBuf::from("x.model")))
+        );
+        assert_eq!(
+            PolicyName::Int8(PathBuf::from("x.model")).name(),
+            "int8:x.model"
+        );
+        let e = err(PolicyName::parse("int8:"));
+        assert!(e.contains("path is empty"), "{e}");
+        let e = err(PolicyName::Model(PathBuf::from("/nonexistent.model")).with(0.5, 0));
+        assert!(e.contains("/nonexistent.model"), "{e}");
+        assert_eq!(
+            PolicyName::parse_list("sjf,random").ok(),
+            Some(vec![PolicyName::Sjf, PolicyName::Random])
+        );
+        let e = err(PolicyName::parse_list("sjf,sjf"));
+        assert!(e.contains("`sjf`") && e.contains("more than once"), "{e}");
+    }
+
+    #[test]
+    fn labels_name_policies_in_reports() {
+        let p = NamedPolicy::parse("dnn=model:a=b.model").ok();
+        assert_eq!(
+            p,
+            Some(NamedPolicy::labelled(
+                "dnn",
+                PolicyName::Model(PathBuf::from("a=b.model"))
+            ))
+        );
+        // `model:a` is not a label: the whole text is a model path.
+        let p = NamedPolicy::parse("model:a=b.model").ok();
+        assert_eq!(p.map(|p| p.label), Some("model:a=b.model".to_string()));
+        assert_eq!(
+            NamedPolicy::parse("sjf").ok(),
+            Some(NamedPolicy::labelled("sjf", PolicyName::Sjf))
+        );
+        let e = err(NamedPolicy::parse("sjf=packer"));
+        assert!(e.contains("`sjf`") && e.contains("another policy"), "{e}");
+        let e = err(NamedPolicy::parse("x=fifo"));
+        assert!(e.contains("`fifo`"), "{e}");
+        let e = err(NamedPolicy::parse_list("x=sjf,x=packer"));
+        assert!(e.contains("`x`") && e.contains("more than once"), "{e}");
+        assert_eq!(
+            NamedPolicy::parse_list("a=sjf,sjf").map(|l| l.len()).ok(),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn knob_outside_unit_interval_is_refused() {
+        assert!(PolicyName::Tetris.with(0.0, 0).is_ok());
+        assert!(PolicyName::Tetris.with(1.0, 0).is_ok());
+        let e = err(PolicyName::Tetris.with(1.5, 0));
+        assert!(e.contains("1.5") && e.contains("[0, 1]"), "{e}");
+        assert!(PolicyName::Tetris.with(f64::NAN, 0).is_err());
+        // Knob is ignored by the other policies.
+        assert!(PolicyName::Sjf.with(f64::NAN, 0).is_ok());
+    }
+}

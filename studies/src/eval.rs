@@ -1,0 +1,568 @@
+//! Evaluation: every policy on the same generated job sets, per workload and arrival rate,
+//! with Student-t 95% intervals over job sets.
+//!
+//! Job set `k` of a (workload, rate) is generated from [`jobset_seed`]`(seed, k)` only, so
+//! every policy sees the very same jobs (a paired comparison). Job sets run in parallel with
+//! rayon, but results are collected in index order and reduced sequentially, so the output is
+//! bit-identical for any number of threads.
+
+use anyhow::Result;
+use rayon::prelude::*;
+use serde::Serialize;
+use whitebox_core::spec::{NUM_RES, RES_UNITS};
+use whitebox_core::workload::{JobGenerator, Workload};
+use whitebox_core::{Event, Job, Observer, Step, Summary};
+
+use whitebox_core::projection::ProjectionStats;
+
+use whitebox_runtime::play::{play_explained, Explanations};
+use whitebox_runtime::policy::{check_knob, NamedPolicy};
+use whitebox_runtime::settings::{End, Slots};
+use whitebox_runtime::stats::{mean_ci95, MeanCi};
+
+/// Multiplier of [`jobset_seed`]: a prime above any sensible job-set count, so distinct
+/// `seed`s give disjoint job-set seeds for up to this many job sets.
+pub const SEED_STRIDE: u64 = 1_000_003;
+
+/// XORed into a job set's seed to seed the random policy, so its stream is not the one that
+/// generated the jobs.
+pub const RANDOM_POLICY_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The seed of job set `k`: `seed * 1_000_003 + k` (wrapping). Depends on nothing else, so
+/// every policy, workload and rate uses the same seeds.
+pub fn jobset_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_mul(SEED_STRIDE).wrapping_add(k as u64)
+}
+
+/// What to evaluate.
+#[derive(Clone, Debug)]
+pub struct EvalConfig {
+    /// Workloads, in report order.
+    pub workloads: Vec<Workload>,
+    /// Arrival rates, in jobs per time step, each in `[0, 1]`.
+    pub rates: Vec<f64>,
+    /// Job sets per (workload, rate).
+    pub jobsets: usize,
+    /// Base seed, see [`jobset_seed`].
+    pub seed: u64,
+    /// Policies, in report order, with the names rows show.
+    pub policies: Vec<NamedPolicy>,
+    /// Visible job slots.
+    pub slots: Slots,
+    /// End mode.
+    pub end: End,
+    /// Arrival window of each job set (and the `no-new-job` end), in time steps.
+    pub simu_len: u32,
+    /// Time cap of `all-done` episodes, in time steps.
+    pub time_cap: u32,
+    /// Tetris knob, in `[0, 1]`.
+    pub tetris_knob: f64,
+    /// Also keep every allocated job's slowdown ([`EvalRow::job_slowdowns`]); off for plain
+    /// evaluations, which then run with no observer at all.
+    pub job_slowdowns: bool,
+}
+
+/// The settings echoed in the JSON report.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalSettings {
+    /// Job sets per (workload, rate).
+    pub jobsets: usize,
+    /// Base seed.
+    pub seed: u64,
+    /// How job-set seeds are derived.
+    pub jobset_seed: &'static str,
+    /// Visible job slots.
+    pub slots: usize,
+    /// End mode name.
+    pub end: &'static str,
+    /// Arrival window, in steps.
+    pub simu_len: u32,
+    /// Time cap, in steps.
+    pub time_cap: u32,
+    /// Tetris knob.
+    pub tetris_knob: f64,
+    /// Rules of each projected policy, by label (empty: no policy is projected).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<PolicyRules>,
+}
+
+/// The rules a policy's decisions are projected onto.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyRules {
+    /// The policy's label.
+    pub policy: String,
+    /// The rules, as written on the command line (with weights when not 1).
+    pub rules: Vec<String>,
+    /// The strength `C`: a number, or `"inf"` for the shield.
+    pub c: serde_json::Value,
+}
+
+/// One (policy, workload, rate) result. Means are over job sets of each set's own mean; a job
+/// set with no allocated job has no mean and is left out (`measured` counts the others).
+/// Intervals are `null` when fewer than two job sets were measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalRow {
+    /// Policy name.
+    pub policy: String,
+    /// Workload name.
+    pub workload: &'static str,
+    /// Arrival rate, in jobs per time step.
+    pub rate: f64,
+    /// Expected load per resource (above 1 is overloaded).
+    pub load: f64,
+    /// Job sets run.
+    pub jobsets: usize,
+    /// Job sets with at least one allocated job.
+    pub measured: usize,
+    /// Mean over job sets of the mean slowdown (DeepRM's definition).
+    pub mean_slowdown: Option<f64>,
+    /// Low end of its 95% interval.
+    pub ci95_low: Option<f64>,
+    /// High end of its 95% interval.
+    pub ci95_high: Option<f64>,
+    /// Mean over job sets of the mean completion time, in steps.
+    pub mean_completion_time: Option<f64>,
+    /// Low end of its 95% interval, in steps.
+    pub completion_ci95_low: Option<f64>,
+    /// High end of its 95% interval, in steps.
+    pub completion_ci95_high: Option<f64>,
+    /// Job sets cut by the time cap.
+    pub truncated: usize,
+    /// Jobs rejected at arrival, over all job sets.
+    pub rejected: u64,
+    /// For a policy projected onto rules: its decisions, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_decisions: Option<u64>,
+    /// For a projected policy: decisions the rules changed, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_changed: Option<u64>,
+    /// For a projected policy: decisions that fell back to void because every allowed action
+    /// violated a rule, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_fallbacks: Option<u64>,
+    /// Share of ended time steps, pooled over job sets, in which some resource had more than
+    /// [`OVER_CAP_UNITS`] of its [`RES_UNITS`] units in use (above 80% utilization): the
+    /// rule-violation rate of `--rule util<=0.8`. `None` when no time step ended.
+    pub over_cap_share: Option<f64>,
+    /// The part of [`EvalRow::over_cap_share`] not excused as a lone job: steps where a
+    /// resource above the cap was used by two or more jobs (`docs/rules.md`: a job whose demand
+    /// alone exceeds the cap may run alone). This is the rule-violation rate; a shield keeps it
+    /// at 0. `None` when no time step ended.
+    pub violation_share: Option<f64>,
+    /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
+    /// comparisons; not serialised.
+    #[serde(skip)]
+    pub jobset_slowdowns: Vec<Option<f64>>,
+    /// With [`EvalConfig::job_slowdowns`], the slowdown `(finish - arrival) / len` of every
+    /// allocated job, job sets in index order; empty otherwise. Not serialised.
+    #[serde(skip)]
+    pub job_slowdowns: Vec<f64>,
+}
+
+/// The per-job-set differences `a - b` of two rows' mean slowdowns over the job sets both
+/// measured, with their Student-t 95% interval (`None` when no job set was measured by both).
+/// Meaningful for rows of the same evaluation, workload and rate, which ran the same job sets.
+pub fn paired_slowdown_difference(a: &EvalRow, b: &EvalRow) -> Option<MeanCi> {
+    let diffs: Vec<f64> = a
+        .jobset_slowdowns
+        .iter()
+        .zip(&b.jobset_slowdowns)
+        .filter_map(|(x, y)| Some((*x)? - (*y)?))
+        .collect();
+    mean_ci95(&diffs)
+}
+
+/// Units of a resource above which a time step counts against the 80% utilization cap:
+/// 8 of 10 (a step using 9 or 10 units violates `util<=0.8`).
+pub const OVER_CAP_UNITS: u8 = RES_UNITS * 8 / 10;
+
+/// An [`Observer`] counting ended time steps, those above the 80% cap and those above it with
+/// more than one job on the resource, and, when asked, keeping the slowdown of every allocated
+/// job, in allocation order.
+#[derive(Debug, Default)]
+struct EpisodeLog {
+    keep_slowdowns: bool,
+    slowdowns: Vec<f64>,
+    /// Allocated jobs not yet finished: (start, finish, demand).
+    running: Vec<(u32, u32, [u8; NUM_RES])>,
+    steps: u64,
+    over_cap: u64,
+    violations: u64,
+}
+
+impl Observer for EpisodeLog {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Decided {
+                step: Step::Allocated {
+                    job, start, finish, ..
+                },
+                ..
+            } => {
+                self.running.push((*start, *finish, job.res));
+                if self.keep_slowdowns {
+                    let waited = finish.saturating_sub(job.arrival);
+                    self.slowdowns
+                        .push(f64::from(waited) / f64::from(job.len.max(1)));
+                }
+            }
+            Event::Decided {
+                step: Step::MovedOn { used, ended, .. },
+                ..
+            } => {
+                let t = *ended;
+                self.running.retain(|&(_, finish, _)| finish > t);
+                let sharing = |r: usize| {
+                    let on =
+                        |&&(start, _, res): &&(u32, u32, [u8; NUM_RES])| start <= t && res[r] > 0;
+                    self.running.iter().filter(on).count() > 1
+                };
+                let over = |r: usize| used[r] > OVER_CAP_UNITS;
+                self.steps += 1;
+                self.over_cap += u64::from((0..NUM_RES).any(over));
+                self.violations += u64::from((0..NUM_RES).any(|r| over(r) && sharing(r)));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The JSON report of `whitebox eval` and `whitebox demo`.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The settings.
+    pub settings: EvalSettings,
+    /// Rows ordered by workload, then rate, then policy.
+    pub rows: Vec<EvalRow>,
+}
+
+impl EvalConfig {
+    /// The settings part of the report.
+    pub fn settings(&self) -> EvalSettings {
+        EvalSettings {
+            jobsets: self.jobsets,
+            seed: self.seed,
+            jobset_seed: "seed * 1000003 + k (wrapping u64)",
+            slots: self.slots.count(),
+            end: self.end.name(),
+            simu_len: self.simu_len,
+            time_cap: self.time_cap,
+            tetris_knob: self.tetris_knob,
+            rules: self
+                .policies
+                .iter()
+                .filter_map(|p| {
+                    p.rules.as_ref().map(|r| PolicyRules {
+                        policy: p.label.clone(),
+                        rules: whitebox_runtime::rules::names(r),
+                        c: whitebox_runtime::rules::strength(r),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Number of (workload, rate, job set) tasks, for progress reporting.
+    pub fn tasks(&self) -> usize {
+        self.workloads.len() * self.rates.len() * self.jobsets
+    }
+}
+
+/// Runs the evaluation; `on_task` is called (from any thread) after each job set is done.
+///
+/// # Errors
+/// When the Tetris knob is outside `[0, 1]` or a policy fails (never for the baselines).
+pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalReport> {
+    check_knob(cfg.tetris_knob)?;
+    // Resolve once: a model file is read and checked here, not per job set.
+    let policies = cfg
+        .policies
+        .iter()
+        .map(|p| p.resolve(cfg.tetris_knob, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let end = cfg.end.mode(cfg.simu_len, cfg.time_cap);
+    let grid: Vec<(Workload, f64)> = cfg
+        .workloads
+        .iter()
+        .flat_map(|&w| cfg.rates.iter().map(move |&r| (w, r)))
+        .collect();
+    let tasks: Vec<(Workload, f64, usize)> = grid
+        .iter()
+        .flat_map(|&(w, r)| (0..cfg.jobsets).map(move |k| (w, r, k)))
+        .collect();
+    // Indexed parallel collect keeps task order: per task, one Summary (and job slowdowns, if
+    // asked for, and rule counts for a projected policy) per policy.
+    let results: Vec<Vec<Outcome>> = tasks
+        .par_iter()
+        .map(|&(workload, rate, k)| {
+            let seed = jobset_seed(cfg.seed, k);
+            let jobs: Vec<Job> = JobGenerator::new(workload, rate, cfg.simu_len, seed).collect();
+            let out = policies
+                .iter()
+                .map(|p| {
+                    let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
+                    let mut counts = policy.projection().map(|_| Explanations::default());
+                    let mut log = EpisodeLog {
+                        keep_slowdowns: cfg.job_slowdowns,
+                        ..EpisodeLog::default()
+                    };
+                    let s =
+                        play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?;
+                    Ok(Outcome {
+                        summary: s,
+                        steps: [log.steps, log.over_cap, log.violations],
+                        job_slowdowns: log.slowdowns,
+                        rules: counts.map(|c| c.stats),
+                    })
+                })
+                .collect::<Result<Vec<_>>>();
+            on_task();
+            out
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut rows = Vec::with_capacity(grid.len() * cfg.policies.len());
+    for (g, &(workload, rate)) in grid.iter().enumerate() {
+        let sets = &results[g * cfg.jobsets..(g + 1) * cfg.jobsets];
+        for (p, policy) in cfg.policies.iter().enumerate() {
+            rows.push(row(
+                &policy.label,
+                workload,
+                rate,
+                sets.iter().map(|s| &s[p]),
+            ));
+        }
+    }
+    Ok(EvalReport {
+        settings: cfg.settings(),
+        rows,
+    })
+}
+
+/// One policy's result on one job set.
+struct Outcome {
+    summary: Summary,
+    /// Ended time steps, those above the 80% cap, and those not excused as a lone job.
+    steps: [u64; 3],
+    job_slowdowns: Vec<f64>,
+    rules: Option<ProjectionStats>,
+}
+
+fn row<'a>(
+    policy: &str,
+    workload: Workload,
+    rate: f64,
+    sets: impl Iterator<Item = &'a Outcome>,
+) -> EvalRow {
+    let (mut slowdowns, mut completions) = (Vec::new(), Vec::new());
+    let (mut jobsets, mut truncated, mut rejected) = (0, 0, 0u64);
+    let (mut jobset_slowdowns, mut job_slowdowns) = (Vec::new(), Vec::new());
+    let mut rules: Option<[u64; 3]> = None;
+    let mut steps = [0u64; 3];
+    for o in sets {
+        for (sum, n) in steps.iter_mut().zip(o.steps) {
+            *sum += n;
+        }
+        let (s, jobs) = (&o.summary, &o.job_slowdowns);
+        if let Some(r) = o.rules {
+            let sum = rules.get_or_insert([0; 3]);
+            sum[0] += u64::from(r.decisions);
+            sum[1] += u64::from(r.changed);
+            sum[2] += u64::from(r.fallbacks);
+        }
+        jobsets += 1;
+        jobset_slowdowns.push(s.mean_slowdown);
+        job_slowdowns.extend_from_slice(jobs);
+        truncated += usize::from(s.truncated);
+        rejected += u64::from(s.rejected);
+        // Both are `Some` exactly when a job was allocated.
+        if let (Some(sd), Some(ct)) = (s.mean_slowdown, s.mean_completion_time) {
+            slowdowns.push(sd);
+            completions.push(ct);
+        }
+    }
+    let sd = mean_ci95(&slowdowns);
+    let ct = mean_ci95(&completions);
+    EvalRow {
+        policy: policy.to_string(),
+        workload: workload.name(),
+        rate,
+        load: workload.distribution().expected_load(rate),
+        jobsets,
+        measured: slowdowns.len(),
+        mean_slowdown: sd.map(|c| c.mean),
+        ci95_low: sd.and_then(|c| c.ci95).map(|c| c.0),
+        ci95_high: sd.and_then(|c| c.ci95).map(|c| c.1),
+        mean_completion_time: ct.map(|c| c.mean),
+        completion_ci95_low: ct.and_then(|c| c.ci95).map(|c| c.0),
+        completion_ci95_high: ct.and_then(|c| c.ci95).map(|c| c.1),
+        truncated,
+        rejected,
+        rule_decisions: rules.map(|r| r[0]),
+        rule_changed: rules.map(|r| r[1]),
+        rule_fallbacks: rules.map(|r| r[2]),
+        over_cap_share: (steps[0] > 0).then(|| steps[1] as f64 / steps[0] as f64),
+        violation_share: (steps[0] > 0).then(|| steps[2] as f64 / steps[0] as f64),
+        jobset_slowdowns,
+        job_slowdowns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whitebox_runtime::play::play;
+    use whitebox_runtime::policy::PolicyName;
+
+    fn config(jobsets: usize) -> EvalConfig {
+        EvalConfig {
+            workloads: vec![Workload::DeepRm, Workload::LongJobs],
+            rates: vec![0.0, 0.5],
+            jobsets,
+            seed: 7,
+            policies: PolicyName::BASELINES.map(NamedPolicy::from).to_vec(),
+            slots: Slots::Five,
+            end: End::AllDone,
+            simu_len: 30,
+            time_cap: 10_000,
+            tetris_knob: 0.5,
+            job_slowdowns: false,
+        }
+    }
+
+    #[test]
+    fn over_cap_steps_are_counted_per_ended_time_step() {
+        // By hand: SJF starts the 1-step job [9, 1] and the 3-step job [1, 1] at step 0, so
+        // step 0 uses 10 units of res0 (over 8) shared by two jobs (a violation, not a lone
+        // job), steps 1 and 2 use 1 unit: 1 of 3 steps.
+        let jobs = [
+            Job::new(0, 0, 1, [9, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+            Job::new(1, 0, 3, [1, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+        ];
+        let mut log = EpisodeLog::default();
+        let end = End::AllDone.mode(30, 100);
+        play(
+            &jobs,
+            Slots::Five,
+            end,
+            &whitebox_runtime::policy::PolicySpec::Sjf,
+            &mut log,
+        )
+        .unwrap_or_else(|e| unreachable!("{e:#}"));
+        assert_eq!((log.steps, log.over_cap, log.violations), (3, 1, 1));
+        // A lone 9-unit job first, then a 1-unit job after it: over the cap, never shared.
+        let jobs = [
+            Job::new(0, 0, 2, [9, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+            Job::new(1, 0, 3, [2, 1]).unwrap_or_else(|e| unreachable!("{e}")),
+        ];
+        let mut log = EpisodeLog::default();
+        play(
+            &jobs,
+            Slots::Five,
+            end,
+            &whitebox_runtime::policy::PolicySpec::Sjf,
+            &mut log,
+        )
+        .unwrap_or_else(|e| unreachable!("{e:#}"));
+        // SJF starts the 2-step [9, 1] at 0; [2, 1] does not fit (11 units) and is reserved at
+        // step 2: steps 0-1 use 9 units alone, steps 2-4 use 2.
+        assert_eq!((log.steps, log.over_cap, log.violations), (5, 2, 0));
+        assert!(log.slowdowns.is_empty(), "slowdowns were not asked for");
+    }
+
+    #[test]
+    fn seeds_depend_on_seed_and_index_only() {
+        assert_eq!(jobset_seed(1000, 3), 1_000_003_003);
+        assert_ne!(jobset_seed(1, 0), jobset_seed(0, 999_999));
+    }
+
+    #[test]
+    fn rows_cover_the_grid_and_agree_with_a_direct_run() {
+        let cfg = config(3);
+        let r = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        assert_eq!(r.rows.len(), 2 * 2 * 4);
+        // Rate 0: no jobs, so nothing is measured.
+        assert!(r.rows[0].mean_slowdown.is_none() && r.rows[0].measured == 0);
+        // Row 4 is deeprm, rate 0.5, sjf: recompute it by hand from the same job sets.
+        let row = &r.rows[4];
+        assert_eq!(
+            (row.policy.as_str(), row.workload, row.rate),
+            ("sjf", "deeprm", 0.5)
+        );
+        let mut sds = Vec::new();
+        for k in 0..3 {
+            let jobs: Vec<Job> =
+                JobGenerator::new(Workload::DeepRm, 0.5, 30, jobset_seed(7, k)).collect();
+            let s = play(
+                &jobs,
+                Slots::Five,
+                cfg.end.mode(30, 10_000),
+                &whitebox_runtime::policy::PolicySpec::Sjf,
+                &mut (),
+            );
+            sds.extend(s.ok().and_then(|s| s.mean_slowdown));
+        }
+        let expected = mean_ci95(&sds).map(|c| c.mean);
+        assert_eq!(row.mean_slowdown, expected);
+        assert!(row.ci95_low.is_some() && row.ci95_high.is_some());
+        assert!(row.ci95_low <= row.mean_slowdown && row.mean_slowdown <= row.ci95_high);
+    }
+
+    #[test]
+    fn job_slowdowns_are_collected_on_request_and_match_the_means() {
+        let plain = evaluate(&config(3), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        let mut cfg = config(3);
+        cfg.job_slowdowns = true;
+        let with = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        for (a, b) in plain.rows.iter().zip(&with.rows) {
+            assert!(a.job_slowdowns.is_empty());
+            assert_eq!(a.mean_slowdown, b.mean_slowdown);
+            assert_eq!(a.jobset_slowdowns, b.jobset_slowdowns);
+            assert!(b.job_slowdowns.iter().all(|&s| s >= 1.0));
+        }
+        // Row 4 (deeprm, 0.5, sjf): the pooled job slowdowns, split by job set, average to the
+        // per-set means.
+        let row = &with.rows[4];
+        let mut offset = 0;
+        for (k, mean) in row.jobset_slowdowns.iter().enumerate() {
+            let jobs: Vec<Job> =
+                JobGenerator::new(Workload::DeepRm, 0.5, 30, jobset_seed(7, k)).collect();
+            let part = &row.job_slowdowns[offset..offset + jobs.len()];
+            offset += jobs.len();
+            let m = part.iter().sum::<f64>() / part.len() as f64;
+            assert!(
+                mean.is_some_and(|mean| (mean - m).abs() < 1e-9),
+                "{mean:?} {m}"
+            );
+        }
+        assert_eq!(offset, row.job_slowdowns.len());
+    }
+
+    #[test]
+    fn paired_difference_is_over_common_job_sets() {
+        let r = evaluate(&config(4), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        let (sjf, random) = (&r.rows[4], &r.rows[7]);
+        assert_eq!(random.policy, "random");
+        let d = paired_slowdown_difference(random, sjf);
+        let expected: f64 = (0..4)
+            .map(|k| {
+                random.jobset_slowdowns[k].unwrap_or(f64::NAN)
+                    - sjf.jobset_slowdowns[k].unwrap_or(f64::NAN)
+            })
+            .sum::<f64>()
+            / 4.0;
+        assert!(d.is_some_and(|d| d.n == 4 && (d.mean - expected).abs() < 1e-12));
+        assert_eq!(
+            paired_slowdown_difference(sjf, sjf).map(|d| d.mean),
+            Some(0.0)
+        );
+        // Rate 0: nothing allocated, nothing to pair.
+        assert_eq!(paired_slowdown_difference(&r.rows[0], &r.rows[1]), None);
+    }
+
+    #[test]
+    fn one_job_set_has_no_interval() {
+        let r = evaluate(&config(1), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        let row = &r.rows[4];
+        assert!(row.mean_slowdown.is_some() && row.ci95_low.is_none() && row.ci95_high.is_none());
+    }
+}

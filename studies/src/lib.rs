@@ -1,0 +1,18 @@
+//! # whitebox-studies
+//!
+//! The middle host layer: the studies the `whitebox` subcommands run, on top of
+//! `whitebox-runtime`. Each module takes settings as plain values and returns a report; text
+//! tables, flags and progress bars belong to the command line (`whitebox-host`).
+//!
+//! Layers: core <- runtime <- **studies** <- command line.
+
+pub mod compare;
+pub mod demo;
+pub mod eval;
+pub mod explain;
+pub mod fuzz;
+pub mod plots;
+pub mod quant_report;
+pub mod simulate;
+pub mod trace;
+pub mod train;
