@@ -51,11 +51,8 @@ pub const DNN_RULES: &str = "dnn+rules";
 /// The name of SJF projected onto the demo's `--rule`s.
 pub const SJF_RULES: &str = "sjf+rules";
 
-/// Arrival window of each job set, in time steps (DeepRM's and `train`'s default).
-pub const SIMU_LEN: u32 = 50;
-
-/// Time cap of the all-done episodes, in time steps.
-pub const TIME_CAP: u32 = 10_000;
+/// The demo's arrival window and time cap: the shared defaults.
+pub use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 
 /// Decisions the demo's explanation section aggregates over.
 pub const EXPLAIN_DECISIONS: usize = 200;
@@ -111,7 +108,7 @@ fn missing_model(path: &Path) -> anyhow::Error {
 /// The training rate as the decimal it was written from: the header stores an `f32`, whose
 /// shortest decimal form is the rate given to `train` (0.7, not 0.699999988).
 fn rate_of(stored: f32, path: &Path) -> Result<f64> {
-    let rate: f64 = stored.to_string().parse().unwrap_or(f64::NAN);
+    let rate = whitebox_runtime::settings::rate_from_f32(stored);
     if !(0.0..=1.0).contains(&rate) {
         bail!(
             "model {}: training rate {stored} is outside [0, 1] jobs per time step",

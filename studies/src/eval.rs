@@ -17,22 +17,13 @@ use whitebox_core::projection::ProjectionStats;
 
 use whitebox_runtime::play::{play_explained, Explanations};
 use whitebox_runtime::policy::{check_knob, NamedPolicy};
+pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
 use whitebox_runtime::settings::{End, Slots};
 use whitebox_runtime::stats::{mean_ci95, MeanCi};
-
-/// Multiplier of [`jobset_seed`]: a prime above any sensible job-set count, so distinct
-/// `seed`s give disjoint job-set seeds for up to this many job sets.
-pub const SEED_STRIDE: u64 = 1_000_003;
 
 /// XORed into a job set's seed to seed the random policy, so its stream is not the one that
 /// generated the jobs.
 pub const RANDOM_POLICY_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The seed of job set `k`: `seed * 1_000_003 + k` (wrapping). Depends on nothing else, so
-/// every policy, workload and rate uses the same seeds.
-pub fn jobset_seed(seed: u64, k: usize) -> u64 {
-    seed.wrapping_mul(SEED_STRIDE).wrapping_add(k as u64)
-}
 
 /// What to evaluate.
 #[derive(Clone, Debug)]
@@ -423,7 +414,7 @@ mod tests {
             slots: Slots::Five,
             end: End::AllDone,
             simu_len: 30,
-            time_cap: 10_000,
+            time_cap: whitebox_runtime::settings::TIME_CAP,
             tetris_knob: 0.5,
             job_slowdowns: false,
         }
@@ -495,7 +486,7 @@ mod tests {
             let s = play(
                 &jobs,
                 Slots::Five,
-                cfg.end.mode(30, 10_000),
+                cfg.end.mode(30, whitebox_runtime::settings::TIME_CAP),
                 &whitebox_runtime::policy::PolicySpec::Sjf,
                 &mut (),
             );

@@ -405,7 +405,10 @@ mod tests {
         assert_eq!(r.final_time, 1);
         assert_eq!(r.utilization, vec![[1.0, 1.0]]);
 
-        let r = simulate(&jobs, &settings(End::AllDone, 0, 10_000));
+        let r = simulate(
+            &jobs,
+            &settings(End::AllDone, 0, whitebox_runtime::settings::TIME_CAP),
+        );
         let r = r.unwrap_or_else(|e| unreachable!("{e:#}"));
         assert_eq!((r.completed, r.rejected_count, r.not_arrived), (66, 1, 0));
         assert!(!r.truncated);

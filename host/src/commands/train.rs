@@ -9,7 +9,7 @@ use whitebox_runtime::lists::{parse_rates, parse_workloads};
 use whitebox_runtime::settings::{Slots, SIMU_LEN};
 use whitebox_studies::plots;
 use whitebox_studies::train::optim::OptimizerKind;
-use whitebox_studies::train::rollout::Objective;
+use whitebox_studies::train::rollout::Reward;
 use whitebox_studies::train::{train, TrainConfig};
 
 use crate::args::{usize_of, SlotsArg};
@@ -159,8 +159,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         },
         entropy: a.entropy,
         objective: match a.objective {
-            ObjectiveArg::Slowdown => Objective::Slowdown,
-            ObjectiveArg::CompletionTime => Objective::CompletionTime,
+            ObjectiveArg::Slowdown => Reward::Slowdown,
+            ObjectiveArg::CompletionTime => Reward::CompletionTime,
         },
         mask_invalid: !a.no_mask,
         imitation_epochs: a.imitation_epochs,

@@ -240,7 +240,9 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     const GREEDY: Walk<'static> = Walk {
-        end: EndMode::AllDone { time_cap: 10_000 },
+        end: EndMode::AllDone {
+            time_cap: whitebox_runtime::settings::TIME_CAP,
+        },
         only: None,
         actions: None,
     };
@@ -660,7 +662,9 @@ pub fn target_from(
         Some(path) => Target::One {
             jobs: whitebox_runtime::jobfile::load(path)?,
             step,
-            end: EndMode::AllDone { time_cap: 10_000 },
+            end: EndMode::AllDone {
+                time_cap: whitebox_runtime::settings::TIME_CAP,
+            },
             actions: None,
         },
         None => Target::Workload {

@@ -24,7 +24,7 @@ use whitebox_core::{run, EndMode, Episode, Job, Scheduler, Sjf};
 
 use optim::{Optimizer, OptimizerKind};
 use reinforce::{policy_gradient, PgSettings};
-use rollout::{stream, Objective};
+use rollout::{stream, Reward};
 
 /// Training job set `k` uses the generator seed `TRAIN_SEED_BASE + seed * 2^24 + k`,
 /// validation job sets `VALIDATION_SEED_BASE + ...`: both far above the seeds `eval` and `demo`
@@ -65,7 +65,7 @@ pub struct TrainConfig {
     /// Entropy bonus weight.
     pub entropy: f32,
     /// Reward signal.
-    pub objective: Objective,
+    pub objective: Reward,
     /// Mask invalid actions.
     pub mask_invalid: bool,
     /// Epochs per round of SJF imitation before policy gradient (0 = none).
@@ -495,7 +495,7 @@ mod tests {
             time_cap: 200,
             optimizer: OptimizerKind::adam(1e-3),
             entropy: 0.01,
-            objective: Objective::Slowdown,
+            objective: Reward::Slowdown,
             mask_invalid: true,
             imitation_epochs: 1,
             imitation_rounds: 2,

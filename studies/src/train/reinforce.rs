@@ -13,7 +13,7 @@ use whitebox_core::encoding::Encoder;
 use whitebox_core::nn::Mlp;
 use whitebox_core::{EndMode, Job};
 
-use super::rollout::{accumulate, rollout, stream, Objective};
+use super::rollout::{accumulate, rollout, stream, Reward};
 
 /// Settings of one policy-gradient step.
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub struct PgSettings {
     /// Mask invalid actions.
     pub mask_invalid: bool,
     /// Reward signal.
-    pub objective: Objective,
+    pub objective: Reward,
     /// Entropy bonus weight (0 = DeepRM).
     pub entropy: f32,
     /// Seed of the action-sampling streams.

@@ -15,18 +15,18 @@ use super::grad::{backprop, dlog_prob, entropy_grad};
 
 /// The reward signal to maximize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Objective {
+pub enum Reward {
     /// `-sum(1 / len)` over jobs in the system per step (DeepRM; return = -sum of slowdowns).
     Slowdown,
     /// `-(number of jobs in the system)` per step (mean completion time).
     CompletionTime,
 }
 
-impl Objective {
+impl Reward {
     fn reward(self, charge: &Charge) -> f64 {
         match self {
-            Objective::Slowdown => charge.slowdown_reward(),
-            Objective::CompletionTime => charge.completion_reward(),
+            Reward::Slowdown => charge.slowdown_reward(),
+            Reward::CompletionTime => charge.completion_reward(),
         }
     }
 }
@@ -62,7 +62,7 @@ pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const
     jobs: &[Job],
     end: EndMode,
     mask_invalid: bool,
-    objective: Objective,
+    objective: Reward,
     rng: &mut Pcg32,
 ) -> Trajectory {
     let mut obs = LastCharge::default();
