@@ -24,13 +24,15 @@ pub mod policy;
 pub mod projection;
 pub mod quant;
 pub mod rules;
+pub mod scheduler;
 pub mod spec;
 pub mod workload;
 
-pub use baselines::{Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
+pub use baselines::{Packer, RandomPolicy, Sjf, Tetris};
 pub use cluster::{Action, Cluster, JobLoad, MoveOnCause, Placement, RejectReason, Step};
 pub use episode::{run, Charge, EndMode, Episode, EpisodeError, Event, Observer, Summary};
 pub use job::{Job, JobError};
-pub use projection::{Preference, Projected, ProjectedDecision, Projection, ProjectionError};
+pub use projection::{Projected, ProjectedDecision, Projection};
 pub use rules::{Permille, Rule, RuleSet};
+pub use scheduler::{rank_logits, PolicyError, Preference, ProjectionError, Scheduler, RANK_GAP};
 pub use spec::ClusterSpec;

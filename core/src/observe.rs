@@ -95,6 +95,8 @@ impl core::fmt::Display for ImageShapeError {
     }
 }
 
+impl core::error::Error for ImageShapeError {}
+
 /// Writes the image observation of `cluster` into `out`, shape `[IMAGE_ROWS][image_width(M)]`,
 /// row-major, values in `[0, 1]` (layout in the [module documentation](self)).
 ///
@@ -400,7 +402,8 @@ mod tests {
 
     #[test]
     fn cluster_cells_count_used_units_through_an_episode() {
-        use crate::baselines::{RandomPolicy, Scheduler};
+        use crate::baselines::RandomPolicy;
+        use crate::scheduler::Scheduler;
         use crate::workload::{JobGenerator, Workload};
         let mut jobs = heapless::Vec::<Job, 64>::new();
         for j in JobGenerator::new(Workload::DeepRm, 0.9, 60, 7) {

@@ -6,11 +6,10 @@
 
 use core::marker::PhantomData;
 
-use crate::baselines::{PolicyError, Scheduler};
 use crate::cluster::{Action, Cluster};
 use crate::encoding::Encoder;
 use crate::nn::{masked_argmax, Mlp};
-use crate::projection::Preference;
+use crate::scheduler::{PolicyError, Preference, Scheduler};
 
 /// Which actions are allowed in `cluster`, as network output indices (shape `[M + 1]`).
 ///

@@ -58,12 +58,11 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::baselines::{PolicyError, Scheduler};
 use crate::cluster::{Action, Cluster};
 use crate::encoding::Encoder;
 use crate::nn::Mlp;
 use crate::policy::valid_actions;
-use crate::projection::Preference;
+use crate::scheduler::{PolicyError, Preference, Scheduler};
 
 /// Largest activation code: activations are `u8` with zero point 0.
 pub const ACT_MAX: i32 = 255;
@@ -233,6 +232,8 @@ pub enum QuantError {
         what: Quantity,
     },
 }
+
+impl core::error::Error for QuantError {}
 
 impl fmt::Display for QuantError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

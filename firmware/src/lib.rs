@@ -25,7 +25,7 @@ use whitebox_core::policy::Policy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, ProjectedDecision,
-    Projection, ProjectionError, Rule, RuleSet, Scheduler,
+    Projection, Rule, RuleSet, Scheduler,
 };
 
 /// Job slots of the embedded model.
@@ -430,14 +430,7 @@ impl Scheduler<SLOTS> for Checker<'_, '_> {
             None => (self.policy.greedy()?, None),
             // As the core's `Projected` scheduler decides.
             Some((p, _)) => {
-                let d = p
-                    .project(self.policy.logits(), self.policy.valid(), cluster)
-                    .map_err(|e| match e {
-                        ProjectionError::NonFiniteLogit { index } => {
-                            PolicyError::NonFiniteOutput { index }
-                        }
-                        other => PolicyError::Projection(other),
-                    })?;
+                let d = p.project(self.policy.logits(), self.policy.valid(), cluster)?;
                 (d.action, Some(d))
             }
         };

@@ -9,8 +9,8 @@ use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
 use whitebox_core::observe::image_len;
 use whitebox_core::policy::Policy;
-use whitebox_core::projection::Preference;
 use whitebox_core::spec::ClusterSpec;
+use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
 /// Hidden units of every shipped architecture (DeepRM's Dense(20)).
@@ -86,8 +86,7 @@ fn load_as<const I: usize, const H: usize, const O: usize>(
     slots: u8,
 ) -> Result<(ModelHeader, Box<Mlp<I, H, O>>)> {
     let mut net = Box::new(Mlp::<I, H, O>::zeroed());
-    let header = model::load(bytes, encoding, &ClusterSpec::with_slots(slots), &mut net)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let header = model::load(bytes, encoding, &ClusterSpec::with_slots(slots), &mut net)?;
     Ok((header, net))
 }
 
@@ -97,7 +96,7 @@ fn load_as<const I: usize, const H: usize, const O: usize>(
 /// # Errors
 /// Every [`whitebox_core::model::ModelError`], and an architecture this build does not ship.
 pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
-    let (header, _) = model::read_header(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (header, _) = model::read_header(bytes)?;
     let encoding = Encoding::from_code(header.encoding).with_context(|| {
         format!(
             "model encoder code {} is unknown (0 = image, 1 = compact)",
@@ -225,7 +224,7 @@ pub fn save<const I: usize, const H: usize, const O: usize>(
     header: &ModelHeader,
 ) -> Result<()> {
     let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-    let n = model::save(net, header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = model::save(net, header, &mut buf)?;
     buf.truncate(n);
     std::fs::write(path, &buf).with_context(|| format!("cannot write model {}", path.display()))
 }
@@ -344,7 +343,7 @@ fn binary_from_json<
     net.b1 = rows("b1", &j.b1)?;
     net.b2 = rows("b2", &j.b2)?;
     let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-    let n = model::save(&net, header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = model::save(&net, header, &mut buf)?;
     buf.truncate(n);
     Ok(buf)
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::ValueEnum;
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::{
@@ -169,9 +169,7 @@ fn play_m<const M: usize, const O: usize>(
 where
     LoadedModel: Decide<M>,
 {
-    // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
-    let mut episode: Episode<'_, M> =
-        Episode::new(jobs, end, observer).map_err(|e| anyhow!("{e}"))?;
+    let mut episode: Episode<'_, M> = Episode::new(jobs, end, observer)?;
     let scheduler = policy.scheduler();
     let summary = match policy.projection() {
         Some(p) => {
@@ -183,5 +181,5 @@ where
         }
         None => run(&mut episode, &mut { scheduler }, observer),
     };
-    summary.map_err(|e| anyhow!("{e}"))
+    Ok(summary?)
 }

@@ -16,16 +16,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
 use whitebox_core::nn::Mlp;
 use whitebox_core::observe::image_len;
 use whitebox_core::policy::Policy;
-use whitebox_core::projection::Preference;
 use whitebox_core::quant::{HiddenRange, QMlp, QPolicy, QuantError};
 use whitebox_core::workload::{JobGenerator, Workload};
+use whitebox_core::Preference;
 use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
 
 use crate::demo::{SIMU_LEN, TIME_CAP};
@@ -144,14 +144,13 @@ fn calibrate<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     for k in 0..CALIBRATION_JOBSETS {
         let seed = jobset_seed(CALIBRATION_SEED, k);
         let jobs: Vec<Job> = JobGenerator::new(workload, rate, SIMU_LEN, seed).collect();
-        let mut episode: Episode<'_, M> =
-            Episode::new(&jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
-        run(&mut episode, &mut s, &mut ()).map_err(|e| anyhow!("{e}"))?;
+        let mut episode: Episode<'_, M> = Episode::new(&jobs, end, &mut ())?;
+        run(&mut episode, &mut s, &mut ())?;
     }
     if let Some(e) = s.error {
-        bail!("calibration: {e}");
+        return Err(e).context("calibration");
     }
-    let q = QMlp::from_range(net, INPUT_MAX, &s.range).map_err(|e| anyhow!("{e}"))?;
+    let q = QMlp::from_range(net, INPUT_MAX, &s.range)?;
     Ok((Box::new(q), s.range))
 }
 
@@ -470,9 +469,8 @@ fn arch_report<E: Encoder, const M: usize, const I: usize, const H: usize, const
                 int8: QPolicy::new(q, mask),
                 counts: Counts::default(),
             };
-            let mut episode: Episode<'_, M> =
-                Episode::new(jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
-            run(&mut episode, &mut s, &mut ()).map_err(|e| anyhow!("{e}"))?;
+            let mut episode: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
+            run(&mut episode, &mut s, &mut ())?;
             Ok(s.counts)
         })
         .collect::<Result<Vec<_>>>()?;

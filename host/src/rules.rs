@@ -106,12 +106,11 @@ pub fn projection(rules: &[String], c: f32) -> Result<Option<Projection>> {
             Spec::WorkConserving => Rule::WorkConserving { max: tightest },
             Spec::NoReservation => Rule::NoReservation,
         };
-        set.push(rule, weight)
-            .map_err(|e| anyhow::anyhow!("--rule: {e}"))?;
+        set.push(rule, weight).context("--rule")?;
     }
     Projection::new(set, c)
         .map(Some)
-        .map_err(|e| anyhow::anyhow!("--rule-c = {c}: {e}"))
+        .with_context(|| format!("--rule-c = {c}"))
 }
 
 /// Parses `--rule-c`: a number >= 0, or `inf`.

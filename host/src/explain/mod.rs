@@ -255,14 +255,11 @@ fn decisions_of<E: Encoder, const M: usize, const I: usize, const H: usize, cons
     limit: usize,
 ) -> Result<()> {
     let (end, only) = (walk.end, walk.only);
-    let mut ep: Episode<'_, M> =
-        Episode::new(jobs, end, &mut ()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
     let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, mask);
     let mut step = 0;
     while !ep.is_done() && out.len() < limit {
-        let action = policy
-            .decide(ep.cluster())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let action = policy.decide(ep.cluster())?;
         let choices = policy.valid().iter().filter(|&&v| v).count();
         if only.map_or(choices >= 2, |k| k == step) {
             out.push(Decision {
