@@ -4,7 +4,7 @@
 //! module's own arithmetic.
 
 use proptest::prelude::*;
-use whitebox_core::nn::masked_argmax;
+use whitebox_core::network::masked_argmax;
 use whitebox_core::projection::{Projected, Projection};
 use whitebox_core::rules::{effect, Effect, Permille, Rule, RuleSet};
 use whitebox_core::scheduler::{Preference, ProjectionError};

@@ -18,6 +18,7 @@ pub mod encoding;
 pub mod episode;
 pub mod job;
 pub mod model;
+pub mod network;
 pub mod nn;
 pub mod observe;
 pub mod policy;

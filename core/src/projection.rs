@@ -22,7 +22,8 @@
 //! built from their own preference order ([`crate::scheduler::rank_logits`]).
 
 use crate::cluster::{Action, Cluster};
-use crate::nn::{masked_argmax, masked_softmax};
+use crate::network::masked_argmax;
+use crate::nn::masked_softmax;
 use crate::rules::{effect, RuleMask, RuleSet, MAX_RULES};
 use crate::scheduler::{PolicyError, Preference, ProjectionError, Scheduler};
 

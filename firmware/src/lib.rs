@@ -21,7 +21,7 @@ pub mod monitor;
 use whitebox_core::encoding::{compact_len, Compact, Encoding};
 use whitebox_core::model::{self, ModelError};
 use whitebox_core::nn::Mlp;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, ProjectedDecision,
@@ -290,7 +290,7 @@ pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelErr
 /// The greedy policy (projected onto the recorded rules, if any), checking each decision
 /// against the golden one as it goes.
 struct Checker<'a, 'm> {
-    policy: Policy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>,
+    policy: MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>,
     projection: Option<(Projection, &'a [GoldenProjection])>,
     expected: &'a [GoldenDecision],
     next: usize,
@@ -461,7 +461,7 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
     let mut episode: Episode<'_, SLOTS> =
         Episode::new(golden.jobs, golden.end, &mut ()).map_err(|_| fail(Field::Run, 0))?;
     let mut checker = Checker {
-        policy: Policy::new(net, mask_invalid),
+        policy: MlpPolicy::new(net, mask_invalid),
         projection,
         expected: golden.decisions,
         next: 0,

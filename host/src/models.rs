@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
 use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
@@ -129,7 +129,7 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
 }
 
 /// Greedy decisions of a loaded model on a cluster with `M` slots. Implemented for the two
-/// shipped slot counts, so each match arm builds a [`Policy`] whose shapes the compiler checks.
+/// shipped slot counts, so each match arm builds a [`MlpPolicy`] whose shapes the compiler checks.
 pub trait Decide<const M: usize> {
     /// The model's greedy action (invalid actions masked, as trained).
     ///
@@ -160,13 +160,13 @@ macro_rules! impl_decide {
                 let mask = self.header.meta.mask_invalid;
                 match &self.net {
                     AnyModel::$compact(net) => {
-                        Policy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .decide(cluster)
                     }
                     AnyModel::$image(net) => {
-                        Policy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .decide(cluster)
@@ -190,13 +190,13 @@ macro_rules! impl_decide {
                 let mask = self.header.meta.mask_invalid;
                 match &self.net {
                     AnyModel::$compact(net) => {
-                        Policy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .preference(cluster, logits, valid)
                     }
                     AnyModel::$image(net) => {
-                        Policy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .preference(cluster, logits, valid)

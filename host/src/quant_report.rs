@@ -21,8 +21,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
 use whitebox_core::nn::Mlp;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
 use whitebox_core::quant::{HiddenRange, QMlp, QPolicy, QuantError};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::Preference;
@@ -98,7 +98,7 @@ pub struct Int8Model {
 
 /// Plays with a float policy and records the range of its hidden activations.
 struct Calibrating<'a, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    policy: Policy<'a, E, M, I, H, O>,
+    policy: MlpPolicy<'a, E, M, I, H, O>,
     range: HiddenRange,
     error: Option<QuantError>,
 }
@@ -136,7 +136,7 @@ fn calibrate<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     rate: f64,
 ) -> Result<(Box<QMlp<I, H, O>>, HiddenRange)> {
     let mut s = Calibrating::<E, M, I, H, O> {
-        policy: Policy::new(net, mask),
+        policy: MlpPolicy::new(net, mask),
         range: HiddenRange::default(),
         error: None,
     };
@@ -302,7 +302,7 @@ impl Counts {
 
 /// Follows the f32 policy and asks the int8 policy about the same states.
 struct Paired<'a, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    f32: Policy<'a, E, M, I, H, O>,
+    f32: MlpPolicy<'a, E, M, I, H, O>,
     int8: QPolicy<'a, E, M, I, H, O>,
     counts: Counts,
 }
@@ -316,7 +316,7 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
         self.int8.evaluate(cluster);
         let c = &mut self.counts;
         c.decisions += 1;
-        c.same += u64::from(self.int8.greedy() == action);
+        c.same += u64::from(self.int8.greedy() == Ok(action));
         let mut deq = [0.0f32; O];
         self.int8.net().dequantize(self.int8.logits(), &mut deq);
         for ((&q, &f), &v) in deq.iter().zip(self.f32.logits()).zip(self.int8.valid()) {
@@ -465,7 +465,7 @@ fn arch_report<E: Encoder, const M: usize, const I: usize, const H: usize, const
         .par_iter()
         .map(|jobs| {
             let mut s = Paired::<E, M, I, H, O> {
-                f32: Policy::new(net, mask),
+                f32: MlpPolicy::new(net, mask),
                 int8: QPolicy::new(q, mask),
                 counts: Counts::default(),
             };

@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use whitebox_core::encoding::{Compact, Encoder, Image};
 use whitebox_core::nn::Mlp;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projection, Rule, Scheduler, Summary,
 };
@@ -359,7 +359,7 @@ fn model_ref(path: &str, bytes: &[u8]) -> ModelRef {
 /// A learned policy that writes down every decision it makes, projected onto `projection`'s
 /// rules when there are any (as the core's `Projected` scheduler decides).
 struct Tracing<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    policy: Policy<'m, E, M, I, H, O>,
+    policy: MlpPolicy<'m, E, M, I, H, O>,
     projection: Option<&'m Projection>,
     decisions: Vec<Decision>,
 }
@@ -423,7 +423,7 @@ fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O
 ) -> Result<(Vec<Decision>, Summary)> {
     let mut episode: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
     let mut scheduler = Tracing::<E, M, I, H, O> {
-        policy: Policy::new(net, mask_invalid),
+        policy: MlpPolicy::new(net, mask_invalid),
         projection,
         decisions: Vec::new(),
     };

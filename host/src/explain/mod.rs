@@ -25,8 +25,8 @@ use rand_pcg::Pcg32;
 use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::encoding::Encoder;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::nn::{masked_softmax, Mlp};
-use whitebox_core::policy::Policy;
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Cluster, EndMode, Episode, Job, Scheduler};
 
@@ -256,7 +256,7 @@ fn decisions_of<E: Encoder, const M: usize, const I: usize, const H: usize, cons
 ) -> Result<()> {
     let (end, only) = (walk.end, walk.only);
     let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
-    let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, mask);
+    let mut policy: MlpPolicy<'_, E, M, I, H, O> = MlpPolicy::new(net, mask);
     let mut step = 0;
     while !ep.is_done() && out.len() < limit {
         let action = policy.decide(ep.cluster())?;
