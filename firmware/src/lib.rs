@@ -39,7 +39,7 @@ pub const HIDDEN: usize = 20;
 /// The embedded network's shape.
 pub type Net = Mlp<INPUTS, HIDDEN, OUTPUTS>;
 /// Input length of DeepRM's image encoder for 10 slots (`20 x 224`).
-pub const IMAGE_INPUTS: usize = whitebox_core::observe::image_len(SLOTS);
+pub const IMAGE_INPUTS: usize = whitebox_core::image::image_len(SLOTS);
 /// A network for the image encoder, 10 slots, 20 hidden units.
 pub type ImageNet = Mlp<IMAGE_INPUTS, HIDDEN, OUTPUTS>;
 

@@ -17,9 +17,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
-use whitebox_core::observe::image_len;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     model, run, Action, Cluster, EndMode, Episode, Permille, PolicyError, Projected, Projection,

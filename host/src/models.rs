@@ -5,10 +5,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
-use whitebox_core::observe::image_len;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
@@ -31,7 +31,7 @@ pub type Image10 = Mlp<{ image_len(10) }, HIDDEN, 11>;
 macro_rules! with_arch {
     ($encoding:expr, $slots:expr, $f:ident ( $($arg:expr),* ), $err:expr) => {{
         use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
-        use whitebox_core::observe::image_len;
+        use whitebox_core::image::image_len;
         use $crate::models::HIDDEN;
         match ($encoding, $slots) {
             (Encoding::Compact, 5) => $f::<Compact, 5, { compact_len(5) }, HIDDEN, 6>($($arg),*),

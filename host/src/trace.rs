@@ -443,7 +443,7 @@ pub fn trace(
     projection: Option<&Projection>,
 ) -> Result<(Vec<Decision>, Summary)> {
     use whitebox_core::encoding::compact_len;
-    use whitebox_core::observe::image_len;
+    use whitebox_core::image::image_len;
     let mask = model.header.meta.mask_invalid;
     match &model.net {
         AnyModel::Compact5(n) => {

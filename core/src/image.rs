@@ -103,7 +103,7 @@ impl core::error::Error for ImageShapeError {}
 /// The buffer length is checked at compile time: `N` must be [`image_len`]`(M)`.
 ///
 /// ```
-/// use whitebox_core::observe::{encode_image, image_len};
+/// use whitebox_core::image::{encode_image, image_len};
 /// use whitebox_core::Cluster;
 ///
 /// let cluster: Cluster<5> = Cluster::new();
@@ -115,7 +115,7 @@ impl core::error::Error for ImageShapeError {}
 /// A buffer of the wrong size does not compile:
 ///
 /// ```compile_fail
-/// use whitebox_core::observe::{encode_image, image_len};
+/// use whitebox_core::image::{encode_image, image_len};
 /// use whitebox_core::Cluster;
 ///
 /// let cluster: Cluster<5> = Cluster::new();
