@@ -324,9 +324,9 @@ fn golden_rules(code: &mut String, n: usize, name: &str, rules: &Value, decision
 /// Writes the shipped model as a `Mlp` literal, and a pseudo-random image-encoder network.
 fn networks(model: &[u8], out: &Path) {
     use whitebox_core::encoding::{compact_len, Encoding};
+    use whitebox_core::image::image_len;
     use whitebox_core::model;
     use whitebox_core::nn::Mlp;
-    use whitebox_core::observe::image_len;
     use whitebox_core::spec::ClusterSpec;
 
     const SLOTS: usize = 10;

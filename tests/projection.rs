@@ -4,9 +4,10 @@
 //! module's own arithmetic.
 
 use proptest::prelude::*;
-use whitebox_core::nn::masked_argmax;
-use whitebox_core::projection::{Preference, Projected, Projection, ProjectionError};
+use whitebox_core::network::masked_argmax;
+use whitebox_core::projection::{Projected, Projection};
 use whitebox_core::rules::{effect, Effect, Permille, Rule, RuleSet};
+use whitebox_core::scheduler::{Preference, ProjectionError};
 use whitebox_core::spec::{NUM_RES, RES_UNITS};
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Packer, RandomPolicy, Scheduler, Sjf, Step, Tetris,

@@ -1,5 +1,5 @@
-//! The scheduler interface and the rule-based baselines of DeepRM's `other_agents.py`
-//! (our description in `SEMANTICS.md` section 5).
+//! The rule-based baselines of DeepRM's `other_agents.py` (our description in `SEMANTICS.md`
+//! section 5), as [`Scheduler`]s and [`Preference`]s.
 //!
 //! SJF, Packer and Tetris consider only the visible job slots, call a job eligible only if it
 //! fits starting now, break ties towards the lowest slot index, and choose void when nothing is
@@ -12,52 +12,8 @@ use rand_pcg::Pcg32;
 
 use crate::cluster::{Action, Cluster};
 use crate::job::Job;
-use crate::projection::{rank_logits, Preference};
+use crate::scheduler::{rank_logits, PolicyError, Preference, Scheduler};
 use crate::spec::{NUM_RES, RES_UNITS};
-
-/// Why a scheduler could not produce an action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PolicyError {
-    /// A learned policy produced a non-finite value at this output index.
-    NonFiniteOutput {
-        /// Output (logit) index.
-        index: usize,
-    },
-    /// The rule projection of the policy's decision failed (see
-    /// [`crate::projection::ProjectionError`]).
-    Projection(crate::projection::ProjectionError),
-    /// The policy was built for another number of job slots.
-    WrongSlots {
-        /// Slots the policy decides for.
-        policy: usize,
-        /// Slots of the cluster.
-        cluster: usize,
-    },
-}
-
-impl core::fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            PolicyError::NonFiniteOutput { index } => {
-                write!(f, "policy output {index} is not a finite number")
-            }
-            PolicyError::Projection(e) => write!(f, "rule projection: {e}"),
-            PolicyError::WrongSlots { policy, cluster } => write!(
-                f,
-                "policy decides for {policy} job slots, the cluster has {cluster}"
-            ),
-        }
-    }
-}
-
-/// A scheduling policy for a cluster with `M` job slots.
-pub trait Scheduler<const M: usize> {
-    /// Chooses the next action for the cluster as it is now.
-    ///
-    /// # Errors
-    /// [`PolicyError`] when the policy cannot decide (never for the baselines).
-    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
-}
 
 /// The eligible slot with the strictly highest positive score, lowest index on ties, else void.
 /// DeepRM starts every baseline's best score at 0 with a strict `>`, so a score of 0 never wins.

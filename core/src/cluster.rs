@@ -53,7 +53,7 @@ pub enum Placement {
 /// Why a submitted job was not admitted. Every rejected job is counted in the episode metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RejectReason {
-    /// The job itself is invalid for this cluster.
+    /// The job itself is invalid for this cluster (the [`JobError`] is the error source).
     Invalid(JobError),
     /// Every job slot and the whole backlog were occupied.
     BacklogFull {
@@ -72,7 +72,8 @@ pub enum RejectReason {
 impl core::fmt::Display for RejectReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            RejectReason::Invalid(e) => write!(f, "invalid job: {e}"),
+            // The job's own error is the source, printed after this by error reports.
+            RejectReason::Invalid(_) => write!(f, "invalid job"),
             RejectReason::BacklogFull { capacity } => write!(
                 f,
                 "backlog full: all job slots and {capacity} backlog places occupied"
@@ -81,6 +82,15 @@ impl core::fmt::Display for RejectReason {
                 f,
                 "field `arrival` = {arrival}, must equal the current time step {now}"
             ),
+        }
+    }
+}
+
+impl core::error::Error for RejectReason {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            RejectReason::Invalid(e) => Some(e),
+            _ => None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Observation encoders: what a policy network sees of the cluster.
 //!
-//! * [`Image`]: DeepRM's 20 x W picture ([`crate::observe`], `SEMANTICS.md` section 3).
+//! * [`Image`]: DeepRM's 20 x W picture ([`crate::image`], `SEMANTICS.md` section 3).
 //! * [`Compact`]: whitebox's small feature vector, every feature scaled to `[0, 1]`:
 //!   1. free capacity of each horizon row and resource, `avbl[t][r] / r`, row-major
 //!      (`T * d` = 40 features; row 0 is the current step);
@@ -14,7 +14,7 @@
 //!   That is `T * d + (2 + d) * M + 2` = 62 features for `M = 5` and 82 for `M = 10`.
 
 use crate::cluster::Cluster;
-use crate::observe::{encode_image, image_len};
+use crate::image::{encode_image, image_len};
 use crate::spec::{BACKLOG, HORIZON, MAX_JOB_LEN, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
 
 /// Which encoder a model was trained with (stored in model files).
@@ -82,7 +82,7 @@ pub trait Encoder {
     fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]);
 }
 
-/// DeepRM's image encoder (see [`crate::observe`]).
+/// DeepRM's image encoder (see [`crate::image`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Image;
 

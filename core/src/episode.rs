@@ -50,7 +50,8 @@ pub enum EpisodeError {
 impl core::fmt::Display for EpisodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            EpisodeError::InvalidJob { index, error } => write!(f, "job {index}: {error}"),
+            // The job's own error is the source, printed after this by error reports.
+            EpisodeError::InvalidJob { index, .. } => write!(f, "job {index}"),
             EpisodeError::ArrivalsOutOfOrder {
                 index,
                 arrival,
@@ -59,6 +60,15 @@ impl core::fmt::Display for EpisodeError {
                 f,
                 "job {index}: field `arrival` = {arrival}, must be at least the previous job's arrival {previous} (jobs must be sorted by arrival)"
             ),
+        }
+    }
+}
+
+impl core::error::Error for EpisodeError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            EpisodeError::InvalidJob { error, .. } => Some(error),
+            EpisodeError::ArrivalsOutOfOrder { .. } => None,
         }
     }
 }
@@ -380,12 +390,12 @@ impl<'a, const M: usize> Episode<'a, M> {
 /// Plays an episode to its end with `scheduler` and returns its metrics.
 ///
 /// # Errors
-/// The scheduler's [`PolicyError`]; the episode stops at that decision.
-pub fn run<const M: usize, S: crate::baselines::Scheduler<M> + ?Sized>(
+/// The scheduler's [`PolicyError`](crate::scheduler::PolicyError); the episode stops at that decision.
+pub fn run<const M: usize, S: crate::scheduler::Scheduler<M> + ?Sized>(
     episode: &mut Episode<'_, M>,
     scheduler: &mut S,
     observer: &mut impl Observer,
-) -> Result<Summary, crate::baselines::PolicyError> {
+) -> Result<Summary, crate::scheduler::PolicyError> {
     while !episode.is_done() {
         let action = scheduler.decide(episode.cluster())?;
         episode.step(action, observer);

@@ -64,6 +64,8 @@ impl core::fmt::Display for JobError {
     }
 }
 
+impl core::error::Error for JobError {}
+
 impl Job {
     /// Builds a job from untrusted numbers, checking every field.
     ///

@@ -217,6 +217,8 @@ impl fmt::Display for ModelError {
     }
 }
 
+impl core::error::Error for ModelError {}
+
 /// Serializes the parameters as one `postcard` sequence of known length.
 struct Params<'a, const I: usize, const H: usize, const O: usize>(&'a Mlp<I, H, O>);
 

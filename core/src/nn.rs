@@ -5,6 +5,13 @@
 //! `f32` arrays, and every sum runs in one fixed order (bias first, then inputs in index order),
 //! so the logits have the same bits on every target. No allocation; a network of
 //! `Mlp::<I, H, O>::PARAMS` floats occupies `4 * PARAMS` bytes.
+//!
+//! An `Mlp` is a [`Network`] with `f32` logits and its hidden activations as work buffer;
+//! [`MlpPolicy`] is the learned policy deciding with one.
+
+use crate::encoding::Encoder;
+use crate::network::Network;
+use crate::policy::Policy;
 
 /// Weights of an `I -> H (ReLU) -> O` perceptron. `w1[j]` are hidden unit `j`'s input weights,
 /// `w2[k]` are output `k`'s hidden weights.
@@ -104,6 +111,37 @@ impl<const I: usize, const H: usize, const O: usize> Mlp<I, H, O> {
     }
 }
 
+/// The `f32` network: logits as computed, hidden activations (shape `[H]`) as work buffer.
+impl<const I: usize, const H: usize, const O: usize> Network<I, O> for Mlp<I, H, O> {
+    type Logit = f32;
+    type Scratch = [f32; H];
+
+    fn scratch(&self) -> [f32; H] {
+        [0.0; H]
+    }
+
+    fn forward(&self, x: &[f32; I], hidden: &mut [f32; H], logits: &mut [f32; O]) {
+        Mlp::forward(self, x, hidden, logits);
+    }
+
+    fn real_logit(&self, logit: f32) -> f32 {
+        logit
+    }
+}
+
+/// A learned policy deciding with an `f32` [`Mlp`] of `H` hidden units (see [`Policy`]).
+pub type MlpPolicy<'m, E, const M: usize, const I: usize, const H: usize, const O: usize> =
+    Policy<'m, E, Mlp<I, H, O>, M, I, O>;
+
+impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
+    MlpPolicy<'_, E, M, I, H, O>
+{
+    /// The last hidden activations, shape `[H]`.
+    pub fn hidden(&self) -> &[f32; H] {
+        self.scratch()
+    }
+}
+
 /// Softmax over the entries with `valid[k]` (others get probability 0), with the maximum
 /// subtracted first; `expf` from `libm`. Returns `false` (and leaves `probs` zero) when no entry
 /// is valid or a valid logit is not finite.
@@ -137,27 +175,6 @@ pub fn masked_softmax<const O: usize>(
         *p /= sum;
     }
     true
-}
-
-/// The valid entry with the largest logit, lowest index on ties; `None` when no entry is valid
-/// or a valid logit is not finite (the index of the first such logit is returned as `Err`).
-pub fn masked_argmax<const O: usize>(
-    logits: &[f32; O],
-    valid: &[bool; O],
-) -> Result<Option<usize>, usize> {
-    let mut best: Option<(usize, f32)> = None;
-    for (k, (&l, &v)) in logits.iter().zip(valid.iter()).enumerate() {
-        if !v {
-            continue;
-        }
-        if !l.is_finite() {
-            return Err(k);
-        }
-        if best.is_none_or(|(_, b)| l > b) {
-            best = Some((k, l));
-        }
-    }
-    Ok(best.map(|(k, _)| k))
 }
 
 /// Samples an index from `probs` by comparing the running sum against `u` in `[0, 1)`, as
@@ -234,6 +251,7 @@ mod tests {
 
     #[test]
     fn softmax_argmax_and_sampling() {
+        use crate::network::masked_argmax;
         let logits = [0.0, 1.0, 100.0, f32::NAN];
         let valid = [true, true, false, false];
         let mut p = [0.0; 4];

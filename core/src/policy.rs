@@ -1,4 +1,7 @@
-//! A learned policy as a [`Scheduler`]: encoder + [`Mlp`] + invalid-action masking + argmax.
+//! A learned policy as a [`Scheduler`]: encoder + [`Network`] + invalid-action masking +
+//! argmax. One generic [`Policy`] serves every network: the `f32` perceptron
+//! ([`crate::nn::MlpPolicy`]), the int8 one ([`crate::quant::QPolicy`]) and any other
+//! [`Network`].
 //!
 //! The decision path needs no `exp`: the action is the valid output with the largest logit
 //! (lowest index on ties). Probabilities ([`crate::nn::masked_softmax`]) are for training and
@@ -6,11 +9,10 @@
 
 use core::marker::PhantomData;
 
-use crate::baselines::{PolicyError, Scheduler};
 use crate::cluster::{Action, Cluster};
 use crate::encoding::Encoder;
-use crate::nn::{masked_argmax, Mlp};
-use crate::projection::Preference;
+use crate::network::{masked_argmax, Logit, Network};
+use crate::scheduler::{PolicyError, Preference, Scheduler};
 
 /// Which actions are allowed in `cluster`, as network output indices (shape `[M + 1]`).
 ///
@@ -67,69 +69,72 @@ mod tests {
     }
 }
 
-/// A network policy for `M` job slots with encoder `E`, `I` inputs, `H` hidden units and
-/// `O = M + 1` outputs. Holds its work buffers (observation, hidden activations, logits), so a
+/// A learned policy for `M` job slots: encoder `E` (`I` features), network `N` and `O = M + 1`
+/// outputs. Holds its work buffers (observation, the network's scratch, logits, mask), so a
 /// decision allocates nothing.
 #[derive(Clone, Debug)]
-pub struct Policy<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    net: &'m Mlp<I, H, O>,
+pub struct Policy<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
+{
+    net: &'m N,
     mask_invalid: bool,
     obs: [f32; I],
-    hidden: [f32; H],
-    logits: [f32; O],
+    scratch: N::Scratch,
+    logits: [N::Logit; O],
     valid: [bool; O],
     encoder: PhantomData<E>,
 }
 
-impl<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
-    Policy<'m, E, M, I, H, O>
+impl<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
+    Policy<'m, E, N, M, I, O>
 {
     const SHAPES_OK: () = assert!(
         I == E::ENCODING.input_len(M) && O == M + 1,
         "network input must match the encoder and output must be M + 1"
     );
 
-    /// A policy deciding with `net`; `mask_invalid` should be `true` except to reproduce DeepRM.
-    pub fn new(net: &'m Mlp<I, H, O>, mask_invalid: bool) -> Self {
+    /// A policy deciding with `net`; `mask_invalid` should be `true` except to reproduce DeepRM
+    /// (see [`valid_actions`]).
+    pub fn new(net: &'m N, mask_invalid: bool) -> Self {
         let () = Self::SHAPES_OK;
         Policy {
             net,
             mask_invalid,
             obs: [0.0; I],
-            hidden: [0.0; H],
-            logits: [0.0; O],
+            scratch: net.scratch(),
+            logits: [N::Logit::ZERO; O],
             valid: [true; O],
             encoder: PhantomData,
         }
     }
 
     /// The network.
-    pub fn net(&self) -> &Mlp<I, H, O> {
+    pub fn net(&self) -> &'m N {
         self.net
     }
 
     /// Encodes `cluster`, runs the network and computes the action mask. Afterwards
-    /// [`Policy::obs`], [`Policy::hidden`], [`Policy::logits`] and [`Policy::valid`] describe this
-    /// state.
+    /// [`Policy::obs`], [`Policy::scratch`], [`Policy::logits`] and [`Policy::valid`] describe
+    /// this state.
     pub fn evaluate(&mut self, cluster: &Cluster<M>) {
         E::encode(cluster, &mut self.obs);
         self.net
-            .forward(&self.obs, &mut self.hidden, &mut self.logits);
+            .forward(&self.obs, &mut self.scratch, &mut self.logits);
         self.valid = valid_actions(cluster, self.mask_invalid);
     }
 
-    /// The last observation, shape `[I]`.
+    /// The last observation, shape `[I]` (before any quantization).
     pub fn obs(&self) -> &[f32; I] {
         &self.obs
     }
 
-    /// The last hidden activations, shape `[H]`.
-    pub fn hidden(&self) -> &[f32; H] {
-        &self.hidden
+    /// The network's work buffers after the last evaluation (for the `f32` network its hidden
+    /// activations, for the int8 one its quantized input and hidden codes).
+    pub fn scratch(&self) -> &N::Scratch {
+        &self.scratch
     }
 
-    /// The last logits, shape `[M + 1]`.
-    pub fn logits(&self) -> &[f32; O] {
+    /// The last logits, shape `[M + 1]`, in the network's logit type.
+    pub fn logits(&self) -> &[N::Logit; O] {
         &self.logits
     }
 
@@ -138,11 +143,12 @@ impl<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: us
         &self.valid
     }
 
-    /// The greedy action for the last evaluated state.
+    /// The greedy action for the last evaluated state: the allowed output with the largest
+    /// logit, lowest index on ties.
     ///
     /// # Errors
     /// [`PolicyError::NonFiniteOutput`] when an allowed logit is NaN or infinite: a corrupted
-    /// network never produces an action silently.
+    /// network never produces an action silently (integer logits never fail).
     pub fn greedy(&self) -> Result<Action, PolicyError> {
         match masked_argmax(&self.logits, &self.valid) {
             Ok(Some(k)) => Ok(Action::from_index(k, M).unwrap_or(Action::Void)),
@@ -153,8 +159,8 @@ impl<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: us
     }
 }
 
-impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
-    for Policy<'_, E, M, I, H, O>
+impl<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize> Scheduler<M>
+    for Policy<'_, E, N, M, I, O>
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.evaluate(cluster);
@@ -162,10 +168,13 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
     }
 }
 
-/// The network's logits and the invalid-action mask ([`valid_actions`]), as evaluated by
-/// [`Policy::evaluate`].
-impl<E: Encoder, const M: usize, const I: usize, const H: usize, const P: usize> Preference<M>
-    for Policy<'_, E, M, I, H, P>
+/// The network's logits as real numbers ([`Network::real_logit`]: `f32` logits as they are,
+/// int8 ones dequantized) and the invalid-action mask ([`valid_actions`]), as evaluated by
+/// [`Policy::evaluate`]. The real logit is monotonic in the logit, so their masked argmax is
+/// [`Policy::greedy`]'s action (for int8 up to ties between logits beyond `2^24` in magnitude,
+/// which `f32` cannot tell apart).
+impl<E: Encoder, N: Network<I, P>, const M: usize, const I: usize, const P: usize> Preference<M>
+    for Policy<'_, E, N, M, I, P>
 {
     fn preference<const O: usize>(
         &mut self,
@@ -175,8 +184,8 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const P: usize>
     ) -> Result<(), PolicyError> {
         const { assert!(O == P, "the projection has as many outputs as the network") };
         self.evaluate(cluster);
-        for (dst, src) in logits.iter_mut().zip(self.logits.iter()) {
-            *dst = *src;
+        for (dst, &src) in logits.iter_mut().zip(self.logits.iter()) {
+            *dst = self.net.real_logit(src);
         }
         for (dst, src) in valid.iter_mut().zip(self.valid.iter()) {
             *dst = *src;

@@ -19,40 +19,13 @@
 //!
 //! Any scheduler can be projected through [`Preference`]: a learned [`crate::policy::Policy`]
 //! gives its network logits; the baselines, which have no distribution, give a near one-hot one
-//! built from their own preference order ([`rank_logits`]).
+//! built from their own preference order ([`crate::scheduler::rank_logits`]).
 
-use crate::baselines::{PolicyError, Scheduler};
 use crate::cluster::{Action, Cluster};
-use crate::nn::{masked_argmax, masked_softmax};
+use crate::network::masked_argmax;
+use crate::nn::masked_softmax;
 use crate::rules::{effect, RuleMask, RuleSet, MAX_RULES};
-
-/// Why a projection could not be computed. No action is produced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProjectionError {
-    /// The logit of allowed action `index` is NaN or infinite.
-    NonFiniteLogit {
-        /// Action (output) index.
-        index: usize,
-    },
-    /// The policy allows no action at all.
-    NoAllowedAction,
-    /// The strength `C` is NaN or negative.
-    BadStrength,
-}
-
-impl core::fmt::Display for ProjectionError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ProjectionError::NonFiniteLogit { index } => {
-                write!(f, "policy output {index} is not a finite number")
-            }
-            ProjectionError::NoAllowedAction => write!(f, "the policy allows no action"),
-            ProjectionError::BadStrength => {
-                write!(f, "projection strength C must be a number >= 0 or infinity")
-            }
-        }
-    }
-}
+use crate::scheduler::{PolicyError, Preference, ProjectionError, Scheduler};
 
 /// The projection: rules with weights, and the strength `C` (`f32::INFINITY`: a shield).
 #[derive(Clone, Debug, PartialEq)]
@@ -205,40 +178,6 @@ impl Projection {
     }
 }
 
-/// A scheduler whose decision can be projected: it states its action distribution as logits.
-pub trait Preference<const M: usize> {
-    /// Writes the scheduler's logits and the actions it allows (shape `[M + 1]`, index `M` is
-    /// void) for `cluster`. The masked argmax of the logits (lowest index on ties) is the
-    /// action [`Scheduler::decide`] would return.
-    ///
-    /// # Errors
-    /// As the scheduler's [`Scheduler::decide`].
-    fn preference<const O: usize>(
-        &mut self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32; O],
-        valid: &mut [bool; O],
-    ) -> Result<(), PolicyError>;
-}
-
-/// The logit gap between a ranked scheduler's first and second choices, see [`rank_logits`].
-pub const RANK_GAP: f32 = 64.0;
-
-/// Logits for a scheduler that ranks actions instead of weighing them: `order` lists action
-/// indices best first; the first gets logit 0, the `k`-th (`k >= 1`) gets `-(RANK_GAP + k)`.
-/// The distribution is one-hot on the first choice up to `exp(-64) ≈ 1.6e-28`, and what is
-/// left of it after a projection is led by the best allowed action in the scheduler's own order.
-/// So a shield makes the scheduler take its best rule-abiding choice, and a finite `C`
-/// overrides its first choice only when `C * penalty` exceeds about 64. Indices not in `order`
-/// keep their logits.
-pub fn rank_logits<const O: usize>(order: &[usize], logits: &mut [f32; O]) {
-    for (k, &a) in order.iter().enumerate() {
-        if let Some(l) = logits.get_mut(a) {
-            *l = if k == 0 { 0.0 } else { -(RANK_GAP + k as f32) };
-        }
-    }
-}
-
 /// Counts over the decisions of a [`Projected`] scheduler.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProjectionStats {
@@ -290,13 +229,8 @@ impl<S: Preference<M>, const M: usize, const O: usize> Scheduler<M> for Projecte
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let (mut logits, mut valid) = ([0.0; O], [false; O]);
         self.inner.preference(cluster, &mut logits, &mut valid)?;
-        let d = self
-            .projection
-            .project(&logits, &valid, cluster)
-            .map_err(|e| match e {
-                ProjectionError::NonFiniteLogit { index } => PolicyError::NonFiniteOutput { index },
-                other => PolicyError::Projection(other),
-            })?;
+        // A non-finite logit is the policy's error, as it would be without the projection.
+        let d = self.projection.project(&logits, &valid, cluster)?;
         let s = &mut self.stats;
         s.decisions = s.decisions.saturating_add(1);
         s.changed = s.changed.saturating_add(u32::from(d.changed()));

@@ -243,6 +243,8 @@ impl core::fmt::Display for RuleError {
     }
 }
 
+impl core::error::Error for RuleError {}
+
 /// Up to [`MAX_RULES`] rules with their weights `lambda_l >= 0` (Hu et al.'s rule confidences);
 /// a weight of 0 disables a rule. No allocation.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -21,11 +21,11 @@ pub mod monitor;
 use whitebox_core::encoding::{compact_len, Compact, Encoding};
 use whitebox_core::model::{self, ModelError};
 use whitebox_core::nn::Mlp;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, ProjectedDecision,
-    Projection, ProjectionError, Rule, RuleSet, Scheduler,
+    Projection, Rule, RuleSet, Scheduler,
 };
 
 /// Job slots of the embedded model.
@@ -39,7 +39,7 @@ pub const HIDDEN: usize = 20;
 /// The embedded network's shape.
 pub type Net = Mlp<INPUTS, HIDDEN, OUTPUTS>;
 /// Input length of DeepRM's image encoder for 10 slots (`20 x 224`).
-pub const IMAGE_INPUTS: usize = whitebox_core::observe::image_len(SLOTS);
+pub const IMAGE_INPUTS: usize = whitebox_core::image::image_len(SLOTS);
 /// A network for the image encoder, 10 slots, 20 hidden units.
 pub type ImageNet = Mlp<IMAGE_INPUTS, HIDDEN, OUTPUTS>;
 
@@ -290,7 +290,7 @@ pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelErr
 /// The greedy policy (projected onto the recorded rules, if any), checking each decision
 /// against the golden one as it goes.
 struct Checker<'a, 'm> {
-    policy: Policy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>,
+    policy: MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>,
     projection: Option<(Projection, &'a [GoldenProjection])>,
     expected: &'a [GoldenDecision],
     next: usize,
@@ -430,14 +430,7 @@ impl Scheduler<SLOTS> for Checker<'_, '_> {
             None => (self.policy.greedy()?, None),
             // As the core's `Projected` scheduler decides.
             Some((p, _)) => {
-                let d = p
-                    .project(self.policy.logits(), self.policy.valid(), cluster)
-                    .map_err(|e| match e {
-                        ProjectionError::NonFiniteLogit { index } => {
-                            PolicyError::NonFiniteOutput { index }
-                        }
-                        other => PolicyError::Projection(other),
-                    })?;
+                let d = p.project(self.policy.logits(), self.policy.valid(), cluster)?;
                 (d.action, Some(d))
             }
         };
@@ -468,7 +461,7 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
     let mut episode: Episode<'_, SLOTS> =
         Episode::new(golden.jobs, golden.end, &mut ()).map_err(|_| fail(Field::Run, 0))?;
     let mut checker = Checker {
-        policy: Policy::new(net, mask_invalid),
+        policy: MlpPolicy::new(net, mask_invalid),
         projection,
         expected: golden.decisions,
         next: 0,

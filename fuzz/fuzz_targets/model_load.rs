@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use whitebox_core::encoding::{compact_len, Encoding};
 use whitebox_core::model::{self, ModelError};
 use whitebox_core::nn::Mlp;
-use whitebox_core::observe::image_len;
+use whitebox_core::image::image_len;
 use whitebox_core::spec::ClusterSpec;
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);

@@ -12,9 +12,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg32;
 use whitebox_core::encoding::{compact_len, Compact, Encoder, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
-use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{run, Cluster, EndMode, Episode, Job, Scheduler, Sjf};
 use whitebox_runtime::models::HIDDEN;
@@ -46,7 +46,7 @@ fn forward<E: Encoder, const M: usize, const I: usize, const O: usize>(
 ) {
     let net = random_net::<I, HIDDEN, O>();
     let cluster = busy_cluster::<M>(jobs);
-    let mut policy: Policy<'_, E, M, I, HIDDEN, O> = Policy::new(&net, true);
+    let mut policy: MlpPolicy<'_, E, M, I, HIDDEN, O> = MlpPolicy::new(&net, true);
     c.bench_function(name, |b| {
         b.iter(|| black_box(policy.decide(black_box(&cluster))))
     });
@@ -63,7 +63,7 @@ fn decisions<E: Encoder, const M: usize, const I: usize, const O: usize>(
         .iter()
         .map(|jobs| {
             let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ()).expect("valid");
-            let mut p: Policy<'_, E, M, I, HIDDEN, O> = Policy::new(&net, true);
+            let mut p: MlpPolicy<'_, E, M, I, HIDDEN, O> = MlpPolicy::new(&net, true);
             u64::from(run(&mut ep, &mut p, &mut ()).expect("decides").decisions)
         })
         .sum();
@@ -73,7 +73,7 @@ fn decisions<E: Encoder, const M: usize, const I: usize, const O: usize>(
         b.iter(|| {
             for jobs in sets {
                 let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ()).expect("valid");
-                let mut p: Policy<'_, E, M, I, HIDDEN, O> = Policy::new(&net, true);
+                let mut p: MlpPolicy<'_, E, M, I, HIDDEN, O> = MlpPolicy::new(&net, true);
                 black_box(run(&mut ep, &mut p, &mut ()).ok());
             }
         })

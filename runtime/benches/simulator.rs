@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use whitebox_core::observe::{encode_image, image_len};
+use whitebox_core::image::{encode_image, image_len};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{EndMode, Episode, Job, Scheduler, Sjf};
 

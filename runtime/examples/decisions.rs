@@ -17,9 +17,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
-use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     model, run, Action, Cluster, EndMode, Episode, Permille, PolicyError, Projected, Projection,
@@ -64,7 +64,7 @@ fn shield() -> Result<Projection> {
         Rule::UtilizationCap { max: cap },
         Rule::WorkConserving { max: cap },
     ] {
-        rules.push(rule, 1.0).map_err(|e| anyhow::anyhow!("{e}"))?;
+        rules.push(rule, 1.0)?;
     }
     Ok(Projection::shield(rules))
 }
@@ -79,19 +79,17 @@ fn main() -> Result<()> {
         Encoding::Compact,
         &ClusterSpec::with_slots(M as u8),
         &mut net,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    )?;
     let jobs = whitebox_runtime::jobfile::load(
         &root.join("fixtures/reference/deeprm/cases/rate0.7_seed1_nw10.json"),
     )?;
     let mut episode: Episode<'_, M> =
-        Episode::new(&jobs, EndMode::AllDone { time_cap: 10_000 }, &mut ())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Episode::new(&jobs, EndMode::AllDone { time_cap: 10_000 }, &mut ())?;
     let mut recorder = Recorder {
-        inner: Policy::<Compact, M, CI, H, O>::new(&net, true),
+        inner: MlpPolicy::<Compact, M, CI, H, O>::new(&net, true),
         states: Vec::new(),
     };
-    run(&mut episode, &mut recorder, &mut ()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    run(&mut episode, &mut recorder, &mut ())?;
     let states = recorder.states;
 
     let mut image_net = Box::new(Mlp::<II, H, O>::zeroed());
@@ -102,8 +100,8 @@ fn main() -> Result<()> {
         x ^= x << 17;
         *p = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1;
     }
-    let compact = || Policy::<Compact, M, CI, H, O>::new(&net, true);
-    let image = || Policy::<Image, M, II, H, O>::new(&image_net, true);
+    let compact = || MlpPolicy::<Compact, M, CI, H, O>::new(&net, true);
+    let image = || MlpPolicy::<Image, M, II, H, O>::new(&image_net, true);
     let n = match case.as_str() {
         "compact" => decide_all(&mut compact(), &states),
         "compact+shield" => decide_all(&mut Projected::<_, O>::new(compact(), shield()?), &states),

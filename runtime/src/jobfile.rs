@@ -88,10 +88,10 @@ pub fn from_raw(raw: &[RawJob]) -> Result<Vec<Job>> {
             )?,
             res,
         )
-        .map_err(|e| anyhow::anyhow!("job {index}: {e}"))?;
+        .with_context(|| format!("job {index}"))?;
         jobs.push(job);
     }
-    validate_jobs(&jobs).map_err(|e| anyhow::anyhow!("{e}"))?;
+    validate_jobs(&jobs)?;
     Ok(jobs)
 }
 
@@ -111,10 +111,11 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        format!(
-            "{:#}",
-            parse(text).err().map(|e| e.to_string()).unwrap_or_default()
-        )
+        // The whole context chain, as the CLI prints it.
+        parse(text)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Playing one episode with run-time settings: the slot count `M` is a const generic in the
 //! core, so the choice between 5 and 10 slots is dispatched here, once.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Observer, PolicyError, Scheduler, Summary,
@@ -114,8 +114,7 @@ where
     LoadedModel: Decide<M>,
 {
     // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
-    let mut episode: Episode<'_, M> =
-        Episode::new(jobs, end, observer).map_err(|e| anyhow!("{e}"))?;
+    let mut episode: Episode<'_, M> = Episode::new(jobs, end, observer)?;
     let scheduler = policy.scheduler();
     let summary = match policy.projection() {
         Some(p) => {
@@ -127,5 +126,5 @@ where
         }
         None => run(&mut episode, &mut { scheduler }, observer),
     };
-    summary.map_err(|e| anyhow!("{e}"))
+    Ok(summary?)
 }

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use whitebox_core::projection::{Preference, Projection};
+use whitebox_core::projection::Projection;
+use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 
 use crate::models::{Decide, LoadedModel};

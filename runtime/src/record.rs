@@ -69,7 +69,8 @@ impl Recorder {
 }
 
 fn reason_text(reason: &RejectReason) -> String {
-    reason.to_string()
+    // The reason and its source (an invalid job's own error), as error chains are printed.
+    format!("{:#}", anyhow::Error::new(*reason))
 }
 
 impl Observer for Recorder {

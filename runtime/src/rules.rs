@@ -126,12 +126,11 @@ pub fn projection(rules: &[String], c: f32) -> Result<Option<Projection>> {
             Spec::WorkConserving => Rule::WorkConserving { max: tightest },
             Spec::NoReservation => Rule::NoReservation,
         };
-        set.push(rule, weight)
-            .map_err(|e| anyhow::anyhow!("rules: {e}"))?;
+        set.push(rule, weight).context("rules")?;
     }
     Projection::new(set, c)
         .map(Some)
-        .map_err(|e| anyhow::anyhow!("strength C = {c}: {e}"))
+        .with_context(|| format!("strength C = {c}"))
 }
 
 /// Parses a projection strength `C`: a number >= 0, or `inf`.

@@ -8,13 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
-use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::quant::{QMlp, QPolicy};
 use whitebox_core::workload::JobGenerator;
 use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
@@ -58,7 +58,7 @@ impl Counts {
 
 /// Follows the f32 policy and asks the int8 policy about the same states.
 struct Paired<'a, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    f32: Policy<'a, E, M, I, H, O>,
+    f32: MlpPolicy<'a, E, M, I, H, O>,
     int8: QPolicy<'a, E, M, I, H, O>,
     counts: Counts,
 }
@@ -72,7 +72,7 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
         self.int8.evaluate(cluster);
         let c = &mut self.counts;
         c.decisions += 1;
-        c.same += u64::from(self.int8.greedy() == action);
+        c.same += u64::from(self.int8.greedy() == Ok(action));
         let mut deq = [0.0f32; O];
         self.int8.net().dequantize(self.int8.logits(), &mut deq);
         for ((&q, &f), &v) in deq.iter().zip(self.f32.logits()).zip(self.int8.valid()) {
@@ -221,13 +221,12 @@ fn arch_report<E: Encoder, const M: usize, const I: usize, const H: usize, const
         .par_iter()
         .map(|jobs| {
             let mut s = Paired::<E, M, I, H, O> {
-                f32: Policy::new(net, mask),
+                f32: MlpPolicy::new(net, mask),
                 int8: QPolicy::new(q, mask),
                 counts: Counts::default(),
             };
-            let mut episode: Episode<'_, M> =
-                Episode::new(jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
-            run(&mut episode, &mut s, &mut ()).map_err(|e| anyhow!("{e}"))?;
+            let mut episode: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
+            run(&mut episode, &mut s, &mut ())?;
             Ok(s.counts)
         })
         .collect::<Result<Vec<_>>>()?;

@@ -16,14 +16,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use whitebox_core::encoding::{Compact, Encoder, Image};
 use whitebox_core::nn::Mlp;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::{
-    run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projection, ProjectionError, Rule,
-    Scheduler, Summary,
+    run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projection, Rule, Scheduler, Summary,
 };
 
 use whitebox_runtime::jobfile::{self, RawJob};
@@ -321,7 +320,7 @@ fn model_ref(path: &str, bytes: &[u8]) -> ModelRef {
 /// A learned policy that writes down every decision it makes, projected onto `projection`'s
 /// rules when there are any (as the core's `Projected` scheduler decides).
 struct Tracing<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    policy: Policy<'m, E, M, I, H, O>,
+    policy: MlpPolicy<'m, E, M, I, H, O>,
     projection: Option<&'m Projection>,
     decisions: Vec<Decision>,
 }
@@ -347,14 +346,7 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
         let action = match self.projection {
             None => self.policy.greedy()?,
             Some(p) => {
-                let q = p
-                    .project(self.policy.logits(), self.policy.valid(), cluster)
-                    .map_err(|e| match e {
-                        ProjectionError::NonFiniteLogit { index } => {
-                            PolicyError::NonFiniteOutput { index }
-                        }
-                        other => PolicyError::Projection(other),
-                    })?;
+                let q = p.project(self.policy.logits(), self.policy.valid(), cluster)?;
                 let rules = 0..p.rules().len();
                 d.raw_choice = Some(q.raw_choice);
                 d.rule_verdicts = Some(
@@ -390,14 +382,13 @@ fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     end: EndMode,
     projection: Option<&Projection>,
 ) -> Result<(Vec<Decision>, Summary)> {
-    let mut episode: Episode<'_, M> =
-        Episode::new(jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
+    let mut episode: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
     let mut scheduler = Tracing::<E, M, I, H, O> {
-        policy: Policy::new(net, mask_invalid),
+        policy: MlpPolicy::new(net, mask_invalid),
         projection,
         decisions: Vec::new(),
     };
-    let summary = run(&mut episode, &mut scheduler, &mut ()).map_err(|e| anyhow!("{e}"))?;
+    let summary = run(&mut episode, &mut scheduler, &mut ())?;
     Ok((scheduler.decisions, summary))
 }
 
@@ -413,7 +404,7 @@ pub fn trace(
     projection: Option<&Projection>,
 ) -> Result<(Vec<Decision>, Summary)> {
     use whitebox_core::encoding::compact_len;
-    use whitebox_core::observe::image_len;
+    use whitebox_core::image::image_len;
     let mask = model.header.meta.mask_invalid;
     match &model.net {
         AnyModel::Compact5(n) => {

@@ -23,7 +23,7 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
 use whitebox_core::encoding::{Compact, Image};
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::{Action, Cluster, PolicyError, Projected, Scheduler};
 use whitebox_firmware::{
     play, shield, COMPACT_NET, HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS,
@@ -37,8 +37,8 @@ const RELOAD: u32 = 0x00FF_FFFF;
 /// Instructions of the calibration loop.
 const CALIBRATION_INSTRUCTIONS: u32 = 12_000;
 
-type CompactPolicy<'m> = Policy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
-type ImagePolicy<'m> = Policy<'m, Image, SLOTS, IMAGE_INPUTS, HIDDEN, OUTPUTS>;
+type CompactPolicy<'m> = MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
+type ImagePolicy<'m> = MlpPolicy<'m, Image, SLOTS, IMAGE_INPUTS, HIDDEN, OUTPUTS>;
 
 /// Decides with the inner policy and keeps a copy of every state it decides on.
 struct Recorder<'a, S> {

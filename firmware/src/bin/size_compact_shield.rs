@@ -17,10 +17,10 @@ use whitebox_firmware::{measure, play, shield, HEAVY_END, HEAVY_JOBS};
 #[entry]
 fn main() -> ! {
     measure::paint_stack();
-    use whitebox_core::{encoding::Compact, policy::Policy, Projected};
+    use whitebox_core::{encoding::Compact, nn::MlpPolicy, Projected};
     use whitebox_firmware::{COMPACT_NET, HIDDEN, INPUTS, OUTPUTS, SLOTS};
-    let policy: Policy<'_, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS> =
-        Policy::new(black_box(&COMPACT_NET), true);
+    let policy: MlpPolicy<'_, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS> =
+        MlpPolicy::new(black_box(&COMPACT_NET), true);
     let mut shielded: Projected<_, OUTPUTS> = Projected::new(policy, shield());
     let decisions = play(black_box(HEAVY_JOBS), HEAVY_END, &mut shielded).unwrap_or(0);
     let stack = measure::stack_high_water();

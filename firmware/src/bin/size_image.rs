@@ -19,10 +19,10 @@ use whitebox_firmware::{measure, play, shield, HEAVY_END, HEAVY_JOBS};
 #[entry]
 fn main() -> ! {
     measure::paint_stack();
-    use whitebox_core::{encoding::Image, policy::Policy};
+    use whitebox_core::{encoding::Image, nn::MlpPolicy};
     use whitebox_firmware::{HIDDEN, IMAGE_INPUTS, IMAGE_NET, OUTPUTS, SLOTS};
-    let mut policy: Policy<'_, Image, SLOTS, IMAGE_INPUTS, HIDDEN, OUTPUTS> =
-        Policy::new(black_box(&IMAGE_NET), true);
+    let mut policy: MlpPolicy<'_, Image, SLOTS, IMAGE_INPUTS, HIDDEN, OUTPUTS> =
+        MlpPolicy::new(black_box(&IMAGE_NET), true);
     let decisions = play(black_box(HEAVY_JOBS), HEAVY_END, &mut policy).unwrap_or(0);
     let stack = measure::stack_high_water();
     measure::report(

@@ -11,15 +11,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use whitebox_core::encoding::{compact_len, Compact, Encoder, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
-use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
-use whitebox_core::projection::Preference;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::quant::{HiddenRange, QMlp, QPolicy, QuantError};
 use whitebox_core::workload::{JobGenerator, Workload};
+use whitebox_core::Preference;
 use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
 
 use crate::models::{AnyModel, Decide, LoadedModel, HIDDEN};
@@ -89,7 +89,7 @@ pub struct Int8Model {
 
 /// Plays with a float policy and records the range of its hidden activations.
 struct Calibrating<'a, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    policy: Policy<'a, E, M, I, H, O>,
+    policy: MlpPolicy<'a, E, M, I, H, O>,
     range: HiddenRange,
     error: Option<QuantError>,
 }
@@ -130,7 +130,7 @@ fn calibrate<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     rate: f64,
 ) -> Result<(Box<QMlp<I, H, O>>, HiddenRange)> {
     let mut s = Calibrating::<E, M, I, H, O> {
-        policy: Policy::new(net, mask),
+        policy: MlpPolicy::new(net, mask),
         range: HiddenRange::default(),
         error: None,
     };
@@ -138,14 +138,13 @@ fn calibrate<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     for k in 0..CALIBRATION_JOBSETS {
         let seed = jobset_seed(CALIBRATION_SEED, k);
         let jobs: Vec<Job> = JobGenerator::new(workload, rate, SIMU_LEN, seed).collect();
-        let mut episode: Episode<'_, M> =
-            Episode::new(&jobs, end, &mut ()).map_err(|e| anyhow!("{e}"))?;
-        run(&mut episode, &mut s, &mut ()).map_err(|e| anyhow!("{e}"))?;
+        let mut episode: Episode<'_, M> = Episode::new(&jobs, end, &mut ())?;
+        run(&mut episode, &mut s, &mut ())?;
     }
     if let Some(e) = s.error {
         bail!("calibration: {e}");
     }
-    let q = QMlp::from_range(net, INPUT_MAX, &s.range).map_err(|e| anyhow!("{e}"))?;
+    let q = QMlp::from_range(net, INPUT_MAX, &s.range)?;
     Ok((Box::new(q), s.range))
 }
 

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
+use whitebox_core::image::image_len;
 use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
-use whitebox_core::observe::image_len;
-use whitebox_core::policy::Policy;
-use whitebox_core::projection::Preference;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
+use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
 pub mod int8;
@@ -33,7 +33,7 @@ pub type Image10 = Mlp<{ image_len(10) }, HIDDEN, 11>;
 macro_rules! with_arch {
     ($encoding:expr, $slots:expr, $f:ident ( $($arg:expr),* ), $err:expr) => {{
         use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
-        use whitebox_core::observe::image_len;
+        use whitebox_core::image::image_len;
         use $crate::models::HIDDEN;
         match ($encoding, $slots) {
             (Encoding::Compact, 5) => $f::<Compact, 5, { compact_len(5) }, HIDDEN, 6>($($arg),*),
@@ -88,8 +88,7 @@ fn load_as<const I: usize, const H: usize, const O: usize>(
     slots: u8,
 ) -> Result<(ModelHeader, Box<Mlp<I, H, O>>)> {
     let mut net = Box::new(Mlp::<I, H, O>::zeroed());
-    let header = model::load(bytes, encoding, &ClusterSpec::with_slots(slots), &mut net)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let header = model::load(bytes, encoding, &ClusterSpec::with_slots(slots), &mut net)?;
     Ok((header, net))
 }
 
@@ -99,7 +98,7 @@ fn load_as<const I: usize, const H: usize, const O: usize>(
 /// # Errors
 /// Every [`whitebox_core::model::ModelError`], and an architecture this build does not ship.
 pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
-    let (header, _) = model::read_header(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (header, _) = model::read_header(bytes)?;
     let encoding = Encoding::from_code(header.encoding).with_context(|| {
         format!(
             "model encoder code {} is unknown (0 = image, 1 = compact)",
@@ -132,7 +131,7 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
 }
 
 /// Greedy decisions of a loaded model on a cluster with `M` slots. Implemented for the two
-/// shipped slot counts, so each match arm builds a [`Policy`] whose shapes the compiler checks.
+/// shipped slot counts, so each match arm builds a [`MlpPolicy`] whose shapes the compiler checks.
 pub trait Decide<const M: usize> {
     /// The model's greedy action (invalid actions masked, as trained).
     ///
@@ -163,13 +162,13 @@ macro_rules! impl_decide {
                 let mask = self.header.meta.mask_invalid;
                 match &self.net {
                     AnyModel::$compact(net) => {
-                        Policy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .decide(cluster)
                     }
                     AnyModel::$image(net) => {
-                        Policy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .decide(cluster)
@@ -193,13 +192,13 @@ macro_rules! impl_decide {
                 let mask = self.header.meta.mask_invalid;
                 match &self.net {
                     AnyModel::$compact(net) => {
-                        Policy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .preference(cluster, logits, valid)
                     }
                     AnyModel::$image(net) => {
-                        Policy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
+                        MlpPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
                             net, mask,
                         )
                         .preference(cluster, logits, valid)
@@ -227,7 +226,7 @@ pub fn save<const I: usize, const H: usize, const O: usize>(
     header: &ModelHeader,
 ) -> Result<()> {
     let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-    let n = model::save(net, header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = model::save(net, header, &mut buf)?;
     buf.truncate(n);
     std::fs::write(path, &buf).with_context(|| format!("cannot write model {}", path.display()))
 }
@@ -346,7 +345,7 @@ fn binary_from_json<
     net.b1 = rows("b1", &j.b1)?;
     net.b2 = rows("b2", &j.b2)?;
     let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-    let n = model::save(&net, header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = model::save(&net, header, &mut buf)?;
     buf.truncate(n);
     Ok(buf)
 }

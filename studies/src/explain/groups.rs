@@ -1,7 +1,7 @@
 //! Semantic feature groups of each observation encoding, for grouped attributions.
 
 use whitebox_core::encoding::Encoding;
-use whitebox_core::observe::{
+use whitebox_core::image::{
     backlog_column, cluster_column, image_width, since_new_column, slot_column, BACKLOG_WIDTH,
 };
 use whitebox_core::spec::{HORIZON, MAX_JOB_SIZE, NUM_RES, RES_UNITS};

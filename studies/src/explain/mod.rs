@@ -25,8 +25,8 @@ use rand_pcg::Pcg32;
 use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::encoding::Encoder;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::nn::{masked_softmax, Mlp};
-use whitebox_core::policy::Policy;
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Cluster, EndMode, Episode, Job, Scheduler};
 
@@ -257,14 +257,11 @@ fn decisions_of<E: Encoder, const M: usize, const I: usize, const H: usize, cons
     limit: usize,
 ) -> Result<()> {
     let (end, only) = (walk.end, walk.only);
-    let mut ep: Episode<'_, M> =
-        Episode::new(jobs, end, &mut ()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, mask);
+    let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
+    let mut policy: MlpPolicy<'_, E, M, I, H, O> = MlpPolicy::new(net, mask);
     let mut step = 0;
     while !ep.is_done() && out.len() < limit {
-        let action = policy
-            .decide(ep.cluster())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let action = policy.decide(ep.cluster())?;
         let choices = policy.valid().iter().filter(|&&v| v).count();
         if only.map_or(choices >= 2, |k| k == step) {
             out.push(Decision {

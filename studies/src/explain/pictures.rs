@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use whitebox_core::observe::{
+use whitebox_core::image::{
     backlog_column, cluster_column, image_width, since_new_column, slot_column, BACKLOG_WIDTH,
 };
 use whitebox_core::spec::{HORIZON, MAX_JOB_SIZE, NUM_RES, RES_UNITS};

@@ -7,9 +7,9 @@
 
 use rand::seq::SliceRandom;
 use whitebox_core::encoding::Encoder;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::nn::{masked_softmax, Mlp};
 use whitebox_core::policy::valid_actions;
-use whitebox_core::policy::Policy;
 use whitebox_core::{Action, EndMode, Episode, Job, Scheduler, Sjf};
 
 use super::grad::{backprop, dlog_prob};
@@ -34,7 +34,7 @@ fn labelled_states<E: Encoder, const M: usize, const I: usize, const H: usize, c
 ) {
     for jobs in jobsets {
         let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ()).expect("jobs validated");
-        let mut policy = student.map(|net| Policy::<'_, E, M, I, H, O>::new(net, mask_invalid));
+        let mut policy = student.map(|net| MlpPolicy::<'_, E, M, I, H, O>::new(net, mask_invalid));
         while !ep.is_done() {
             let mut obs = Box::new([0.0f32; I]);
             E::encode(ep.cluster(), &mut obs);
@@ -114,7 +114,7 @@ fn accuracy<const I: usize, const H: usize, const O: usize>(
         .iter()
         .filter(|s| {
             net.forward(&s.obs, &mut h, &mut z);
-            whitebox_core::nn::masked_argmax(&z, &s.valid) == Ok(Some(s.action))
+            whitebox_core::network::masked_argmax(&z, &s.valid) == Ok(Some(s.action))
         })
         .count();
     correct as f64 / samples.len().max(1) as f64

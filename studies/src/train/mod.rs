@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use whitebox_core::encoding::{Encoder, Encoding};
 use whitebox_core::model::{ModelHeader, TrainingMeta};
 use whitebox_core::nn::Mlp;
-use whitebox_core::policy::Policy;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{run, EndMode, Episode, Job, Scheduler, Sjf};
@@ -383,7 +383,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     };
     let validate = |net: &Mlp<I, H, O>| {
         mean_slowdown::<M, _>(&val_sets, config.time_cap, || {
-            Policy::<'_, E, M, I, H, O>::new(net, config.mask_invalid)
+            MlpPolicy::<'_, E, M, I, H, O>::new(net, config.mask_invalid)
         })
     };
     progress.start(first_iteration, config.iterations);

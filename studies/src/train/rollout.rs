@@ -7,8 +7,8 @@
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg32;
 use whitebox_core::encoding::Encoder;
+use whitebox_core::nn::MlpPolicy;
 use whitebox_core::nn::{masked_softmax, sample, Mlp};
-use whitebox_core::policy::Policy;
 use whitebox_core::{Action, Charge, EndMode, Episode, Event, Job, Observer, Summary};
 
 use super::grad::{backprop, dlog_prob, entropy_grad};
@@ -67,7 +67,7 @@ pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const
 ) -> Trajectory {
     let mut obs = LastCharge::default();
     let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut obs).expect("jobs validated");
-    let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, mask_invalid);
+    let mut policy: MlpPolicy<'_, E, M, I, H, O> = MlpPolicy::new(net, mask_invalid);
     let mut t = Trajectory {
         actions: Vec::new(),
         rewards: Vec::new(),
@@ -105,7 +105,7 @@ pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, co
     grad: &mut Mlp<I, H, O>,
 ) {
     let mut ep: Episode<'_, M> = Episode::new(jobs, settings.end, &mut ()).expect("jobs validated");
-    let mut policy: Policy<'_, E, M, I, H, O> = Policy::new(net, settings.mask_invalid);
+    let mut policy: MlpPolicy<'_, E, M, I, H, O> = MlpPolicy::new(net, settings.mask_invalid);
     let mut probs = [0.0f32; O];
     let pi = settings.teacher.as_ref().map_or(0.0, |t| t.pi);
     let distill = pi * scale;

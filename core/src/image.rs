@@ -95,13 +95,15 @@ impl core::fmt::Display for ImageShapeError {
     }
 }
 
+impl core::error::Error for ImageShapeError {}
+
 /// Writes the image observation of `cluster` into `out`, shape `[IMAGE_ROWS][image_width(M)]`,
 /// row-major, values in `[0, 1]` (layout in the [module documentation](self)).
 ///
 /// The buffer length is checked at compile time: `N` must be [`image_len`]`(M)`.
 ///
 /// ```
-/// use whitebox_core::observe::{encode_image, image_len};
+/// use whitebox_core::image::{encode_image, image_len};
 /// use whitebox_core::Cluster;
 ///
 /// let cluster: Cluster<5> = Cluster::new();
@@ -113,7 +115,7 @@ impl core::fmt::Display for ImageShapeError {
 /// A buffer of the wrong size does not compile:
 ///
 /// ```compile_fail
-/// use whitebox_core::observe::{encode_image, image_len};
+/// use whitebox_core::image::{encode_image, image_len};
 /// use whitebox_core::Cluster;
 ///
 /// let cluster: Cluster<5> = Cluster::new();
@@ -400,7 +402,8 @@ mod tests {
 
     #[test]
     fn cluster_cells_count_used_units_through_an_episode() {
-        use crate::baselines::{RandomPolicy, Scheduler};
+        use crate::baselines::RandomPolicy;
+        use crate::scheduler::Scheduler;
         use crate::workload::{JobGenerator, Workload};
         let mut jobs = heapless::Vec::<Job, 64>::new();
         for j in JobGenerator::new(Workload::DeepRm, 0.9, 60, 7) {

@@ -1,175 +1,17 @@
-//! An int8 quantized policy network, in the style of TensorFlow Lite Micro.
-//!
-//! [`QMlp`] is the integer-only version of an [`Mlp`] `I -> H (ReLU) -> O`, built by
-//! [`QMlp::quantize`] from the float network and a calibration set. The scheme is TFLite's
-//! (Jacob et al., "Quantization and Training of Neural Networks for Efficient
-//! Integer-Arithmetic-Only Inference", CVPR 2018; TFLite Micro's fully connected kernel):
-//!
-//! | tensor | type | scale | zero point |
-//! |---|---|---|---|
-//! | input `x`, shape `[I]` | `u8` | `s_in = input_max / 255` (per tensor) | 0 |
-//! | hidden weights `w1`, shape `[H][I]` | `i8` in `[-127, 127]` | `s_w1[j] = max_i abs(w1[j][i]) / 127` (per output unit) | 0 |
-//! | hidden biases `b1`, shape `[H]` | `i32` | `s_in * s_w1[j]` | 0 |
-//! | hidden activations `h`, shape `[H]` | `u8` | `s_h = hidden_max / 255` (per tensor, calibrated) | 0 |
-//! | output weights `w2`, shape `[O][H]` | `i8` in `[-127, 127]` | `s_w2[k] = max_j abs(w2[k][j]) / 127` (per output unit) | 0 |
-//! | output biases `b2`, shape `[O]` | `i32` | `s_h * s_w2[k]` | 0 |
-//! | logits, shape `[O]` | `i32` | `s_out = min_k s_h * s_w2[k]` (per tensor) | 0 |
-//!
-//! Activations are unsigned 8-bit with zero point 0, which is TFLite's asymmetric activation
-//! scheme with `zero_point = 0`: the compact and image encoders write features in `[0, 1]` and
-//! ReLU outputs are never negative, so all 256 codes cover `[0, max]` and no zero-point
-//! correction term is needed. Weights are symmetric per output unit (per channel), `-128` unused.
-//! A channel whose weights are all zero gets `s_w = 1 / 127` in the hidden layer and `s_w2[k] =
-//! s_out / s_h` in the output layer.
-//!
-//! Inference, all in integers after the input is quantized (`x_q = clamp(round(x / s_in), 0,
-//! 255)`):
-//!
-//! ```text
-//! acc1[j]   = b1_q[j] + sum_i w1_q[j][i] * x_q[i]                      (int32)
-//! h_q[j]    = clamp(MBQM(acc1[j], M1[j]), 0, 255)                     M1[j] = s_in * s_w1[j] / s_h
-//! acc2[k]   = b2_q[k] + sum_j w2_q[k][j] * h_q[j]                      (int32)
-//! logit_q[k] = MBQM(acc2[k], M2[k])                                   M2[k] = s_h * s_w2[k] / s_out
-//! ```
-//!
-//! `MBQM` is TFLite's `MultiplyByQuantizedMultiplier` ([`Multiplier::apply`]): the real
-//! multiplier `M = q * 2^(shift - 31)` with `q` a Q31 number in `[2^30, 2^31)`, applied as gemmlowp's
-//! `SaturatingRoundingDoublingHighMul` (rounded high half of `2 x q`) followed by
-//! `RoundingDivideByPOT` (an arithmetic right shift rounding half away from zero); a positive
-//! shift is a left shift before the multiplication. ReLU is the lower clamp at the zero point 0
-//! (TFLite's fused activation range `[zero_point, 255]`). The output is requantized once more to
-//! one common scale `s_out` because per-channel output weights give each logit its own
-//! accumulator scale; with `s_out` the finest of them every `M2[k] >= 1`, so no accumulator
-//! precision is lost. The logits stay `int32`: the masked argmax needs no dequantization, and
-//! `logit_q * s_out` ([`QMlp::dequantize`]) is for reports only.
-//!
-//! Every accumulator is bounded when the network is quantized (`|b| + 127 * 255 * n` must fit in
-//! `i32`, before and after a left shift and the output multiplier), so the integer path cannot
-//! overflow; the sums are written with wrapping arithmetic, which therefore never wraps, and no
-//! operation can panic. Scales are `f32` (as TFLite stores them); the multipliers and biases are
-//! derived from them in `f64`, as TFLite's `QuantizeMultiplier` does.
-//!
-//! Memory for inference ([`QMlp::INT8_BYTES`]): `H * I + O * H` bytes of `i8` weights, `4 * (H +
-//! O)` of `i32` biases, `8 * (H + O)` of per-channel multipliers and shifts (TFLite Micro keeps
-//! both as `int32` arrays) and 8 bytes for the input and output scales, against `4 *
-//! Mlp::PARAMS` for the `f32` network. For the compact encoder with 10 slots (82 -> 20 -> 11):
-//! 1860 + 124 + 248 + 8 = 2240 bytes against 7564.
+//! The int8 network [`QMlp`] (scheme in the [module docs](super)), its calibration
+//! ([`HiddenRange`]) and quantization from an `f32` [`Mlp`] ([`QMlp::quantize`],
+//! [`QMlp::from_range`], failing with a [`QuantError`]).
 
 use core::fmt;
-use core::marker::PhantomData;
 
-use crate::baselines::{PolicyError, Scheduler};
-use crate::cluster::{Action, Cluster};
-use crate::encoding::Encoder;
+use super::fixed::Multiplier;
+use crate::network::Network;
 use crate::nn::Mlp;
-use crate::policy::valid_actions;
-use crate::projection::Preference;
 
 /// Largest activation code: activations are `u8` with zero point 0.
 pub const ACT_MAX: i32 = 255;
 /// Largest weight magnitude: weights are symmetric `i8` in `[-127, 127]`.
 pub const WEIGHT_MAX: i32 = 127;
-
-/// A real multiplier `M = q * 2^(shift - 31)` in TFLite's fixed-point form: `q` a Q31 number in
-/// `[2^30, 2^31)` (or 0 for `M = 0`) and `shift` in `[-31, 30]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Multiplier {
-    q: i32,
-    shift: i32,
-}
-
-/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a * b / 2^31)` with the nudge of
-/// gemmlowp (so exact halves round up: `1.5 -> 2`, `-1.5 -> -1`), saturating the one overflow
-/// `i32::MIN * i32::MIN`.
-pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
-    if a == i32::MIN && b == i32::MIN {
-        return i32::MAX;
-    }
-    let ab = i64::from(a) * i64::from(b);
-    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // |ab| <= 2^62 - 2^31 here, so the quotient fits in i32; `/` truncates toward zero as in C.
-    ((ab + nudge) / (1i64 << 31)) as i32
-}
-
-/// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded half away from zero, with
-/// `exponent` clamped to `[0, 31]`.
-pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
-    let e = exponent.clamp(0, 31);
-    let x = i64::from(x);
-    let mask = (1i64 << e) - 1;
-    let remainder = x & mask;
-    let threshold = (mask >> 1) + i64::from(x < 0);
-    // |x >> e| <= 2^30 for e >= 1, and x itself for e = 0: always an i32.
-    ((x >> e) + i64::from(remainder > threshold)) as i32
-}
-
-impl Multiplier {
-    /// TFLite's `QuantizeMultiplier`: `m = frac * 2^shift` with `frac` in `[0.5, 1)` (`frexp`),
-    /// `q = round(frac * 2^31)` (and `q = 2^30, shift + 1` when that rounds up to `2^31`).
-    /// Multipliers below `2^-32` flush to zero, as in TFLite. `None` when `m` is negative, not
-    /// finite, or `2^30` or more (the shift would exceed 30; TFLite saturates there, we refuse).
-    pub fn from_real(m: f64) -> Option<Multiplier> {
-        if !m.is_finite() || m < 0.0 {
-            return None;
-        }
-        if m == 0.0 {
-            return Some(Multiplier::default());
-        }
-        let (frac, mut shift) = libm::frexp(m);
-        let mut q = libm::round(frac * 2_147_483_648.0);
-        if q >= 2_147_483_648.0 {
-            q /= 2.0;
-            shift += 1;
-        }
-        if shift < -31 {
-            return Some(Multiplier::default());
-        }
-        if shift > 30 {
-            return None;
-        }
-        // q is a whole number in [2^30, 2^31 - 1] here.
-        Some(Multiplier { q: q as i32, shift })
-    }
-
-    /// The Q31 mantissa `q`.
-    pub fn q(self) -> i32 {
-        self.q
-    }
-
-    /// The power-of-two exponent: positive shifts left, negative shifts right.
-    pub fn shift(self) -> i32 {
-        self.shift
-    }
-
-    /// The real value `q * 2^(shift - 31)`.
-    pub fn real(self) -> f64 {
-        let mut m = f64::from(self.q);
-        let mut e = self.shift - 31;
-        while e > 0 {
-            m *= 2.0;
-            e -= 1;
-        }
-        while e < 0 {
-            m *= 0.5;
-            e += 1;
-        }
-        m
-    }
-
-    /// TFLite's `MultiplyByQuantizedMultiplier(x, q, shift)`:
-    /// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^left, q), right)` with
-    /// `left = max(shift, 0)`, `right = max(-shift, 0)`. The left shift saturates instead of
-    /// overflowing (the quantizer makes sure it never has to).
-    pub fn apply(self, x: i32) -> i32 {
-        let left = self.shift.clamp(0, 30);
-        let right = self.shift.saturating_neg().clamp(0, 31);
-        let shifted = x.saturating_mul(1i32 << left);
-        rounding_divide_by_pot(
-            saturating_rounding_doubling_high_mul(shifted, self.q),
-            right,
-        )
-    }
-}
 
 /// A tensor whose range sets a scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,6 +109,8 @@ impl fmt::Display for QuantError {
         }
     }
 }
+
+impl core::error::Error for QuantError {}
 
 /// The largest hidden activation over calibration samples, accumulated one sample at a time
 /// (so the samples need not be stored).
@@ -401,7 +245,7 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
     }
 
     /// Quantizes `net` with a hidden range accumulated elsewhere (for example from a float
-    /// [`crate::policy::Policy`]'s [`hidden`](crate::policy::Policy::hidden) activations while
+    /// [`crate::nn::MlpPolicy`]'s [`hidden`](crate::nn::MlpPolicy::hidden) activations while
     /// it plays episodes).
     ///
     /// # Errors
@@ -633,239 +477,45 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
     }
 }
 
-/// The valid entry with the largest logit, lowest index on ties; `None` when nothing is valid.
-pub fn masked_argmax_q<const O: usize>(logits: &[i32; O], valid: &[bool; O]) -> Option<usize> {
-    let mut best: Option<(usize, i32)> = None;
-    for (k, (&l, &v)) in logits.iter().zip(valid.iter()).enumerate() {
-        if v && best.is_none_or(|(_, b)| l > b) {
-            best = Some((k, l));
-        }
-    }
-    best.map(|(k, _)| k)
+/// The int8 network's work buffers: the quantized input and the hidden codes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QScratch<const I: usize, const H: usize> {
+    /// Quantized input, shape `[I]`, scale [`QMlp::input_scale`].
+    pub input: [u8; I],
+    /// Hidden codes, shape `[H]`, scale [`QMlp::hidden_scale`].
+    pub hidden: [u8; H],
 }
 
-/// An int8 network policy for `M` job slots: the encoder `E` and the invalid-action mask of
-/// [`crate::policy::Policy`] ([`valid_actions`]), a [`QMlp`], and the masked argmax of the int32
-/// logits. Holds its work buffers, so a decision allocates nothing.
-#[derive(Clone, Debug)]
-pub struct QPolicy<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    net: &'m QMlp<I, H, O>,
-    mask_invalid: bool,
-    obs: [f32; I],
-    input: [u8; I],
-    hidden: [u8; H],
-    logits: [i32; O],
-    valid: [bool; O],
-    encoder: PhantomData<E>,
-}
+/// The int8 network: `i32` logits at scale [`QMlp::output_scale`], real logits dequantized
+/// (`logit_q * s_out`, exactly as [`QMlp::dequantize`]).
+impl<const I: usize, const H: usize, const O: usize> Network<I, O> for QMlp<I, H, O> {
+    type Logit = i32;
+    type Scratch = QScratch<I, H>;
 
-impl<'m, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
-    QPolicy<'m, E, M, I, H, O>
-{
-    const SHAPES_OK: () = assert!(
-        I == E::ENCODING.input_len(M) && O == M + 1,
-        "network input must match the encoder and output must be M + 1"
-    );
-
-    /// A policy deciding with `net`; `mask_invalid` as for [`crate::policy::Policy::new`].
-    pub fn new(net: &'m QMlp<I, H, O>, mask_invalid: bool) -> Self {
-        let () = Self::SHAPES_OK;
-        QPolicy {
-            net,
-            mask_invalid,
-            obs: [0.0; I],
+    fn scratch(&self) -> QScratch<I, H> {
+        QScratch {
             input: [0; I],
             hidden: [0; H],
-            logits: [0; O],
-            valid: [true; O],
-            encoder: PhantomData,
         }
     }
 
-    /// The network.
-    pub fn net(&self) -> &QMlp<I, H, O> {
-        self.net
+    fn forward(&self, x: &[f32; I], scratch: &mut QScratch<I, H>, logits: &mut [i32; O]) {
+        QMlp::forward(self, x, &mut scratch.input, &mut scratch.hidden, logits);
     }
 
-    /// Encodes `cluster`, runs the int8 network and computes the action mask.
-    pub fn evaluate(&mut self, cluster: &Cluster<M>) {
-        E::encode(cluster, &mut self.obs);
-        self.net.forward(
-            &self.obs,
-            &mut self.input,
-            &mut self.hidden,
-            &mut self.logits,
-        );
-        self.valid = valid_actions(cluster, self.mask_invalid);
-    }
-
-    /// The last observation (before quantization), shape `[I]`.
-    pub fn obs(&self) -> &[f32; I] {
-        &self.obs
-    }
-
-    /// The last quantized input, shape `[I]`, scale [`QMlp::input_scale`].
-    pub fn input(&self) -> &[u8; I] {
-        &self.input
-    }
-
-    /// The last hidden codes, shape `[H]`, scale [`QMlp::hidden_scale`].
-    pub fn hidden(&self) -> &[u8; H] {
-        &self.hidden
-    }
-
-    /// The last int32 logits, shape `[M + 1]`, scale [`QMlp::output_scale`].
-    pub fn logits(&self) -> &[i32; O] {
-        &self.logits
-    }
-
-    /// The last action mask, shape `[M + 1]`.
-    pub fn valid(&self) -> &[bool; O] {
-        &self.valid
-    }
-
-    /// The greedy action for the last evaluated state (integer logits cannot be NaN, so there is
-    /// no error case).
-    pub fn greedy(&self) -> Action {
-        masked_argmax_q(&self.logits, &self.valid)
-            .and_then(|k| Action::from_index(k, M))
-            .unwrap_or(Action::Void)
-    }
-}
-
-impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
-    for QPolicy<'_, E, M, I, H, O>
-{
-    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        self.evaluate(cluster);
-        Ok(self.greedy())
-    }
-}
-
-/// The dequantized logits and the invalid-action mask. Dequantization is monotonic (`s_out >
-/// 0`), so the masked argmax of these logits is [`QPolicy::greedy`]'s action (up to ties between
-/// logits beyond `2^24` in magnitude, which `f32` cannot tell apart).
-impl<E: Encoder, const M: usize, const I: usize, const H: usize, const P: usize> Preference<M>
-    for QPolicy<'_, E, M, I, H, P>
-{
-    fn preference<const O: usize>(
-        &mut self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32; O],
-        valid: &mut [bool; O],
-    ) -> Result<(), PolicyError> {
-        const { assert!(O == P, "the projection has as many outputs as the network") };
-        self.evaluate(cluster);
-        for (dst, &src) in logits.iter_mut().zip(self.logits.iter()) {
-            *dst = src as f32 * self.net.output_scale;
-        }
-        for (dst, src) in valid.iter_mut().zip(self.valid.iter()) {
-            *dst = *src;
-        }
-        Ok(())
+    fn real_logit(&self, logit: i32) -> f32 {
+        logit as f32 * self.output_scale
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::encoding::{compact_len, Compact};
-    use crate::nn::masked_argmax;
-    use crate::policy::Policy;
-    use crate::Job;
+    use crate::network::masked_argmax;
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg32;
 
     const TWO_POW_MINUS_31: f64 = 1.0 / 2_147_483_648.0;
-
-    fn mult(m: f64) -> Multiplier {
-        Multiplier::from_real(m).unwrap_or_else(|| unreachable!("{m} is representable"))
-    }
-
-    #[test]
-    fn fixed_point_multipliers_and_rounding_by_hand() {
-        // 0.75 = 0.75 * 2^0: q = round(0.75 * 2^31) = 1610612736, shift 0.
-        assert_eq!(
-            mult(0.75),
-            Multiplier {
-                q: 1_610_612_736,
-                shift: 0
-            }
-        );
-        // 0.1 = 0.8 * 2^-3: q = round(0.8 * 2^31) = round(1717986918.4) = 1717986918, shift -3.
-        assert_eq!(
-            mult(0.1),
-            Multiplier {
-                q: 1_717_986_918,
-                shift: -3
-            }
-        );
-        // 1 = 0.5 * 2^1 and 2 = 0.5 * 2^2: q = 2^30 with a left shift.
-        assert_eq!(
-            mult(1.0),
-            Multiplier {
-                q: 1 << 30,
-                shift: 1
-            }
-        );
-        assert_eq!(
-            mult(2.0),
-            Multiplier {
-                q: 1 << 30,
-                shift: 2
-            }
-        );
-        assert_eq!(mult(0.0), Multiplier { q: 0, shift: 0 });
-        // Below 2^-32 flushes to zero (TFLite); 2^30 and above, negatives and NaN are refused.
-        assert_eq!(mult(1e-12), Multiplier { q: 0, shift: 0 });
-        assert_eq!(Multiplier::from_real(1_073_741_824.0), None);
-        assert_eq!(Multiplier::from_real(-0.5), None);
-        assert_eq!(Multiplier::from_real(f64::NAN), None);
-        assert_eq!(mult(0.75).real(), 0.75);
-
-        // SRDHM(x, q) = round(x * q / 2^31), halves up (gemmlowp's nudge).
-        let m = mult(0.75);
-        // 100 * 0.75 = 75 exactly.
-        assert_eq!(m.apply(100), 75);
-        // 3 * 0.75 = 2.25 -> 2 and -2.25 -> -2.
-        assert_eq!(m.apply(3), 2);
-        assert_eq!(m.apply(-3), -2);
-        // 2 * 0.75 = 1.5: (1.5 * 2^31 + 2^30) / 2^31 = 2. For -1.5 the nudge is 1 - 2^30:
-        // (-1.5 * 2^31 + 1 - 2^30) / 2^31 = -1.99999999953, truncated toward zero: -1.
-        assert_eq!(m.apply(2), 2);
-        assert_eq!(m.apply(-2), -1);
-        // 0.1: SRDHM by 0.8 (q = 0.8 * 2^31 - 0.4), then RoundingDivideByPOT by 2^3.
-        let m = mult(0.1);
-        // 100: 100 q / 2^31 = 79.99999998 -> 80; 80 / 8 = 10.
-        assert_eq!(m.apply(100), 10);
-        // 1000: 799.9999998 -> 800; 800 / 8 = 100.
-        assert_eq!(m.apply(1000), 100);
-        // 25: 19.99999999 -> 20; 20 / 8 = 2.5, remainder 4 > threshold 3 -> 3 (half away
-        // from zero).
-        assert_eq!(m.apply(25), 3);
-        // -25: -20; -20 >> 3 = -3, remainder -20 & 7 = 4, threshold 3 + 1 = 4, not above -> -3.
-        assert_eq!(m.apply(-25), -3);
-        // 7: 5.6 -> 6; 6 >> 3 = 0, remainder 6 > 3 -> 1 (0.7 rounds to 1).
-        assert_eq!(m.apply(7), 1);
-        // Left shift: 2 = 2^30 * 2^(2 - 31); -3 * 4 * 0.5 = -6 exactly.
-        assert_eq!(mult(2.0).apply(-3), -6);
-
-        assert_eq!(rounding_divide_by_pot(5, 1), 3);
-        assert_eq!(rounding_divide_by_pot(-5, 1), -3);
-        assert_eq!(rounding_divide_by_pot(6, 2), 2);
-        assert_eq!(rounding_divide_by_pot(-6, 2), -2);
-        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
-        assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
-        assert_eq!(rounding_divide_by_pot(i32::MAX, 40), 1);
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
-            i32::MAX
-        );
-        // Extreme inputs saturate rather than panic: the left shift by 2 saturates at
-        // i32::MAX (i32::MIN), then the Q31 half of it is 2^30 (-2^30).
-        assert_eq!(mult(2.0).apply(i32::MAX), 1 << 30);
-        assert_eq!(mult(2.0).apply(i32::MIN), -(1 << 30));
-    }
 
     /// The 2-2-2 network of the hand computation: weights are multiples of 2^-8 whose per-unit
     /// maxima are 127 * 2^-k, so every weight scale is a power of two.
@@ -951,9 +601,9 @@ mod tests {
         // acc2 = [4080 - 32 * 126, -4080 + 127 * 126] = [48, 11922] -> logits [96, 11922].
         q.forward(&[0.0, 1.0], &mut xq, &mut h, &mut l);
         assert_eq!((xq, h, l), ([0, 255], [0, 126], [96, 11922]));
-        assert_eq!(masked_argmax_q(&l, &[true, true]), Some(1));
-        assert_eq!(masked_argmax_q(&l, &[true, false]), Some(0));
-        assert_eq!(masked_argmax_q(&l, &[false, false]), None);
+        assert_eq!(masked_argmax(&l, &[true, true]), Ok(Some(1)));
+        assert_eq!(masked_argmax(&l, &[true, false]), Ok(Some(0)));
+        assert_eq!(masked_argmax(&l, &[false, false]), Ok(None));
         // Inputs outside [0, 1] saturate; NaN quantizes to 0.
         q.quantize_input(&[2.0, f32::NAN], &mut xq);
         assert_eq!(xq, [255, 0]);
@@ -1054,7 +704,10 @@ mod tests {
         assert_eq!(q.b2()[1], -2040);
     }
 
-    fn random_net<const I: usize, const H: usize, const O: usize>(rng: &mut Pcg32) -> Mlp<I, H, O> {
+    /// A network with weights uniform in `[-1, 1)`.
+    pub(crate) fn random_net<const I: usize, const H: usize, const O: usize>(
+        rng: &mut Pcg32,
+    ) -> Mlp<I, H, O> {
         let mut net = Mlp::zeroed();
         for p in net.params_mut() {
             *p = rng.random_range(-1.0f32..1.0);
@@ -1136,50 +789,5 @@ mod tests {
         }
         // The bound is a worst case; the typical error is well inside it.
         assert!(worst_ratio > 0.0 && worst_ratio < 1.0, "{worst_ratio}");
-    }
-
-    #[test]
-    fn quantized_policy_masks_like_the_float_policy() {
-        const M: usize = 3;
-        const I: usize = compact_len(M);
-        let mut rng = Pcg32::seed_from_u64(3);
-        let net: Mlp<I, 5, 4> = random_net(&mut rng);
-        let job = |id, len, res| Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"));
-        let mut c: Cluster<M> = Cluster::new();
-        c.submit(job(0, 2, [6, 1])).ok();
-        c.submit(job(1, 20, [6, 1])).ok();
-        // Calibrate on the float policy's hidden activations in a few states.
-        let mut fp = Policy::<Compact, M, I, 5, 4>::new(&net, true);
-        let mut range = HiddenRange::default();
-        let mut states = [c.clone(), c.clone(), c.clone()];
-        states[1].step(Action::Schedule(0));
-        states[2] = Cluster::new();
-        for s in &states {
-            fp.evaluate(s);
-            range
-                .observe(fp.hidden())
-                .unwrap_or_else(|e| unreachable!("{e}"));
-        }
-        let q = QMlp::from_range(&net, 1.0, &range).unwrap_or_else(|e| unreachable!("{e}"));
-        let mut qp = QPolicy::<Compact, M, I, 5, 4>::new(&q, true);
-        for s in &states {
-            let action = qp.decide(s).unwrap_or_else(|e| unreachable!("{e}"));
-            fp.evaluate(s);
-            assert_eq!(qp.valid(), fp.valid());
-            assert_eq!(qp.valid(), &valid_actions::<M, 4>(s, true));
-            let k = masked_argmax_q(qp.logits(), qp.valid());
-            assert_eq!(Some(action), k.and_then(|k| Action::from_index(k, M)));
-            // The dequantized preference picks the same action.
-            let (mut l, mut v) = ([0.0f32; 4], [false; 4]);
-            qp.preference(s, &mut l, &mut v)
-                .unwrap_or_else(|e| unreachable!("{e}"));
-            assert_eq!(masked_argmax(&l, &v), Ok(k));
-            let mut xq = [0u8; I];
-            q.quantize_input(fp.obs(), &mut xq);
-            assert_eq!(qp.input(), &xq);
-        }
-        // The last state is the empty cluster: only void is allowed.
-        assert_eq!(qp.valid(), &[false, false, false, true]);
-        assert_eq!(qp.greedy(), Action::Void);
     }
 }

@@ -1,0 +1,200 @@
+//! TFLite's fixed-point arithmetic for requantization: a real multiplier as a Q31 mantissa and
+//! a power-of-two shift ([`Multiplier`], TFLite's `QuantizeMultiplier` and
+//! `MultiplyByQuantizedMultiplier`), built from gemmlowp's
+//! [`saturating_rounding_doubling_high_mul`] and [`rounding_divide_by_pot`]. Integer only and
+//! panic-free for every input.
+
+/// A real multiplier `M = q * 2^(shift - 31)` in TFLite's fixed-point form: `q` a Q31 number in
+/// `[2^30, 2^31)` (or 0 for `M = 0`) and `shift` in `[-31, 30]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Multiplier {
+    pub(super) q: i32,
+    pub(super) shift: i32,
+}
+
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a * b / 2^31)` with the nudge of
+/// gemmlowp (so exact halves round up: `1.5 -> 2`, `-1.5 -> -1`), saturating the one overflow
+/// `i32::MIN * i32::MIN`.
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = i64::from(a) * i64::from(b);
+    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // |ab| <= 2^62 - 2^31 here, so the quotient fits in i32; `/` truncates toward zero as in C.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded half away from zero, with
+/// `exponent` clamped to `[0, 31]`.
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    let e = exponent.clamp(0, 31);
+    let x = i64::from(x);
+    let mask = (1i64 << e) - 1;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i64::from(x < 0);
+    // |x >> e| <= 2^30 for e >= 1, and x itself for e = 0: always an i32.
+    ((x >> e) + i64::from(remainder > threshold)) as i32
+}
+
+impl Multiplier {
+    /// TFLite's `QuantizeMultiplier`: `m = frac * 2^shift` with `frac` in `[0.5, 1)` (`frexp`),
+    /// `q = round(frac * 2^31)` (and `q = 2^30, shift + 1` when that rounds up to `2^31`).
+    /// Multipliers below `2^-32` flush to zero, as in TFLite. `None` when `m` is negative, not
+    /// finite, or `2^30` or more (the shift would exceed 30; TFLite saturates there, we refuse).
+    pub fn from_real(m: f64) -> Option<Multiplier> {
+        if !m.is_finite() || m < 0.0 {
+            return None;
+        }
+        if m == 0.0 {
+            return Some(Multiplier::default());
+        }
+        let (frac, mut shift) = libm::frexp(m);
+        let mut q = libm::round(frac * 2_147_483_648.0);
+        if q >= 2_147_483_648.0 {
+            q /= 2.0;
+            shift += 1;
+        }
+        if shift < -31 {
+            return Some(Multiplier::default());
+        }
+        if shift > 30 {
+            return None;
+        }
+        // q is a whole number in [2^30, 2^31 - 1] here.
+        Some(Multiplier { q: q as i32, shift })
+    }
+
+    /// The Q31 mantissa `q`.
+    pub fn q(self) -> i32 {
+        self.q
+    }
+
+    /// The power-of-two exponent: positive shifts left, negative shifts right.
+    pub fn shift(self) -> i32 {
+        self.shift
+    }
+
+    /// The real value `q * 2^(shift - 31)`.
+    pub fn real(self) -> f64 {
+        let mut m = f64::from(self.q);
+        let mut e = self.shift - 31;
+        while e > 0 {
+            m *= 2.0;
+            e -= 1;
+        }
+        while e < 0 {
+            m *= 0.5;
+            e += 1;
+        }
+        m
+    }
+
+    /// TFLite's `MultiplyByQuantizedMultiplier(x, q, shift)`:
+    /// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^left, q), right)` with
+    /// `left = max(shift, 0)`, `right = max(-shift, 0)`. The left shift saturates instead of
+    /// overflowing (the quantizer makes sure it never has to).
+    pub fn apply(self, x: i32) -> i32 {
+        let left = self.shift.clamp(0, 30);
+        let right = self.shift.saturating_neg().clamp(0, 31);
+        let shifted = x.saturating_mul(1i32 << left);
+        rounding_divide_by_pot(
+            saturating_rounding_doubling_high_mul(shifted, self.q),
+            right,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mult(m: f64) -> Multiplier {
+        Multiplier::from_real(m).unwrap_or_else(|| unreachable!("{m} is representable"))
+    }
+
+    #[test]
+    fn fixed_point_multipliers_and_rounding_by_hand() {
+        // 0.75 = 0.75 * 2^0: q = round(0.75 * 2^31) = 1610612736, shift 0.
+        assert_eq!(
+            mult(0.75),
+            Multiplier {
+                q: 1_610_612_736,
+                shift: 0
+            }
+        );
+        // 0.1 = 0.8 * 2^-3: q = round(0.8 * 2^31) = round(1717986918.4) = 1717986918, shift -3.
+        assert_eq!(
+            mult(0.1),
+            Multiplier {
+                q: 1_717_986_918,
+                shift: -3
+            }
+        );
+        // 1 = 0.5 * 2^1 and 2 = 0.5 * 2^2: q = 2^30 with a left shift.
+        assert_eq!(
+            mult(1.0),
+            Multiplier {
+                q: 1 << 30,
+                shift: 1
+            }
+        );
+        assert_eq!(
+            mult(2.0),
+            Multiplier {
+                q: 1 << 30,
+                shift: 2
+            }
+        );
+        assert_eq!(mult(0.0), Multiplier { q: 0, shift: 0 });
+        // Below 2^-32 flushes to zero (TFLite); 2^30 and above, negatives and NaN are refused.
+        assert_eq!(mult(1e-12), Multiplier { q: 0, shift: 0 });
+        assert_eq!(Multiplier::from_real(1_073_741_824.0), None);
+        assert_eq!(Multiplier::from_real(-0.5), None);
+        assert_eq!(Multiplier::from_real(f64::NAN), None);
+        assert_eq!(mult(0.75).real(), 0.75);
+
+        // SRDHM(x, q) = round(x * q / 2^31), halves up (gemmlowp's nudge).
+        let m = mult(0.75);
+        // 100 * 0.75 = 75 exactly.
+        assert_eq!(m.apply(100), 75);
+        // 3 * 0.75 = 2.25 -> 2 and -2.25 -> -2.
+        assert_eq!(m.apply(3), 2);
+        assert_eq!(m.apply(-3), -2);
+        // 2 * 0.75 = 1.5: (1.5 * 2^31 + 2^30) / 2^31 = 2. For -1.5 the nudge is 1 - 2^30:
+        // (-1.5 * 2^31 + 1 - 2^30) / 2^31 = -1.99999999953, truncated toward zero: -1.
+        assert_eq!(m.apply(2), 2);
+        assert_eq!(m.apply(-2), -1);
+        // 0.1: SRDHM by 0.8 (q = 0.8 * 2^31 - 0.4), then RoundingDivideByPOT by 2^3.
+        let m = mult(0.1);
+        // 100: 100 q / 2^31 = 79.99999998 -> 80; 80 / 8 = 10.
+        assert_eq!(m.apply(100), 10);
+        // 1000: 799.9999998 -> 800; 800 / 8 = 100.
+        assert_eq!(m.apply(1000), 100);
+        // 25: 19.99999999 -> 20; 20 / 8 = 2.5, remainder 4 > threshold 3 -> 3 (half away
+        // from zero).
+        assert_eq!(m.apply(25), 3);
+        // -25: -20; -20 >> 3 = -3, remainder -20 & 7 = 4, threshold 3 + 1 = 4, not above -> -3.
+        assert_eq!(m.apply(-25), -3);
+        // 7: 5.6 -> 6; 6 >> 3 = 0, remainder 6 > 3 -> 1 (0.7 rounds to 1).
+        assert_eq!(m.apply(7), 1);
+        // Left shift: 2 = 2^30 * 2^(2 - 31); -3 * 4 * 0.5 = -6 exactly.
+        assert_eq!(mult(2.0).apply(-3), -6);
+
+        assert_eq!(rounding_divide_by_pot(5, 1), 3);
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3);
+        assert_eq!(rounding_divide_by_pot(6, 2), 2);
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2);
+        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
+        assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
+        assert_eq!(rounding_divide_by_pot(i32::MAX, 40), 1);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
+        // Extreme inputs saturate rather than panic: the left shift by 2 saturates at
+        // i32::MAX (i32::MIN), then the Q31 half of it is 2^30 (-2^30).
+        assert_eq!(mult(2.0).apply(i32::MAX), 1 << 30);
+        assert_eq!(mult(2.0).apply(i32::MIN), -(1 << 30));
+    }
+}
