@@ -258,6 +258,11 @@ fn golden_rules(code: &mut String, n: usize, name: &str, rules: &Value, decision
                     format!("Rule::WorkConserving {{ max: permille({}) }}", max())
                 }
                 Some("no-reservation") => "Rule::NoReservation".to_string(),
+                Some("bounded-wait") => format!(
+                    "Rule::BoundedWait {{ steps: {}, max: permille({}) }}",
+                    r["wait_steps"].as_u64().expect("wait_steps"),
+                    max()
+                ),
                 other => panic!("{name}: rule kind {other:?}"),
             };
             format!(

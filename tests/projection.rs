@@ -52,24 +52,30 @@ fn logit() -> impl Strategy<Value = f32> {
 #[derive(Clone, Debug)]
 struct Rules {
     max: u16,
-    weights: [f32; 3],
+    weights: [f32; 4],
     work_conserving: bool,
     no_reservation: bool,
+    /// The `K` of a bounded-wait rule, if any.
+    wait: Option<u16>,
 }
 
 fn rules() -> impl Strategy<Value = Rules> {
     (
         500u16..=1000,
-        [0.1f32..3.0, 0.1f32..3.0, 0.1f32..3.0],
+        [0.1f32..3.0, 0.1f32..3.0, 0.1f32..3.0, 0.1f32..3.0],
         any::<bool>(),
         any::<bool>(),
+        prop::option::of(0u16..8),
     )
-        .prop_map(|(max, weights, work_conserving, no_reservation)| Rules {
-            max,
-            weights,
-            work_conserving,
-            no_reservation,
-        })
+        .prop_map(
+            |(max, weights, work_conserving, no_reservation, wait)| Rules {
+                max,
+                weights,
+                work_conserving,
+                no_reservation,
+                wait,
+            },
+        )
 }
 
 impl Rules {
@@ -88,6 +94,13 @@ impl Rules {
         if self.no_reservation {
             set.push(Rule::NoReservation, self.weights[2])
                 .expect("room");
+        }
+        if let Some(steps) = self.wait {
+            let rule = Rule::BoundedWait {
+                steps,
+                max: self.max(),
+            };
+            set.push(rule, self.weights[3]).expect("room");
         }
         set
     }
@@ -111,6 +124,50 @@ fn assert_cap_holds<const M: usize>(cluster: &Cluster<M>, action: Action, max: u
                 );
             }
         }
+    }
+}
+
+/// True when `action` starts a job now and the cap holds after it (checked on a copy of the
+/// cluster, as [`assert_cap_holds`] does).
+fn starts_now_within_cap<const M: usize>(cluster: &Cluster<M>, action: Action, max: u16) -> bool {
+    let mut after = cluster.clone();
+    match after.step(action) {
+        Step::Allocated { job, start, .. } if start == cluster.now() => {
+            after.avbl()[..usize::from(job.len)].iter().all(|row| {
+                (0..NUM_RES).all(|r| {
+                    let (used, demand) = (u32::from(RES_UNITS - row[r]), u32::from(job.res[r]));
+                    let within = used * 1000 <= u32::from(max) * u32::from(RES_UNITS);
+                    let lone =
+                        used == demand && demand * 1000 > u32::from(max) * u32::from(RES_UNITS);
+                    demand == 0 || within || lone
+                })
+            })
+        }
+        _ => false,
+    }
+}
+
+/// Bounded wait, checked by brute force over the slots: if some job that has waited `k` steps
+/// or more can start now within the cap, `action` starts a job that arrived no later than the
+/// earliest of them.
+fn assert_wait_holds<const M: usize>(cluster: &Cluster<M>, action: Action, k: u16, max: u16) {
+    let oldest = (0..M)
+        .filter_map(|i| {
+            let job = cluster.slots()[i]?;
+            let aged = cluster.now() - job.arrival >= u32::from(k);
+            (aged && starts_now_within_cap(cluster, Action::Schedule(i), max))
+                .then_some(job.arrival)
+        })
+        .min();
+    if let Some(oldest) = oldest {
+        let started = match (action, cluster.clone().step(action)) {
+            (Action::Schedule(_), Step::Allocated { job, .. }) => Some(job.arrival),
+            _ => None,
+        };
+        assert!(
+            started.is_some_and(|a| a <= oldest),
+            "{action:?} starts {started:?} while a job from step {oldest} has waited {k}+ steps"
+        );
     }
 }
 
@@ -148,6 +205,9 @@ fn check_projection<const M: usize, const O: usize>(
     assert_cap_holds(&c, d.action, rules.max);
     if rules.no_reservation {
         assert!(!matches!(effect(&c, d.action), Effect::Start { offset, .. } if offset > 0));
+    }
+    if let (Some(k), false) = (rules.wait, d.fallback_void) {
+        assert_wait_holds(&c, d.action, k, rules.max);
     }
     assert!(close_to_one(&d.raw) && close_to_one(&d.projected), "{d:?}");
     if d.fallback_void {
@@ -204,18 +264,21 @@ where
 }
 
 /// Plays `jobs` with `scheduler` projected onto the cap, work-conserving and no-reservation
-/// rules: no decision falls back (the three rules can always be met together), and no time step
-/// of the printed schedule has a resource above the cap but for a lone job.
+/// rules and, with `wait`, a bounded-wait rule: no decision falls back (the rules can always be
+/// met together), and no time step of the printed schedule has a resource above the cap but for
+/// a lone job.
 fn check_episode<const M: usize, const O: usize, S: Scheduler<M> + Preference<M>>(
     jobs: &[Job],
     scheduler: S,
     max: u16,
+    wait: Option<u16>,
 ) {
     let rules = Rules {
         max,
-        weights: [1.0; 3],
+        weights: [1.0; 4],
         work_conserving: true,
         no_reservation: true,
+        wait,
     };
     let mut rec = Recorder::new(jobs, M);
     let mut ep: Episode<'_, M> =
@@ -281,10 +344,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn projected_episodes_keep_the_cap(jobs in jobs(), max in 500u16..=1000, seed in any::<u64>()) {
-        check_episode::<5, 6, _>(&jobs, Sjf, max);
-        check_episode::<10, 11, _>(&jobs, Packer, max);
-        check_episode::<5, 6, _>(&jobs, RandomPolicy::new(seed), max);
+    fn projected_episodes_keep_the_cap(
+        jobs in jobs(),
+        max in 500u16..=1000,
+        seed in any::<u64>(),
+        wait in prop::option::of(0u16..12),
+    ) {
+        check_episode::<5, 6, _>(&jobs, Sjf, max, wait);
+        check_episode::<10, 11, _>(&jobs, Packer, max, wait);
+        check_episode::<5, 6, _>(&jobs, RandomPolicy::new(seed), max, wait);
     }
 }
 

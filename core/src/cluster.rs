@@ -264,6 +264,19 @@ impl<const M: usize> Cluster<M> {
         }
     }
 
+    /// True when `other` is in exactly the same state: time, free units per horizon row, job
+    /// slots, backlog (in order), allocated jobs by finish step and the time-since-new-job
+    /// counter. Two clusters in the same state evolve identically under the same arrivals and the
+    /// same memoryless policy (the guard's renewals rest on this, see `docs/guard.md`).
+    pub fn same_state(&self, other: &Cluster<M>) -> bool {
+        self.now == other.now
+            && self.avbl == other.avbl
+            && self.slots == other.slots
+            && self.backlog.iter().eq(other.backlog.iter())
+            && self.finishing == other.finishing
+            && self.since_last_new == other.since_last_new
+    }
+
     /// True when no job is waiting or allocated-and-unfinished.
     pub fn is_empty(&self) -> bool {
         self.in_system().jobs == 0

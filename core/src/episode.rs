@@ -277,6 +277,12 @@ impl<'a, const M: usize> Episode<'a, M> {
         &self.cluster
     }
 
+    /// The charges so far, summed over time steps `0..=now`: jobs in the system and their exact
+    /// `sum(INV_LEN_SCALE / len)` (minus the slowdown return, scaled; see [`Charge`]).
+    pub fn charged(&self) -> JobLoad {
+        self.charged
+    }
+
     /// True once the end mode's condition (or the time cap) has been reached.
     pub fn is_done(&self) -> bool {
         self.done

@@ -26,8 +26,18 @@
 //!   (reservations lock capacity the operator may want to give to jobs arriving meanwhile).
 //!   `r = 1 - offset / T` for a job whose first fit is `offset` steps ahead.
 //!
-//! The three rules can always be satisfied together: void breaks only the work-conserving
-//! rule, and only when some job can start now within the cap, which then breaks none.
+//! * [`Rule::BoundedWait`] (aging): a job in a visible slot that has waited at least `steps`
+//!   time steps (`now - arrival`, known from the state) and may start now within a cap of `max`
+//!   is started before any job that arrived later, and before time moves on. Exactly: let `a*`
+//!   be the earliest arrival among such aged, startable jobs; if there is one, only actions that
+//!   start a job arriving at or before `a*` hold. Like the work-conserving rule it takes the
+//!   set's tightest cap. `r` is 0 or 1. It targets the adversarial failure mode of learned
+//!   policies (short jobs waiting tens of steps while later long jobs start).
+//!
+//! The rules can always be satisfied together: void breaks only the work-conserving and
+//! bounded-wait rules, and only when some job can start now within the cap; starting the
+//! earliest-arriving such job (aged or not, it has the smallest arrival of all aged startable
+//! jobs, for every `steps`) breaks none.
 //!
 //! Source of the soft-truth formulation: Hu et al., "Harnessing Deep Neural Networks with Logic
 //! Rules", ACL 2016 (see [`crate::projection`]).
@@ -103,6 +113,14 @@ pub enum Rule {
     },
     /// Start jobs now only; no reservations for later steps.
     NoReservation,
+    /// A job that has waited at least `steps` and may start now within `max` starts before any
+    /// later arrival and before time moves on.
+    BoundedWait {
+        /// Wait, in time steps, from which a job has priority.
+        steps: u16,
+        /// The cap a job must respect to count as startable (the set's tightest cap, or 1).
+        max: Permille,
+    },
 }
 
 /// What an action does to the cluster, as [`Cluster::step`] would carry it out.
@@ -178,6 +196,23 @@ pub fn startable_within<const M: usize>(cluster: &Cluster<M>, max: Permille) -> 
         .any(|j| cluster.fits_now(j) && cap_excess(cluster, j, 0, max) == 0)
 }
 
+/// The earliest arrival (time step) among jobs in visible slots that have waited at least
+/// `steps` time steps and may start now within `max`; `None` when there is none.
+pub fn oldest_aged_startable<const M: usize>(
+    cluster: &Cluster<M>,
+    steps: u16,
+    max: Permille,
+) -> Option<u32> {
+    cluster
+        .slots()
+        .iter()
+        .flatten()
+        .filter(|j| cluster.now().saturating_sub(j.arrival) >= u32::from(steps))
+        .filter(|j| cluster.fits_now(j) && cap_excess(cluster, j, 0, max) == 0)
+        .map(|j| j.arrival)
+        .min()
+}
+
 impl Rule {
     /// The soft truth value `r(s, a)` in `[0, 1]` of this rule for an action with `effect` in
     /// `cluster`. It is exactly 1 when the rule holds (the hard verdict) and below 1 when it is
@@ -199,6 +234,13 @@ impl Rule {
             (Rule::NoReservation, Effect::Start { offset, .. }) => {
                 1.0 - offset.min(HORIZON) as f32 / HORIZON as f32
             }
+            (Rule::BoundedWait { steps, max }, effect) => {
+                match (oldest_aged_startable(cluster, steps, max), effect) {
+                    (None, _) => 1.0,
+                    (Some(oldest), Effect::Start { job, .. }) if job.arrival <= oldest => 1.0,
+                    _ => 0.0,
+                }
+            }
             _ => 1.0,
         }
     }
@@ -211,13 +253,15 @@ impl Rule {
 
 impl core::fmt::Display for Rule {
     /// The rule as written on the command line: `util<=0.8`, `work-conserving`,
-    /// `no-reservation`.
+    /// `no-reservation`, `wait<=10`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Rule::UtilizationCap { max } => write!(f, "util<={max}"),
             Rule::WorkConserving { max } if *max == Permille::ONE => write!(f, "work-conserving"),
             Rule::WorkConserving { max } => write!(f, "work-conserving(util<={max})"),
             Rule::NoReservation => write!(f, "no-reservation"),
+            Rule::BoundedWait { steps, max } if *max == Permille::ONE => write!(f, "wait<={steps}"),
+            Rule::BoundedWait { steps, max } => write!(f, "wait<={steps}(util<={max})"),
         }
     }
 }
@@ -381,6 +425,56 @@ mod tests {
         let e2 = effect(&c, Action::Schedule(2));
         assert!(matches!(e2, Effect::Start { offset: 2, .. }));
         assert_eq!(CAP.truth(&c, &e2), 0.5);
+    }
+
+    #[test]
+    fn bounded_wait_by_hand() {
+        let at = |id, arrival, len, res| {
+            Job::new(id, arrival, len, res).unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let mut c: Cluster<3> = Cluster::new();
+        c.submit(at(0, 0, 2, [10, 0])).ok();
+        c.submit(at(1, 0, 1, [5, 0])).ok();
+        c.step(Action::Schedule(0));
+        // Job 1 (arrived at 0) cannot start beside job 0 until step 2.
+        c.step(Action::Void);
+        c.step(Action::Void);
+        assert_eq!(c.now(), 2);
+        c.submit(at(2, 2, 1, [5, 0])).ok();
+        let slot_of = |id| {
+            c.slots()
+                .iter()
+                .position(|j| j.is_some_and(|j| j.id == id))
+                .map(Action::Schedule)
+                .unwrap_or(Action::Void)
+        };
+        let (old, new) = (slot_of(1), slot_of(2));
+        // Job 1 has waited 2 steps: with K = 2 it goes before job 2 (arrived at 2) and void.
+        let wait2 = Rule::BoundedWait {
+            steps: 2,
+            max: Permille::ONE,
+        };
+        assert_eq!(oldest_aged_startable(&c, 2, Permille::ONE), Some(0));
+        assert_eq!(wait2.truth(&c, &effect(&c, old)), 1.0);
+        assert_eq!(wait2.truth(&c, &effect(&c, new)), 0.0);
+        assert_eq!(wait2.truth(&c, &Effect::Idle), 0.0);
+        // With K = 3 nobody has waited long enough: every action holds.
+        let wait3 = Rule::BoundedWait {
+            steps: 3,
+            max: Permille::ONE,
+        };
+        assert_eq!(wait3.truth(&c, &effect(&c, new)), 1.0);
+        assert_eq!(wait3.truth(&c, &Effect::Idle), 1.0);
+        // Under a cap of 0.4 the 5-unit job may still start: resource 0 is idle, so the lone-job
+        // exception applies and it keeps its priority.
+        let capped = Rule::BoundedWait {
+            steps: 2,
+            max: Permille(400),
+        };
+        assert_eq!(capped.truth(&c, &effect(&c, new)), 0.0);
+        assert_eq!(capped.truth(&c, &effect(&c, old)), 1.0);
+        assert_eq!(text(wait2), "wait<=2");
+        assert_eq!(text(capped), "wait<=2(util<=0.4)");
     }
 
     fn text(v: impl core::fmt::Display) -> heapless::String<32> {

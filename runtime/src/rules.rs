@@ -1,10 +1,11 @@
 //! Operator rules as text (the command line's `--rule`, `--rule-c`) and what a projected
 //! episode reports: per-decision explanations and the time steps whose usage breaks a cap.
 //!
-//! A rule is written `util<=0.8` (also `util<=80%`), `work-conserving` or `no-reservation`,
-//! optionally followed by `@WEIGHT` (its `lambda`, default 1; 0 disables it). The
-//! work-conserving rule counts a job as startable within the tightest `util<=` cap given (1
-//! without one), so the rules never contradict each other. `--rule-c` is the projection
+//! A rule is written `util<=0.8` (also `util<=80%`), `work-conserving`, `no-reservation` or
+//! `wait<=K` (bounded wait: a job that has waited `K` or more time steps and can start now goes
+//! first), optionally followed by `@WEIGHT` (its `lambda`, default 1; 0 disables it). The
+//! work-conserving and bounded-wait rules count a job as startable within the tightest `util<=`
+//! cap given (1 without one), so the rules never contradict each other. `--rule-c` is the projection
 //! strength `C`: `inf` (the default) is a shield that removes every violating action; `0`
 //! changes nothing. See `whitebox_core::rules` and `whitebox_core::projection`.
 
@@ -18,8 +19,11 @@ use crate::record::JobOutcome;
 
 /// The rule names accepted, for error messages.
 pub const RULE_SYNTAX: &str =
-    "util<=FRACTION (e.g. util<=0.8 or util<=80%), work-conserving, no-reservation, each \
-     optionally followed by @WEIGHT";
+    "util<=FRACTION (e.g. util<=0.8 or util<=80%), work-conserving, no-reservation, \
+     wait<=STEPS (e.g. wait<=10, STEPS in 0..=1000), each optionally followed by @WEIGHT";
+
+/// The largest `K` of `wait<=K`, in time steps.
+pub const MAX_WAIT_STEPS: u16 = 1000;
 
 /// A parsed `--rule`: the rule kind (the work-conserving cap is filled in later) and weight.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +31,7 @@ enum Spec {
     Cap(Permille),
     WorkConserving,
     NoReservation,
+    BoundedWait(u16),
 }
 
 /// A fraction written as a decimal in `[0, 1]` with at most 3 decimals, or as a percentage
@@ -55,6 +60,16 @@ fn parse_fraction(text: &str) -> Result<Permille> {
     Ok(permille)
 }
 
+/// The `K` of `wait<=K`: whole time steps in `0..=MAX_WAIT_STEPS`.
+fn parse_wait(text: &str) -> Result<u16> {
+    text.parse::<u16>()
+        .ok()
+        .filter(|k| *k <= MAX_WAIT_STEPS)
+        .with_context(|| {
+            format!("wait `{text}` must be a whole number of time steps in 0..={MAX_WAIT_STEPS}")
+        })
+}
+
 fn parse_spec(text: &str) -> Result<(Spec, f32)> {
     let (rule, weight) = match text.split_once('@') {
         Some((r, w)) => {
@@ -70,9 +85,10 @@ fn parse_spec(text: &str) -> Result<(Spec, f32)> {
     let spec = match rule {
         "work-conserving" => Spec::WorkConserving,
         "no-reservation" => Spec::NoReservation,
-        _ => match rule.strip_prefix("util<=") {
-            Some(f) => Spec::Cap(parse_fraction(f)?),
-            None => bail!("unknown rule; allowed: {RULE_SYNTAX}"),
+        _ => match (rule.strip_prefix("util<="), rule.strip_prefix("wait<=")) {
+            (Some(f), _) => Spec::Cap(parse_fraction(f)?),
+            (None, Some(k)) => Spec::BoundedWait(parse_wait(k)?),
+            (None, None) => bail!("unknown rule; allowed: {RULE_SYNTAX}"),
         },
     };
     Ok((spec, weight))
@@ -125,6 +141,10 @@ pub fn projection(rules: &[String], c: f32) -> Result<Option<Projection>> {
             Spec::Cap(max) => Rule::UtilizationCap { max },
             Spec::WorkConserving => Rule::WorkConserving { max: tightest },
             Spec::NoReservation => Rule::NoReservation,
+            Spec::BoundedWait(steps) => Rule::BoundedWait {
+                steps,
+                max: tightest,
+            },
         };
         set.push(rule, weight).context("rules")?;
     }
@@ -322,6 +342,13 @@ mod tests {
         assert!(e.contains("above 1"), "{e}");
         let e = err(projection(&["no-reservation@-1".to_string()], 1.0));
         assert!(e.contains("weight `-1`"), "{e}");
+        let wait = projection(&["wait<=10".to_string(), "util<=0.8".to_string()], 1.0);
+        let wait = wait.ok().flatten().unwrap_or_else(|| unreachable!());
+        assert_eq!(names(&wait), ["wait<=10(util<=0.8)", "util<=0.8"]);
+        let e = err(projection(&["wait<=1001".to_string()], 1.0));
+        assert!(e.contains("`1001`") && e.contains("0..=1000"), "{e}");
+        let e = err(projection(&["wait<=-3".to_string()], 1.0));
+        assert!(e.contains("`-3`"), "{e}");
         assert_eq!(parse_strength("inf").ok(), Some(f32::INFINITY));
         assert_eq!(parse_strength("2.5").ok(), Some(2.5));
         assert!(parse_strength("-1").is_err() && parse_strength("NaN").is_err());

@@ -64,11 +64,15 @@ pub struct EndRef {
 pub struct RuleRef {
     /// The rule as reports print it, e.g. `work-conserving(util<=0.8)`.
     pub rule: String,
-    /// `utilization-cap`, `work-conserving` or `no-reservation`.
+    /// `utilization-cap`, `work-conserving`, `no-reservation` or `bounded-wait`.
     pub kind: String,
-    /// The cap in thousandths of capacity (`utilization-cap`, `work-conserving`).
+    /// The cap in thousandths of capacity (`utilization-cap`, `work-conserving`,
+    /// `bounded-wait`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_permille: Option<u16>,
+    /// The wait in time steps from which a job goes first (`bounded-wait`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_steps: Option<u16>,
     /// The weight `lambda` as an `f32` bit pattern.
     pub lambda_bits: u32,
 }
@@ -496,11 +500,16 @@ fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
                     Rule::UtilizationCap { max } => ("utilization-cap", Some(max.get())),
                     Rule::WorkConserving { max } => ("work-conserving", Some(max.get())),
                     Rule::NoReservation => ("no-reservation", None),
+                    Rule::BoundedWait { max, .. } => ("bounded-wait", Some(max.get())),
                 };
                 RuleRef {
                     rule: rule.to_string(),
                     kind: kind.to_string(),
                     max_permille: max,
+                    wait_steps: match rule {
+                        Rule::BoundedWait { steps, .. } => Some(*steps),
+                        _ => None,
+                    },
                     lambda_bits: lambda.to_bits(),
                 }
             })

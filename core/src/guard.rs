@@ -1,0 +1,443 @@
+//! A guard: a learned policy insured against a trusted fallback (SJF) by a shadow schedule of the
+//! same arrivals.
+//!
+//! The guard is a [`Scheduler`] wrapping two schedulers, the *learned* one and the *fallback*
+//! (SJF, or SJF under the same rules as the learned policy). Beside the real cluster it runs one
+//! shadow [`Episode`] over the same job sequence, so it knows what the other schedule would have
+//! cost. Costs are DeepRM's per-step charge (the sum of `1/len` over the jobs in the system, kept
+//! exactly as `sum(INV_LEN_SCALE / len)`, see [`crate::episode::Charge`]); summed over an
+//! all-done episode the charge is the total slowdown of the accepted jobs, waiting time included.
+//!
+//! Two modes, compared in `docs/guard.md`:
+//!
+//! * [`GuardMode::Renewal`] (proved): the policy in charge changes only at a *renewal*, a time
+//!   step at which the real cluster and the shadow are in the same state ([`Cluster::same_state`]).
+//!   The shadow runs whichever policy is not in charge, from the last renewal. At a renewal the
+//!   learned policy gets the next round if the real cost so far is within `(1 + eps) * SJF + c`
+//!   of SJF's cost so far. Theorem (`docs/guard.md`): for every job sequence, the total charge
+//!   satisfies `R <= (1 + eps) * S + c + L`, where `S` is SJF's total charge on the same sequence
+//!   and `L` the largest loss of the learned policy against SJF within one round it was given
+//!   ([`GuardStats::worst_round_loss`]).
+//! * [`GuardMode::Budget`] (empirical): the shadow is the pure fallback schedule from step 0; at
+//!   every time step the learned policy decides while the real cost so far is within
+//!   `(1 + eps) * S + c` of the shadow's, and the fallback decides otherwise. The fallback then
+//!   starts from the real state, not the shadow's, so no bound follows; it is tested by search.
+//!
+//! Everything is integer arithmetic on exact charges, so the guard decides the same on every
+//! target. Assumption of both modes: the two schedulers are deterministic functions of the
+//! cluster state (true of the network policies, the baselines other than Random, and their rule
+//! projections), and [`Scheduler::decide`] is called at least once per time step (as
+//! [`crate::episode::run`] does: every step ends with a move-on decision).
+
+use crate::cluster::{Cluster, JobLoad};
+use crate::episode::{EndMode, Episode, EpisodeError};
+use crate::job::Job;
+use crate::spec::INV_LEN_SCALE;
+use crate::{Action, PolicyError, Scheduler};
+
+/// Largest allowed relative slack `eps`.
+pub const EPS_MAX: f32 = 10.0;
+/// Largest allowed additive slack `c`, in slowdown units (total charge).
+pub const C_MAX: f32 = 1.0e6;
+
+/// How the guard chooses which scheduler decides (see the module docs and `docs/guard.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardMode {
+    /// Hand over only at renewals; bound proved in `docs/guard.md`.
+    Renewal,
+    /// Hand over at any time step against a pure fallback shadow; bound empirical.
+    Budget,
+}
+
+/// Why guard parameters or a guarded run were refused.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GuardError {
+    /// A parameter is NaN or outside `[min, max]`.
+    OutOfRange {
+        /// Parameter name (`eps` or `c`).
+        param: &'static str,
+        /// The value given.
+        value: f32,
+        /// Smallest allowed value.
+        min: f32,
+        /// Largest allowed value.
+        max: f32,
+    },
+    /// The shadow episode could not start: the job sequence is invalid.
+    Episode(EpisodeError),
+}
+
+impl core::fmt::Display for GuardError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            GuardError::OutOfRange {
+                param,
+                value,
+                min,
+                max,
+            } => write!(
+                f,
+                "guard parameter `{param}` = {value}, must be a number in [{min}, {max}]"
+            ),
+            GuardError::Episode(_) => write!(f, "guard shadow episode"),
+        }
+    }
+}
+
+impl core::error::Error for GuardError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            GuardError::Episode(e) => Some(e),
+            GuardError::OutOfRange { .. } => None,
+        }
+    }
+}
+
+/// The guard's parameters: mode, relative slack `eps` and additive slack `c`, kept as exact
+/// thousandths so the budget test is integer arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardParams {
+    mode: GuardMode,
+    eps_milli: u32,
+    c_milli: u32,
+}
+
+impl GuardParams {
+    /// Default relative slack: 10% over SJF.
+    pub const DEFAULT_EPS: f32 = 0.1;
+    /// Default additive slack, in slowdown units of total charge.
+    pub const DEFAULT_C: f32 = 5.0;
+
+    /// Parameters with `eps` in `[0, EPS_MAX]` and `c` in `[0, C_MAX]` slowdown units, both
+    /// rounded to thousandths.
+    ///
+    /// # Errors
+    /// [`GuardError::OutOfRange`] naming the parameter when it is NaN or out of range.
+    pub fn new(mode: GuardMode, eps: f32, c: f32) -> Result<GuardParams, GuardError> {
+        Ok(GuardParams {
+            mode,
+            eps_milli: milli("eps", eps, EPS_MAX)?,
+            c_milli: milli("c", c, C_MAX)?,
+        })
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> GuardMode {
+        self.mode
+    }
+
+    /// The relative slack `eps` as stored (a multiple of 0.001).
+    pub fn eps(&self) -> f64 {
+        f64::from(self.eps_milli) / 1000.0
+    }
+
+    /// The additive slack `c` in slowdown units as stored (a multiple of 0.001).
+    pub fn c(&self) -> f64 {
+        f64::from(self.c_milli) / 1000.0
+    }
+
+    /// True when a cost `real` is within `(1 + eps) * sjf + c`; both costs are charges scaled by
+    /// `INV_LEN_SCALE`. Exact: `1000 * real <= (1000 + 1000 eps) * sjf + 1000 c * INV_LEN_SCALE`
+    /// in 128-bit integers.
+    pub fn within(&self, real: u64, sjf: u64) -> bool {
+        let lhs = u128::from(real) * 1000;
+        let rhs = u128::from(sjf) * (1000 + u128::from(self.eps_milli))
+            + u128::from(self.c_milli) * u128::from(INV_LEN_SCALE);
+        lhs <= rhs
+    }
+}
+
+impl Default for GuardParams {
+    fn default() -> Self {
+        GuardParams {
+            mode: GuardMode::Renewal,
+            eps_milli: 100,
+            c_milli: 5000,
+        }
+    }
+}
+
+fn milli(param: &'static str, value: f32, max: f32) -> Result<u32, GuardError> {
+    if !(0.0..=max).contains(&value) {
+        return Err(GuardError::OutOfRange {
+            param,
+            value,
+            min: 0.0,
+            max,
+        });
+    }
+    // In range, so the product is at most 1e9 and the cast cannot saturate.
+    Ok((f64::from(value) * 1000.0 + 0.5) as u32)
+}
+
+/// Which scheduler makes the real decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leader {
+    /// The learned policy.
+    Learned,
+    /// The fallback (SJF).
+    Fallback,
+}
+
+/// Why the guard handed the decisions over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandoverReason {
+    /// The first decision of the run.
+    Start,
+    /// A renewal, with the real cost within budget of SJF's (to the learned policy).
+    RenewalWithinBudget,
+    /// A renewal, with the real cost over budget (to the fallback).
+    RenewalOverBudget,
+    /// Budget mode: the real cost came back within budget (to the learned policy).
+    WithinBudget,
+    /// Budget mode: the real cost went over budget (to the fallback).
+    OverBudget,
+}
+
+/// A change of the scheduler in charge, for audit traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handover {
+    /// Time step from which `to` decides.
+    pub step: u32,
+    /// The scheduler in charge from now on.
+    pub to: Leader,
+    /// Why.
+    pub reason: HandoverReason,
+    /// The real schedule's charge over steps `0..=step`, scaled by `INV_LEN_SCALE`.
+    pub real_cost: u64,
+    /// SJF's charge over the same steps on the same arrivals, scaled by `INV_LEN_SCALE`.
+    pub sjf_cost: u64,
+}
+
+/// Counters of a guarded run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardStats {
+    /// Time steps seen.
+    pub steps: u32,
+    /// Time steps in which the learned policy was in charge.
+    pub learned_steps: u32,
+    /// Renewals (real cluster and shadow in the same state at the start of a step).
+    pub renewals: u32,
+    /// Hand-overs after the start.
+    pub handovers: u32,
+    /// Renewal mode: the largest `(learned - SJF)` charge within one finished or running round
+    /// given to the learned policy, scaled by `INV_LEN_SCALE` (the `L` of the theorem).
+    pub worst_round_loss: u64,
+}
+
+/// A learned scheduler `L` guarded by a fallback `F` on a cluster with `M` job slots; see the
+/// module docs. Memory: the two schedulers, one shadow [`Episode`] (a [`Cluster`] and its
+/// accounting) and a few counters; no allocation.
+#[derive(Clone, Debug)]
+pub struct Guard<'a, L, F, const M: usize> {
+    learned: L,
+    fallback: F,
+    params: GuardParams,
+    shadow: Episode<'a, M>,
+    leader: Leader,
+    now: Option<u32>,
+    real_cost: u64,
+    /// Real and shadow charges at the start of the current round (renewal mode).
+    round_real: u64,
+    round_shadow: u64,
+    /// SJF's charge before the current round (renewal mode).
+    sjf_before_round: u64,
+    last: Option<Handover>,
+    stats: GuardStats,
+}
+
+impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
+    /// A guard for the episode of `jobs` with end mode `end` (the same the real episode plays).
+    ///
+    /// # Errors
+    /// [`GuardError::Episode`] when the job sequence is invalid.
+    pub fn new(
+        learned: L,
+        fallback: F,
+        params: GuardParams,
+        jobs: &'a [Job],
+        end: EndMode,
+    ) -> Result<Self, GuardError> {
+        let shadow = Episode::new(jobs, end, &mut ()).map_err(GuardError::Episode)?;
+        Ok(Guard {
+            learned,
+            fallback,
+            params,
+            shadow,
+            leader: Leader::Learned,
+            now: None,
+            real_cost: 0,
+            round_real: 0,
+            round_shadow: 0,
+            sjf_before_round: 0,
+            last: None,
+            stats: GuardStats::default(),
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &GuardParams {
+        &self.params
+    }
+
+    /// The learned scheduler (for its logits in traces and explanations).
+    pub fn learned(&self) -> &L {
+        &self.learned
+    }
+
+    /// The fallback scheduler.
+    pub fn fallback(&self) -> &F {
+        &self.fallback
+    }
+
+    /// The scheduler in charge of the current time step.
+    pub fn leader(&self) -> Leader {
+        self.leader
+    }
+
+    /// The hand-over made at the start of the current time step, if any.
+    pub fn last_handover(&self) -> Option<Handover> {
+        self.last
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> GuardStats {
+        self.stats
+    }
+
+    /// The real schedule's charge over the steps seen, scaled by `INV_LEN_SCALE`.
+    pub fn real_cost(&self) -> u64 {
+        self.real_cost
+    }
+
+    /// SJF's charge over the same steps on the same arrivals, scaled by `INV_LEN_SCALE`: the
+    /// shadow's in budget mode; in renewal mode SJF's cost before this round plus this round's
+    /// cost of whichever schedule runs SJF (the real one or the shadow).
+    pub fn sjf_cost(&self) -> u64 {
+        match self.params.mode {
+            GuardMode::Budget => self.shadow.charged().inv_len_scaled,
+            GuardMode::Renewal => {
+                let (real, shadow) = self.round_costs();
+                let round = match self.leader {
+                    Leader::Learned => shadow,
+                    Leader::Fallback => real,
+                };
+                self.sjf_before_round.saturating_add(round)
+            }
+        }
+    }
+
+    /// The real and shadow charges since the current round started.
+    fn round_costs(&self) -> (u64, u64) {
+        (
+            self.real_cost.saturating_sub(self.round_real),
+            self.shadow
+                .charged()
+                .inv_len_scaled
+                .saturating_sub(self.round_shadow),
+        )
+    }
+
+    /// Accounts for the real cluster's current time step (its charge, the shadow, a hand-over)
+    /// if it has not been seen yet. [`Scheduler::decide`] does this; call it once more after the
+    /// episode ends, so the final step's charge is counted in [`Guard::real_cost`] and
+    /// [`GuardStats::worst_round_loss`].
+    ///
+    /// # Errors
+    /// A [`PolicyError`] of the scheduler running the shadow.
+    pub fn settle(&mut self, real: &Cluster<M>) -> Result<(), PolicyError> {
+        if self.now == Some(real.now()) {
+            return Ok(());
+        }
+        self.enter_step(real)
+    }
+
+    /// Brings the shadow to the real cluster's time step and settles who decides in it.
+    fn enter_step(&mut self, real: &Cluster<M>) -> Result<(), PolicyError> {
+        let load: JobLoad = real.in_system();
+        self.real_cost = self.real_cost.saturating_add(load.inv_len_scaled);
+        self.stats.steps = self.stats.steps.saturating_add(1);
+        let first = self.now.is_none();
+        self.now = Some(real.now());
+        self.last = None;
+        // The shadow runs the scheduler not in charge (renewal mode) or the fallback (budget).
+        let shadow_learned =
+            self.params.mode == GuardMode::Renewal && self.leader == Leader::Fallback;
+        while !self.shadow.is_done() && self.shadow.cluster().now() < real.now() {
+            let action = if shadow_learned {
+                self.learned.decide(self.shadow.cluster())?
+            } else {
+                self.fallback.decide(self.shadow.cluster())?
+            };
+            self.shadow.step(action, &mut ());
+        }
+        let next = match self.params.mode {
+            GuardMode::Renewal => self.renewal(real, first),
+            GuardMode::Budget => {
+                let within = self.params.within(self.real_cost, self.sjf_cost());
+                match (within, first) {
+                    (true, true) => Some((Leader::Learned, HandoverReason::Start)),
+                    (false, true) => Some((Leader::Fallback, HandoverReason::Start)),
+                    (true, false) => Some((Leader::Learned, HandoverReason::WithinBudget)),
+                    (false, false) => Some((Leader::Fallback, HandoverReason::OverBudget)),
+                }
+            }
+        };
+        if let Some((to, reason)) = next {
+            if first || to != self.leader {
+                if !first {
+                    self.stats.handovers = self.stats.handovers.saturating_add(1);
+                }
+                self.leader = to;
+                self.last = Some(Handover {
+                    step: real.now(),
+                    to,
+                    reason,
+                    real_cost: self.real_cost,
+                    sjf_cost: self.sjf_cost(),
+                });
+            }
+        }
+        if self.leader == Leader::Learned {
+            self.stats.learned_steps = self.stats.learned_steps.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Renewal mode: tracks the round's loss and, at a renewal, closes the round and chooses the
+    /// next round's scheduler by the budget test on the costs so far.
+    fn renewal(&mut self, real: &Cluster<M>, first: bool) -> Option<(Leader, HandoverReason)> {
+        let (real_round, shadow_round) = self.round_costs();
+        if self.leader == Leader::Learned {
+            let loss = real_round.saturating_sub(shadow_round);
+            self.stats.worst_round_loss = self.stats.worst_round_loss.max(loss);
+        }
+        if !self.shadow.cluster().same_state(real) {
+            return None;
+        }
+        self.stats.renewals = self.stats.renewals.saturating_add(1);
+        self.sjf_before_round = self.sjf_cost();
+        self.round_real = self.real_cost;
+        self.round_shadow = self.shadow.charged().inv_len_scaled;
+        let within = self.params.within(self.real_cost, self.sjf_before_round);
+        Some(match (within, first) {
+            (true, true) => (Leader::Learned, HandoverReason::Start),
+            (false, true) => (Leader::Fallback, HandoverReason::Start),
+            (true, false) => (Leader::Learned, HandoverReason::RenewalWithinBudget),
+            (false, false) => (Leader::Fallback, HandoverReason::RenewalOverBudget),
+        })
+    }
+}
+
+impl<L: Scheduler<M>, F: Scheduler<M>, const M: usize> Scheduler<M> for Guard<'_, L, F, M> {
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.settle(cluster)?;
+        match self.leader {
+            Leader::Learned => self.learned.decide(cluster),
+            Leader::Fallback => self.fallback.decide(cluster),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
