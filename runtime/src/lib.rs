@@ -7,6 +7,7 @@
 //! Layers: core <- **runtime** <- studies (`whitebox-studies`) <- command line (`whitebox`).
 //! Nothing here parses command-line flags or draws progress; errors name values and limits.
 
+pub mod guard;
 pub mod jobfile;
 pub mod lists;
 pub mod models;

@@ -1,0 +1,123 @@
+//! Guard settings as text (the command line's `--guard`, `--guard-eps`, `--guard-c`) and the
+//! core [`GuardParams`] they give. See `docs/guard.md` for the modes and the bound.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use whitebox_core::guard::{GuardMode, GuardParams};
+
+/// The guard modes accepted, for error messages.
+pub const GUARD_SYNTAX: &str = "renewal (proved bound) or budget (empirical bound)";
+
+/// A guard mode by name: `renewal` or `budget`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModeName(pub GuardMode);
+
+impl FromStr for ModeName {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "renewal" => Ok(ModeName(GuardMode::Renewal)),
+            "budget" => Ok(ModeName(GuardMode::Budget)),
+            _ => bail!("guard mode `{text}` is unknown; allowed: {GUARD_SYNTAX}"),
+        }
+    }
+}
+
+impl fmt::Display for ModeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            GuardMode::Renewal => "renewal",
+            GuardMode::Budget => "budget",
+        })
+    }
+}
+
+/// A guard as configured: mode, relative slack `eps` and additive slack `c` (slowdown units of
+/// total charge), checked by the core ([`GuardParams::new`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GuardSettings {
+    /// The validated parameters.
+    pub params: GuardParams,
+}
+
+impl GuardSettings {
+    /// Settings for `mode` with `eps` and `c`.
+    ///
+    /// # Errors
+    /// The core's `GuardError::OutOfRange` (parameter, value and allowed range) for a NaN or
+    /// out-of-range `eps` or `c`.
+    pub fn new(mode: GuardMode, eps: f32, c: f32) -> Result<GuardSettings> {
+        Ok(GuardSettings {
+            params: GuardParams::new(mode, eps, c)?,
+        })
+    }
+
+    /// What reports print: `renewal(eps=0.1,c=5)`.
+    pub fn label(&self) -> String {
+        format!(
+            "{}(eps={},c={})",
+            ModeName(self.params.mode()),
+            self.params.eps(),
+            self.params.c()
+        )
+    }
+
+    /// The settings as reports record them.
+    pub fn report(&self) -> GuardReportSettings {
+        GuardReportSettings {
+            mode: ModeName(self.params.mode()).to_string(),
+            eps: self.params.eps(),
+            c: self.params.c(),
+        }
+    }
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        GuardSettings {
+            params: GuardParams::default(),
+        }
+    }
+}
+
+/// Guard settings in a report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GuardReportSettings {
+    /// `renewal` or `budget`.
+    pub mode: String,
+    /// Relative slack.
+    pub eps: f64,
+    /// Additive slack, slowdown units of total charge.
+    pub c: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_bad_parameters_name_value_and_range() {
+        assert_eq!(
+            "renewal".parse::<ModeName>().ok(),
+            Some(ModeName(GuardMode::Renewal))
+        );
+        assert_eq!(
+            "budget".parse::<ModeName>().ok(),
+            Some(ModeName(GuardMode::Budget))
+        );
+        let e = "shadow".parse::<ModeName>().err().map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("`shadow`") && e.contains("renewal")));
+        let e = GuardSettings::new(GuardMode::Renewal, -0.5, 1.0).err();
+        let e = e.map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(e.contains("`eps` = -0.5") && e.contains("[0, 10]"), "{e}");
+        let s = GuardSettings::new(GuardMode::Budget, 0.25, 2.0).ok();
+        assert_eq!(
+            s.map(|s| s.label()).as_deref(),
+            Some("budget(eps=0.25,c=2)")
+        );
+    }
+}
