@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::io::Write as _;
 
 use anyhow::Context;
+use whitebox_runtime::stats::MeanCi;
 use whitebox_studies::demo::DemoReport;
 use whitebox_studies::eval::{EvalReport, EvalRow};
 use whitebox_studies::simulate::SimReport;
@@ -51,6 +52,12 @@ fn num(v: Option<f64>) -> String {
 /// `mean [low, high]`, with `-` for what is missing.
 fn mean_ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
     format!("{} [{}, {}]", num(mean), num(low), num(high))
+}
+
+/// [`mean_ci`] of a mean with its 95% interval.
+fn mean_ci95(c: Option<MeanCi>) -> String {
+    let ends = c.and_then(|c| c.ci95);
+    mean_ci(c.map(|c| c.mean), ends.map(|e| e.0), ends.map(|e| e.1))
 }
 
 /// The per-job table of a simulation followed by its summary lines.
@@ -295,8 +302,8 @@ pub fn demo_table(r: &DemoReport) -> String {
         .map(|d| {
             vec![
                 workload(d.workload, d.training_distribution),
-                d.pairs.to_string(),
-                mean_ci(d.mean_difference, d.ci95_low, d.ci95_high),
+                d.difference.map_or(0, |c| c.n).to_string(),
+                mean_ci95(d.difference),
                 d.verdict.words().to_owned(),
             ]
         })

@@ -14,6 +14,7 @@ use serde::Serialize;
 use whitebox_core::projection::{ProjectedDecision, Projection};
 use whitebox_core::rules::{Permille, Rule, RuleMask, RuleSet};
 use whitebox_core::spec::{NUM_RES, RES_UNITS};
+use whitebox_core::{Event, Observer, Step};
 
 use crate::record::JobOutcome;
 
@@ -266,32 +267,108 @@ pub struct CapViolation {
     pub lone_job: bool,
 }
 
+/// Whether `used` units of a resource's [`RES_UNITS`] are above `max` of its capacity (exactly at
+/// the cap is within it: 8 of 10 units keeps `util<=0.8`).
+pub fn above_cap(used: u32, max: Permille) -> bool {
+    used * 1000 > u32::from(max.get()) * u32::from(RES_UNITS)
+}
+
+/// Per resource, the units used together by the jobs running in one time step (given by their
+/// demands) and how many of those jobs use it.
+fn usage<'a>(demands: impl IntoIterator<Item = &'a [u8; NUM_RES]>) -> [(u32, usize); NUM_RES] {
+    let mut out = [(0, 0); NUM_RES];
+    for res in demands {
+        for (o, &u) in out.iter_mut().zip(res) {
+            o.0 += u32::from(u);
+            o.1 += usize::from(u > 0);
+        }
+    }
+    out
+}
+
 /// Every (time step, resource) whose usage, recomputed from the jobs' start, finish and
 /// demand, is above `max` of the capacity, in step order. Steps run to the last finish.
 pub fn cap_violations(jobs: &[JobOutcome], max: Permille) -> Vec<CapViolation> {
     let end = jobs.iter().filter_map(|j| j.finish).max().unwrap_or(0);
-    let limit = u32::from(max.get()) * u32::from(RES_UNITS);
     let mut out = Vec::new();
     for step in 0..end {
-        let running: Vec<&JobOutcome> = jobs
+        let running = jobs
             .iter()
-            .filter(|j| matches!((j.start, j.finish), (Some(s), Some(f)) if s <= step && step < f))
-            .collect();
-        for resource in 0..NUM_RES {
-            let demand = |j: &&JobOutcome| u32::from(j.res.get(resource).copied().unwrap_or(0));
-            let used: u32 = running.iter().map(demand).sum();
-            if used * 1000 > limit {
+            .filter(|j| matches!((j.start, j.finish), (Some(s), Some(f)) if s <= step && step < f));
+        for (resource, (used, on)) in usage(running.map(|j| &j.res)).into_iter().enumerate() {
+            if above_cap(used, max) {
                 out.push(CapViolation {
                     step,
                     resource,
                     used,
                     capacity: RES_UNITS,
-                    lone_job: running.iter().filter(|j| demand(j) > 0).count() == 1,
+                    lone_job: on == 1,
                 });
             }
         }
     }
     out
+}
+
+/// An [`Observer`] counting an episode's ended time steps, those in which some resource is
+/// above a cap, and those in which such a resource is used by two or more jobs (a violation:
+/// not the lone-job exception). The test of [`cap_violations`], counted online from the jobs
+/// allocated so far, without a per-step record.
+#[derive(Clone, Debug)]
+pub struct CapCount {
+    max: Permille,
+    /// Allocated jobs not yet finished: (start, finish, demand).
+    running: Vec<(u32, u32, [u8; NUM_RES])>,
+    /// Ended time steps.
+    pub steps: u64,
+    /// Ended time steps with some resource above the cap.
+    pub over_cap: u64,
+    /// Ended time steps with some resource above the cap and used by two or more jobs.
+    pub violations: u64,
+}
+
+impl CapCount {
+    /// Counts against `max` of each resource's capacity, from zero.
+    pub fn new(max: Permille) -> Self {
+        CapCount {
+            max,
+            running: Vec::new(),
+            steps: 0,
+            over_cap: 0,
+            violations: 0,
+        }
+    }
+}
+
+impl Observer for CapCount {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Decided {
+                step: Step::Allocated {
+                    job, start, finish, ..
+                },
+                ..
+            } => self.running.push((*start, *finish, job.res)),
+            Event::Decided {
+                step: Step::MovedOn { ended, .. },
+                ..
+            } => {
+                let t = *ended;
+                self.running.retain(|&(_, finish, _)| finish > t);
+                let on = usage(
+                    self.running
+                        .iter()
+                        .filter(|&&(start, _, _)| start <= t)
+                        .map(|(_, _, res)| res),
+                );
+                let over = |&(used, _): &(u32, usize)| above_cap(used, self.max);
+                self.steps += 1;
+                self.over_cap += u64::from(on.iter().any(over));
+                self.violations += u64::from(on.iter().any(|u| over(u) && u.1 > 1));
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! uncertainty of a policy's mean. Sums run in input order so results do not depend on how the
 //! values were computed (e.g. on the number of threads).
 
+use serde::ser::{SerializeStruct, Serializer};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// A sample mean with its two-sided 95% confidence interval.
@@ -16,6 +17,42 @@ pub struct MeanCi {
     /// `(low, high)` of the Student-t 95% interval, or `None` when `n < 2` (one value gives
     /// no estimate of the spread, so no interval is claimed).
     pub ci95: Option<(f64, f64)>,
+}
+
+/// The keys a [`MeanCi`] is written under as flat fields of a report, in this order: the count
+/// (left out when `n` is `None`), the mean, the low and the high end of the 95% interval.
+///
+/// A report keeps one `Option<MeanCi>` field and writes it with
+/// `#[serde(flatten, serialize_with = ...)]` through [`FlatKeys::serialize`], so its JSON has
+/// the same keys, in the same order, as separate `n`/mean/low/high fields would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlatKeys {
+    /// Key of the count `n` (0 for `None`), if it is written.
+    pub n: Option<&'static str>,
+    /// Key of the mean (`null` for `None`).
+    pub mean: &'static str,
+    /// Key of the interval's low end (`null` without an interval).
+    pub low: &'static str,
+    /// Key of the interval's high end (`null` without an interval).
+    pub high: &'static str,
+}
+
+impl FlatKeys {
+    /// Writes `ci` as the fields named by `self`.
+    ///
+    /// # Errors
+    /// As the serializer.
+    pub fn serialize<S: Serializer>(self, ci: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+        let ends = ci.and_then(|c| c.ci95);
+        let mut out = s.serialize_struct("MeanCi", 3 + usize::from(self.n.is_some()))?;
+        if let Some(key) = self.n {
+            out.serialize_field(key, &ci.map_or(0, |c| c.n))?;
+        }
+        out.serialize_field(self.mean, &ci.map(|c| c.mean))?;
+        out.serialize_field(self.low, &ends.map(|e| e.0))?;
+        out.serialize_field(self.high, &ends.map(|e| e.1))?;
+        out.end()
+    }
 }
 
 /// The `p` quantile of Student's t with `df` degrees of freedom, or `None` when `df` is 0.
@@ -72,6 +109,48 @@ mod tests {
         assert_eq!(mean, 3.0);
         assert!((high - 3.0 - 1.963_243).abs() < 1e-5, "{high}");
         assert!((3.0 - low - 1.963_243).abs() < 1e-5, "{low}");
+    }
+
+    #[derive(serde::Serialize)]
+    struct Row {
+        name: &'static str,
+        #[serde(flatten, serialize_with = "keys")]
+        ci: Option<MeanCi>,
+        after: u8,
+    }
+
+    fn keys<S: Serializer>(ci: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+        FlatKeys {
+            n: Some("pairs"),
+            mean: "mean",
+            low: "lo",
+            high: "hi",
+        }
+        .serialize(ci, s)
+    }
+
+    #[test]
+    fn flat_keys_write_the_fields_in_place() {
+        let json = |ci| {
+            serde_json::to_string(&Row {
+                name: "a",
+                ci,
+                after: 7,
+            })
+            .unwrap_or_default()
+        };
+        assert_eq!(
+            json(mean_ci95(&[2.0, 2.0])),
+            r#"{"name":"a","pairs":2,"mean":2.0,"lo":2.0,"hi":2.0,"after":7}"#
+        );
+        assert_eq!(
+            json(mean_ci95(&[2.5])),
+            r#"{"name":"a","pairs":1,"mean":2.5,"lo":null,"hi":null,"after":7}"#
+        );
+        assert_eq!(
+            json(None),
+            r#"{"name":"a","pairs":0,"mean":null,"lo":null,"hi":null,"after":7}"#
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use whitebox_core::encoding::Encoding;
 use whitebox_core::workload::Workload;
 
@@ -19,6 +19,7 @@ use crate::plots::{self, PolicyMean, WorkloadMeans};
 use whitebox_core::Projection;
 use whitebox_runtime::policy::{NamedPolicy, PolicyName};
 use whitebox_runtime::settings::{End, Slots};
+use whitebox_runtime::stats::{FlatKeys, MeanCi};
 
 /// Base seed of the demo's job sets: not `eval`'s default (1000), so anything tuned on the
 /// default evaluation is judged on job sets it has not seen. Job set `k` uses seed
@@ -291,16 +292,23 @@ pub struct PairedDiff {
     pub workload: &'static str,
     /// Whether this is the training workload.
     pub training_distribution: bool,
-    /// Job sets measured by both policies.
-    pub pairs: usize,
-    /// Mean over job sets of dnn's minus SJF's mean slowdown (negative: dnn is better).
-    pub mean_difference: Option<f64>,
-    /// Low end of its Student-t 95% interval.
-    pub ci95_low: Option<f64>,
-    /// High end of its 95% interval.
-    pub ci95_high: Option<f64>,
+    /// Over the job sets measured by both policies, dnn's minus SJF's mean slowdown (negative:
+    /// dnn is better): its mean and Student-t 95% interval, `None` when no job set was measured
+    /// by both. Written as `pairs`, `mean_difference`, `ci95_low` and `ci95_high`.
+    #[serde(flatten, serialize_with = "difference_fields")]
+    pub difference: Option<MeanCi>,
     /// What the interval says.
     pub verdict: Verdict,
+}
+
+fn difference_fields<S: Serializer>(d: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: Some("pairs"),
+        mean: "mean_difference",
+        low: "ci95_low",
+        high: "ci95_high",
+    }
+    .serialize(d, s)
 }
 
 /// Everything `whitebox demo` reports; `demo.json` is its JSON form.
@@ -461,15 +469,11 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
             let diff = find(DNN)
                 .zip(find("sjf"))
                 .and_then(|(d, s)| paired_slowdown_difference(d, s));
-            let ci = diff.and_then(|d| d.ci95);
             PairedDiff {
                 workload: w.name(),
                 training_distribution: w.name() == training,
-                pairs: diff.map_or(0, |d| d.n),
-                mean_difference: diff.map(|d| d.mean),
-                ci95_low: ci.map(|c| c.0),
-                ci95_high: ci.map(|c| c.1),
-                verdict: Verdict::of(ci),
+                difference: diff,
+                verdict: Verdict::of(diff.and_then(|d| d.ci95)),
             }
         })
         .collect();
@@ -544,6 +548,31 @@ fn rows_of<'a>(report: &'a DemoReport, workload: &'a str) -> impl Iterator<Item 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paired_differences_keep_their_json_keys() {
+        let json = |difference| {
+            serde_json::to_string(&PairedDiff {
+                workload: "deeprm",
+                training_distribution: true,
+                difference,
+                verdict: Verdict::Ties,
+            })
+            .unwrap_or_default()
+        };
+        assert_eq!(
+            json(Some(MeanCi {
+                n: 3,
+                mean: -0.5,
+                ci95: Some((-1.5, 0.5))
+            })),
+            r#"{"workload":"deeprm","training_distribution":true,"pairs":3,"mean_difference":-0.5,"ci95_low":-1.5,"ci95_high":0.5,"verdict":"ties"}"#
+        );
+        assert_eq!(
+            json(None),
+            r#"{"workload":"deeprm","training_distribution":true,"pairs":0,"mean_difference":null,"ci95_low":null,"ci95_high":null,"verdict":"ties"}"#
+        );
+    }
 
     #[test]
     fn rates_are_read_as_the_decimal_given_to_train() {

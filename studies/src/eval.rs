@@ -9,14 +9,15 @@
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
-use whitebox_core::spec::{NUM_RES, RES_UNITS};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Event, Job, Observer, Step, Summary};
 
 use whitebox_core::projection::ProjectionStats;
+use whitebox_core::rules::Permille;
 
 use whitebox_runtime::play::{play_explained, Explanations};
 use whitebox_runtime::policy::{check_knob, NamedPolicy};
+use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
 use whitebox_runtime::settings::{End, Slots};
 use whitebox_runtime::stats::{mean_ci95, MeanCi};
@@ -131,9 +132,9 @@ pub struct EvalRow {
     /// violated a rule, over all job sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_fallbacks: Option<u64>,
-    /// Share of ended time steps, pooled over job sets, in which some resource had more than
-    /// [`OVER_CAP_UNITS`] of its [`RES_UNITS`] units in use (above 80% utilization): the
-    /// rule-violation rate of `--rule util<=0.8`. `None` when no time step ended.
+    /// Share of ended time steps, pooled over job sets, in which some resource was above
+    /// [`UTILIZATION_CAP`] (more than 8 of its 10 units in use), as `--rule util<=0.8` counts.
+    /// `None` when no time step ended.
     pub over_cap_share: Option<f64>,
     /// The part of [`EvalRow::over_cap_share`] not excused as a lone job: steps where a
     /// resource above the cap was used by two or more jobs (`docs/rules.md`: a job whose demand
@@ -163,57 +164,45 @@ pub fn paired_slowdown_difference(a: &EvalRow, b: &EvalRow) -> Option<MeanCi> {
     mean_ci95(&diffs)
 }
 
-/// Units of a resource above which a time step counts against the 80% utilization cap:
-/// 8 of 10 (a step using 9 or 10 units violates `util<=0.8`).
-pub const OVER_CAP_UNITS: u8 = RES_UNITS * 8 / 10;
+/// The utilization cap the rows' [`EvalRow::over_cap_share`] and [`EvalRow::violation_share`]
+/// count against: 80% of each resource (a step using 9 or 10 of 10 units violates `util<=0.8`).
+pub const UTILIZATION_CAP: Permille = match Permille::new(800) {
+    Some(p) => p,
+    None => Permille::ONE,
+};
 
-/// An [`Observer`] counting ended time steps, those above the 80% cap and those above it with
-/// more than one job on the resource, and, when asked, keeping the slowdown of every allocated
-/// job, in allocation order.
-#[derive(Debug, Default)]
+/// An [`Observer`] counting the time steps above [`UTILIZATION_CAP`] (a [`CapCount`]) and, when
+/// asked, keeping the slowdown of every allocated job, in allocation order.
+#[derive(Debug)]
 struct EpisodeLog {
     keep_slowdowns: bool,
     slowdowns: Vec<f64>,
-    /// Allocated jobs not yet finished: (start, finish, demand).
-    running: Vec<(u32, u32, [u8; NUM_RES])>,
-    steps: u64,
-    over_cap: u64,
-    violations: u64,
+    cap: CapCount,
+}
+
+impl EpisodeLog {
+    fn new(keep_slowdowns: bool) -> Self {
+        EpisodeLog {
+            keep_slowdowns,
+            slowdowns: Vec::new(),
+            cap: CapCount::new(UTILIZATION_CAP),
+        }
+    }
 }
 
 impl Observer for EpisodeLog {
     fn on_event(&mut self, event: &Event) {
-        match event {
-            Event::Decided {
-                step: Step::Allocated {
-                    job, start, finish, ..
-                },
-                ..
-            } => {
-                self.running.push((*start, *finish, job.res));
-                if self.keep_slowdowns {
-                    let waited = finish.saturating_sub(job.arrival);
-                    self.slowdowns
-                        .push(f64::from(waited) / f64::from(job.len.max(1)));
-                }
+        self.cap.on_event(event);
+        if let Event::Decided {
+            step: Step::Allocated { job, finish, .. },
+            ..
+        } = event
+        {
+            if self.keep_slowdowns {
+                let waited = finish.saturating_sub(job.arrival);
+                self.slowdowns
+                    .push(f64::from(waited) / f64::from(job.len.max(1)));
             }
-            Event::Decided {
-                step: Step::MovedOn { used, ended, .. },
-                ..
-            } => {
-                let t = *ended;
-                self.running.retain(|&(_, finish, _)| finish > t);
-                let sharing = |r: usize| {
-                    let on =
-                        |&&(start, _, res): &&(u32, u32, [u8; NUM_RES])| start <= t && res[r] > 0;
-                    self.running.iter().filter(on).count() > 1
-                };
-                let over = |r: usize| used[r] > OVER_CAP_UNITS;
-                self.steps += 1;
-                self.over_cap += u64::from((0..NUM_RES).any(over));
-                self.violations += u64::from((0..NUM_RES).any(|r| over(r) && sharing(r)));
-            }
-            _ => {}
         }
     }
 }
@@ -293,15 +282,12 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                 .map(|p| {
                     let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
                     let mut counts = policy.projection().map(|_| Explanations::default());
-                    let mut log = EpisodeLog {
-                        keep_slowdowns: cfg.job_slowdowns,
-                        ..EpisodeLog::default()
-                    };
+                    let mut log = EpisodeLog::new(cfg.job_slowdowns);
                     let s =
                         play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?;
                     Ok(Outcome {
                         summary: s,
-                        steps: [log.steps, log.over_cap, log.violations],
+                        steps: [log.cap.steps, log.cap.over_cap, log.cap.violations],
                         job_slowdowns: log.slowdowns,
                         rules: counts.map(|c| c.stats),
                     })
@@ -429,7 +415,7 @@ mod tests {
             Job::new(0, 0, 1, [9, 1]).unwrap_or_else(|e| unreachable!("{e}")),
             Job::new(1, 0, 3, [1, 1]).unwrap_or_else(|e| unreachable!("{e}")),
         ];
-        let mut log = EpisodeLog::default();
+        let mut log = EpisodeLog::new(false);
         let end = End::AllDone.mode(30, 100);
         play(
             &jobs,
@@ -439,13 +425,16 @@ mod tests {
             &mut log,
         )
         .unwrap_or_else(|e| unreachable!("{e:#}"));
-        assert_eq!((log.steps, log.over_cap, log.violations), (3, 1, 1));
+        assert_eq!(
+            (log.cap.steps, log.cap.over_cap, log.cap.violations),
+            (3, 1, 1)
+        );
         // A lone 9-unit job first, then a 1-unit job after it: over the cap, never shared.
         let jobs = [
             Job::new(0, 0, 2, [9, 1]).unwrap_or_else(|e| unreachable!("{e}")),
             Job::new(1, 0, 3, [2, 1]).unwrap_or_else(|e| unreachable!("{e}")),
         ];
-        let mut log = EpisodeLog::default();
+        let mut log = EpisodeLog::new(false);
         play(
             &jobs,
             Slots::Five,
@@ -456,7 +445,10 @@ mod tests {
         .unwrap_or_else(|e| unreachable!("{e:#}"));
         // SJF starts the 2-step [9, 1] at 0; [2, 1] does not fit (11 units) and is reserved at
         // step 2: steps 0-1 use 9 units alone, steps 2-4 use 2.
-        assert_eq!((log.steps, log.over_cap, log.violations), (5, 2, 0));
+        assert_eq!(
+            (log.cap.steps, log.cap.over_cap, log.cap.violations),
+            (5, 2, 0)
+        );
         assert!(log.slowdowns.is_empty(), "slowdowns were not asked for");
     }
 
