@@ -17,12 +17,11 @@ use whitebox_core::encoding::{compact_len, Compact, Encoder, Image};
 use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
-use whitebox_core::quant::{HiddenRange, QMlp, QPolicy, QuantError};
+use whitebox_core::quant::{HiddenRange, QMlp, QuantError};
 use whitebox_core::workload::{JobGenerator, Workload};
-use whitebox_core::Preference;
 use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
 
-use crate::models::{AnyModel, Decide, LoadedModel, HIDDEN};
+use crate::models::{AnyModel, Arch, Int8, LoadedModel, HIDDEN};
 use crate::settings::{jobset_seed, rate_from_f32, SIMU_LEN, TIME_CAP};
 
 /// Job sets the calibration plays.
@@ -33,27 +32,8 @@ pub const CALIBRATION_SEED: u64 = 424_242;
 /// the input scale is `1 / 255`.
 pub const INPUT_MAX: f32 = 1.0;
 
-/// Int8 compact encoder, 5 slots.
-pub type QCompact5 = QMlp<{ compact_len(5) }, HIDDEN, 6>;
-/// Int8 compact encoder, 10 slots.
-pub type QCompact10 = QMlp<{ compact_len(10) }, HIDDEN, 11>;
-/// Int8 image encoder, 5 slots.
-pub type QImage5 = QMlp<{ image_len(5) }, HIDDEN, 6>;
-/// Int8 image encoder, 10 slots.
-pub type QImage10 = QMlp<{ image_len(10) }, HIDDEN, 11>;
-
 /// An int8 network of one of the shipped architectures.
-#[derive(Clone, Debug)]
-pub enum AnyQModel {
-    /// Compact encoder, 5 slots.
-    Compact5(Box<QCompact5>),
-    /// Compact encoder, 10 slots.
-    Compact10(Box<QCompact10>),
-    /// Image encoder, 5 slots.
-    Image5(Box<QImage5>),
-    /// Image encoder, 10 slots.
-    Image10(Box<QImage10>),
-}
+pub type AnyQModel = Arch<Int8>;
 
 /// How an int8 network was calibrated.
 #[derive(Clone, Debug, Serialize)]
@@ -205,61 +185,3 @@ pub fn load_int8(path: &Path) -> Result<LoadedModel> {
     loaded.int8 = Some(Arc::new(q));
     Ok(loaded)
 }
-
-macro_rules! impl_decide_int8 {
-    ($m:literal, $compact:ident, $image:ident) => {
-        impl Decide<$m> for Int8Model {
-            fn decide_greedy(&self, cluster: &Cluster<$m>) -> Result<Action, PolicyError> {
-                let mask = self.mask_invalid;
-                match &self.net {
-                    AnyQModel::$compact(q) => {
-                        QPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            q, mask,
-                        )
-                        .decide(cluster)
-                    }
-                    AnyQModel::$image(q) => {
-                        QPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            q, mask,
-                        )
-                        .decide(cluster)
-                    }
-                    _ => Err(PolicyError::WrongSlots {
-                        policy: self.slots,
-                        cluster: $m,
-                    }),
-                }
-            }
-
-            fn preference<const O: usize>(
-                &self,
-                cluster: &Cluster<$m>,
-                logits: &mut [f32; O],
-                valid: &mut [bool; O],
-            ) -> Result<(), PolicyError> {
-                let mask = self.mask_invalid;
-                match &self.net {
-                    AnyQModel::$compact(q) => {
-                        QPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            q, mask,
-                        )
-                        .preference(cluster, logits, valid)
-                    }
-                    AnyQModel::$image(q) => {
-                        QPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            q, mask,
-                        )
-                        .preference(cluster, logits, valid)
-                    }
-                    _ => Err(PolicyError::WrongSlots {
-                        policy: self.slots,
-                        cluster: $m,
-                    }),
-                }
-            }
-        }
-    };
-}
-
-impl_decide_int8!(5, Compact5, Image5);
-impl_decide_int8!(10, Compact10, Image10);

@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
 use whitebox_core::image::image_len;
 use whitebox_core::model::{self, ModelHeader};
+use whitebox_core::network::Network;
 use whitebox_core::nn::Mlp;
-use whitebox_core::nn::MlpPolicy;
+use whitebox_core::policy::Policy;
+use whitebox_core::quant::QMlp;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
@@ -17,6 +19,30 @@ pub mod int8;
 
 /// Hidden units of every shipped architecture (DeepRM's Dense(20)).
 pub const HIDDEN: usize = 20;
+
+/// A family of networks with DeepRM's 20 hidden units: the `f32` perceptron ([`F32`]) or its
+/// int8 quantization ([`Int8`]). [`Arch`] holds one network of a family in one of the shipped
+/// architectures, so both families share one architecture dispatch and one decision path.
+pub trait Family {
+    /// The network with `I` inputs and `O` outputs.
+    type Net<const I: usize, const O: usize>: Network<I, O> + Clone + std::fmt::Debug;
+}
+
+/// `f32` networks ([`Mlp`]).
+#[derive(Clone, Copy, Debug)]
+pub struct F32;
+
+impl Family for F32 {
+    type Net<const I: usize, const O: usize> = Mlp<I, HIDDEN, O>;
+}
+
+/// Int8 networks ([`QMlp`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Int8;
+
+impl Family for Int8 {
+    type Net<const I: usize, const O: usize> = QMlp<I, HIDDEN, O>;
+}
 
 /// Compact encoder, 5 slots.
 pub type Compact5 = Mlp<{ compact_len(5) }, HIDDEN, 6>;
@@ -45,18 +71,21 @@ macro_rules! with_arch {
     }};
 }
 
-/// A loaded model of one of the shipped architectures.
+/// A network of family `F` in one of the shipped architectures (encoder x job slots).
 #[derive(Clone, Debug)]
-pub enum AnyModel {
+pub enum Arch<F: Family> {
     /// Compact encoder, 5 slots.
-    Compact5(Box<Compact5>),
+    Compact5(Box<F::Net<{ compact_len(5) }, 6>>),
     /// Compact encoder, 10 slots.
-    Compact10(Box<Compact10>),
+    Compact10(Box<F::Net<{ compact_len(10) }, 11>>),
     /// Image encoder, 5 slots.
-    Image5(Box<Image5>),
+    Image5(Box<F::Net<{ image_len(5) }, 6>>),
     /// Image encoder, 10 slots.
-    Image10(Box<Image10>),
+    Image10(Box<F::Net<{ image_len(10) }, 11>>),
 }
+
+/// A loaded `f32` model of one of the shipped architectures.
+pub type AnyModel = Arch<F32>;
 
 /// A model file's header and network.
 #[derive(Clone, Debug)]
@@ -130,8 +159,9 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
     from_bytes(&bytes).with_context(|| format!("invalid model file {}", path.display()))
 }
 
-/// Greedy decisions of a loaded model on a cluster with `M` slots. Implemented for the two
-/// shipped slot counts, so each match arm builds a [`MlpPolicy`] whose shapes the compiler checks.
+/// Greedy decisions of a loaded model on a cluster with `M` slots: with its int8 network when
+/// it has one, else with the `f32` one, through the core's one generic
+/// [`whitebox_core::policy::Policy`].
 pub trait Decide<const M: usize> {
     /// The model's greedy action (invalid actions masked, as trained).
     ///
@@ -152,59 +182,50 @@ pub trait Decide<const M: usize> {
     ) -> Result<(), PolicyError>;
 }
 
-macro_rules! impl_decide {
-    ($m:literal, $compact:ident, $image:ident) => {
-        impl Decide<$m> for LoadedModel {
-            fn decide_greedy(&self, cluster: &Cluster<$m>) -> Result<Action, PolicyError> {
-                if let Some(q) = &self.int8 {
-                    return Decide::<$m>::decide_greedy(&**q, cluster);
-                }
-                let mask = self.header.meta.mask_invalid;
-                match &self.net {
-                    AnyModel::$compact(net) => {
-                        MlpPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            net, mask,
-                        )
-                        .decide(cluster)
-                    }
-                    AnyModel::$image(net) => {
-                        MlpPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            net, mask,
-                        )
-                        .decide(cluster)
-                    }
-                    _ => Err(PolicyError::WrongSlots {
-                        policy: self.slots(),
-                        cluster: $m,
-                    }),
-                }
-            }
+/// An architecture's network as a policy for a cluster with `M` slots, built on the fly (the
+/// policy only borrows the network).
+pub trait ArchDecide<const M: usize> {
+    /// Runs `f` on the policy of this network with masking setting `mask`.
+    ///
+    /// # Errors
+    /// `f`'s error, or [`PolicyError::WrongSlots`] when the network decides for another slot
+    /// count.
+    fn with_policy<T>(
+        &self,
+        mask: bool,
+        f: impl FnOnce(&mut dyn PolicyOps<M>) -> Result<T, PolicyError>,
+    ) -> Result<T, PolicyError>;
+}
 
-            fn preference<const O: usize>(
+/// The one place a network of either family becomes a policy: `M` slots, architecture variants
+/// `$compact` and `$image` (the other slot count's variants are a [`PolicyError::WrongSlots`]).
+macro_rules! impl_arch_decide {
+    ($m:literal, $compact:ident, $image:ident) => {
+        impl<F: Family> ArchDecide<$m> for Arch<F> {
+            fn with_policy<T>(
                 &self,
-                cluster: &Cluster<$m>,
-                logits: &mut [f32; O],
-                valid: &mut [bool; O],
-            ) -> Result<(), PolicyError> {
-                if let Some(q) = &self.int8 {
-                    return Decide::<$m>::preference(&**q, cluster, logits, valid);
-                }
-                let mask = self.header.meta.mask_invalid;
-                match &self.net {
-                    AnyModel::$compact(net) => {
-                        MlpPolicy::<'_, Compact, $m, { compact_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            net, mask,
-                        )
-                        .preference(cluster, logits, valid)
-                    }
-                    AnyModel::$image(net) => {
-                        MlpPolicy::<'_, Image, $m, { image_len($m) }, HIDDEN, { $m + 1 }>::new(
-                            net, mask,
-                        )
-                        .preference(cluster, logits, valid)
-                    }
-                    _ => Err(PolicyError::WrongSlots {
-                        policy: self.slots(),
+                mask: bool,
+                f: impl FnOnce(&mut dyn PolicyOps<$m>) -> Result<T, PolicyError>,
+            ) -> Result<T, PolicyError> {
+                match self {
+                    Arch::$compact(net) => f(&mut Policy::<
+                        '_,
+                        Compact,
+                        F::Net<{ compact_len($m) }, { $m + 1 }>,
+                        $m,
+                        { compact_len($m) },
+                        { $m + 1 },
+                    >::new(net, mask)),
+                    Arch::$image(net) => f(&mut Policy::<
+                        '_,
+                        Image,
+                        F::Net<{ image_len($m) }, { $m + 1 }>,
+                        $m,
+                        { image_len($m) },
+                        { $m + 1 },
+                    >::new(net, mask)),
+                    other => Err(PolicyError::WrongSlots {
+                        policy: other.slots(),
                         cluster: $m,
                     }),
                 }
@@ -213,8 +234,105 @@ macro_rules! impl_decide {
     };
 }
 
-impl_decide!(5, Compact5, Image5);
-impl_decide!(10, Compact10, Image10);
+/// A policy for `M` slots as a trait object: its decision, and its preference (logits and mask)
+/// copied into slices (the core's [`Preference`] is generic over the width, so it cannot be
+/// called through a trait object).
+pub trait PolicyOps<const M: usize> {
+    /// As [`Scheduler::decide`].
+    ///
+    /// # Errors
+    /// As [`Scheduler::decide`].
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
+
+    /// As [`Preference::preference`], into the first `M + 1` entries of `logits` and `valid`.
+    ///
+    /// # Errors
+    /// As [`Preference::preference`].
+    fn preference_into(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), PolicyError>;
+}
+
+impl<E, N, const M: usize, const I: usize, const O: usize> PolicyOps<M>
+    for Policy<'_, E, N, M, I, O>
+where
+    E: whitebox_core::encoding::Encoder,
+    N: Network<I, O>,
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        Scheduler::decide(self, cluster)
+    }
+
+    fn preference_into(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32],
+        valid: &mut [bool],
+    ) -> Result<(), PolicyError> {
+        let (mut l, mut v) = ([0.0f32; O], [false; O]);
+        Preference::preference(self, cluster, &mut l, &mut v)?;
+        for (dst, src) in logits.iter_mut().zip(l) {
+            *dst = src;
+        }
+        for (dst, src) in valid.iter_mut().zip(v) {
+            *dst = src;
+        }
+        Ok(())
+    }
+}
+
+impl_arch_decide!(5, Compact5, Image5);
+impl_arch_decide!(10, Compact10, Image10);
+
+impl<F: Family> Arch<F> {
+    /// Job slots of the architecture.
+    pub fn slots(&self) -> usize {
+        match self {
+            Arch::Compact5(_) | Arch::Image5(_) => 5,
+            Arch::Compact10(_) | Arch::Image10(_) => 10,
+        }
+    }
+}
+
+impl LoadedModel {
+    /// Runs `f` on the model's policy for `M` slots: the int8 network's when it has one.
+    fn with_policy<const M: usize, T>(
+        &self,
+        f: impl FnOnce(&mut dyn PolicyOps<M>) -> Result<T, PolicyError>,
+    ) -> Result<T, PolicyError>
+    where
+        Arch<F32>: ArchDecide<M>,
+        Arch<Int8>: ArchDecide<M>,
+    {
+        let mask = self.header.meta.mask_invalid;
+        match &self.int8 {
+            Some(q) => q.net.with_policy(mask, f),
+            None => self.net.with_policy(mask, f),
+        }
+    }
+}
+
+impl<const M: usize> Decide<M> for LoadedModel
+where
+    Arch<F32>: ArchDecide<M>,
+    Arch<Int8>: ArchDecide<M>,
+{
+    fn decide_greedy(&self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.with_policy(|p| p.decide(cluster))
+    }
+
+    fn preference<const O: usize>(
+        &self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        self.with_policy(|p| p.preference_into(cluster, logits, valid))
+    }
+}
 
 /// Writes `net` with `header` to `path`.
 ///
