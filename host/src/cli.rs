@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    compare, demo, eval, explain, fuzz, model, plot_curve, record, replay, simulate, train,
+    compare, demo, eval, explain, fuzz, model, plot_curve, record, replay, simulate, train, verify,
 };
 use crate::output;
 
@@ -52,6 +52,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Replay decision traces and report the first divergence, or `identical`.
     Replay(replay::ReplayArgs),
+    /// Prove or refute properties of a model's network over whole sets of cluster states
+    /// (no-idle, shorter-first), with sound bounds and branch and bound.
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs a parsed command line.
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fuzz(a) => output::emit(&fuzz::run(&a)?),
         Command::Record(a) => record::run(&a),
         Command::Replay(a) => replay::run(&a),
+        Command::Verify(a) => verify::run(&a),
     }
 }
 

@@ -16,3 +16,4 @@ pub mod quant_report;
 pub mod simulate;
 pub mod trace;
 pub mod train;
+pub mod verify;

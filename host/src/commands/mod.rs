@@ -12,3 +12,4 @@ pub mod record;
 pub mod replay;
 pub mod simulate;
 pub mod train;
+pub mod verify;

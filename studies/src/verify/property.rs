@@ -1,0 +1,162 @@
+//! The properties `whitebox verify` checks, as queries over regions of cluster states.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+use whitebox_core::spec::{HORIZON, MAX_JOB_LEN, NUM_RES, RES_UNITS};
+
+use super::region::{Feature, Region};
+
+/// A property of the raw network (no liveness mask, no rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Property {
+    /// (a) On an idle cluster with a waiting job, void is never ranked first: some job slot's
+    /// logit is at least void's (ties go to the lowest index, so void is not chosen).
+    NoIdle,
+    /// (b) Two jobs that fit now and differ only in length, in slots 0 and 1 (both orders): the
+    /// shorter one's logit is at least the longer one's.
+    ShorterFirst,
+}
+
+/// The property names accepted, for error messages.
+pub const PROPERTY_SYNTAX: &str = "no-idle, shorter-first";
+
+impl FromStr for Property {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Property> {
+        match text {
+            "no-idle" => Ok(Property::NoIdle),
+            "shorter-first" => Ok(Property::ShorterFirst),
+            _ => bail!("property `{text}` is unknown; expected one of: {PROPERTY_SYNTAX}"),
+        }
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Property::NoIdle => "no-idle",
+            Property::ShorterFirst => "shorter-first",
+        })
+    }
+}
+
+/// One query: prove `spec . logits >= 0` over `region`, or find a state where `holds` fails.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// What the query covers, for reports.
+    pub name: String,
+    /// The states.
+    pub region: Region,
+    /// The linear specification, shape `[M + 1]`.
+    pub spec: Vec<f32>,
+    /// The property at one state, from the logits.
+    pub holds: Holds,
+}
+
+/// The property at one state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    /// Void (the last output) is not strictly above every slot's logit.
+    VoidNotFirst,
+    /// Output `a`'s logit is at least output `b`'s.
+    AtLeast {
+        /// The shorter job's slot.
+        a: usize,
+        /// The longer job's slot.
+        b: usize,
+    },
+}
+
+impl Holds {
+    /// Evaluates the property on logits, shape `[M + 1]` (exact: differences of `f32` values are
+    /// exact in `f64`).
+    pub fn check(self, logits: &[f32]) -> bool {
+        match self {
+            Holds::VoidNotFirst => match logits.split_last() {
+                Some((void, slots)) => slots.iter().any(|l| l >= void),
+                None => true,
+            },
+            Holds::AtLeast { a, b } => match (logits.get(a), logits.get(b)) {
+                (Some(x), Some(y)) => f64::from(*x) >= f64::from(*y),
+                _ => true,
+            },
+        }
+    }
+}
+
+fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
+    (0..o)
+        .map(|i| match (i == k, i == minus) {
+            (true, false) => 1.0,
+            (false, true) => -1.0,
+            _ => 0.0,
+        })
+        .collect()
+}
+
+impl Property {
+    /// The queries of this property for a network with `m` job slots.
+    pub fn queries(self, m: usize) -> Vec<Query> {
+        match self {
+            Property::NoIdle => (0..m)
+                .map(|k| {
+                    let mut region = Region::all(m).idle().with_job(k);
+                    // On an idle cluster every job fits now.
+                    for slot in 0..m {
+                        region.set(Feature::Wait { slot }, 0, 0);
+                    }
+                    Query {
+                        name: format!(
+                            "idle cluster, a job in slot {k}: logit(slot {k}) >= logit(void)"
+                        ),
+                        region,
+                        spec: unit(m + 1, k, m),
+                        holds: Holds::VoidNotFirst,
+                    }
+                })
+                .collect(),
+            Property::ShorterFirst => {
+                let mut out = Vec::new();
+                for (a, b) in [(0, 1), (1, 0)] {
+                    for len in 1..u16::from(MAX_JOB_LEN) {
+                        for r0 in 0..=u16::from(RES_UNITS) {
+                            for r1 in 0..=u16::from(RES_UNITS) {
+                                let mut region = Region::all(m);
+                                for (slot, lo, hi) in
+                                    [(a, len, len), (b, len + 1, u16::from(MAX_JOB_LEN))]
+                                {
+                                    region.set(Feature::Len { slot }, lo, hi);
+                                    region.set(Feature::Demand { slot, res: 0 }, r0, r0);
+                                    region.set(Feature::Demand { slot, res: 1 }, r1, r1);
+                                    region.set(Feature::Wait { slot }, 0, 0);
+                                }
+                                // Both fit now: the rows the longer job takes at least have room.
+                                for row in 0..usize::from(len + 1).min(HORIZON) {
+                                    for (res, r) in [r0, r1].into_iter().enumerate().take(NUM_RES) {
+                                        region.set(
+                                            Feature::Free { row, res },
+                                            r,
+                                            u16::from(RES_UNITS),
+                                        );
+                                    }
+                                }
+                                out.push(Query {
+                                    name: format!(
+                                        "slot {a} len {len} vs slot {b} longer, demand [{r0}, {r1}]: logit(slot {a}) >= logit(slot {b})"
+                                    ),
+                                    region,
+                                    spec: unit(m + 1, a, b),
+                                    holds: Holds::AtLeast { a, b },
+                                });
+                            }
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+}
