@@ -106,6 +106,9 @@ pub struct GuardOutcome {
     pub real_charge: f64,
     /// SJF's total charge on the same sequence as the guard accounts it, in slowdown units.
     pub sjf_charge: f64,
+    /// Whether `real_charge <= (1 + eps) sjf_charge + c` at the end (the budget test without
+    /// the theorem's `L`).
+    pub within_budget: bool,
     /// Every hand-over, in order.
     pub handover_list: Vec<HandoverReport>,
     /// The exact values (charges scaled by `INV_LEN_SCALE`), for checks.
@@ -303,6 +306,7 @@ where
         worst_round_loss: slowdown_units(stats.worst_round_loss),
         real_charge: slowdown_units(real_cost),
         sjf_charge: slowdown_units(sjf_cost),
+        within_budget: settings.params.within(real_cost, sjf_cost),
         handover_list: s.handovers.iter().map(HandoverReport::from).collect(),
         exact: GuardExact {
             stats,

@@ -165,6 +165,10 @@ pub struct EvalRow {
     /// For a guarded policy: renewals, over all job sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_renewals: Option<u64>,
+    /// For a guarded policy: job sets whose final charge is not within `(1 + eps) * SJF + c`
+    /// (the budget test without the theorem's `L`, `docs/guard.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_over_budget: Option<u64>,
     /// For a guarded policy: time steps, over all job sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_steps: Option<u64>,
@@ -436,6 +440,7 @@ fn row<'a>(
         guard_handovers: guard_sum(&guards, |g| g.handovers),
         guard_renewals: guard_sum(&guards, |g| g.renewals),
         guard_steps: guard_sum(&guards, |g| g.steps),
+        guard_over_budget: guard_sum(&guards, |g| u32::from(!g.within_budget)),
         guard_outcomes: guards,
         jobset_slowdowns,
         job_slowdowns,
