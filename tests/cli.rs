@@ -489,7 +489,7 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     // caption, header, 4 lines, blank, the explanation's caption and 2 lines.
     assert_eq!(
         table.lines().count(),
-        3 + 1 + 44 + 4 + 2 + 1 + 1 + 4 + 1 + 3,
+        3 + 1 + 44 + 4 + 2 + 1 + 1 + 1 + 4 + 1 + 3,
         "{table}"
     );
     assert!(

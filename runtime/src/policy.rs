@@ -504,6 +504,44 @@ mod tests {
     }
 
     #[test]
+    fn only_learned_policies_are_guarded_and_rules_reach_inside_the_guard() {
+        let g = Some(GuardSettings::default());
+        let e = err(PolicySpec::Sjf.guarded(g));
+        assert!(e.contains("only a learned policy"), "{e}");
+        assert!(matches!(PolicySpec::Sjf.guarded(None), Ok(PolicySpec::Sjf)));
+        let e = err(NamedPolicy::from(PolicyName::Random)
+            .with_guard(g)
+            .resolve(0.5, 0));
+        assert!(e.contains("`random` cannot be guarded"), "{e}");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/models/default.model"
+        );
+        let model = NamedPolicy::from(PolicyName::Model(PathBuf::from(path)));
+        let rules = crate::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)
+            .unwrap_or_else(|e| unreachable!("{e:#}"));
+        // Rules then guard, or guard then rules: the guard holds the projected learned policy.
+        let a = model
+            .clone()
+            .with_rules(rules.clone())
+            .with_guard(g)
+            .resolve(0.5, 0);
+        let b = model
+            .resolve(0.5, 0)
+            .and_then(|p| p.guarded(g))
+            .map(|p| p.projected(rules));
+        for p in [a, b] {
+            let p = p.unwrap_or_else(|e| unreachable!("{e:#}"));
+            assert!(p.projection().is_none() && p.guard().is_some());
+            assert_eq!(p.required_slots(), Some(10));
+            assert!(
+                matches!(&p, PolicySpec::Guarded(base, _) if base.projection().is_some()),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
     fn knob_outside_unit_interval_is_refused() {
         assert!(PolicyName::Tetris.with(0.0, 0).is_ok());
         assert!(PolicyName::Tetris.with(1.0, 0).is_ok());
