@@ -1095,3 +1095,66 @@ fn explain_method_chooses_the_columns_shown() {
     let err = failure(&[&base[..], &["--method", "lime"]].concat());
     assert!(err.contains("lime") && err.contains("shapley"), "{err}");
 }
+
+#[test]
+fn train_shielded_under_a_rule_writes_a_model_that_eval_loads() {
+    let dir = temp_dir("train-shielded");
+    let model = dir.join("shielded.model");
+    let tiny = [
+        "train",
+        "--rate",
+        "0.5",
+        "--slots",
+        "5",
+        "--iterations",
+        "2",
+        "--jobsets",
+        "2",
+        "--trajectories",
+        "2",
+        "--imitation-epochs",
+        "1",
+        "--imitation-rounds",
+        "1",
+        "--val-jobsets",
+        "2",
+        "--rule",
+        "util<=0.8",
+    ];
+    let mut args = tiny.to_vec();
+    args.extend([
+        "--rule-mode",
+        "shielded",
+        "--rule-penalty",
+        "0.5",
+        "--out",
+        utf8(&model),
+    ]);
+    let report: Value = serde_json::from_str(&stdout_of(&args)).expect("report json");
+    let share = report["penalised_share"].as_f64().expect("penalised share");
+    assert!((0.0..=1.0).contains(&share), "{report}");
+    let rows = stdout_of(&[
+        "eval",
+        "--rate",
+        "0.5",
+        "--jobsets",
+        "2",
+        "--slots",
+        "5",
+        "--policies",
+        &format!("model:{}", utf8(&model)),
+        "--format",
+        "json",
+    ]);
+    assert!(rows.contains("\"rows\""), "{rows}");
+
+    // A shielded or penalised run needs a rule; a penalty needs one of those modes.
+    let mut no_rule: Vec<&str> = tiny[..tiny.len() - 2].to_vec();
+    no_rule.extend(["--rule-mode", "shielded", "--out", utf8(&model)]);
+    let err = text(&whitebox(&no_rule).stderr);
+    assert!(err.contains("need at least one --rule"), "{err}");
+    let mut distill_penalty = tiny.to_vec();
+    distill_penalty.extend(["--rule-penalty", "1", "--out", utf8(&model)]);
+    let err = text(&whitebox(&distill_penalty).stderr);
+    assert!(err.contains("--rule-penalty needs --rule-mode"), "{err}");
+}
