@@ -37,8 +37,9 @@ impl fmt::Display for ModeName {
 }
 
 /// A guard as configured: mode, relative slack `eps` and additive slack `c` (slowdown units of
-/// total charge), checked by the core ([`GuardParams::new`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// total charge), checked by the core ([`GuardParams::new`]). The default is the core's default
+/// parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GuardSettings {
     /// The validated parameters.
     pub params: GuardParams,
@@ -72,14 +73,6 @@ impl GuardSettings {
             mode: ModeName(self.params.mode()).to_string(),
             eps: self.params.eps(),
             c: self.params.c(),
-        }
-    }
-}
-
-impl Default for GuardSettings {
-    fn default() -> Self {
-        GuardSettings {
-            params: GuardParams::default(),
         }
     }
 }
