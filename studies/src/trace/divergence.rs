@@ -5,13 +5,15 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::format::{Decision, Trace};
+use super::format::{Decision, GuardRef, HandoverRef, Trace};
 
 /// The first place a replay differs from its trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Divergence {
-    /// Decision index, or `None` for the model or the final metrics.
+    /// Decision index, or `None` for the model, the guard's parameters or the final metrics.
     pub decision: Option<usize>,
+    /// Guarded traces: the time step of the hand-over or decision that differs.
+    pub step: Option<u32>,
     /// The field, e.g. `logits_bits[3]`.
     pub field: String,
     /// Value in the trace.
@@ -22,9 +24,11 @@ pub struct Divergence {
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.decision {
-            Some(d) => write!(f, "decision {d}")?,
-            None => write!(f, "trace")?,
+        match (self.decision, self.step) {
+            (Some(d), Some(s)) => write!(f, "decision {d} (step {s})")?,
+            (Some(d), None) => write!(f, "decision {d}")?,
+            (None, Some(s)) => write!(f, "step {s}")?,
+            (None, None) => write!(f, "trace")?,
         }
         write!(
             f,
@@ -54,6 +58,7 @@ fn bits_divergence(
     if expected.len() != got.len() {
         return Some(Divergence {
             decision: Some(decision),
+            step: None,
             field: field.to_string(),
             expected: format!("{} {unit}", expected.len()),
             got: format!("{} {unit}", got.len()),
@@ -66,6 +71,7 @@ fn bits_divergence(
         .find(|(_, (a, b))| a != b)?;
     Some(Divergence {
         decision: Some(decision),
+        step: None,
         field: format!("{field}[{k}]"),
         expected: bits(e),
         got: bits(g),
@@ -79,6 +85,7 @@ fn projection_divergence(k: usize, e: &Decision, g: &Decision) -> Option<Diverge
     let div = |field: &str, ev: String, gv: String| {
         Some(Divergence {
             decision: Some(k),
+            step: None,
             field: field.to_string(),
             expected: ev,
             got: gv,
@@ -129,6 +136,7 @@ fn effects_divergence(k: usize, e: &Decision, g: &Decision) -> Option<Divergence
     let div = |field: &str, ev: String, gv: String| {
         Some(Divergence {
             decision: Some(k),
+            step: None,
             field: field.to_string(),
             expected: ev,
             got: gv,
@@ -155,6 +163,7 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
     let div = |decision, field: &str, e: String, g: String| {
         Some(Divergence {
             decision,
+            step: None,
             field: field.to_string(),
             expected: e,
             got: g,
@@ -185,6 +194,10 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
     if expected.rules != got.rules {
         return div(None, "rules", json(&expected.rules), json(&got.rules));
     }
+    if let Some(d) = guard_params_divergence(expected.guard.as_ref(), got.guard.as_ref()) {
+        return Some(d);
+    }
+    let mut handovers = Handovers::new(expected, got);
     for (k, (e, g)) in expected
         .decisions
         .iter()
@@ -192,6 +205,10 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
         .enumerate()
     {
         let d = Some(k);
+        // Hand-overs up to this decision's step come first: they decide who makes it.
+        if let Some(d) = handovers.up_to(Some(e.time.min(g.time)), &expected.decisions) {
+            return Some(d);
+        }
         if e.decision != g.decision {
             return div(
                 d,
@@ -213,6 +230,15 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
         if let Some(d) = projection_divergence(k, e, g) {
             return Some(d);
         }
+        if e.decided_by != g.decided_by {
+            return Some(Divergence {
+                decision: d,
+                step: Some(e.time),
+                field: "decided_by".to_string(),
+                expected: json(&e.decided_by),
+                got: json(&g.decided_by),
+            });
+        }
         if e.action != g.action {
             return div(d, "action", e.action.to_string(), g.action.to_string());
         }
@@ -229,26 +255,130 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
             format!("{} decisions", got.decisions.len()),
         );
     }
-    let (e, g) = (
-        serde_json::to_value(&expected.summary).unwrap_or_default(),
-        serde_json::to_value(&got.summary).unwrap_or_default(),
-    );
-    if let (Some(e), Some(g)) = (e.as_object(), g.as_object()) {
-        for (key, ev) in e {
-            let gv = g.get(key).cloned().unwrap_or_default();
-            if *ev != gv {
-                return div(
-                    None,
-                    &format!("summary.{key}"),
-                    ev.to_string(),
-                    gv.to_string(),
-                );
-            }
+    if let Some(d) = handovers.up_to(None, &expected.decisions) {
+        return Some(d);
+    }
+    if let (Some(e), Some(g)) = (&expected.guard, &got.guard) {
+        if let Some(d) = fields_divergence("guard.stats.", &e.stats, &g.stats) {
+            return Some(d);
         }
+    }
+    if let Some(d) = fields_divergence("summary.", &expected.summary, &got.summary) {
+        return Some(d);
     }
     None
 }
 
+/// The first differing field of two flat records, named `prefix` + key.
+fn fields_divergence<T: Serialize>(prefix: &str, expected: &T, got: &T) -> Option<Divergence> {
+    let (e, g) = (
+        serde_json::to_value(expected).unwrap_or_default(),
+        serde_json::to_value(got).unwrap_or_default(),
+    );
+    let (e, g) = (e.as_object()?, g.as_object()?);
+    let (key, ev) = e
+        .iter()
+        .find(|(key, ev)| g.get(key.as_str()).cloned().unwrap_or_default() != **ev)?;
+    Some(Divergence {
+        decision: None,
+        step: None,
+        field: format!("{prefix}{key}"),
+        expected: ev.to_string(),
+        got: g.get(key.as_str()).cloned().unwrap_or_default().to_string(),
+    })
+}
+
+/// The first difference in a guard's parameters (mode, eps, c), or in its presence.
+fn guard_params_divergence(
+    expected: Option<&GuardRef>,
+    got: Option<&GuardRef>,
+) -> Option<Divergence> {
+    let div = |field: &str, e: String, g: String| {
+        Some(Divergence {
+            decision: None,
+            step: None,
+            field: field.to_string(),
+            expected: e,
+            got: g,
+        })
+    };
+    match (expected, got) {
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => div(
+            "guard",
+            json(&expected.map(|g| (&g.mode, g.eps, g.c))),
+            json(&got.map(|g| (&g.mode, g.eps, g.c))),
+        ),
+        (Some(e), Some(g)) if e.mode != g.mode => div("guard.mode", json(&e.mode), json(&g.mode)),
+        (Some(e), Some(g)) if e.eps != g.eps => div("guard.eps", json(&e.eps), json(&g.eps)),
+        (Some(e), Some(g)) if e.c != g.c => div("guard.c", json(&e.c), json(&g.c)),
+        _ => None,
+    }
+}
+
+/// The hand-overs of two guarded traces, compared in time order as the decisions are.
+struct Handovers<'t> {
+    expected: &'t [HandoverRef],
+    got: &'t [HandoverRef],
+    next: usize,
+}
+
+impl<'t> Handovers<'t> {
+    fn new(expected: &'t Trace, got: &'t Trace) -> Self {
+        let list = |t: &'t Trace| t.guard.as_ref().map_or(&[][..], |g| g.handovers.as_slice());
+        Handovers {
+            expected: list(expected),
+            got: list(got),
+            next: 0,
+        }
+    }
+
+    /// Compares the hand-overs not yet compared whose step is at most `step` (all with
+    /// `None`); a difference names the hand-over's step and the first decision made then.
+    fn up_to(&mut self, step: Option<u32>, decisions: &[Decision]) -> Option<Divergence> {
+        loop {
+            let (e, g) = (self.expected.get(self.next), self.got.get(self.next));
+            let first = match (e, g) {
+                (None, None) => return None,
+                (Some(e), Some(g)) => e.step.min(g.step),
+                (Some(h), None) | (None, Some(h)) => h.step,
+            };
+            if step.is_some_and(|s| first > s) {
+                return None;
+            }
+            let k = self.next;
+            self.next += 1;
+            let div = |field: &str, ev: String, gv: String| {
+                Some(Divergence {
+                    decision: decisions.iter().position(|d| d.time >= first),
+                    step: Some(first),
+                    field: format!("guard.handovers[{k}]{field}"),
+                    expected: ev,
+                    got: gv,
+                })
+            };
+            match (e, g) {
+                (Some(e), Some(g)) if e != g => {
+                    let (ev, gv) = (json(e), json(g));
+                    let field = if e.step != g.step {
+                        ".step"
+                    } else if e.to != g.to {
+                        ".to"
+                    } else if e.reason != g.reason {
+                        ".reason"
+                    } else if e.real_cost != g.real_cost {
+                        ".real_cost"
+                    } else {
+                        ".sjf_cost"
+                    };
+                    return div(field, ev, gv);
+                }
+                (Some(_), Some(_)) => {}
+                (e, g) => return div("", json(&e), json(&g)),
+            }
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +387,55 @@ mod tests {
     use crate::trace::record::rules_ref;
     use whitebox_core::Summary;
     use whitebox_runtime::settings::End;
+
+    #[test]
+    fn a_tampered_hand_over_or_decider_names_its_step_before_later_decisions() {
+        use crate::trace::format::{GuardRef, HandoverRef};
+        let mut t = sample();
+        let mut late = t.decisions[0].clone();
+        (late.decision, late.time) = (1, 7);
+        t.decisions.push(late);
+        for d in &mut t.decisions {
+            d.decided_by = Some("learned".into());
+        }
+        t.decisions[1].decided_by = Some("fallback".into());
+        let hand_over = |step, to: &str, reason: &str| HandoverRef {
+            step,
+            to: to.into(),
+            reason: reason.into(),
+            real_cost: 10 * u64::from(step),
+            sjf_cost: 3 * u64::from(step),
+        };
+        t.guard = Some(GuardRef {
+            handovers: vec![
+                hand_over(0, "learned", "start"),
+                hand_over(7, "fallback", "over-budget"),
+            ],
+            ..GuardRef::new(&whitebox_core::GuardParams::default())
+        });
+        assert_eq!(first_divergence(&t, &t), None);
+        let mut other = t.clone();
+        if let Some(g) = other.guard.as_mut() {
+            g.handovers[1].real_cost += 1;
+        }
+        // A later logit differs too; the hand-over at step 7 comes first, as decision 1.
+        other.decisions[1].logits_bits[0] ^= 1;
+        let d = first_divergence(&t, &other).expect("diverges");
+        assert_eq!((d.decision, d.step), (Some(1), Some(7)));
+        assert_eq!(d.field, "guard.handovers[1].real_cost");
+        assert!(
+            d.to_string().starts_with("decision 1 (step 7), field"),
+            "{d}"
+        );
+        let mut other = t.clone();
+        other.decisions[1].decided_by = Some("learned".into());
+        let d = first_divergence(&t, &other).expect("diverges");
+        assert_eq!((d.field.as_str(), d.step), ("decided_by", Some(7)));
+        let mut other = t.clone();
+        other.guard = None;
+        let d = first_divergence(&t, &other).map(|d| d.field);
+        assert_eq!(d.as_deref(), Some("guard"));
+    }
 
     #[test]
     fn a_flipped_logit_bit_is_named_with_its_decision_and_index() {
@@ -310,6 +489,7 @@ mod tests {
             slots: 2,
             end: end_ref(End::AllDone, 50, 100),
             rules: Some(r),
+            guard: None,
             source: "jobs.json".into(),
             jobs: Vec::new(),
             decisions: vec![d],

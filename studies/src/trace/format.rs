@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use whitebox_core::guard::{GuardParams, GuardStats, Handover, HandoverReason, Leader};
 use whitebox_core::{EndMode, Job, Summary};
+use whitebox_runtime::guard::{GuardSettings, ModeName};
 use whitebox_runtime::jobfile::{self, RawJob};
 use whitebox_runtime::settings::End;
 
@@ -127,6 +129,61 @@ pub struct Decision {
     /// With rules: every allowed action was removed, so the decision fell back to void.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_void: Option<bool>,
+    /// With a guard: which scheduler's decision `action` is, `learned` or `fallback` (SJF, under
+    /// the same rules). The logits and rule fields are always the learned policy's on the real
+    /// state; for a fallback decision they say what it would have done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
+/// A change of the scheduler in charge of a guarded run (the core's `Handover`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverRef {
+    /// Time step from which `to` decides.
+    pub step: u32,
+    /// `learned` or `fallback`.
+    pub to: String,
+    /// `start`, `renewal-within-budget`, `renewal-over-budget`, `within-budget` or
+    /// `over-budget`.
+    pub reason: String,
+    /// The real schedule's charge over steps `0..=step`, scaled by `INV_LEN_SCALE` (exact).
+    pub real_cost: u64,
+    /// SJF's charge over the same steps on the same arrivals, scaled by `INV_LEN_SCALE`.
+    pub sjf_cost: u64,
+}
+
+/// The counters of a guarded run at its end (the core's `GuardStats`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardStatsRef {
+    /// Time steps seen, the final one included.
+    pub steps: u32,
+    /// Time steps the learned policy was in charge of.
+    pub learned_steps: u32,
+    /// Renewals (real cluster and shadow in the same state).
+    pub renewals: u32,
+    /// Hand-overs after the start.
+    pub handovers: u32,
+    /// Renewal mode: the largest loss of the learned policy against SJF within one round,
+    /// charge scaled by `INV_LEN_SCALE` (the `L` of the bound in `docs/guard.md`).
+    pub worst_round_loss: u64,
+}
+
+/// The guard of a guarded trace: its parameters as stored and every hand-over.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardRef {
+    /// `renewal` or `budget`.
+    pub mode: String,
+    /// Relative slack `eps` as stored (a multiple of 0.001).
+    pub eps: f64,
+    /// Additive slack `c` in slowdown units as stored (a multiple of 0.001).
+    pub c: f64,
+    /// The counters at the end.
+    pub stats: GuardStatsRef,
+    /// Every hand-over, the start included, in order.
+    pub handovers: Vec<HandoverRef>,
 }
 
 /// The episode metrics at the end (the core's `Summary`).
@@ -190,6 +247,74 @@ impl From<&Summary> for Metrics {
     }
 }
 
+/// A scheduler's name in a trace: `learned` or `fallback`.
+pub(super) fn leader_name(l: Leader) -> &'static str {
+    match l {
+        Leader::Learned => "learned",
+        Leader::Fallback => "fallback",
+    }
+}
+
+fn reason_name(r: HandoverReason) -> &'static str {
+    match r {
+        HandoverReason::Start => "start",
+        HandoverReason::RenewalWithinBudget => "renewal-within-budget",
+        HandoverReason::RenewalOverBudget => "renewal-over-budget",
+        HandoverReason::WithinBudget => "within-budget",
+        HandoverReason::OverBudget => "over-budget",
+    }
+}
+
+impl From<&Handover> for HandoverRef {
+    fn from(h: &Handover) -> Self {
+        HandoverRef {
+            step: h.step,
+            to: leader_name(h.to).to_string(),
+            reason: reason_name(h.reason).to_string(),
+            real_cost: h.real_cost,
+            sjf_cost: h.sjf_cost,
+        }
+    }
+}
+
+impl From<&GuardStats> for GuardStatsRef {
+    fn from(s: &GuardStats) -> Self {
+        GuardStatsRef {
+            steps: s.steps,
+            learned_steps: s.learned_steps,
+            renewals: s.renewals,
+            handovers: s.handovers,
+            worst_round_loss: s.worst_round_loss,
+        }
+    }
+}
+
+impl GuardRef {
+    /// The guard section of parameters `p` (no hand-overs yet).
+    pub fn new(p: &GuardParams) -> GuardRef {
+        GuardRef {
+            mode: ModeName(p.mode()).to_string(),
+            eps: p.eps(),
+            c: p.c(),
+            stats: GuardStatsRef::default(),
+            handovers: Vec::new(),
+        }
+    }
+
+    /// The recorded parameters, checked by the core as on the command line.
+    ///
+    /// # Errors
+    /// An unknown mode, or `eps`/`c` out of range (naming the field, value and range).
+    pub fn params(&self) -> Result<GuardParams> {
+        let mode: ModeName = self.mode.parse().context("`guard.mode`")?;
+        // Stored values are multiples of 0.001 well inside f32's exact range for thousandths,
+        // so rounding them to thousandths again gives the recorded parameters.
+        let s = GuardSettings::new(mode.0, self.eps as f32, self.c as f32)
+            .context("`guard.eps` or `guard.c`")?;
+        Ok(s.params)
+    }
+}
+
 /// A decision trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +332,9 @@ pub struct Trace {
     /// The rules every decision was projected onto; absent for a run without rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<RulesRef>,
+    /// The guard every decision went through; absent for an unguarded run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardRef>,
     /// The job file the jobs came from, as given (informational).
     pub source: String,
     /// The jobs, ids = positions.
@@ -237,14 +365,29 @@ impl Trace {
             Some(r) => format!("\n  \"rules\": {},", serde_json::to_string(r)?),
             None => String::new(),
         };
+        let guard = match &self.guard {
+            Some(g) => {
+                let handovers = g.handovers.iter().map(one_line).collect::<Result<_>>()?;
+                format!(
+                    "\n  \"guard\": {{\"mode\": {}, \"eps\": {}, \"c\": {}, \"stats\": {},\n  \"handovers\": {}}},",
+                    serde_json::to_string(&g.mode)?,
+                    serde_json::to_string(&g.eps)?,
+                    serde_json::to_string(&g.c)?,
+                    serde_json::to_string(&g.stats)?,
+                    list(handovers)
+                )
+            }
+            None => String::new(),
+        };
         Ok(format!(
-            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
+            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},{}{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
             serde_json::to_string(&self.format)?,
             self.version,
             serde_json::to_string(&self.model)?,
             self.slots,
             serde_json::to_string(&self.end)?,
             rules,
+            guard,
             serde_json::to_string(&self.source)?,
             list(jobs),
             list(decisions),
@@ -363,6 +506,7 @@ pub(super) mod tests {
                 ..Decision::default()
             }],
             rules: None,
+            guard: None,
             summary: Metrics::from(&Summary {
                 mean_slowdown: Some(1.0 / 3.0),
                 total_reward: -0.1 - 0.2,

@@ -20,8 +20,8 @@ mod replay;
 
 pub use divergence::{first_divergence, Divergence};
 pub use format::{
-    end_ref, Decision, EndRef, Metrics, ModelRef, RuleRef, RuleVerdict, RulesRef, Trace, TraceJob,
-    FORMAT, VERSION,
+    end_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef, Metrics, ModelRef, RuleRef,
+    RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
-pub use record::{record, trace};
+pub use record::{record, trace, Recorded};
 pub use replay::{episode_of, replay};

@@ -78,6 +78,14 @@ pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
         Some(r) => (r.given.as_slice(), f32::from_bits(r.c_bits)),
         None => (&[][..], f32::INFINITY),
     };
+    // Re-apply the recorded guard: mode, eps and c as stored. Its hand-overs and every
+    // decision's `decided_by` are then compared like the rest.
+    let guard = expected
+        .guard
+        .as_ref()
+        .map(|g| g.params())
+        .transpose()
+        .with_context(|| format!("trace {}", path.display()))?;
     let mut got = record(
         &model_path,
         &jobs,
@@ -85,6 +93,7 @@ pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
         expected.end.clone(),
         rules,
         c,
+        guard,
     )
     .with_context(|| format!("replaying {}", path.display()))?;
     got.model.path.clone_from(&expected.model.path);
