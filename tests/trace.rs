@@ -452,3 +452,47 @@ fn bad_guard_flags_name_flag_value_and_range() {
         assert!(text(&out.stderr).contains(wanted), "{}", text(&out.stderr));
     }
 }
+
+#[test]
+fn explain_says_a_guarded_decision_was_sjfs() {
+    let golden = golden_dir().join("default-adversarial-guard-renewal.json");
+    let value = load("default-adversarial-guard-renewal.json");
+    let decisions = value["decisions"].as_array().cloned().unwrap_or_default();
+    let k = decisions
+        .iter()
+        .position(|d| d["decided_by"] == "fallback")
+        .unwrap_or_else(|| panic!("no decision by the fallback"));
+    let h = &value["guard"]["handovers"][1];
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let explain = |k: usize| {
+        let out = whitebox(&[
+            "explain",
+            "--model",
+            model.to_str().unwrap_or_default(),
+            "--trace",
+            golden.to_str().unwrap_or_default(),
+            "--decision",
+            &k.to_string(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let stdout = explain(k);
+    let wanted = format!(
+        "decision {k} was SJF's, not the network's: the renewal guard gave the decisions to SJF since step {} (renewal-over-budget;",
+        h["step"]
+    );
+    assert!(stdout.contains(&wanted), "{stdout}\nwanted: {wanted}");
+    assert!(
+        stdout.contains(&format!(
+            "scaled charge {} vs {}",
+            h["real_cost"], h["sjf_cost"]
+        )),
+        "{stdout}"
+    );
+    let stdout = explain(0);
+    assert!(
+        stdout.contains("decision 0 was the network's: the renewal guard left the decisions to the learned policy since step 0 (start;"),
+        "{stdout}"
+    );
+}

@@ -6,16 +6,35 @@ use anyhow::{bail, Context, Result};
 use whitebox_core::{EndMode, Job};
 
 use super::divergence::{first_divergence, Divergence};
-use super::format::{end_mode, model_ref, trace_jobs, Trace};
+use super::format::{end_mode, model_ref, trace_jobs, Decision, GuardRef, Trace};
 use super::record::record;
 
-/// A trace's episode: its jobs, end mode and the recorded action (output index) of every
-/// decision, for `whitebox explain --trace`. `model` must be the model file the trace names:
-/// same length and CRC-32.
+/// A recorded episode, for `whitebox explain --trace`.
+#[derive(Clone, Debug)]
+pub struct TraceEpisode {
+    /// The jobs, checked as a job file's are.
+    pub jobs: Vec<Job>,
+    /// The end mode.
+    pub end: EndMode,
+    /// Every recorded decision (action, and with a guard who decided it).
+    pub decisions: Vec<Decision>,
+    /// The guard section of a guarded trace.
+    pub guard: Option<GuardRef>,
+}
+
+impl TraceEpisode {
+    /// The recorded action (output index) of every decision.
+    pub fn actions(&self) -> Vec<usize> {
+        self.decisions.iter().map(|d| d.action).collect()
+    }
+}
+
+/// A trace's episode: its jobs, end mode and recorded decisions (and guard). `model` must be
+/// the model file the trace names: same length and CRC-32.
 ///
 /// # Errors
 /// An unreadable or invalid trace, or a model file other than the trace's.
-pub fn episode_of(path: &Path, model: &Path) -> Result<(Vec<Job>, EndMode, Vec<usize>)> {
+pub fn episode_of(path: &Path, model: &Path) -> Result<TraceEpisode> {
     let t = Trace::load(path)?;
     let bytes =
         std::fs::read(model).with_context(|| format!("cannot read model {}", model.display()))?;
@@ -33,9 +52,12 @@ pub fn episode_of(path: &Path, model: &Path) -> Result<(Vec<Job>, EndMode, Vec<u
             found.crc32
         );
     }
-    let end = end_mode(&t.end)?;
-    let actions = t.decisions.iter().map(|d| d.action).collect();
-    Ok((trace_jobs(&t, path)?, end, actions))
+    Ok(TraceEpisode {
+        jobs: trace_jobs(&t, path)?,
+        end: end_mode(&t.end)?,
+        decisions: t.decisions,
+        guard: t.guard,
+    })
 }
 
 /// Finds the model of a trace: `explicit` if given, else its recorded path as given, else that
