@@ -178,6 +178,9 @@ impl GoldenGuard {
 pub type Policy<'m> = MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
 
 /// The guard's learned scheduler: the policy, projected onto rules if there are any.
+// Built once per episode and never moved on the decision path; without a heap there is no box
+// to shrink the projected variant into.
+#[allow(clippy::large_enum_variant)]
 pub enum Learned<'m> {
     /// The policy as it is.
     Plain(Policy<'m>),
@@ -195,6 +198,7 @@ impl Scheduler<SLOTS> for Learned<'_> {
 }
 
 /// The guard's fallback: SJF, projected onto the same rules if there are any.
+#[allow(clippy::large_enum_variant)] // as `Learned`
 pub enum Fallback {
     /// SJF.
     Plain(Sjf),
