@@ -113,9 +113,16 @@ fn main() {
                 .iter()
                 .map(|l| format!("{:#010x}", l.as_u64().expect("bits")))
                 .collect();
+            let decided_by = match d.get("decided_by").and_then(Value::as_str) {
+                None => "None",
+                Some("learned") => "Some(Leader::Learned)",
+                Some("fallback") => "Some(Leader::Fallback)",
+                Some(other) => panic!("{name}: decided_by {other:?}"),
+            };
             writeln!(
                 code,
-                "    GoldenDecision {{ time: {}, action: {}, valid: {mask:#05x}, logits: [{}] }},",
+                "    GoldenDecision {{ time: {}, action: {}, valid: {mask:#05x}, logits: [{}], \
+                 decided_by: {decided_by} }},",
                 d["time"],
                 d["action"],
                 logits.join(", ")
@@ -130,6 +137,13 @@ fn main() {
             }
             None => "None".to_string(),
         };
+        let guard = match t.get("guard") {
+            Some(g) => {
+                golden_guard(&mut code, n, name, g);
+                format!("Some(&GUARD_{n})")
+            }
+            None => "None".to_string(),
+        };
         let s = &t["summary"];
         let f64_bits = |v: &Value| match v.as_f64() {
             Some(x) => format!("Some({:#018x})", x.to_bits()),
@@ -137,7 +151,7 @@ fn main() {
         };
         list.push(format!(
             "    Golden {{ name: {name:?}, model: {model_index}, end: {end}, jobs: JOBS_{n}, \
-             decisions: DECISIONS_{n}, rules: {rules}, \
+             decisions: DECISIONS_{n}, rules: {rules}, guard: {guard}, \
              final_time: {}, allocated: {}, mean_slowdown_bits: {}, total_reward_bits: {} }},",
             s["final_time"],
             s["allocated"],
@@ -235,6 +249,56 @@ fn embed_model(
     );
     models.push((path.to_string(), file, stored));
     models.len() - 1
+}
+
+/// Writes `GUARD_{n}`: the guard of a guarded trace (mode, `eps` and `c` as `f32` bit patterns
+/// of the stored values, the counters at the end) and every hand-over as the core's `Handover`.
+fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
+    let mode = match g["mode"].as_str() {
+        Some("renewal") => "GuardMode::Renewal",
+        Some("budget") => "GuardMode::Budget",
+        other => panic!("{name}: guard mode {other:?}"),
+    };
+    let f32_bits = |v: &Value| (v.as_f64().expect("guard parameter") as f32).to_bits();
+    writeln!(code, "const HANDOVERS_{n}: &[Handover] = &[").unwrap();
+    for h in g["handovers"].as_array().expect("guard.handovers") {
+        let to = match h["to"].as_str() {
+            Some("learned") => "Leader::Learned",
+            Some("fallback") => "Leader::Fallback",
+            other => panic!("{name}: hand-over to {other:?}"),
+        };
+        let reason = match h["reason"].as_str() {
+            Some("start") => "Start",
+            Some("renewal-within-budget") => "RenewalWithinBudget",
+            Some("renewal-over-budget") => "RenewalOverBudget",
+            Some("within-budget") => "WithinBudget",
+            Some("over-budget") => "OverBudget",
+            other => panic!("{name}: hand-over reason {other:?}"),
+        };
+        writeln!(
+            code,
+            "    Handover {{ step: {}, to: {to}, reason: HandoverReason::{reason}, real_cost: {}, \
+             sjf_cost: {} }},",
+            h["step"], h["real_cost"], h["sjf_cost"]
+        )
+        .unwrap();
+    }
+    writeln!(code, "];").unwrap();
+    let st = &g["stats"];
+    writeln!(
+        code,
+        "static GUARD_{n}: GoldenGuard = GoldenGuard {{ mode: {mode}, eps_bits: {:#010x}, \
+         c_bits: {:#010x}, handovers: HANDOVERS_{n}, stats: GuardStats {{ steps: {}, \
+         learned_steps: {}, renewals: {}, handovers: {}, worst_round_loss: {} }} }};",
+        f32_bits(&g["eps"]),
+        f32_bits(&g["c"]),
+        st["steps"],
+        st["learned_steps"],
+        st["renewals"],
+        st["handovers"],
+        st["worst_round_loss"]
+    )
+    .unwrap();
 }
 
 /// Writes `RULES_{n}`: the rule set and `C` of a trace recorded with rules, and per decision

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=thumbv7em-none-eabihf
-IMAGES="size_empty size_compact size_compact_shield size_image"
+IMAGES="size_empty size_compact size_compact_shield size_compact_guard size_image"
 GOLDEN=firmware/sizes.golden
 DOC=docs/performance.md
 TOLERANCE=10 # percent
@@ -109,6 +109,22 @@ x86() {
 fmt() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+guard_row() { # jobs label
+  local u r b
+  u=$(m4f "$1/unguarded")
+  r=$(m4f "$1/renewal")
+  b=$(m4f "$1/budget")
+  echo "| $2 | $(fmt "$u") | $(fmt "$r") | $(ratio "$r" "$u") | $(fmt "$b") | $(ratio "$b" "$u") |"
+}
+guard_ram() {
+  echo "$sizes" | awk -v n=size_compact_guard '$1 == n' | {
+    read -r _ _ _ _ data bss
+    local ram=$((data + bss + ${stack[size_compact_guard]}))
+    echo "$(fmt "$ram") bytes = $(kb "$ram") KiB"
+  }
+}
+
 row() { # image label
   echo "$sizes" | awk -v n="$1" '$1 == n' | {
     read -r _ text ro w data bss
@@ -145,9 +161,10 @@ reports the lowest overwritten word over semihosting (counts every frame from re
 $(row size_empty "harness only (\`size_empty\`)")
 $(row size_compact "compact, M = 10, shipped model (\`size_compact\`)")
 $(row size_compact_shield "compact + shield (\`util<=0.8\`, work-conserving) (\`size_compact_shield\`)")
+$(row size_compact_guard "compact + guard (renewal, SJF fallback, one shadow episode) (\`size_compact_guard\`)")
 $(row size_image "image, M = 10, random 4480-20-11 network (\`size_image\`)")
 
-Decisions played per image: compact ${decisions[size_compact]}, compact + shield ${decisions[size_compact_shield]}, image ${decisions[size_image]}
+Decisions played per image: compact ${decisions[size_compact]}, compact + shield ${decisions[size_compact_shield]}, compact + guard ${decisions[size_compact_guard]}, image ${decisions[size_image]}
 (the image network is not trained, so its episode differs). \`firmware/sizes.golden\` holds the
 size columns; \`.ci/run\` rebuilds the images and fails if code, weights or \`.data\` + \`.bss\` of
 any image grew by more than ${TOLERANCE} % (toolchain noise stays well inside that).
@@ -165,7 +182,7 @@ depend on them). QEMU counts instructions, not cycles: no pipeline, flash wait s
 latencies, so cycles on silicon will be higher (roughly 1-1.5 cycles per instruction on an M4F
 running from zero-wait-state memory).
 
-x86-64: \`host/examples/decisions.rs\`, the same 124 states and cases, under
+x86-64: \`runtime/examples/decisions.rs\`, the same 124 states and cases, under
 \`valgrind --tool=callgrind --toggle-collect='*decide_all*'\` (instructions retired inside the
 measured function, divided by 124).
 
@@ -175,6 +192,26 @@ measured function, divided by 124).
 | compact + shield | $(fmt "$(m4f compact+shield)") | $(fmt "$(x86 compact+shield)") |
 | image, M = 10 (4480-20-11) | $(fmt "$(m4f image)") | $(fmt "$(x86 image)") |
 | image + shield | $(fmt "$(m4f image+shield)") | $(fmt "$(x86 image+shield)") |
+
+### Guarded decisions (Cortex-M4F)
+
+A guard is stateful (its shadow episode follows the real one), so it cannot be timed on kept
+states: the policy alone and the guarded policy (default \`eps\` 0.1 and \`c\` 5) each play a
+whole episode and only the instructions inside \`decide\` are counted (for the guard: the shadow's
+step(s) up to the real time step with the scheduler not in charge, the renewal or budget test,
+and the decision of the scheduler in charge). Target of issue 11: a guarded decision within 1.5x
+of the unguarded one; RAM (\`.data\` + \`.bss\` + stack, shadow included) within 12 KiB: see the
+\`size_compact_guard\` row above ($(guard_ram)).
+
+| jobs | unguarded | guard renewal | ratio | guard budget | ratio |
+|---|---|---|---|---|---|
+$(guard_row heavy "\`default-heavy\` (learned policy in charge throughout)")
+$(guard_row default-adversarial-guard-renewal "adversarial fixture twice (renewal hand-over to SJF at step 87)")
+$(guard_row default-adversarial-guard-budget "adversarial fixture (budget hand-over to SJF at step 15)")
+
+Where SJF is in charge the real decision is SJF's (cheap), and in renewal mode the shadow runs the
+network instead, so a guarded decision costs about one network evaluation plus a simulator step;
+in budget mode the shadow runs SJF only.
 <!-- on-target:end -->
 EOF
 

@@ -483,12 +483,17 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
         table.contains("deeprm (training)") && table.contains("dnn - sjf"),
         "{table}"
     );
-    // 3 header lines, table header, 4 workloads x 9 policies (dnn, 4 baselines, the student,
-    // and dnn, student and sjf under the default rules), one line per projected policy naming
-    // its rules, blank, caption, header, 4 lines, blank, the explanation's caption and 2 lines.
+    // 3 header lines, table header, 4 workloads x 11 policies (dnn, 4 baselines, dnn+guard,
+    // the student, and dnn, guarded dnn, student and sjf under the default rules), one line per
+    // projected policy naming its rules, one per guarded policy naming its guard, blank,
+    // caption, header, 4 lines, blank, the explanation's caption and 2 lines.
     assert_eq!(
         table.lines().count(),
-        3 + 1 + 36 + 3 + 1 + 1 + 1 + 4 + 1 + 3,
+        3 + 1 + 44 + 4 + 2 + 1 + 1 + 1 + 4 + 1 + 3,
+        "{table}"
+    );
+    assert!(
+        table.contains("dnn+guard: guard renewal(eps=0.1,c=5) against SJF"),
         "{table}"
     );
     assert!(table.contains("why dnn decides"), "{table}");
@@ -511,8 +516,10 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
             "packer",
             "tetris",
             "random",
+            "dnn+guard",
             "distilled",
             "dnn+rules",
+            "dnn+guard+rules",
             "distilled+rules",
             "sjf+rules"
         ])
@@ -525,11 +532,13 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     assert_eq!(s["workloads"], serde_json::json!(workloads));
 
     let rows = r["table"].as_array().expect("table");
-    assert_eq!(rows.len(), 4 * 9);
+    assert_eq!(rows.len(), 4 * 11);
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row["workload"], workloads[i / 9], "{row}");
-        assert_eq!(s["policies"][i % 9], row["policy"], "{row}");
-        assert_eq!(row["training_distribution"], i < 9, "{row}");
+        assert_eq!(row["workload"], workloads[i / 11], "{row}");
+        assert_eq!(s["policies"][i % 11], row["policy"], "{row}");
+        assert_eq!(row["training_distribution"], i < 11, "{row}");
+        let guarded = row["policy"].as_str().is_some_and(|p| p.contains("+guard"));
+        assert_eq!(row["guard_renewals"].is_u64(), guarded, "{row}");
         assert_eq!(row["jobsets"], 3, "{row}");
         assert_eq!(row["rate"], 0.5, "{row}");
         let (low, mean, high) = (
@@ -613,7 +622,7 @@ fn demo_runs_ten_slot_image_models() {
     assert_eq!(r["settings"]["model"]["slots"], 10);
     assert_eq!(r["settings"]["model"]["encoding"], "image");
     assert_eq!(r["settings"]["eval"]["slots"], 10);
-    assert_eq!(r["table"].as_array().map(Vec::len), Some(36));
+    assert_eq!(r["table"].as_array().map(Vec::len), Some(44));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1085,4 +1094,67 @@ fn explain_method_chooses_the_columns_shown() {
     );
     let err = failure(&[&base[..], &["--method", "lime"]].concat());
     assert!(err.contains("lime") && err.contains("shapley"), "{err}");
+}
+
+#[test]
+fn train_shielded_under_a_rule_writes_a_model_that_eval_loads() {
+    let dir = temp_dir("train-shielded");
+    let model = dir.join("shielded.model");
+    let tiny = [
+        "train",
+        "--rate",
+        "0.5",
+        "--slots",
+        "5",
+        "--iterations",
+        "2",
+        "--jobsets",
+        "2",
+        "--trajectories",
+        "2",
+        "--imitation-epochs",
+        "1",
+        "--imitation-rounds",
+        "1",
+        "--val-jobsets",
+        "2",
+        "--rule",
+        "util<=0.8",
+    ];
+    let mut args = tiny.to_vec();
+    args.extend([
+        "--rule-mode",
+        "shielded",
+        "--rule-penalty",
+        "0.5",
+        "--out",
+        utf8(&model),
+    ]);
+    let report: Value = serde_json::from_str(&stdout_of(&args)).expect("report json");
+    let share = report["penalised_share"].as_f64().expect("penalised share");
+    assert!((0.0..=1.0).contains(&share), "{report}");
+    let rows = stdout_of(&[
+        "eval",
+        "--rate",
+        "0.5",
+        "--jobsets",
+        "2",
+        "--slots",
+        "5",
+        "--policies",
+        &format!("model:{}", utf8(&model)),
+        "--format",
+        "json",
+    ]);
+    assert!(rows.contains("\"rows\""), "{rows}");
+
+    // A shielded or penalised run needs a rule; a penalty needs one of those modes.
+    let mut no_rule: Vec<&str> = tiny[..tiny.len() - 2].to_vec();
+    no_rule.extend(["--rule-mode", "shielded", "--out", utf8(&model)]);
+    let err = text(&whitebox(&no_rule).stderr);
+    assert!(err.contains("need at least one --rule"), "{err}");
+    let mut distill_penalty = tiny.to_vec();
+    distill_penalty.extend(["--rule-penalty", "1", "--out", utf8(&model)]);
+    let err = text(&whitebox(&distill_penalty).stderr);
+    assert!(err.contains("--rule-penalty needs --rule-mode"), "{err}");
 }

@@ -328,3 +328,171 @@ fn the_shield_trace_schedule_never_exceeds_the_cap_except_for_lone_jobs() {
     let free = above_eight(&recorded_schedule(&load("default-heavy.json")));
     assert!(free.iter().any(|v| v.3 > 1), "{free:?}");
 }
+
+// ---- Guarded traces (`record --guard ...`) ----
+
+/// The shipped guarded traces: renewal mode (a hand-over at a renewal) and budget mode.
+const GUARD_TRACES: [&str; 2] = [
+    "default-adversarial-guard-renewal.json",
+    "default-adversarial-guard-budget.json",
+];
+
+#[test]
+fn guarded_traces_hand_over_and_record_byte_for_byte() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for name in GUARD_TRACES {
+        let value = load(name);
+        let guard = &value["guard"];
+        let handovers = guard["handovers"].as_array().cloned().unwrap_or_default();
+        // The start and at least one hand-over to the fallback, and decisions by both.
+        assert!(handovers.len() >= 2, "{name}: {guard}");
+        assert!(handovers.iter().any(|h| h["to"] == "fallback"), "{name}");
+        let by = |who: &str| {
+            value["decisions"]
+                .as_array()
+                .map_or(0, |ds| ds.iter().filter(|d| d["decided_by"] == who).count())
+        };
+        assert!(by("learned") > 0 && by("fallback") > 0, "{name}");
+        let mode = guard["mode"].as_str().unwrap_or_default().to_string();
+        let (eps, c) = (guard["eps"].to_string(), guard["c"].to_string());
+        let model = format!(
+            "model:{}",
+            value["model"]["path"].as_str().unwrap_or_default()
+        );
+        let source = value["source"].as_str().unwrap_or_default().to_string();
+        let tmp =
+            std::env::temp_dir().join(format!("whitebox-trace-{}-{name}", std::process::id()));
+        let o = Command::new(BIN)
+            .current_dir(&root)
+            .args(["record", "--policy", &model, "--jobs", &source])
+            .args([
+                "--guard",
+                &mode,
+                "--guard-eps",
+                &eps,
+                "--guard-c",
+                &c,
+                "--out",
+            ])
+            .arg(&tmp)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let got = std::fs::read_to_string(&tmp).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::remove_file(&tmp).ok();
+        let expected =
+            std::fs::read_to_string(golden_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+#[test]
+fn a_tampered_hand_over_is_a_divergence_naming_its_step() {
+    let mut value = load("default-adversarial-guard-renewal.json");
+    let h = &mut value["guard"]["handovers"][1];
+    let step = h["step"].as_u64().unwrap_or_else(|| panic!("no hand-over"));
+    let cost = h["sjf_cost"].as_u64().unwrap_or_default();
+    h["sjf_cost"] = serde_json::json!(cost + 1);
+    let copy = std::env::temp_dir().join(format!(
+        "whitebox-trace-{}-tampered-guard.json",
+        std::process::id()
+    ));
+    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let out = whitebox(&[
+        "replay",
+        copy.to_str().unwrap_or_default(),
+        "--model",
+        model.to_str().unwrap_or_default(),
+    ]);
+    std::fs::remove_file(&copy).ok();
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "(step {step}), field `guard.handovers[1].sjf_cost`"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_guard_flags_name_flag_value_and_range() {
+    let jobs = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/guard/default-deeprm-gap-seed1-1-twice.json");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = format!("model:{}", model.display());
+    let out_file =
+        std::env::temp_dir().join(format!("whitebox-trace-{}-bad.json", std::process::id()));
+    for (flags, wanted) in [
+        (
+            ["--guard", "shadow"],
+            "--guard: guard mode `shadow` is unknown",
+        ),
+        (
+            ["--guard-eps", "-0.5"],
+            "--guard-eps: guard parameter `eps` = -0.5, must be a number in [0, 10]",
+        ),
+        (
+            ["--guard-c", "NaN"],
+            "--guard-c: guard parameter `c` = NaN, must be a number in [0, 1000000]",
+        ),
+    ] {
+        let mut args = vec![
+            "record",
+            "--policy",
+            &model,
+            "--jobs",
+            jobs.to_str().unwrap_or_default(),
+        ];
+        args.extend(flags);
+        args.extend(["--out", out_file.to_str().unwrap_or_default()]);
+        let out = whitebox(&args);
+        assert!(!out.status.success(), "{flags:?}");
+        assert!(text(&out.stderr).contains(wanted), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn explain_says_a_guarded_decision_was_sjfs() {
+    let golden = golden_dir().join("default-adversarial-guard-renewal.json");
+    let value = load("default-adversarial-guard-renewal.json");
+    let decisions = value["decisions"].as_array().cloned().unwrap_or_default();
+    let k = decisions
+        .iter()
+        .position(|d| d["decided_by"] == "fallback")
+        .unwrap_or_else(|| panic!("no decision by the fallback"));
+    let h = &value["guard"]["handovers"][1];
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let explain = |k: usize| {
+        let out = whitebox(&[
+            "explain",
+            "--model",
+            model.to_str().unwrap_or_default(),
+            "--trace",
+            golden.to_str().unwrap_or_default(),
+            "--decision",
+            &k.to_string(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let stdout = explain(k);
+    let wanted = format!(
+        "decision {k} was SJF's, not the network's: the renewal guard gave the decisions to SJF since step {} (renewal-over-budget;",
+        h["step"]
+    );
+    assert!(stdout.contains(&wanted), "{stdout}\nwanted: {wanted}");
+    assert!(
+        stdout.contains(&format!(
+            "scaled charge {} vs {}",
+            h["real_cost"], h["sjf_cost"]
+        )),
+        "{stdout}"
+    );
+    let stdout = explain(0);
+    assert!(
+        stdout.contains("decision 0 was the network's: the renewal guard left the decisions to the learned policy since step 0 (start;"),
+        "{stdout}"
+    );
+}

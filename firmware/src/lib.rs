@@ -19,13 +19,16 @@ pub mod measure;
 pub mod monitor;
 
 use whitebox_core::encoding::{compact_len, Compact, Encoding};
+use whitebox_core::guard::{
+    Guard, GuardError, GuardMode, GuardParams, GuardStats, Handover, HandoverReason, Leader,
+};
 use whitebox_core::model::{self, ModelError};
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
-    run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, ProjectedDecision,
-    Projection, Rule, RuleSet, Scheduler,
+    run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected,
+    ProjectedDecision, Projection, Rule, RuleSet, Scheduler, Sjf,
 };
 
 /// Job slots of the embedded model.
@@ -141,6 +144,102 @@ pub struct GoldenDecision {
     pub valid: u32,
     /// Logit bit patterns by output index.
     pub logits: [u32; OUTPUTS],
+    /// With a guard: the scheduler whose decision `action` is.
+    pub decided_by: Option<Leader>,
+}
+
+/// The guard of a guarded golden trace.
+pub struct GoldenGuard {
+    /// The mode.
+    pub mode: GuardMode,
+    /// `eps` as stored, as an `f32` bit pattern.
+    pub eps_bits: u32,
+    /// `c` as stored, as an `f32` bit pattern.
+    pub c_bits: u32,
+    /// Every hand-over, the start included.
+    pub handovers: &'static [Handover],
+    /// The counters at the end of the run.
+    pub stats: GuardStats,
+}
+
+impl GoldenGuard {
+    /// The parameters, or `None` when the recorded ones are out of range.
+    pub fn params(&self) -> Option<GuardParams> {
+        GuardParams::new(
+            self.mode,
+            f32::from_bits(self.eps_bits),
+            f32::from_bits(self.c_bits),
+        )
+        .ok()
+    }
+}
+
+/// The firmware's learned policy (greedy, compact encoder).
+pub type Policy<'m> = MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
+
+/// The guard's learned scheduler: the policy, projected onto rules if there are any.
+// Built once per episode and never moved on the decision path; without a heap there is no box
+// to shrink the projected variant into.
+#[allow(clippy::large_enum_variant)]
+pub enum Learned<'m> {
+    /// The policy as it is.
+    Plain(Policy<'m>),
+    /// The policy projected onto rules.
+    Projected(Projected<Policy<'m>, OUTPUTS>),
+}
+
+impl Scheduler<SLOTS> for Learned<'_> {
+    fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
+        match self {
+            Learned::Plain(p) => p.decide(cluster),
+            Learned::Projected(p) => p.decide(cluster),
+        }
+    }
+}
+
+/// The guard's fallback: SJF, projected onto the same rules if there are any.
+#[allow(clippy::large_enum_variant)] // as `Learned`
+pub enum Fallback {
+    /// SJF.
+    Plain(Sjf),
+    /// SJF projected onto rules.
+    Projected(Projected<Sjf, OUTPUTS>),
+}
+
+impl Scheduler<SLOTS> for Fallback {
+    fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
+        match self {
+            Fallback::Plain(p) => p.decide(cluster),
+            Fallback::Projected(p) => p.decide(cluster),
+        }
+    }
+}
+
+/// The guarded learned scheduler of the firmware.
+pub type Guarded<'a, 'm> = Guard<'a, Learned<'m>, Fallback, SLOTS>;
+
+/// The greedy policy of `net` guarded against SJF with `params` on the episode of `jobs`, both
+/// projected onto `projection` if given (as `whitebox record --guard` builds it).
+///
+/// # Errors
+/// [`GuardError::Episode`] for an invalid job sequence.
+pub fn guarded<'a, 'm>(
+    net: &'m Net,
+    mask_invalid: bool,
+    projection: Option<&Projection>,
+    params: GuardParams,
+    jobs: &'a [Job],
+    end: EndMode,
+) -> Result<Guarded<'a, 'm>, GuardError> {
+    let policy = MlpPolicy::new(net, mask_invalid);
+    let (learned, fallback) = match projection {
+        None => (Learned::Plain(policy), Fallback::Plain(Sjf)),
+        Some(p) => (
+            Learned::Projected(Projected::new(policy, p.clone())),
+            Fallback::Projected(Projected::new(Sjf, p.clone())),
+        ),
+    };
+    Guard::new(learned, fallback, params, jobs, end)
 }
 
 /// One recorded trace.
@@ -157,6 +256,8 @@ pub struct Golden {
     pub decisions: &'static [GoldenDecision],
     /// The rules and what they did, for a trace recorded with rules.
     pub rules: Option<&'static GoldenRules>,
+    /// The guard and its hand-overs, for a guarded trace.
+    pub guard: Option<&'static GoldenGuard>,
     /// Final time step.
     pub final_time: u32,
     /// Jobs allocated.
@@ -213,6 +314,15 @@ pub enum Field {
     TotalReward,
     /// The episode could not start (invalid jobs) or the policy failed.
     Run,
+    /// A part of the hand-over with this index (`step`, `to`, `reason`, `real_cost`,
+    /// `sjf_cost`, or `count` for the number of hand-overs).
+    Handover(usize, &'static str),
+    /// The scheduler a decision was given to (0 learned, 1 fallback, 2 none).
+    DecidedBy,
+    /// A guard counter at the end (`steps`, `learned_steps`, ...).
+    GuardStat(&'static str),
+    /// The recorded guard parameters are out of range.
+    Guard,
 }
 
 impl Field {
@@ -256,6 +366,10 @@ impl core::fmt::Display for Field {
             Field::MeanSlowdown => f.write_str("summary.mean_slowdown (f64 bits)"),
             Field::TotalReward => f.write_str("summary.total_reward (f64 bits)"),
             Field::Run => f.write_str("run (invalid jobs or a policy error)"),
+            Field::Handover(k, part) => write!(f, "guard.handovers[{k}].{part}"),
+            Field::DecidedBy => f.write_str("decided_by (0 learned, 1 fallback, 2 none)"),
+            Field::GuardStat(name) => write!(f, "guard.stats.{name}"),
+            Field::Guard => f.write_str("guard (parameters)"),
         }
     }
 }
@@ -290,8 +404,11 @@ pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelErr
 /// The greedy policy (projected onto the recorded rules, if any), checking each decision
 /// against the golden one as it goes.
 struct Checker<'a, 'm> {
-    policy: MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>,
+    policy: Policy<'m>,
     projection: Option<(Projection, &'a [GoldenProjection])>,
+    /// With a guard: the guard, the recorded hand-overs, how many were made and the step of
+    /// the last one.
+    guard: Option<(Guarded<'a, 'm>, &'a [Handover], usize, Option<u32>)>,
     expected: &'a [GoldenDecision],
     next: usize,
     first: Option<Mismatch>,
@@ -368,6 +485,7 @@ impl Checker<'_, '_> {
         cluster: &Cluster<SLOTS>,
         action: Action,
         projected: Option<&ProjectedDecision<OUTPUTS>>,
+        decided_by: Option<Leader>,
     ) -> Option<Mismatch> {
         let decision = self.next;
         let miss = |field, expected: u64, got: u64| {
@@ -415,11 +533,57 @@ impl Checker<'_, '_> {
         if let Some(m) = rules.and_then(|(g, p)| compare_projection(decision, g, p, false)) {
             return Some(m);
         }
+        let code = |l: Option<Leader>| match l {
+            Some(Leader::Learned) => 0,
+            Some(Leader::Fallback) => 1,
+            None => 2,
+        };
+        if e.decided_by != decided_by {
+            return miss(Field::DecidedBy, code(e.decided_by), code(decided_by));
+        }
         let got = action.index(SLOTS) as u64;
         if u64::from(e.action) != got {
             return miss(Field::Action, e.action.into(), got);
         }
         rules.and_then(|(g, p)| compare_projection(decision, g, p, true))
+    }
+}
+
+impl Checker<'_, '_> {
+    /// Compares a hand-over made here with the next recorded one.
+    fn compare_handover(&mut self, h: Handover) -> Option<Mismatch> {
+        let decision = self.next;
+        let (_, recorded, seen, _) = self.guard.as_mut()?;
+        let k = *seen;
+        *seen += 1;
+        let miss = |part, expected: u64, got: u64| {
+            Some(Mismatch {
+                decision,
+                field: Field::Handover(k, part),
+                expected,
+                got,
+            })
+        };
+        let Some(want) = recorded.get(k) else {
+            return miss("count", recorded.len() as u64, k as u64 + 1);
+        };
+        let to = |l: Leader| u64::from(l == Leader::Fallback);
+        if want.step != h.step {
+            return miss("step", want.step.into(), h.step.into());
+        }
+        if want.to != h.to {
+            return miss("to", to(want.to), to(h.to));
+        }
+        if want.reason != h.reason {
+            return miss("reason", want.reason as u64, h.reason as u64);
+        }
+        if want.real_cost != h.real_cost {
+            return miss("real_cost", want.real_cost, h.real_cost);
+        }
+        if want.sjf_cost != h.sjf_cost {
+            return miss("sjf_cost", want.sjf_cost, h.sjf_cost);
+        }
+        None
     }
 }
 
@@ -434,8 +598,22 @@ impl Scheduler<SLOTS> for Checker<'_, '_> {
                 (d.action, Some(d))
             }
         };
+        let (mut action, mut decided_by, mut handover) = (action, None, None);
+        if let Some((g, _, _, last)) = &mut self.guard {
+            action = g.decide(cluster)?;
+            decided_by = Some(g.leader());
+            if let Some(h) = g.last_handover() {
+                if *last != Some(h.step) {
+                    *last = Some(h.step);
+                    handover = Some(h);
+                }
+            }
+        }
         if self.first.is_none() {
-            self.first = self.compare(cluster, action, projected.as_ref());
+            // A hand-over comes before the decision it gives away, as on the host.
+            self.first = handover
+                .and_then(|h| self.compare_handover(h))
+                .or_else(|| self.compare(cluster, action, projected.as_ref(), decided_by));
         }
         self.next = self.next.saturating_add(1);
         Ok(action)
@@ -458,11 +636,22 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
         Some(r) => Some((r.projection().ok_or(fail(Field::Rules, 0))?, r.decisions)),
         None => None,
     };
+    let guard = match golden.guard {
+        Some(g) => {
+            let params = g.params().ok_or(fail(Field::Guard, 0))?;
+            let p = projection.as_ref().map(|(p, _)| p);
+            let guard = guarded(net, mask_invalid, p, params, golden.jobs, golden.end)
+                .map_err(|_| fail(Field::Run, 0))?;
+            Some((guard, g.handovers, 0, None))
+        }
+        None => None,
+    };
     let mut episode: Episode<'_, SLOTS> =
         Episode::new(golden.jobs, golden.end, &mut ()).map_err(|_| fail(Field::Run, 0))?;
     let mut checker = Checker {
         policy: MlpPolicy::new(net, mask_invalid),
         projection,
+        guard,
         expected: golden.decisions,
         next: 0,
         first: None,
@@ -506,5 +695,37 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
         golden.total_reward_bits,
         summary.total_reward.to_bits(),
     )?;
+    if let (Some(want), Some((g, recorded, seen, _))) = (golden.guard, &mut checker.guard) {
+        end(
+            Field::Handover(*seen, "count"),
+            recorded.len() as u64,
+            *seen as u64,
+        )?;
+        // The final step's charge counts in the counters, as on the host.
+        g.settle(episode.cluster())
+            .map_err(|_| fail(Field::Run, n))?;
+        let (w, s) = (want.stats, g.stats());
+        end(Field::GuardStat("steps"), w.steps.into(), s.steps.into())?;
+        end(
+            Field::GuardStat("learned_steps"),
+            w.learned_steps.into(),
+            s.learned_steps.into(),
+        )?;
+        end(
+            Field::GuardStat("renewals"),
+            w.renewals.into(),
+            s.renewals.into(),
+        )?;
+        end(
+            Field::GuardStat("handovers"),
+            w.handovers.into(),
+            s.handovers.into(),
+        )?;
+        end(
+            Field::GuardStat("worst_round_loss"),
+            w.worst_round_loss,
+            s.worst_round_loss,
+        )?;
+    }
     Ok(n)
 }

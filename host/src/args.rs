@@ -3,6 +3,8 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
+use whitebox_core::guard::{GuardMode, GuardParams};
+use whitebox_runtime::guard::{GuardSettings, ModeName};
 use whitebox_runtime::rules::RuleTexts;
 use whitebox_runtime::settings::{End, Slots};
 
@@ -100,4 +102,76 @@ pub fn usize_of(n: u64, flag: &str) -> Result<usize> {
 /// When it is NaN or outside `[0, 1]`.
 pub fn tetris_knob(knob: f64) -> Result<f64> {
     whitebox_runtime::policy::check_knob(knob).context("--tetris-knob")
+}
+
+/// `--guard`, `--guard-eps`, `--guard-c`: a guard insuring a learned policy against SJF
+/// (`docs/guard.md`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GuardArgs {
+    /// Guard learned policies (model:PATH, int8:PATH) against SJF: renewal (hands over only
+    /// where the two schedules meet; proved bound R <= (1+eps) SJF + c + L) or budget (hands
+    /// over at any step; empirical bound). Absent: no guard.
+    #[arg(long = "guard", value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Relative slack of the guard's budget test, in [0, 10].
+    #[arg(
+        long,
+        default_value = "0.1",
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub guard_eps: String,
+    /// Additive slack of the guard's budget test, in slowdown units (total charge), in
+    /// [0, 1000000].
+    #[arg(
+        long,
+        default_value = "5",
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub guard_c: String,
+}
+
+impl GuardArgs {
+    /// The guard, or `None` without `--guard`; `--guard-eps` and `--guard-c` are checked either
+    /// way.
+    ///
+    /// # Errors
+    /// An unknown mode or a parameter that is not a number in its range, named with its flag,
+    /// its value and the allowed range.
+    pub fn settings(&self) -> Result<Option<GuardSettings>> {
+        let (eps, c) = self.parameters()?;
+        let Some(mode) = &self.mode else {
+            return Ok(None);
+        };
+        let mode: ModeName = mode.parse().context("--guard")?;
+        Ok(Some(GuardSettings::new(mode.0, eps, c)?))
+    }
+
+    /// The guard, renewal mode when `--guard` is absent (the demo's default).
+    ///
+    /// # Errors
+    /// As [`GuardArgs::settings`].
+    pub fn settings_or_renewal(&self) -> Result<GuardSettings> {
+        let (eps, c) = self.parameters()?;
+        Ok(match self.settings()? {
+            Some(s) => s,
+            None => GuardSettings::new(GuardMode::Renewal, eps, c)?,
+        })
+    }
+
+    /// `eps` and `c`, each checked alone so the error names its flag.
+    fn parameters(&self) -> Result<(f32, f32)> {
+        let number = |text: &str, param: &str, flag: &str| -> Result<f32> {
+            text.trim().parse::<f32>().map_err(|_| {
+                anyhow::anyhow!("{flag}: guard parameter `{param}` = {text} is not a number")
+            })
+        };
+        let eps = number(&self.guard_eps, "eps", "--guard-eps")?;
+        let c = number(&self.guard_c, "c", "--guard-c")?;
+        let d = GuardParams::default();
+        GuardSettings::new(d.mode(), eps, GuardParams::DEFAULT_C).context("--guard-eps")?;
+        GuardSettings::new(d.mode(), GuardParams::DEFAULT_EPS, c).context("--guard-c")?;
+        Ok((eps, c))
+    }
 }

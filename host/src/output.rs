@@ -143,6 +143,24 @@ pub fn sim_table(r: &SimReport) -> String {
             v.len()
         );
     }
+    if let Some(g) = &r.guard {
+        let s = &g.settings;
+        let _ = writeln!(
+            out,
+            "guard {}(eps={},c={}): learned policy decided {} of {} steps, {} renewals, {} \
+             hand-overs, worst round loss {:.3}; charge {:.3} vs SJF {:.3}",
+            s.mode,
+            s.eps,
+            s.c,
+            g.learned_steps,
+            g.steps,
+            g.renewals,
+            g.handovers,
+            g.worst_round_loss,
+            g.real_charge,
+            g.sjf_charge
+        );
+    }
     out
 }
 
@@ -166,6 +184,28 @@ fn with_rule_column(
     headers.push(("changed by rules", Align::Right));
     for (c, r) in cells.iter_mut().zip(rows) {
         c.push(rule_counts(r));
+    }
+}
+
+/// Adds the guard columns (learned share of steps, hand-overs, renewals) when some row is of a
+/// guarded policy.
+fn with_guard_columns(
+    headers: &mut Vec<(&'static str, Align)>,
+    cells: &mut [Vec<String>],
+    rows: &[&EvalRow],
+) {
+    if rows.iter().all(|r| r.guard_steps.is_none()) {
+        return;
+    }
+    headers.extend([
+        ("guard: learned", Align::Right),
+        ("handovers", Align::Right),
+        ("renewals", Align::Right),
+    ]);
+    for (c, r) in cells.iter_mut().zip(rows) {
+        c.push(percent(r.guard_learned_share));
+        c.push(opt(r.guard_handovers));
+        c.push(opt(r.guard_renewals));
     }
 }
 
@@ -212,7 +252,9 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
         ("steps >80%", Right),
         ("not lone", Right),
     ];
-    with_rule_column(&mut headers, &mut cells, &rows.iter().collect::<Vec<_>>());
+    let refs = rows.iter().collect::<Vec<_>>();
+    with_rule_column(&mut headers, &mut cells, &refs);
+    with_guard_columns(&mut headers, &mut cells, &refs);
     table(&headers, &cells)
 }
 
@@ -285,6 +327,7 @@ pub fn demo_table(r: &DemoReport) -> String {
     ];
     let rows: Vec<&EvalRow> = r.table.iter().map(|d| &d.row).collect();
     with_rule_column(&mut headers, &mut cells, &rows);
+    with_guard_columns(&mut headers, &mut cells, &rows);
     out += &table(&headers, &cells);
     for p in &s.eval.rules {
         let _ = writeln!(
@@ -293,6 +336,14 @@ pub fn demo_table(r: &DemoReport) -> String {
             p.policy,
             p.rules.join(", "),
             p.c.as_str().map_or_else(|| p.c.to_string(), str::to_owned)
+        );
+    }
+    for p in &s.eval.guards {
+        let g = &p.guard;
+        let _ = writeln!(
+            out,
+            "{}: guard {}(eps={},c={}) against SJF (docs/guard.md)",
+            p.policy, g.mode, g.eps, g.c
         );
     }
     out += "\ndnn - sjf mean slowdown, paired over the same job sets (negative: dnn is better):\n";

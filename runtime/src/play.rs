@@ -1,12 +1,17 @@
 //! Playing one episode with run-time settings: the slot count `M` is a const generic in the
 //! core, so the choice between 5 and 10 slots is dispatched here, once.
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+use whitebox_core::guard::{GuardStats, HandoverReason};
 use whitebox_core::projection::{Projected, ProjectionStats};
+use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{
-    run, Action, Cluster, EndMode, Episode, Job, Observer, PolicyError, Scheduler, Summary,
+    run, Action, Cluster, EndMode, Episode, Guard, Handover, Job, Leader, Observer, PolicyError,
+    Scheduler, Sjf, Summary,
 };
 
+use crate::guard::{GuardReportSettings, GuardSettings};
 use crate::models::{Decide, LoadedModel};
 use crate::policy::{AnyScheduler, PolicySpec};
 use crate::rules::DecisionInfo;
@@ -24,7 +29,7 @@ pub enum Keep {
     All,
 }
 
-/// What a projected episode says about its decisions (see [`play_explained`]).
+/// What a projected or guarded episode says about its decisions (see [`play_explained`]).
 #[derive(Clone, Debug, Default)]
 pub struct Explanations {
     /// Which decisions to keep.
@@ -33,6 +38,104 @@ pub struct Explanations {
     pub decisions: Vec<DecisionInfo>,
     /// Counts over every decision.
     pub stats: ProjectionStats,
+    /// For a guarded policy ([`PolicySpec::Guarded`]): what the guard did.
+    pub guard: Option<GuardOutcome>,
+}
+
+/// A charge scaled by `INV_LEN_SCALE` in slowdown units.
+fn slowdown_units(scaled: u64) -> f64 {
+    scaled as f64 / INV_LEN_SCALE as f64
+}
+
+/// One hand-over of a guarded run, as reports show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HandoverReport {
+    /// Time step from which `to` decides.
+    pub step: u32,
+    /// `learned` or `sjf` (the fallback, under the same rules if any).
+    pub to: &'static str,
+    /// `start`, `renewal-within-budget`, `renewal-over-budget`, `within-budget` or
+    /// `over-budget` (`docs/guard.md`).
+    pub reason: &'static str,
+    /// The guarded schedule's charge over steps `0..=step`, in slowdown units.
+    pub real_cost: f64,
+    /// SJF's charge over the same steps on the same arrivals, in slowdown units.
+    pub sjf_cost: f64,
+}
+
+impl From<&Handover> for HandoverReport {
+    fn from(h: &Handover) -> Self {
+        HandoverReport {
+            step: h.step,
+            to: match h.to {
+                Leader::Learned => "learned",
+                Leader::Fallback => "sjf",
+            },
+            reason: match h.reason {
+                HandoverReason::Start => "start",
+                HandoverReason::RenewalWithinBudget => "renewal-within-budget",
+                HandoverReason::RenewalOverBudget => "renewal-over-budget",
+                HandoverReason::WithinBudget => "within-budget",
+                HandoverReason::OverBudget => "over-budget",
+            },
+            real_cost: slowdown_units(h.real_cost),
+            sjf_cost: slowdown_units(h.sjf_cost),
+        }
+    }
+}
+
+/// What the guard of a guarded episode did: its settings, counters, the final costs and every
+/// hand-over (the first, at step 0, included). Costs are total charges in slowdown units (the sum
+/// over steps of `1/len` over the jobs in the system; `docs/guard.md`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GuardOutcome {
+    /// Mode, `eps` and `c`.
+    pub settings: GuardReportSettings,
+    /// Time steps seen.
+    pub steps: u32,
+    /// Time steps the learned policy was in charge of.
+    pub learned_steps: u32,
+    /// Renewals: steps at whose start the real cluster and the shadow were in the same state.
+    pub renewals: u32,
+    /// Hand-overs after the start.
+    pub handovers: u32,
+    /// Renewal mode: the largest loss against SJF within one round led by the learned policy
+    /// (the theorem's `L`), in slowdown units.
+    pub worst_round_loss: f64,
+    /// The guarded schedule's total charge `R`, in slowdown units.
+    pub real_charge: f64,
+    /// SJF's total charge on the same sequence as the guard accounts it, in slowdown units.
+    pub sjf_charge: f64,
+    /// Whether `real_charge <= (1 + eps) sjf_charge + c` at the end (the budget test without
+    /// the theorem's `L`).
+    pub within_budget: bool,
+    /// Every hand-over, in order.
+    pub handover_list: Vec<HandoverReport>,
+    /// The exact values (charges scaled by `INV_LEN_SCALE`), for checks.
+    #[serde(skip)]
+    pub exact: GuardExact,
+}
+
+/// The exact counters of a guarded run, charges scaled by `INV_LEN_SCALE`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GuardExact {
+    /// The core's counters.
+    pub stats: GuardStats,
+    /// The guarded schedule's total charge.
+    pub real_cost: u64,
+    /// SJF's total charge as the guard accounts it.
+    pub sjf_cost: u64,
+    /// Every hand-over, as the core reports it.
+    pub handovers: Vec<Handover>,
+    /// The time steps at which a renewal happened, in order.
+    pub renewal_steps: Vec<u32>,
+}
+
+impl GuardOutcome {
+    /// The learned policy's share of time steps, in `[0, 1]` (`None` for no step).
+    pub fn learned_share(&self) -> Option<f64> {
+        (self.steps > 0).then(|| f64::from(self.learned_steps) / f64::from(self.steps))
+    }
 }
 
 /// Plays `jobs` to the end with `policy` on `slots` slots, reporting events to `observer`.
@@ -50,7 +153,8 @@ pub fn play(
     play_explained(jobs, slots, end, policy, observer, None)
 }
 
-/// As [`play`], and for a projected policy also fills `explain` with its decisions.
+/// As [`play`], and for a projected policy also fills `explain` with its decisions; for a
+/// guarded policy it sets `explain.guard` to what the guard did.
 ///
 /// # Errors
 /// As [`play`].
@@ -103,6 +207,118 @@ where
     }
 }
 
+/// A scheduler as the guard holds it: plain, or projected onto rules.
+enum Part<const O: usize> {
+    Plain(AnyScheduler),
+    Projected(Box<Projected<AnyScheduler, O>>),
+}
+
+impl<const M: usize, const O: usize> Scheduler<M> for Part<O>
+where
+    LoadedModel: Decide<M>,
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        match self {
+            Part::Plain(s) => s.decide(cluster),
+            Part::Projected(s) => s.decide(cluster),
+        }
+    }
+}
+
+/// A guard that notes the time steps of its renewals.
+struct Noting<'a, const M: usize, const O: usize> {
+    guard: Guard<'a, Part<O>, Part<O>, M>,
+    renewal_steps: Vec<u32>,
+    handovers: Vec<Handover>,
+}
+
+impl<const M: usize, const O: usize> Noting<'_, M, O>
+where
+    LoadedModel: Decide<M>,
+{
+    fn note(&mut self, cluster: &Cluster<M>, renewals: u32) {
+        if self.guard.stats().renewals > renewals {
+            self.renewal_steps.push(cluster.now());
+        }
+        if let Some(h) = self.guard.last_handover() {
+            if self.handovers.last() != Some(&h) {
+                self.handovers.push(h);
+            }
+        }
+    }
+}
+
+impl<const M: usize, const O: usize> Scheduler<M> for Noting<'_, M, O>
+where
+    LoadedModel: Decide<M>,
+{
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        let renewals = self.guard.stats().renewals;
+        let action = self.guard.decide(cluster)?;
+        self.note(cluster, renewals);
+        Ok(action)
+    }
+}
+
+/// Plays a guarded policy: `base` is the learned policy, possibly projected; the fallback is SJF
+/// under the same projection.
+fn play_guarded<const M: usize, const O: usize>(
+    episode: &mut Episode<'_, M>,
+    jobs: &[Job],
+    end: EndMode,
+    base: &PolicySpec,
+    settings: &GuardSettings,
+    observer: &mut impl Observer,
+) -> Result<(Summary, GuardOutcome)>
+where
+    LoadedModel: Decide<M>,
+{
+    let (learned, fallback) = match base.projection() {
+        Some(p) => (
+            Part::Projected(Box::new(Projected::new(base.scheduler(), p.clone()))),
+            Part::Projected(Box::new(Projected::new(AnyScheduler::Sjf(Sjf), p.clone()))),
+        ),
+        None => (
+            Part::Plain(base.scheduler()),
+            Part::Plain(AnyScheduler::Sjf(Sjf)),
+        ),
+    };
+    let guard =
+        Guard::new(learned, fallback, settings.params, jobs, end).map_err(|e| anyhow!("{e}"))?;
+    let mut s = Noting::<M, O> {
+        guard,
+        renewal_steps: Vec::new(),
+        handovers: Vec::new(),
+    };
+    let summary = run(episode, &mut s, observer)?;
+    // The final step is seen only here: count its charge (and a renewal at it).
+    let renewals = s.guard.stats().renewals;
+    s.guard.settle(episode.cluster())?;
+    s.note(episode.cluster(), renewals);
+    let stats = s.guard.stats();
+    let (real_cost, sjf_cost) = (s.guard.real_cost(), s.guard.sjf_cost());
+    let outcome = GuardOutcome {
+        settings: settings.report(),
+        steps: stats.steps,
+        learned_steps: stats.learned_steps,
+        renewals: stats.renewals,
+        handovers: stats.handovers,
+        worst_round_loss: slowdown_units(stats.worst_round_loss),
+        real_charge: slowdown_units(real_cost),
+        sjf_charge: slowdown_units(sjf_cost),
+        within_budget: settings.params.within(real_cost, sjf_cost),
+        handover_list: s.handovers.iter().map(HandoverReport::from).collect(),
+        exact: GuardExact {
+            stats,
+            real_cost,
+            sjf_cost,
+            handovers: s.handovers,
+            renewal_steps: s.renewal_steps,
+        },
+    };
+    Ok((summary, outcome))
+}
+
 fn play_m<const M: usize, const O: usize>(
     jobs: &[Job],
     end: EndMode,
@@ -115,6 +331,14 @@ where
 {
     // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
     let mut episode: Episode<'_, M> = Episode::new(jobs, end, observer)?;
+    if let PolicySpec::Guarded(base, settings) = policy {
+        let (summary, outcome) =
+            play_guarded::<M, O>(&mut episode, jobs, end, base, settings, observer)?;
+        if let Some(out) = explain {
+            out.guard = Some(outcome);
+        }
+        return Ok(summary);
+    }
     let scheduler = policy.scheduler();
     let summary = match policy.projection() {
         Some(p) => {

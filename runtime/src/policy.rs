@@ -14,6 +14,7 @@ use whitebox_core::projection::Projection;
 use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 
+use crate::guard::GuardSettings;
 use crate::models::{Decide, LoadedModel};
 
 /// A policy, by name: a baseline or a model file.
@@ -144,6 +145,8 @@ pub struct NamedPolicy {
     pub label: String,
     /// Rules every decision of the policy is projected onto, if any.
     pub rules: Option<Projection>,
+    /// A guard insuring the (learned) policy against SJF, if any (`docs/guard.md`).
+    pub guard: Option<GuardSettings>,
 }
 
 impl From<PolicyName> for NamedPolicy {
@@ -153,6 +156,7 @@ impl From<PolicyName> for NamedPolicy {
             policy,
             label,
             rules: None,
+            guard: None,
         }
     }
 }
@@ -164,6 +168,7 @@ impl NamedPolicy {
             policy,
             label: label.into(),
             rules: None,
+            guard: None,
         }
     }
 
@@ -173,13 +178,23 @@ impl NamedPolicy {
         self
     }
 
-    /// The policy with its parameters and rules, as [`PolicyName::with`] and
-    /// [`PolicySpec::projected`].
+    /// The same policy guarded by `guard` (see [`PolicySpec::guarded`]).
+    pub fn with_guard(mut self, guard: Option<GuardSettings>) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// The policy with its parameters, rules and guard, as [`PolicyName::with`],
+    /// [`PolicySpec::projected`] and [`PolicySpec::guarded`].
     ///
     /// # Errors
-    /// As [`PolicyName::with`].
+    /// As [`PolicyName::with`], and a guard on a policy that is not learned.
     pub fn resolve(&self, knob: f64, seed: u64) -> Result<PolicySpec> {
-        Ok(self.policy.with(knob, seed)?.projected(self.rules.clone()))
+        check_guardable(&self.policy, self.guard.as_ref())?;
+        self.policy
+            .with(knob, seed)?
+            .projected(self.rules.clone())
+            .guarded(self.guard)
     }
 
     /// Parses `POLICY` or `LABEL=POLICY`; a label is letters, digits, `-`, `_` and `.` (so
@@ -219,6 +234,22 @@ impl NamedPolicy {
     }
 }
 
+/// Refuses a guard on a policy that is not learned: the guard insures a learned policy against
+/// SJF (guarding a baseline is pointless, and Random is not a deterministic function of the
+/// cluster state, which the guard's theorem needs).
+///
+/// # Errors
+/// When `guard` is given and `policy` is not `model:PATH` or `int8:PATH`.
+pub fn check_guardable(policy: &PolicyName, guard: Option<&GuardSettings>) -> Result<()> {
+    if guard.is_some() && !matches!(policy, PolicyName::Model(_) | PolicyName::Int8(_)) {
+        bail!(
+            "policy `{policy}` cannot be guarded: a guard insures a learned policy \
+             ({MODEL_PREFIX}PATH or {INT8_PREFIX}PATH) against SJF"
+        );
+    }
+    Ok(())
+}
+
 /// Checks a Tetris knob.
 ///
 /// # Errors
@@ -252,6 +283,9 @@ pub enum PolicySpec {
     /// A policy whose every decision is projected onto operator rules
     /// ([`whitebox_core::projection`]).
     Projected(Box<PolicySpec>, Projection),
+    /// A learned policy (possibly projected onto rules) guarded by SJF projected onto the same
+    /// rules ([`whitebox_core::Guard`], `docs/guard.md`); built by [`PolicySpec::guarded`].
+    Guarded(Box<PolicySpec>, GuardSettings),
 }
 
 impl PolicySpec {
@@ -262,21 +296,57 @@ impl PolicySpec {
             PolicySpec::Projected(base, p) => {
                 PolicySpec::Projected(Box::new(base.reseeded(seed)), p.clone())
             }
+            PolicySpec::Guarded(base, g) => PolicySpec::Guarded(Box::new(base.reseeded(seed)), *g),
             other => other.clone(),
         }
     }
 
+    /// This policy guarded by `guard` against SJF (under the same rules, if projected);
+    /// unchanged for `None`, a guarded policy's settings are replaced.
+    ///
+    /// # Errors
+    /// When `guard` is given and the policy underneath the rules is not learned.
+    pub fn guarded(self, guard: Option<GuardSettings>) -> Result<PolicySpec> {
+        let Some(g) = guard else {
+            return Ok(self);
+        };
+        let base = match self {
+            PolicySpec::Guarded(base, _) => *base,
+            other => other,
+        };
+        let learned = match &base {
+            PolicySpec::Projected(inner, _) => matches!(**inner, PolicySpec::Learned(_)),
+            other => matches!(other, PolicySpec::Learned(_)),
+        };
+        if !learned {
+            bail!("only a learned policy can be guarded ({MODEL_PREFIX}PATH or {INT8_PREFIX}PATH)");
+        }
+        Ok(PolicySpec::Guarded(Box::new(base), g))
+    }
+
+    /// The guard settings of a guarded policy.
+    pub fn guard(&self) -> Option<&GuardSettings> {
+        match self {
+            PolicySpec::Guarded(_, g) => Some(g),
+            _ => None,
+        }
+    }
+
     /// This policy projected onto `rules` (unchanged for `None`; a projected policy's rules are
-    /// replaced).
+    /// replaced; a guarded policy's learned part and fallback are both projected).
     pub fn projected(self, rules: Option<Projection>) -> PolicySpec {
         match (self, rules) {
+            (PolicySpec::Guarded(base, g), rules) => {
+                PolicySpec::Guarded(Box::new(base.projected(rules)), g)
+            }
             (PolicySpec::Projected(base, _), Some(p)) => PolicySpec::Projected(base, p),
             (base, Some(p)) => PolicySpec::Projected(Box::new(base), p),
             (base, None) => base,
         }
     }
 
-    /// The projection every decision goes through, if any.
+    /// The projection every decision goes through, if any (`None` for a guarded policy, whose
+    /// learned part and fallback each go through the rules of [`PolicySpec::guarded`]'s base).
     pub fn projection(&self) -> Option<&Projection> {
         match self {
             PolicySpec::Projected(_, p) => Some(p),
@@ -288,13 +358,14 @@ impl PolicySpec {
     pub fn required_slots(&self) -> Option<usize> {
         match self {
             PolicySpec::Learned(m) => Some(m.slots()),
-            PolicySpec::Projected(base, _) => base.required_slots(),
+            PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.required_slots(),
             _ => None,
         }
     }
 
-    /// A fresh scheduler (a new random stream for Random). For a projected policy this is the
-    /// scheduler of the policy underneath; [`crate::play`] adds the projection.
+    /// A fresh scheduler (a new random stream for Random). For a projected or guarded policy
+    /// this is the scheduler of the policy underneath; [`crate::play`] adds the projection and
+    /// the guard.
     pub fn scheduler(&self) -> AnyScheduler {
         match self {
             PolicySpec::Sjf => AnyScheduler::Sjf(Sjf),
@@ -302,7 +373,7 @@ impl PolicySpec {
             PolicySpec::Tetris { knob } => AnyScheduler::Tetris(Tetris { knob: *knob }),
             PolicySpec::Random { seed } => AnyScheduler::Random(RandomPolicy::new(*seed)),
             PolicySpec::Learned(m) => AnyScheduler::Learned(Arc::clone(m)),
-            PolicySpec::Projected(base, _) => base.scheduler(),
+            PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.scheduler(),
         }
     }
 }
@@ -430,6 +501,44 @@ mod tests {
             NamedPolicy::parse_list("a=sjf,sjf").map(|l| l.len()).ok(),
             Some(2)
         );
+    }
+
+    #[test]
+    fn only_learned_policies_are_guarded_and_rules_reach_inside_the_guard() {
+        let g = Some(GuardSettings::default());
+        let e = err(PolicySpec::Sjf.guarded(g));
+        assert!(e.contains("only a learned policy"), "{e}");
+        assert!(matches!(PolicySpec::Sjf.guarded(None), Ok(PolicySpec::Sjf)));
+        let e = err(NamedPolicy::from(PolicyName::Random)
+            .with_guard(g)
+            .resolve(0.5, 0));
+        assert!(e.contains("`random` cannot be guarded"), "{e}");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/models/default.model"
+        );
+        let model = NamedPolicy::from(PolicyName::Model(PathBuf::from(path)));
+        let rules = crate::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)
+            .unwrap_or_else(|e| unreachable!("{e:#}"));
+        // Rules then guard, or guard then rules: the guard holds the projected learned policy.
+        let a = model
+            .clone()
+            .with_rules(rules.clone())
+            .with_guard(g)
+            .resolve(0.5, 0);
+        let b = model
+            .resolve(0.5, 0)
+            .and_then(|p| p.guarded(g))
+            .map(|p| p.projected(rules));
+        for p in [a, b] {
+            let p = p.unwrap_or_else(|e| unreachable!("{e:#}"));
+            assert!(p.projection().is_none() && p.guard().is_some());
+            assert_eq!(p.required_slots(), Some(10));
+            assert!(
+                matches!(&p, PolicySpec::Guarded(base, _) if base.projection().is_some()),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,8 +7,9 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 use whitebox_core::Job;
 
-use whitebox_runtime::play::play;
-use whitebox_runtime::policy::PolicyName;
+use whitebox_runtime::guard::{GuardReportSettings, GuardSettings};
+use whitebox_runtime::play::{play_explained, Explanations};
+use whitebox_runtime::policy::{PolicyName, PolicySpec};
 use whitebox_runtime::settings::{End, Slots};
 use whitebox_runtime::stats::mean_ci95;
 
@@ -31,7 +32,20 @@ pub struct CompareRow {
     pub worse_files: usize,
     /// Episodes cut by the time cap.
     pub truncated: usize,
+    /// For a guarded policy: the share of time steps, pooled over files, in which the learned
+    /// policy was in charge, in `[0, 1]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_learned_share: Option<f64>,
+    /// For a guarded policy: hand-overs after the start, over all files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_handovers: Option<u64>,
+    /// For a guarded policy: renewals, over all files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_renewals: Option<u64>,
 }
+
+/// Guard counters summed over files: time steps, learned steps, hand-overs, renewals.
+type GuardSums = Option<[u64; 4]>;
 
 /// The report of `whitebox compare`.
 #[derive(Clone, Debug, Serialize)]
@@ -42,13 +56,18 @@ pub struct CompareReport {
     pub reference: String,
     /// One row per policy.
     pub rows: Vec<CompareRow>,
+    /// The guard of the `+guard` rows, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardReportSettings>,
 }
 
 /// Plays every job set with every policy (`reference` is `policies[0]`) and compares them.
+/// With `guard`, every learned policy is followed by its guarded form, shown as `NAME+guard`.
 /// A job set in which nothing was allocated counts with mean slowdown 0.
 ///
 /// # Errors
-/// No files or policies, a model that does not match `slots`, or a failing policy.
+/// No files or policies, a model that does not match `slots`, a failing policy, or a guard with
+/// no learned policy to guard.
 pub fn compare(
     files: &[(PathBuf, Vec<Job>)],
     policies: &[PolicyName],
@@ -56,27 +75,48 @@ pub fn compare(
     end: End,
     simu_len: u32,
     time_cap: u32,
+    guard: Option<GuardSettings>,
 ) -> Result<CompareReport> {
     if files.is_empty() || policies.is_empty() {
         bail!("compare needs at least one job file and one policy");
     }
+    let learned = |p: &PolicyName| matches!(p, PolicyName::Model(_) | PolicyName::Int8(_));
+    if guard.is_some() && !policies.iter().any(learned) {
+        bail!("a guard insures a learned policy (model:PATH or int8:PATH); none is compared");
+    }
     let mode = end.mode(simu_len, time_cap);
     let mut per_policy = Vec::new();
     for name in policies {
-        let policy = name.with(0.5, 0)?;
-        let mut sds = Vec::new();
-        let mut truncated = 0;
-        for (_, jobs) in files {
-            let s = play(jobs, slots, mode, &policy, &mut ())?;
-            truncated += usize::from(s.truncated);
-            sds.push(s.mean_slowdown.unwrap_or(0.0));
+        let plain = name.with(0.5, 0)?;
+        let mut specs = vec![(name.name(), plain.clone())];
+        if let Some(g) = guard.filter(|_| learned(name)) {
+            specs.push((format!("{}+guard", name.name()), plain.guarded(Some(g))?));
         }
-        per_policy.push((name.name(), sds, truncated));
+        for (label, policy) in specs {
+            let mut sds = Vec::new();
+            let mut truncated = 0;
+            let mut sums: GuardSums = None;
+            for (_, jobs) in files {
+                let (s, g) = play_one(jobs, slots, mode, &policy)?;
+                truncated += usize::from(s.truncated);
+                sds.push(s.mean_slowdown.unwrap_or(0.0));
+                if let Some(g) = g {
+                    let sum = sums.get_or_insert([0; 4]);
+                    for (x, n) in
+                        sum.iter_mut()
+                            .zip([g.steps, g.learned_steps, g.handovers, g.renewals])
+                    {
+                        *x += u64::from(n);
+                    }
+                }
+            }
+            per_policy.push((label, sds, truncated, sums));
+        }
     }
     let reference = per_policy[0].1.clone();
     let rows = per_policy
         .into_iter()
-        .map(|(policy, sds, truncated)| {
+        .map(|(policy, sds, truncated, sums)| {
             let diffs: Vec<f64> = sds.iter().zip(&reference).map(|(a, b)| a - b).collect();
             let m = mean_ci95(&sds);
             let d = mean_ci95(&diffs);
@@ -89,6 +129,11 @@ pub fn compare(
                 better_files: diffs.iter().filter(|&&x| x < 0.0).count(),
                 worse_files: diffs.iter().filter(|&&x| x > 0.0).count(),
                 truncated,
+                guard_learned_share: sums
+                    .and_then(|[steps, learned, ..]| (steps > 0).then_some((learned, steps)))
+                    .map(|(l, s)| l as f64 / s as f64),
+                guard_handovers: sums.map(|s| s[2]),
+                guard_renewals: sums.map(|s| s[3]),
             }
         })
         .collect();
@@ -96,7 +141,23 @@ pub fn compare(
         files: files.iter().map(|(p, _)| p.clone()).collect(),
         reference: policies[0].name(),
         rows,
+        guard: guard.map(|g| g.report()),
     })
+}
+
+/// One episode, with the guard's outcome for a guarded policy.
+fn play_one(
+    jobs: &[Job],
+    slots: Slots,
+    end: whitebox_core::EndMode,
+    policy: &PolicySpec,
+) -> Result<(
+    whitebox_core::Summary,
+    Option<whitebox_runtime::play::GuardOutcome>,
+)> {
+    let mut out = Explanations::default();
+    let s = play_explained(jobs, slots, end, policy, &mut (), Some(&mut out))?;
+    Ok((s, out.guard))
 }
 
 /// A plain-text table of a comparison.
@@ -110,8 +171,9 @@ pub fn table(r: &CompareReport) -> String {
         .max()
         .unwrap_or(6)
         .max(6);
+    let guarded = r.rows.iter().any(|row| row.guard_handovers.is_some());
     let mut out = format!(
-        "{} job files; paired differences against {}\n{:<w$} {:>9} {:>18} {:>10} {:>20} {:>7} {:>6}\n",
+        "{} job files; paired differences against {}\n{:<w$} {:>9} {:>18} {:>10} {:>20} {:>7} {:>6}",
         r.files.len(),
         r.reference,
         "policy",
@@ -122,9 +184,13 @@ pub fn table(r: &CompareReport) -> String {
         "better",
         "worse"
     );
+    if guarded {
+        out += &format!(" {:>8} {:>9} {:>8}", "learned", "handovers", "renewals");
+    }
+    out += "\n";
     for row in &r.rows {
         out += &format!(
-            "{:<w$} {:>9.3} {:>18} {:>+10.3} {:>20} {:>7} {:>6}\n",
+            "{:<w$} {:>9.3} {:>18} {:>+10.3} {:>20} {:>7} {:>6}",
             row.policy,
             row.mean_slowdown,
             fmt_ci(row.ci95),
@@ -132,6 +198,23 @@ pub fn table(r: &CompareReport) -> String {
             fmt_ci(row.diff_ci95),
             row.better_files,
             row.worse_files
+        );
+        if guarded {
+            let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+            out += &format!(
+                " {:>8} {:>9} {:>8}",
+                row.guard_learned_share
+                    .map_or("-".to_string(), |s| format!("{:.1}%", 100.0 * s)),
+                opt(row.guard_handovers),
+                opt(row.guard_renewals)
+            );
+        }
+        out += "\n";
+    }
+    if let Some(g) = &r.guard {
+        out += &format!(
+            "guard {}(eps={},c={}): learned = share of time steps the learned policy decided\n",
+            g.mode, g.eps, g.c
         );
     }
     out

@@ -17,6 +17,7 @@ use crate::eval::{evaluate, paired_slowdown_difference, EvalConfig, EvalReport, 
 use crate::eval::{EvalSettings, SEED_STRIDE};
 use crate::plots::{self, PolicyMean, WorkloadMeans};
 use whitebox_core::Projection;
+use whitebox_runtime::guard::GuardSettings;
 use whitebox_runtime::policy::{NamedPolicy, PolicyName};
 use whitebox_runtime::settings::{End, Slots};
 use whitebox_runtime::stats::{FlatKeys, MeanCi};
@@ -48,6 +49,13 @@ pub const STUDENT_RULES: &str = "distilled+rules";
 
 /// The name of the learned policy projected onto the demo's `--rule`s.
 pub const DNN_RULES: &str = "dnn+rules";
+
+/// The name of the learned policy guarded against SJF (`docs/guard.md`).
+pub const DNN_GUARD: &str = "dnn+guard";
+
+/// The name of the guarded learned policy under the demo's `--rule`s (SJF under the same rules
+/// as its fallback).
+pub const DNN_GUARD_RULES: &str = "dnn+guard+rules";
 
 /// The name of SJF projected onto the demo's `--rule`s.
 pub const SJF_RULES: &str = "sjf+rules";
@@ -129,6 +137,7 @@ pub fn plan(
     student: Option<&Path>,
     jobsets: usize,
     rules: Option<Projection>,
+    guard: GuardSettings,
 ) -> Result<DemoPlan> {
     for m in std::iter::once(model).chain(student) {
         if !m.exists() {
@@ -169,6 +178,10 @@ pub fn plan(
         PolicyName::Model(model.to_path_buf()),
     )];
     policies.extend(PolicyName::BASELINES.map(NamedPolicy::from));
+    policies.push(
+        NamedPolicy::labelled(DNN_GUARD, PolicyName::Model(model.to_path_buf()))
+            .with_guard(Some(guard)),
+    );
     if let Some(s) = student {
         let loaded = whitebox_runtime::models::load(s)?;
         if loaded.slots() != slots.count() {
@@ -189,6 +202,11 @@ pub fn plan(
         policies.push(
             NamedPolicy::labelled(DNN_RULES, PolicyName::Model(model.to_path_buf()))
                 .with_rules(Some(rules.clone())),
+        );
+        policies.push(
+            NamedPolicy::labelled(DNN_GUARD_RULES, PolicyName::Model(model.to_path_buf()))
+                .with_rules(Some(rules.clone()))
+                .with_guard(Some(guard)),
         );
         if let Some(s) = student {
             policies.push(
@@ -593,10 +611,16 @@ mod tests {
 
     #[test]
     fn a_missing_model_says_where_and_how_to_get_one() {
-        let e = plan(Path::new("/nonexistent/x.model"), None, 2, None)
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+        let e = plan(
+            Path::new("/nonexistent/x.model"),
+            None,
+            2,
+            None,
+            GuardSettings::default(),
+        )
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
         assert!(
             e.contains("/nonexistent/x.model") && e.contains("whitebox train"),
             "{e}"

@@ -15,7 +15,8 @@ use whitebox_core::{Event, Job, Observer, Step, Summary};
 use whitebox_core::projection::ProjectionStats;
 use whitebox_core::rules::Permille;
 
-use whitebox_runtime::play::{play_explained, Explanations};
+use whitebox_runtime::guard::GuardReportSettings;
+use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome};
 use whitebox_runtime::policy::{check_knob, NamedPolicy};
 use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
@@ -76,6 +77,19 @@ pub struct EvalSettings {
     /// Rules of each projected policy, by label (empty: no policy is projected).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<PolicyRules>,
+    /// Guard of each guarded policy, by label (empty: no policy is guarded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guards: Vec<PolicyGuard>,
+}
+
+/// The guard of a guarded policy.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyGuard {
+    /// The policy's label.
+    pub policy: String,
+    /// Mode, `eps` and `c`.
+    #[serde(flatten)]
+    pub guard: GuardReportSettings,
 }
 
 /// The rules a policy's decisions are projected onto.
@@ -141,6 +155,26 @@ pub struct EvalRow {
     /// alone exceeds the cap may run alone). This is the rule-violation rate; a shield keeps it
     /// at 0. `None` when no time step ended.
     pub violation_share: Option<f64>,
+    /// For a guarded policy: the share of time steps, pooled over job sets, in which the learned
+    /// policy was in charge, in `[0, 1]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_learned_share: Option<f64>,
+    /// For a guarded policy: hand-overs after the start, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_handovers: Option<u64>,
+    /// For a guarded policy: renewals, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_renewals: Option<u64>,
+    /// For a guarded policy: job sets whose final charge is not within `(1 + eps) * SJF + c`
+    /// (the budget test without the theorem's `L`, `docs/guard.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_over_budget: Option<u64>,
+    /// For a guarded policy: time steps, over all job sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_steps: Option<u64>,
+    /// For a guarded policy: each job set's guard outcome, by job-set index; not serialised.
+    #[serde(skip)]
+    pub guard_outcomes: Vec<GuardOutcome>,
     /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
     /// comparisons; not serialised.
     #[serde(skip)]
@@ -239,6 +273,16 @@ impl EvalConfig {
                     })
                 })
                 .collect(),
+            guards: self
+                .policies
+                .iter()
+                .filter_map(|p| {
+                    p.guard.map(|g| PolicyGuard {
+                        policy: p.label.clone(),
+                        guard: g.report(),
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -281,15 +325,22 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                 .iter()
                 .map(|p| {
                     let policy = p.reseeded(seed ^ RANDOM_POLICY_SALT);
-                    let mut counts = policy.projection().map(|_| Explanations::default());
+                    let projected = policy.projection().is_some();
+                    let mut counts =
+                        (projected || policy.guard().is_some()).then(Explanations::default);
                     let mut log = EpisodeLog::new(cfg.job_slowdowns);
                     let s =
                         play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?;
+                    let (rules, guard) = match counts {
+                        Some(c) => (projected.then_some(c.stats), c.guard),
+                        None => (None, None),
+                    };
                     Ok(Outcome {
                         summary: s,
                         steps: [log.cap.steps, log.cap.over_cap, log.cap.violations],
                         job_slowdowns: log.slowdowns,
-                        rules: counts.map(|c| c.stats),
+                        rules,
+                        guard,
                     })
                 })
                 .collect::<Result<Vec<_>>>();
@@ -322,6 +373,7 @@ struct Outcome {
     steps: [u64; 3],
     job_slowdowns: Vec<f64>,
     rules: Option<ProjectionStats>,
+    guard: Option<GuardOutcome>,
 }
 
 fn row<'a>(
@@ -335,7 +387,9 @@ fn row<'a>(
     let (mut jobset_slowdowns, mut job_slowdowns) = (Vec::new(), Vec::new());
     let mut rules: Option<[u64; 3]> = None;
     let mut steps = [0u64; 3];
+    let mut guards: Vec<GuardOutcome> = Vec::new();
     for o in sets {
+        guards.extend(o.guard.clone());
         for (sum, n) in steps.iter_mut().zip(o.steps) {
             *sum += n;
         }
@@ -379,9 +433,23 @@ fn row<'a>(
         rule_fallbacks: rules.map(|r| r[2]),
         over_cap_share: (steps[0] > 0).then(|| steps[1] as f64 / steps[0] as f64),
         violation_share: (steps[0] > 0).then(|| steps[2] as f64 / steps[0] as f64),
+        guard_learned_share: guard_sum(&guards, |g| g.steps).and_then(|total| {
+            let learned = guard_sum(&guards, |g| g.learned_steps)?;
+            (total > 0).then(|| learned as f64 / total as f64)
+        }),
+        guard_handovers: guard_sum(&guards, |g| g.handovers),
+        guard_renewals: guard_sum(&guards, |g| g.renewals),
+        guard_steps: guard_sum(&guards, |g| g.steps),
+        guard_over_budget: guard_sum(&guards, |g| u32::from(!g.within_budget)),
+        guard_outcomes: guards,
         jobset_slowdowns,
         job_slowdowns,
     }
+}
+
+/// The sum of a guard counter over job sets, `None` for an unguarded policy.
+fn guard_sum(guards: &[GuardOutcome], f: impl Fn(&GuardOutcome) -> u32) -> Option<u64> {
+    (!guards.is_empty()).then(|| guards.iter().map(|g| u64::from(f(g))).sum())
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ use whitebox_core::{Event, Job, Observer, Summary};
 
 use whitebox_core::projection::Projection;
 
-use whitebox_runtime::play::{play_explained, Explanations, Keep};
-use whitebox_runtime::policy::{PolicyName, PolicySpec};
+use whitebox_runtime::guard::GuardSettings;
+use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, Keep};
+use whitebox_runtime::policy::{check_guardable, PolicyName, PolicySpec};
 use whitebox_runtime::record::Recorder;
 use whitebox_runtime::rules::{cap_violations, CapViolation, DecisionInfo};
 use whitebox_runtime::settings::{End, Slots};
@@ -33,6 +34,8 @@ pub struct SimSettings {
     pub seed: u64,
     /// Tetris knob, in `[0, 1]`.
     pub tetris_knob: f64,
+    /// A guard insuring a learned policy against SJF (`docs/guard.md`), if any.
+    pub guard: Option<GuardSettings>,
 }
 
 /// Operator rules of a simulation (see [`simulate_with_rules`]).
@@ -167,6 +170,9 @@ pub struct SimReport {
     /// documented exception) may appear here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_violations: Option<Vec<CapViolation>>,
+    /// With a guard: its settings, counters, final costs and hand-overs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardOutcome>,
 }
 
 /// What the rule projection did in a simulation.
@@ -220,10 +226,12 @@ pub fn simulate(jobs: &[Job], s: &SimSettings) -> Result<SimReport> {
 /// # Errors
 /// As [`simulate`].
 pub fn simulate_with_rules(jobs: &[Job], s: &SimSettings, r: &RuleSettings) -> Result<SimReport> {
+    check_guardable(&s.policy, s.guard.as_ref())?;
     let policy: PolicySpec = s
         .policy
         .with(s.tetris_knob, s.seed)?
-        .projected(r.rules.clone());
+        .projected(r.rules.clone())
+        .guarded(s.guard)?;
     let mut tracker = Tracker {
         rec: Recorder::new(jobs, s.slots.count()),
         entered: vec![false; jobs.len()],
@@ -323,6 +331,7 @@ pub fn simulate_with_rules(jobs: &[Job], s: &SimSettings, r: &RuleSettings) -> R
             .as_ref()
             .and_then(|p| p.rules().tightest_cap())
             .map(|max| cap_violations(&rec.jobs, max)),
+        guard: explain.guard,
     })
 }
 
@@ -363,6 +372,7 @@ mod tests {
             time_cap,
             seed: 0,
             tetris_knob: 0.5,
+            guard: None,
         }
     }
 

@@ -11,6 +11,11 @@
 //!    (encode, forward, mask, argmax; with the shield also the rule truths, two masked softmaxes
 //!    and the projected argmax) gives the instructions per decision: `ticks * 40 / N`.
 //!
+//! 4. Guarded decisions: a guard is stateful (its shadow follows the episode), so the policy
+//!    alone and guarded (renewal and budget mode, default `eps` and `c`) each play an episode
+//!    and only the time inside `decide` is counted (policy, shadow step(s), comparison), on the
+//!    jobs of `default-heavy` and of the two guarded golden traces.
+//!
 //! Prints one `bench ...` line per case and exits with failure if the calibration is off.
 #![no_std]
 #![no_main]
@@ -24,10 +29,12 @@ use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
 use whitebox_core::encoding::{Compact, Image};
 use whitebox_core::nn::MlpPolicy;
-use whitebox_core::{Action, Cluster, PolicyError, Projected, Scheduler};
+use whitebox_core::{
+    Action, Cluster, EndMode, GuardMode, GuardParams, Job, PolicyError, Projected, Scheduler,
+};
 use whitebox_firmware::{
-    play, shield, COMPACT_NET, HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS,
-    OUTPUTS, SLOTS,
+    guarded, play, shield, COMPACT_NET, GOLDEN, HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS,
+    IMAGE_NET, INPUTS, OUTPUTS, SLOTS,
 };
 
 /// Room for the kept states (`default-heavy` has 124 decisions).
@@ -92,11 +99,78 @@ fn time<S: Scheduler<SLOTS>>(scheduler: &mut S, states: &[Cluster<SLOTS>]) -> u3
     ticks(start, now())
 }
 
+/// Decides with the inner scheduler in a played episode, counting the ticks inside `decide`
+/// only (a guard is stateful: its shadow follows the episode, so it is timed in one).
+struct Timed<S> {
+    inner: S,
+    ticks: u32,
+    decisions: usize,
+}
+
+impl<S: Scheduler<SLOTS>> Scheduler<SLOTS> for Timed<S> {
+    fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
+        let start = now();
+        let action = self.inner.decide(cluster);
+        self.ticks = self.ticks.wrapping_add(ticks(start, now()));
+        self.decisions += 1;
+        action
+    }
+}
+
+/// Times every decision of an episode on `jobs`: the policy alone, then guarded in `mode`
+/// (default `eps` and `c`); one `bench` line each, named `{label}` and `{label}+guard-{mode}`.
+fn episode_cases(label: &str, jobs: &[Job], end: EndMode, per_tick: u32) {
+    let mut plain = Timed {
+        inner: CompactPolicy::new(&COMPACT_NET, true),
+        ticks: 0,
+        decisions: 0,
+    };
+    let _ = play(jobs, end, &mut plain);
+    report_in(label, "unguarded", plain.decisions, plain.ticks, per_tick);
+    for (mode, name) in [
+        (GuardMode::Renewal, "renewal"),
+        (GuardMode::Budget, "budget"),
+    ] {
+        let Ok(params) = GuardParams::new(mode, GuardParams::DEFAULT_EPS, GuardParams::DEFAULT_C)
+        else {
+            continue;
+        };
+        let Ok(guard) = guarded(&COMPACT_NET, true, None, params, jobs, end) else {
+            hprintln!("FAIL guard on {}", label);
+            continue;
+        };
+        let mut g = Timed {
+            inner: guard,
+            ticks: 0,
+            decisions: 0,
+        };
+        let _ = play(jobs, end, &mut g);
+        let stats = g.inner.stats();
+        hprintln!(
+            "guard {} {}: learned_steps={} of {} renewals={} handovers={}",
+            label,
+            name,
+            stats.learned_steps,
+            stats.steps,
+            stats.renewals,
+            stats.handovers
+        );
+        report_in(label, name, g.decisions, g.ticks, per_tick);
+    }
+}
+
 fn report(case: &str, n: usize, ticks: u32, per_tick: u32) {
+    report_in("", case, n, ticks, per_tick);
+}
+
+/// As [`report`], the case named `{label}/{case}` when `label` is not empty.
+fn report_in(label: &str, case: &str, n: usize, ticks: u32, per_tick: u32) {
     let instructions = u64::from(ticks) * u64::from(per_tick);
     let n64 = n.max(1) as u64;
     hprintln!(
-        "bench {} decisions={} ticks={} instructions={} per_decision={}",
+        "bench {}{}{} decisions={} ticks={} instructions={} per_decision={}",
+        label,
+        if label.is_empty() { "" } else { "/" },
         case,
         n,
         ticks,
@@ -159,6 +233,22 @@ fn main() -> ! {
         Projected::new(ImagePolicy::new(&IMAGE_NET, true), shield());
     let t = time(&mut shielded, states);
     report("image+shield", states.len(), t, per_tick);
+
+    hprintln!(
+        "ram guard={} shadow_episode={} policy={}",
+        core::mem::size_of::<whitebox_firmware::Guarded<'_, '_>>(),
+        core::mem::size_of::<whitebox_core::Episode<'_, SLOTS>>(),
+        core::mem::size_of::<CompactPolicy<'_>>()
+    );
+    episode_cases("heavy", HEAVY_JOBS, HEAVY_END, per_tick);
+    for name in [
+        "default-adversarial-guard-renewal",
+        "default-adversarial-guard-budget",
+    ] {
+        if let Some(g) = GOLDEN.iter().find(|g| g.name == name) {
+            episode_cases(name, g.jobs, g.end, per_tick);
+        }
+    }
 
     debug::exit(if ok && played.is_some() {
         debug::EXIT_SUCCESS

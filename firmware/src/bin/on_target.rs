@@ -242,10 +242,18 @@ fn main() -> ! {
         for g in traces {
             match replay(g, &net, mask) {
                 Ok(n) => {
-                    let what = if g.rules.is_some() {
-                        "actions, logit bits, rule verdicts and projected probability bits equal"
-                    } else {
-                        "actions and logit bits equal"
+                    let what = match (g.rules.is_some(), g.guard.is_some()) {
+                        (true, false) => {
+                            "actions, logit bits, rule verdicts and projected probability bits equal"
+                        }
+                        (true, true) => {
+                            "actions, logit bits, rule verdicts, projected probability bits, \
+                             hand-overs, deciders and guard counters equal"
+                        }
+                        (false, true) => {
+                            "actions, logit bits, hand-overs, deciders and guard counters equal"
+                        }
+                        (false, false) => "actions and logit bits equal",
                     };
                     hprintln!("ok {} ({} decisions: {})", g.name, n, what);
                     t.check(true);

@@ -8,7 +8,7 @@ use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 
 use super::simulate::SimFormat;
-use crate::args::{EndArg, SlotsArg};
+use crate::args::{EndArg, GuardArgs, SlotsArg};
 use crate::output::emit;
 
 /// Arguments of `whitebox compare`.
@@ -35,6 +35,9 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimFormat::Table)]
     pub format: SimFormat,
+    /// Guard of the learned policies: each is followed by its guarded form, NAME+guard.
+    #[command(flatten)]
+    pub guard: GuardArgs,
 }
 
 /// Runs `whitebox compare`.
@@ -43,6 +46,13 @@ pub struct CompareArgs {
 /// Invalid flags, job files or policies; a failure to write stdout.
 pub fn run(a: &CompareArgs) -> Result<()> {
     let policies = PolicyName::parse_list(&a.policies).context("--policies")?;
+    let guard = a.guard.settings()?;
+    let learned = |p: &PolicyName| matches!(p, PolicyName::Model(_) | PolicyName::Int8(_));
+    if guard.is_some() && !policies.iter().any(learned) {
+        anyhow::bail!(
+            "--guard: a guard insures a learned policy (model:PATH or int8:PATH); none in --policies"
+        );
+    }
     let files = a
         .jobs
         .iter()
@@ -55,6 +65,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         a.end.into(),
         a.simu_len,
         a.time_cap,
+        guard,
     )?;
     match a.format {
         SimFormat::Json => emit(&(serde_json::to_string_pretty(&report)? + "\n")),

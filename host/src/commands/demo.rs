@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use whitebox_studies::demo;
 
-use crate::args::{usize_of, RuleArgs};
+use crate::args::{usize_of, GuardArgs, RuleArgs};
 use crate::output::emit;
 use crate::{output, progress};
 
@@ -29,6 +29,10 @@ pub struct DemoArgs {
     /// demo uses util<=0.8 and work-conserving.
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Guard of the rows dnn+guard and dnn+guard+rules (renewal with eps 0.1 and c 5 without
+    /// --guard).
+    #[command(flatten)]
+    pub guard: GuardArgs,
 }
 
 /// Runs `whitebox demo`.
@@ -50,6 +54,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         student,
         usize_of(a.jobsets, "--jobsets")?,
         rules.projection()?,
+        a.guard.settings_or_renewal()?,
     )?;
     let report = progress::job_sets(plan.config.tasks(), |tick| demo::run(&plan, &a.out, tick))?;
     emit(&output::demo_table(&report))?;

@@ -3,11 +3,11 @@
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use whitebox_runtime::lists::{parse_rates, parse_workloads};
-use whitebox_runtime::policy::NamedPolicy;
+use whitebox_runtime::policy::{NamedPolicy, PolicyName};
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::eval::{evaluate, EvalConfig, EvalReport};
 
-use crate::args::{tetris_knob, usize_of, EndArg, RuleArgs, SlotsArg};
+use crate::args::{tetris_knob, usize_of, EndArg, GuardArgs, RuleArgs, SlotsArg};
 use crate::output::emit;
 use crate::{output, progress};
 
@@ -63,6 +63,9 @@ pub struct EvalArgs {
     /// Operator rules applied to every policy (shown as LABEL+rules).
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Guard of the learned policies: each is followed by its guarded form, LABEL+guard.
+    #[command(flatten)]
+    pub guard: GuardArgs,
 }
 
 /// Runs `whitebox eval`.
@@ -76,7 +79,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         jobsets: usize_of(a.jobsets, "--jobsets")?,
         seed: a.seed,
         policies: with_rules(
-            NamedPolicy::parse_list(&a.policies).context("--policies")?,
+            with_guard(
+                NamedPolicy::parse_list(&a.policies).context("--policies")?,
+                a.guard.settings()?,
+            )?,
             a.rules.projection()?,
         ),
         slots: a.slots.into(),
@@ -94,6 +100,36 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
 }
 
+/// Every learned policy followed by its guarded form, labelled `LABEL+guard`; unchanged
+/// without a guard.
+///
+/// # Errors
+/// A guard with no learned policy to guard.
+pub fn with_guard(
+    policies: Vec<NamedPolicy>,
+    guard: Option<whitebox_runtime::guard::GuardSettings>,
+) -> Result<Vec<NamedPolicy>> {
+    let Some(guard) = guard else {
+        return Ok(policies);
+    };
+    let learned = |p: &NamedPolicy| matches!(p.policy, PolicyName::Model(_) | PolicyName::Int8(_));
+    if !policies.iter().any(learned) {
+        anyhow::bail!(
+            "--guard: a guard insures a learned policy (model:PATH or int8:PATH); none in --policies"
+        );
+    }
+    let mut out = Vec::with_capacity(policies.len() * 2);
+    for p in policies {
+        let guarded = learned(&p).then(|| NamedPolicy {
+            label: format!("{}+guard", p.label),
+            ..p.clone().with_guard(Some(guard))
+        });
+        out.push(p);
+        out.extend(guarded);
+    }
+    Ok(out)
+}
+
 /// Every policy projected onto `rules` and labelled `LABEL+rules`; unchanged without rules.
 fn with_rules(
     policies: Vec<NamedPolicy>,
@@ -108,6 +144,7 @@ fn with_rules(
             label: format!("{}+rules", p.label),
             rules: Some(rules.clone()),
             policy: p.policy,
+            guard: p.guard,
         })
         .collect()
 }

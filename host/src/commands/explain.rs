@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
+use whitebox_studies::explain::guard_note::GuardNote;
 use whitebox_studies::explain::{
     explain_with, json, pictures, target_from, text, Method, Options, SmoothGrad, Target,
     SMOOTHGRAD_SEED,
@@ -123,12 +124,13 @@ pub fn run(a: &ExplainArgs) -> Result<String> {
     let rate = a.rate.unwrap_or(f64::from(model.header.meta.rate));
     let target = match (&a.trace, a.decision) {
         (Some(path), Some(k)) => {
-            let (jobs, end, actions) = whitebox_studies::trace::episode_of(path, &a.model)?;
+            let t = whitebox_studies::trace::episode_of(path, &a.model)?;
             Target::One {
-                jobs,
                 step: k,
-                end,
-                actions: Some(actions),
+                end: t.end,
+                actions: Some(t.actions()),
+                guard: GuardNote::of(&t, k),
+                jobs: t.jobs,
             }
         }
         _ => target_from(a.jobs.as_deref(), a.step, &a.workload, rate, a.decisions)?,

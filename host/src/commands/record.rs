@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use whitebox_core::guard::{GuardMode, GuardParams, C_MAX, EPS_MAX};
+use whitebox_runtime::guard::ModeName;
 use whitebox_runtime::jobfile;
 use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
@@ -34,6 +36,54 @@ pub struct RecordArgs {
     /// Operator rules every decision is projected onto; recorded with their verdicts.
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Guard the model against SJF (under the same rules): renewal (proved bound) or budget
+    /// (empirical bound); the trace records every hand-over and who decided each decision.
+    /// Absent: no guard.
+    #[arg(long = "guard", value_name = "MODE")]
+    pub guard: Option<String>,
+    /// Relative slack of the guard's budget test, in [0, 10].
+    #[arg(
+        long,
+        default_value = "0.1",
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub guard_eps: String,
+    /// Additive slack of the guard's budget test, in slowdown units (total charge), in
+    /// [0, 1000000].
+    #[arg(
+        long,
+        default_value = "5",
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub guard_c: String,
+}
+
+impl RecordArgs {
+    /// The guard parameters, or `None` without `--guard`; `--guard-eps` and `--guard-c` are
+    /// checked either way.
+    ///
+    /// # Errors
+    /// An unknown mode or a parameter that is not a number in its range, named with its flag,
+    /// its value and the allowed range.
+    fn guard(&self) -> Result<Option<GuardParams>> {
+        let number = |flag: &str, text: &str, max: f32| -> Result<f32> {
+            text.trim().parse::<f32>().map_err(|_| {
+                anyhow!("{flag} {text}: not a number; allowed: a number in [0, {max}]")
+            })
+        };
+        let eps = number("--guard-eps", &self.guard_eps, EPS_MAX)?;
+        let c = number("--guard-c", &self.guard_c, C_MAX)?;
+        // Each parameter checked alone, so the error names its own flag.
+        GuardParams::new(GuardMode::Renewal, eps, 0.0).context("--guard-eps")?;
+        GuardParams::new(GuardMode::Renewal, 0.0, c).context("--guard-c")?;
+        let Some(mode) = &self.guard else {
+            return Ok(None);
+        };
+        let mode: ModeName = mode.parse().context("--guard")?;
+        Ok(Some(GuardParams::new(mode.0, eps, c)?))
+    }
 }
 
 /// Runs `whitebox record`.
@@ -50,6 +100,7 @@ pub fn run(a: &RecordArgs) -> Result<()> {
     let jobs = jobfile::load(&a.jobs)?;
     a.rules.projection()?;
     let c = whitebox_runtime::rules::parse_strength(&a.rules.rule_c)?;
+    let guard = a.guard()?;
     let t = record(
         &path,
         &jobs,
@@ -57,6 +108,7 @@ pub fn run(a: &RecordArgs) -> Result<()> {
         end_ref(a.end.into(), a.simu_len, a.time_cap),
         &a.rules.rules,
         c,
+        guard,
     )?;
     std::fs::write(&a.out, t.to_text()?)
         .with_context(|| format!("cannot write trace {}", a.out.display()))?;
@@ -74,8 +126,22 @@ pub fn run(a: &RecordArgs) -> Result<()> {
         Some(_) => format!(", {changed} changed by the rules, {fallbacks} fell back to void"),
         None => String::new(),
     };
+    let guard = match &t.guard {
+        Some(g) => {
+            let by_fallback = t
+                .decisions
+                .iter()
+                .filter(|d| d.decided_by.as_deref() == Some("fallback"))
+                .count();
+            format!(
+                ", guard {}: {} hand-overs, {by_fallback} decisions by the fallback",
+                g.mode, g.stats.handovers
+            )
+        }
+        None => String::new(),
+    };
     eprintln!(
-        "wrote {} ({} decisions{rules})",
+        "wrote {} ({} decisions{rules}{guard})",
         a.out.display(),
         t.decisions.len()
     );

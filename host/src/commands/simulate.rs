@@ -2,14 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::ValueEnum;
 use whitebox_runtime::jobfile;
 use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::simulate::{simulate_with_rules, RuleSettings, SimSettings};
 
-use crate::args::{tetris_knob, EndArg, RuleArgs, SlotsArg};
+use crate::args::{tetris_knob, EndArg, GuardArgs, RuleArgs, SlotsArg};
 use crate::output;
 use crate::output::emit;
 
@@ -60,6 +60,9 @@ pub struct SimulateArgs {
     /// only those the rules changed.
     #[arg(long)]
     pub explain_decisions: bool,
+    /// Guard of a learned policy.
+    #[command(flatten)]
+    pub guard: GuardArgs,
 }
 
 /// Runs `whitebox simulate`.
@@ -68,8 +71,12 @@ pub struct SimulateArgs {
 /// Invalid flags, job file or policy; a failure to write stdout.
 pub fn run(a: &SimulateArgs) -> Result<()> {
     // Everything is checked before the job file is even read.
+    let policy = PolicyName::parse(&a.policy)?;
+    let guard = a.guard.settings()?;
+    whitebox_runtime::policy::check_guardable(&policy, guard.as_ref()).context("--guard")?;
     let settings = SimSettings {
-        policy: PolicyName::parse(&a.policy)?,
+        policy,
+        guard,
         slots: a.slots.into(),
         end: a.end.into(),
         simu_len: a.simu_len,

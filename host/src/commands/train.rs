@@ -10,6 +10,7 @@ use whitebox_runtime::settings::{Slots, SIMU_LEN};
 use whitebox_studies::plots;
 use whitebox_studies::train::optim::OptimizerKind;
 use whitebox_studies::train::rollout::Reward;
+use whitebox_studies::train::shield::RuleMode;
 use whitebox_studies::train::{train, TrainConfig};
 
 use crate::args::{usize_of, SlotsArg};
@@ -32,6 +33,18 @@ pub enum ObjectiveArg {
     Slowdown,
     /// -(jobs in the system) per step (mean completion time).
     CompletionTime,
+}
+
+/// How `train --rule` uses the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuleModeArg {
+    /// Teacher-student distillation toward the projected policy; the policy acts unprojected.
+    Distill,
+    /// Act through the projection (a shield with the default --rule-c inf) and train on the
+    /// log-probabilities of the projected policy.
+    Shielded,
+    /// Act unprojected; the reward loses --rule-penalty whenever an action breaks a rule.
+    Penalty,
 }
 
 /// Arguments of `whitebox train`.
@@ -110,13 +123,25 @@ pub struct TrainArgs {
     /// Continue from MODEL.ckpt.json if it exists (same settings required).
     #[arg(long)]
     pub resume: bool,
-    /// Teach a rule by teacher-student distillation (repeatable): util<=F, work-conserving,
-    /// no-reservation, each optionally with @WEIGHT.
+    /// Train under a rule (repeatable): util<=F, work-conserving, no-reservation, wait<=K, each
+    /// optionally with @WEIGHT. --rule-mode says how.
     #[arg(long = "rule")]
     pub rules: Vec<String>,
-    /// Strength C of the rule teacher's projection: a number >= 0 or `inf` (hard shield).
-    #[arg(long, default_value = "6")]
-    pub rule_c: String,
+    /// How the rules train the policy: distill (teacher-student distillation), shielded (act
+    /// through the projection) or penalty (reward penalty for breaking a rule, no projection).
+    #[arg(long, value_enum, default_value_t = RuleModeArg::Distill)]
+    pub rule_mode: RuleModeArg,
+    /// Strength C of the projection: a number >= 0 or `inf` (hard shield). Default: 6 for the
+    /// distillation teacher, inf for --rule-mode shielded and penalty.
+    #[arg(long)]
+    pub rule_c: Option<String>,
+    /// Reward penalty (slowdown units) per decision whose raw choice the projection replaced
+    /// (shielded) or that breaks a rule (penalty).
+    #[arg(long, default_value_t = 0.0)]
+    pub rule_penalty: f32,
+    /// Start from this model's weights (same encoder and slots) instead of an SJF warm start.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     /// Cap pi_0 of the distillation weight pi_k = min(pi_0, 1 - alpha^k).
     #[arg(long, default_value_t = 0.9)]
     pub imitation_pi0: f32,
@@ -171,12 +196,34 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         checkpoint_every: a.checkpoint_every,
         rules: a.rules.clone(),
         rule_c: {
-            let c = whitebox_runtime::rules::parse_strength(&a.rule_c).context("--rule-c")?;
+            let default = if a.rule_mode == RuleModeArg::Distill {
+                "6"
+            } else {
+                "inf"
+            };
+            let text = a.rule_c.as_deref().unwrap_or(default);
+            let c = whitebox_runtime::rules::parse_strength(text).context("--rule-c")?;
             c.is_finite().then_some(c)
         },
         rule_pi0: a.imitation_pi0,
         rule_alpha: a.imitation_alpha,
+        rule_mode: match a.rule_mode {
+            RuleModeArg::Distill => RuleMode::Distill,
+            RuleModeArg::Shielded => RuleMode::Shielded,
+            RuleModeArg::Penalty => RuleMode::Penalty,
+        },
+        rule_penalty: a.rule_penalty,
+        init: a.init.clone(),
     };
+    if a.rule_mode != RuleModeArg::Distill && a.rules.is_empty() {
+        anyhow::bail!("--rule-mode shielded and penalty need at least one --rule");
+    }
+    if !(a.rule_penalty.is_finite() && a.rule_penalty >= 0.0) {
+        anyhow::bail!("--rule-penalty = {}, must be a number >= 0", a.rule_penalty);
+    }
+    if a.rule_penalty > 0.0 && a.rule_mode == RuleModeArg::Distill {
+        anyhow::bail!("--rule-penalty needs --rule-mode shielded or penalty");
+    }
     if !(0.0..=1.0).contains(&config.rule_pi0) || !(0.0..=1.0).contains(&config.rule_alpha) {
         anyhow::bail!(
             "--imitation-pi0 = {}, --imitation-alpha = {}: both must be in [0, 1]",

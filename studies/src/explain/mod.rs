@@ -13,6 +13,7 @@
 
 pub mod attrib;
 pub mod groups;
+pub mod guard_note;
 pub mod hidden;
 pub mod pictures;
 
@@ -31,6 +32,7 @@ use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Cluster, EndMode, Episode, Job, Scheduler};
 
 use groups::{groups, Category, Group};
+use guard_note::GuardNote;
 use whitebox_runtime::models::LoadedModel;
 
 /// Which decisions to explain.
@@ -48,6 +50,8 @@ pub enum Target {
         end: EndMode,
         /// Output indices to play before decision `step`, instead of the model's own choices.
         actions: Option<Vec<usize>>,
+        /// A guarded trace's note on decision `step`: whose decision it was and why.
+        guard: Option<GuardNote>,
     },
     /// The first `decisions` explainable decisions on generated job sets.
     Workload {
@@ -137,6 +141,10 @@ pub struct DecisionReport {
     /// With a single explained decision: its per-input saliency maps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saliency: Option<Saliency>,
+    /// A decision of a guarded trace: whose decision it was (the network's or SJF's) and the
+    /// hand-over behind it. The attributions are always the network's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardNote>,
 }
 
 /// Shares of total |Shapley| per category, averaged over decisions.
@@ -222,12 +230,16 @@ pub fn explain_with(
     use whitebox_runtime::models::AnyModel;
     let mask = model.header.meta.mask_invalid;
     let o = options;
-    match &model.net {
+    let mut report = match &model.net {
         AnyModel::Compact5(n) => explain_net::<Compact, 5, _, _, _>(n, mask, target, o),
         AnyModel::Compact10(n) => explain_net::<Compact, 10, _, _, _>(n, mask, target, o),
         AnyModel::Image5(n) => explain_net::<Image, 5, _, _, _>(n, mask, target, o),
         AnyModel::Image10(n) => explain_net::<Image, 10, _, _, _>(n, mask, target, o),
+    }?;
+    if let (Target::One { guard, .. }, [d]) = (target, report.decisions.as_mut_slice()) {
+        d.guard.clone_from(guard);
     }
+    Ok(report)
 }
 
 /// Where [`decisions_of`] looks: every explainable decision of a greedy all-done episode, or
@@ -402,6 +414,7 @@ fn report_one<const I: usize, const H: usize, const O: usize>(
         deletion_auc_random: random_auc,
         randomization_rank_corr: spearman(&abs(&phi), &abs(&phi_random)),
         saliency: None,
+        guard: None,
     };
     (report, abs(&ig))
 }
@@ -433,6 +446,7 @@ fn explain_net<E: Encoder, const M: usize, const I: usize, const H: usize, const
             step,
             end,
             actions,
+            ..
         } => {
             let walk = Walk {
                 end: *end,
@@ -613,6 +627,9 @@ pub fn text(r: &ExplainReport, model: &Path, methods: &[Method]) -> String {
         }
     }
     if let [d] = r.decisions.as_slice() {
+        if let Some(g) = &d.guard {
+            out += &g.text(d.step, d.action);
+        }
         out += &format!(
             "\ndecision {}: action {} with probability {:.3}; logit above the empty cluster's by {:+.4}\n",
             d.step, d.action, d.probability, d.logit_delta
@@ -663,6 +680,7 @@ pub fn target_from(
                 time_cap: whitebox_runtime::settings::TIME_CAP,
             },
             actions: None,
+            guard: None,
         },
         None => Target::Workload {
             workload: Workload::from_name(workload)

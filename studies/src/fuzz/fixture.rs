@@ -95,6 +95,7 @@ fn schedule(
         time_cap: target.time_cap,
         seed: 0,
         tetris_knob: 0.5,
+        guard: None,
     };
     let rules = RuleSettings {
         rules,

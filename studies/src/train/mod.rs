@@ -6,6 +6,7 @@ pub mod imitate;
 pub mod optim;
 pub mod reinforce;
 pub mod rollout;
+pub mod shield;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use whitebox_core::{run, EndMode, Episode, Job, Scheduler, Sjf};
 use optim::{Optimizer, OptimizerKind};
 use reinforce::{policy_gradient, PgSettings};
 use rollout::{stream, Reward};
+use shield::{RuleMode, RuleTraining};
 
 /// Training job set `k` uses the generator seed `TRAIN_SEED_BASE + seed * 2^24 + k`,
 /// validation job sets `VALIDATION_SEED_BASE + ...`: both far above the seeds `eval` and `demo`
@@ -92,6 +94,16 @@ pub struct TrainConfig {
     /// Base `alpha` of the distillation weight.
     #[serde(default = "default_alpha")]
     pub rule_alpha: f32,
+    /// How the rules train the policy: distillation (the default), acting through the
+    /// projection, or a reward penalty for breaking them ([`shield`]).
+    #[serde(default)]
+    pub rule_mode: RuleMode,
+    /// Reward penalty `X >= 0` of the shielded and penalty modes, per penalised decision.
+    #[serde(default)]
+    pub rule_penalty: f32,
+    /// Start from this model file's weights instead of new ones (no SJF warm start).
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 fn default_pi0() -> f32 {
@@ -132,6 +144,9 @@ pub struct TrainReport {
     pub seconds: f64,
     /// The first iteration whose validation slowdown was at or below SJF's.
     pub first_at_sjf: Option<u32>,
+    /// In the shielded and penalty modes, the share of the last iteration's sampled decisions
+    /// that paid the rule penalty (shielded: the projection replaced the raw choice).
+    pub penalised_share: Option<f64>,
 }
 
 /// Output paths derived from the model path.
@@ -278,7 +293,29 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     let end = EndMode::AllDone {
         time_cap: config.time_cap,
     };
-    let sjf_val = mean_slowdown::<M, _>(&val_sets, config.time_cap, || Sjf);
+    let projection =
+        whitebox_runtime::rules::projection(&config.rules, config.rule_c.unwrap_or(f32::INFINITY))?;
+    if !(config.rule_penalty.is_finite() && config.rule_penalty >= 0.0) {
+        bail!(
+            "rule penalty = {}, must be a number >= 0",
+            config.rule_penalty
+        );
+    }
+    let rule_training = match (&projection, config.rule_mode) {
+        (Some(p), RuleMode::Shielded | RuleMode::Penalty) => Some(RuleTraining {
+            projection: p.clone(),
+            mode: config.rule_mode,
+            penalty: config.rule_penalty,
+        }),
+        _ => None,
+    };
+    // Shielded and penalised runs are validated as deployed, against SJF scored the same way.
+    let sjf_val = match &rule_training {
+        Some(r) => {
+            shield::rule_score::<E, M, I, H, O>(None, &val_sets, end, config.mask_invalid, r)
+        }
+        None => mean_slowdown::<M, _>(&val_sets, config.time_cap, || Sjf),
+    };
 
     let mut net = Box::new(Mlp::<I, H, O>::zeroed());
     let mut rng = stream(config.seed, &[0]);
@@ -299,6 +336,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     let mut best_iteration = 0;
     let mut first_at_sjf = None;
     let mut imitation_accuracy = None;
+    let mut penalised_share = None;
 
     let checkpoint = resume
         .then(|| std::fs::read_to_string(&out.checkpoint).ok())
@@ -333,7 +371,18 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         best_iteration = ckpt.best_iteration;
         first_at_sjf = ckpt.first_at_sjf;
     } else {
-        if config.imitation_epochs > 0 {
+        if let Some(init) = &config.init {
+            let bytes = std::fs::read(init)
+                .with_context(|| format!("cannot read initial model {}", init.display()))?;
+            whitebox_core::model::load(
+                &bytes,
+                E::ENCODING,
+                &ClusterSpec::with_slots(M as u8),
+                &mut net,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("initial model {}", init.display()))?;
+        } else if config.imitation_epochs > 0 {
             let mut sup = Optimizer::new(
                 OptimizerKind::adam(config.imitation_lr),
                 Mlp::<I, H, O>::PARAMS,
@@ -370,8 +419,6 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             mask_invalid: config.mask_invalid,
         },
     };
-    let projection =
-        whitebox_runtime::rules::projection(&config.rules, config.rule_c.unwrap_or(f32::INFINITY))?;
     let mut settings = PgSettings {
         trajectories: config.trajectories,
         end,
@@ -380,11 +427,15 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         entropy: config.entropy,
         seed: config.seed,
         teacher: None,
+        rules: rule_training.clone(),
     };
-    let validate = |net: &Mlp<I, H, O>| {
-        mean_slowdown::<M, _>(&val_sets, config.time_cap, || {
+    let validate = |net: &Mlp<I, H, O>| match &rule_training {
+        Some(r) => {
+            shield::rule_score::<E, M, I, H, O>(Some(net), &val_sets, end, config.mask_invalid, r)
+        }
+        None => mean_slowdown::<M, _>(&val_sets, config.time_cap, || {
             MlpPolicy::<'_, E, M, I, H, O>::new(net, config.mask_invalid)
-        })
+        }),
     };
     progress.start(first_iteration, config.iterations);
     let mut curve = std::fs::OpenOptions::new()
@@ -408,6 +459,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     // earlier iterations are mostly the policy gradient's and would win on slowdown alone.
     let selectable = |k: u32| {
         projection.is_none()
+            || config.rule_mode != RuleMode::Distill
             || reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, k) >= config.rule_pi0
     };
     for iteration in first_iteration..config.iterations {
@@ -421,12 +473,18 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         } else {
             &train_sets
         };
-        settings.teacher = projection.clone().map(|projection| reinforce::Teacher {
-            projection,
-            pi: reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, iteration),
-        });
+        settings.teacher = projection
+            .clone()
+            .filter(|_| config.rule_mode == RuleMode::Distill)
+            .map(|projection| reinforce::Teacher {
+                projection,
+                pi: reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, iteration),
+            });
         let (grad, stats) = policy_gradient::<E, M, I, H, O>(&net, sets, &settings, iteration);
         optimizer.ascend(&mut net, &grad);
+        penalised_share = rule_training
+            .is_some()
+            .then(|| stats.penalised as f64 / stats.decisions.max(1) as f64);
         let done = iteration + 1;
         let val = (done % config.eval_every.max(1) == 0 || done == config.iterations)
             .then(|| validate(&net));
@@ -473,6 +531,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         imitation_accuracy,
         seconds: started.elapsed().as_secs_f64(),
         first_at_sjf,
+        penalised_share,
     })
 }
 
@@ -507,6 +566,9 @@ mod tests {
             rule_c: None,
             rule_pi0: 0.9,
             rule_alpha: 0.995,
+            rule_mode: RuleMode::Distill,
+            rule_penalty: 0.0,
+            init: None,
         }
     }
 
@@ -552,6 +614,37 @@ mod tests {
         let report =
             train(&cfg, &dir("student").join("s.model"), false, &mut ()).expect("train student");
         assert!(report.best_iteration >= 4, "{report:?}");
+    }
+
+    #[test]
+    fn shielded_training_from_a_model_validates_as_deployed_against_projected_sjf() {
+        let d = dir("shielded");
+        let init = d.join("init.model");
+        train(&tiny(1), &init, false, &mut ()).expect("init");
+        let mut cfg = tiny(3);
+        cfg.rules = vec!["util<=0.8".into(), "work-conserving".into()];
+        cfg.rule_mode = RuleMode::Shielded;
+        cfg.rule_penalty = 0.5;
+        cfg.init = Some(init.clone());
+        cfg.imitation_epochs = 0;
+        let report = train(&cfg, &d.join("s.model"), false, &mut ()).expect("shielded");
+        let share = report.penalised_share.expect("share");
+        assert!((0.0..=1.0).contains(&share), "{report:?}");
+        // SJF is scored under the same shield, as `rule_score` runs it: at these tiny settings
+        // the projection changes some of SJF's choices, so it differs from plain SJF.
+        let plain = train(&tiny(0), &d.join("p.model"), false, &mut ()).expect("plain");
+        assert_ne!(report.sjf_val, plain.sjf_val);
+        // Iteration 0 is the initial model's own validation: starting from it, not anew.
+        let curve =
+            std::fs::read_to_string(Outputs::for_model(&d.join("s.model")).curve).expect("curve");
+        assert!(
+            curve.lines().nth(1).is_some_and(|l| l.starts_with("0,")),
+            "{curve}"
+        );
+        let mut bad = cfg.clone();
+        bad.rule_penalty = -1.0;
+        let e = train(&bad, &d.join("b.model"), false, &mut ()).expect_err("negative");
+        assert!(e.to_string().contains("rule penalty = -1"), "{e}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct PgSettings {
     pub seed: u64,
     /// Rule distillation: the teacher and this iteration's imitation weight, if any.
     pub teacher: Option<Teacher>,
+    /// Shielded or penalised training under rules, if any ([`super::shield`]).
+    pub rules: Option<super::shield::RuleTraining>,
 }
 
 /// The rule teacher of teacher-student distillation (Hu et al., ACL 2016, adapted to policy
@@ -65,6 +67,8 @@ pub struct IterationStats {
     pub mean_entropy: f64,
     /// Mean over trajectories of the all-done mean slowdown.
     pub mean_slowdown: f64,
+    /// Decisions that paid the rule penalty, over all trajectories.
+    pub penalised: u64,
 }
 
 /// The mean |advantage| over one job set's trajectories (0 for none), in a fixed order.
@@ -144,6 +148,7 @@ pub fn policy_gradient<
                         settings.end,
                         settings.mask_invalid,
                         settings.objective,
+                        settings.rules.as_ref(),
                         &mut rng,
                     )
                 })
@@ -163,6 +168,7 @@ pub fn policy_gradient<
                     .iter()
                     .map(|t| super::charged_slowdown(&t.summary))
                     .sum(),
+                penalised: trajs.iter().map(|t| u64::from(t.penalised)).sum(),
             };
             (grad, stats)
         })
@@ -178,6 +184,7 @@ pub fn policy_gradient<
         stats.mean_return += s.mean_return;
         stats.mean_entropy += s.mean_entropy;
         stats.mean_slowdown += s.mean_slowdown;
+        stats.penalised += s.penalised;
     }
     let trajectories = (jobsets.len() * settings.trajectories).max(1) as f64;
     let scale = 1.0 / stats.decisions.max(1) as f32;

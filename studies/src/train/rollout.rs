@@ -12,6 +12,9 @@ use whitebox_core::nn::{masked_softmax, sample, Mlp};
 use whitebox_core::{Action, Charge, EndMode, Episode, Event, Job, Observer, Summary};
 
 use super::grad::{backprop, dlog_prob, entropy_grad};
+use super::shield::{
+    breaks_rule, coupled_draw, keep_weights, kept_mass_grad, RuleMode, RuleTraining,
+};
 
 /// The reward signal to maximize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,19 +53,25 @@ pub struct Trajectory {
     pub actions: Vec<u8>,
     /// Reward of each decision.
     pub rewards: Vec<f64>,
-    /// Sum of the policy's entropy over decisions, in nats.
+    /// Sum of the policy's entropy over decisions, in nats (of the projected policy when
+    /// acting through the projection).
     pub entropy: f64,
+    /// Decisions whose reward lost the rule penalty's `X` (a replaced raw choice when
+    /// shielded, a broken rule when penalised; 0 without [`RuleTraining`]).
+    pub penalised: u32,
     /// The episode's metrics.
     pub summary: Summary,
 }
 
-/// Samples one episode of `jobs` with the softmax policy of `net`, drawing from `rng`.
+/// Samples one episode of `jobs` with the softmax policy of `net`, drawing from `rng`; with
+/// `rules`, through the projection or with the rule penalty (see [`super::shield`]).
 pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     jobs: &[Job],
     end: EndMode,
     mask_invalid: bool,
     objective: Reward,
+    rules: Option<&RuleTraining>,
     rng: &mut Pcg32,
 ) -> Trajectory {
     let mut obs = LastCharge::default();
@@ -72,20 +81,46 @@ pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const
         actions: Vec::new(),
         rewards: Vec::new(),
         entropy: 0.0,
+        penalised: 0,
         summary: Summary::default(),
     };
     let mut probs = [0.0f32; O];
     while !ep.is_done() {
         policy.evaluate(ep.cluster());
-        let k = if masked_softmax(policy.logits(), policy.valid(), &mut probs) {
-            t.entropy += f64::from(entropy_grad(&probs).0);
-            sample(&probs, rng.random::<f32>()).unwrap_or(M)
-        } else {
-            M // non-finite logits: void, the safe action
+        let (k, penalised) = match rules {
+            None if masked_softmax(policy.logits(), policy.valid(), &mut probs) => {
+                t.entropy += f64::from(entropy_grad(&probs).0);
+                (sample(&probs, rng.random::<f32>()).unwrap_or(M), false)
+            }
+            Some(r) => match r
+                .projection
+                .project(policy.logits(), policy.valid(), ep.cluster())
+            {
+                Ok(d) => {
+                    let u = [rng.random(), rng.random(), rng.random()];
+                    if r.mode == RuleMode::Shielded {
+                        t.entropy += f64::from(entropy_grad(&d.projected).0);
+                        let w = keep_weights(&r.projection, &d);
+                        coupled_draw(&d.raw, &d.projected, &w, u)
+                            .map_or((M, true), |d| (d.action, d.changed))
+                    } else {
+                        t.entropy += f64::from(entropy_grad(&d.raw).0);
+                        let k = sample(&d.raw, u[0]).unwrap_or(M);
+                        (k, breaks_rule(&r.projection, &d, k))
+                    }
+                }
+                Err(_) => (M, false),
+            },
+            None => (M, false), // non-finite logits: void, the safe action
         };
         ep.step(Action::from_index(k, M).unwrap_or(Action::Void), &mut obs);
         t.actions.push(k as u8);
-        t.rewards.push(objective.reward(&obs.0));
+        let penalty = match rules {
+            Some(r) if penalised => f64::from(r.penalty),
+            _ => 0.0,
+        };
+        t.penalised += u32::from(penalised);
+        t.rewards.push(objective.reward(&obs.0) - penalty);
     }
     t.summary = ep.summary();
     t
@@ -94,7 +129,9 @@ pub fn rollout<E: Encoder, const M: usize, const I: usize, const H: usize, const
 /// Replays `actions` on `jobs` and adds to `grad` the gradient of
 /// `(1 - pi) sum_t adv[t] log p(a_t | s_t) + beta H(p(. | s_t)) + pi scale sum_t sum_a q log p`,
 /// where the last term (rule distillation, `pi` and `q` from `settings.teacher`, `scale` from
-/// [`super::reinforce::distill_scale`]) is absent without a teacher.
+/// [`super::reinforce::distill_scale`]) is absent without a teacher. With
+/// `settings.rules` in shielded mode, `p` is the projected policy `q` and the penalty's
+/// expected gradient `X dZ/dz` is added ([`super::shield`]).
 pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     jobs: &[Job],
@@ -111,7 +148,26 @@ pub fn accumulate<E: Encoder, const M: usize, const I: usize, const H: usize, co
     let distill = pi * scale;
     for (&a, &adv) in actions.iter().zip(adv.iter()) {
         policy.evaluate(ep.cluster());
-        if masked_softmax(policy.logits(), policy.valid(), &mut probs) {
+        if let Some(r) = settings.rules.as_ref() {
+            let d = r
+                .projection
+                .project(policy.logits(), policy.valid(), ep.cluster());
+            if let Ok(d) = d {
+                let shielded = r.mode == RuleMode::Shielded;
+                let dist = if shielded { &d.projected } else { &d.raw };
+                let gl = dlog_prob(dist, usize::from(a));
+                let (_, ge) = entropy_grad(dist);
+                let gz = if shielded && r.penalty > 0.0 {
+                    kept_mass_grad(&d.raw, &keep_weights(&r.projection, &d)).1
+                } else {
+                    [0.0; O]
+                };
+                let g: [f32; O] = std::array::from_fn(|k| {
+                    adv * gl[k] + settings.entropy * ge[k] + r.penalty * gz[k]
+                });
+                backprop(net, policy.obs(), policy.hidden(), &g, grad);
+            }
+        } else if masked_softmax(policy.logits(), policy.valid(), &mut probs) {
             let gl = dlog_prob(&probs, usize::from(a));
             let (_, ge) = entropy_grad(&probs);
             let teacher = settings.teacher.as_ref().and_then(|t| {
@@ -171,6 +227,111 @@ mod tests {
             down[k] -= 1e-6;
             let fd = (f(&up) - f(&down)) / 2e-6;
             assert!((f64::from(g[k]) - fd).abs() < 1e-6, "{k}: {} vs {fd}", g[k]);
+        }
+    }
+
+    /// A random 5-slot compact network, a rate-0.9 job set, and the cap + work-conserving
+    /// rules in `mode` with penalty `x`.
+    mod rules {
+        use super::*;
+        use crate::train::shield::{RuleMode, RuleTraining};
+        use whitebox_core::encoding::{compact_len, Compact};
+        use whitebox_core::workload::{JobGenerator, Workload};
+
+        pub const I: usize = compact_len(5);
+        pub type Net = Mlp<I, 8, 6>;
+
+        pub fn net() -> Box<Net> {
+            let mut net = Box::new(Net::zeroed());
+            let mut rng = stream(5, &[9]);
+            net.params_mut()
+                .for_each(|p| *p = rng.random_range(-0.5..0.5));
+            net
+        }
+
+        pub fn jobs() -> Vec<Job> {
+            JobGenerator::new(Workload::DeepRm, 0.9, 30, 17).collect()
+        }
+
+        pub fn training(mode: RuleMode, x: f32) -> RuleTraining {
+            let rules = ["util<=0.8".to_string(), "work-conserving".to_string()];
+            RuleTraining {
+                projection: whitebox_runtime::rules::projection(&rules, f32::INFINITY)
+                    .expect("rules")
+                    .expect("some"),
+                mode,
+                penalty: x,
+            }
+        }
+
+        pub fn run(r: Option<&RuleTraining>, seed: u64) -> Trajectory {
+            let end = EndMode::AllDone { time_cap: 300 };
+            rollout::<Compact, 5, I, 8, 6>(
+                &net(),
+                &jobs(),
+                end,
+                true,
+                Reward::Slowdown,
+                r,
+                &mut stream(seed, &[]),
+            )
+        }
+
+        /// The projected decision of every step of `t`, replayed, with the action taken.
+        pub fn replay(
+            t: &Trajectory,
+            r: &RuleTraining,
+        ) -> Vec<(whitebox_core::projection::ProjectedDecision<6>, usize)> {
+            let net = net();
+            let jobs = jobs();
+            let end = EndMode::AllDone { time_cap: 300 };
+            let mut ep: Episode<'_, 5> = Episode::new(&jobs, end, &mut ()).expect("jobs");
+            let mut policy: MlpPolicy<'_, Compact, 5, I, 8, 6> = MlpPolicy::new(&net, true);
+            let mut out = Vec::new();
+            for &a in &t.actions {
+                policy.evaluate(ep.cluster());
+                let d = r
+                    .projection
+                    .project(policy.logits(), policy.valid(), ep.cluster())
+                    .expect("finite");
+                out.push((d, usize::from(a)));
+                ep.step(
+                    Action::from_index(usize::from(a), 5).expect("index"),
+                    &mut (),
+                );
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn the_penalty_is_subtracted_exactly_at_the_penalised_decisions() {
+        use crate::train::shield::RuleMode;
+        for mode in [RuleMode::Shielded, RuleMode::Penalty] {
+            let (free, fined) = (rules::training(mode, 0.0), rules::training(mode, 2.5));
+            let a = rules::run(Some(&free), 4);
+            let b = rules::run(Some(&fined), 4);
+            // The penalty changes the reward, never the draws.
+            assert_eq!(a.actions, b.actions, "{mode:?}");
+            assert_eq!(a.penalised, b.penalised);
+            let steps = rules::replay(&a, &free);
+            let mut count = 0;
+            for (t, (d, k)) in steps.iter().enumerate() {
+                let diff = a.rewards[t] - b.rewards[t];
+                let fined = (diff - 2.5).abs() < 1e-9;
+                assert!(diff == 0.0 || fined, "{mode:?} step {t}: {diff}");
+                count += u32::from(fined);
+                let breaks = d.violated[*k] != 0;
+                match mode {
+                    // The shield never takes a rule-breaking action (it never falls back with
+                    // these rules); a penalised step is one whose raw choice broke a rule.
+                    RuleMode::Shielded => assert!(!breaks && !d.fallback_void, "step {t}"),
+                    // Unshielded: penalised exactly when the action taken breaks a rule.
+                    _ => assert_eq!(fined, breaks, "step {t}"),
+                }
+            }
+            assert_eq!(count, a.penalised);
+            assert!(a.penalised > 0, "{mode:?}: the test should see penalties");
         }
     }
 

@@ -1,0 +1,528 @@
+//! The trace file: its types, its line-per-decision JSON text, and the conversions between its
+//! fields and the runtime's values (model identity, end mode, jobs).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use whitebox_core::guard::{GuardParams, GuardStats, Handover, HandoverReason, Leader};
+use whitebox_core::{EndMode, Job, Summary};
+use whitebox_runtime::guard::{GuardSettings, ModeName};
+use whitebox_runtime::jobfile::{self, RawJob};
+use whitebox_runtime::settings::End;
+
+/// Value of a trace's `format` field.
+pub const FORMAT: &str = "whitebox-trace";
+/// The trace format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The model a trace was recorded with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    /// Path as given to `record`.
+    pub path: String,
+    /// File length, in bytes.
+    pub bytes: u64,
+    /// The CRC-32 stored in the model file's last 4 bytes (covers everything before it).
+    pub crc32: u32,
+}
+
+/// How the episode ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndRef {
+    /// `all-done` or `no-new-job`.
+    pub mode: String,
+    /// Arrival window of `no-new-job`, in time steps.
+    pub simu_len: u32,
+    /// Time cap of `all-done`, in time steps.
+    pub time_cap: u32,
+}
+
+/// One rule of a trace's rule set, resolved as the projection applies it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRef {
+    /// The rule as reports print it, e.g. `work-conserving(util<=0.8)`.
+    pub rule: String,
+    /// `utilization-cap`, `work-conserving`, `no-reservation` or `bounded-wait`.
+    pub kind: String,
+    /// The cap in thousandths of capacity (`utilization-cap`, `work-conserving`,
+    /// `bounded-wait`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_permille: Option<u16>,
+    /// The wait in time steps from which a job goes first (`bounded-wait`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_steps: Option<u16>,
+    /// The weight `lambda` as an `f32` bit pattern.
+    pub lambda_bits: u32,
+}
+
+/// The rules a trace was recorded with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesRef {
+    /// The `--rule` texts as given (replay parses them again).
+    pub given: Vec<String>,
+    /// The strength `C`: a number, or `"inf"` for the shield (informational).
+    pub c: serde_json::Value,
+    /// `C` as an `f32` bit pattern (what replay uses).
+    pub c_bits: u32,
+    /// The rule set the texts resolve to, in order (rule `l` is bit/position `l` below).
+    pub set: Vec<RuleRef>,
+}
+
+/// A rule's verdict on every action of one decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleVerdict {
+    /// One character per output index: `1` the action violates the rule (soft truth below 1;
+    /// a shield removes it when the rule's weight is positive), `0` it holds.
+    pub violates: String,
+    /// The soft truth `r_l(s, a)` per output index, as `f32` bit patterns.
+    pub truth_bits: Vec<u32>,
+}
+
+/// One job of the trace, in job-file form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceJob {
+    /// Arrival time step.
+    pub arrival: u32,
+    /// Duration, in time steps.
+    pub len: u8,
+    /// Demand per resource, in units.
+    pub res: Vec<u8>,
+}
+
+/// One decision of the policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// Index of the decision in the episode (0-based).
+    pub decision: u32,
+    /// Time step the decision was made at.
+    pub time: u32,
+    /// Network output index chosen: slot `0..M`, or `M` for void (move on).
+    pub action: usize,
+    /// Allowed outputs, one character per output index: `1` allowed, `0` masked.
+    pub valid: String,
+    /// The logits' `f32` bit patterns (`f32::to_bits`), by output index.
+    pub logits_bits: Vec<u32>,
+    /// With rules: the policy's own greedy choice (argmax of the allowed logits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_choice: Option<usize>,
+    /// With rules: each rule's verdict, in the order of `rules.set`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_verdicts: Option<Vec<RuleVerdict>>,
+    /// With rules: the projected probabilities `q(a | s)` as `f32` bit patterns, by output index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected_probs_bits: Option<Vec<u32>>,
+    /// With rules: whether the projection changed the decision (`action != raw_choice`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// With rules: positions in `rules.set` of the rules less true for the raw choice than for
+    /// the action taken (empty when unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<Vec<usize>>,
+    /// With rules: every allowed action was removed, so the decision fell back to void.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_void: Option<bool>,
+    /// With a guard: which scheduler's decision `action` is, `learned` or `fallback` (SJF, under
+    /// the same rules). The logits and rule fields are always the learned policy's on the real
+    /// state; for a fallback decision they say what it would have done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
+/// A change of the scheduler in charge of a guarded run (the core's `Handover`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverRef {
+    /// Time step from which `to` decides.
+    pub step: u32,
+    /// `learned` or `fallback`.
+    pub to: String,
+    /// `start`, `renewal-within-budget`, `renewal-over-budget`, `within-budget` or
+    /// `over-budget`.
+    pub reason: String,
+    /// The real schedule's charge over steps `0..=step`, scaled by `INV_LEN_SCALE` (exact).
+    pub real_cost: u64,
+    /// SJF's charge over the same steps on the same arrivals, scaled by `INV_LEN_SCALE`.
+    pub sjf_cost: u64,
+}
+
+/// The counters of a guarded run at its end (the core's `GuardStats`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardStatsRef {
+    /// Time steps seen, the final one included.
+    pub steps: u32,
+    /// Time steps the learned policy was in charge of.
+    pub learned_steps: u32,
+    /// Renewals (real cluster and shadow in the same state).
+    pub renewals: u32,
+    /// Hand-overs after the start.
+    pub handovers: u32,
+    /// Renewal mode: the largest loss of the learned policy against SJF within one round,
+    /// charge scaled by `INV_LEN_SCALE` (the `L` of the bound in `docs/guard.md`).
+    pub worst_round_loss: u64,
+}
+
+/// The guard of a guarded trace: its parameters as stored and every hand-over.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardRef {
+    /// `renewal` or `budget`.
+    pub mode: String,
+    /// Relative slack `eps` as stored (a multiple of 0.001).
+    pub eps: f64,
+    /// Additive slack `c` in slowdown units as stored (a multiple of 0.001).
+    pub c: f64,
+    /// The counters at the end.
+    pub stats: GuardStatsRef,
+    /// Every hand-over, the start included, in order.
+    pub handovers: Vec<HandoverRef>,
+}
+
+/// The episode metrics at the end (the core's `Summary`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Jobs in the sequence.
+    pub jobs: u32,
+    /// Decisions made.
+    pub decisions: u32,
+    /// Time step the episode ended at.
+    pub final_time: u32,
+    /// Whether an all-done episode hit its time cap.
+    pub truncated: bool,
+    /// Jobs started or reserved.
+    pub allocated: u32,
+    /// Allocated jobs finished by `final_time`.
+    pub completed: u32,
+    /// Allocated jobs still running at the end.
+    pub running: u32,
+    /// Jobs waiting in a slot or the backlog at the end.
+    pub waiting: u32,
+    /// Jobs refused at arrival.
+    pub rejected: u32,
+    /// Jobs arriving after the end.
+    pub not_arrived: u32,
+    /// Mean slowdown over allocated jobs.
+    pub mean_slowdown: Option<f64>,
+    /// Mean slowdown over completed jobs.
+    pub mean_slowdown_completed: Option<f64>,
+    /// Mean completion time over allocated jobs, in time steps.
+    pub mean_completion_time: Option<f64>,
+    /// Latest finish, in time steps.
+    pub makespan: u32,
+    /// Return under the slowdown objective.
+    pub total_reward: f64,
+    /// Return under the completion-time objective.
+    pub total_completion_reward: f64,
+}
+
+impl From<&Summary> for Metrics {
+    fn from(s: &Summary) -> Self {
+        Metrics {
+            jobs: s.jobs,
+            decisions: s.decisions,
+            final_time: s.final_time,
+            truncated: s.truncated,
+            allocated: s.allocated,
+            completed: s.completed,
+            running: s.running,
+            waiting: s.waiting,
+            rejected: s.rejected,
+            not_arrived: s.not_arrived,
+            mean_slowdown: s.mean_slowdown,
+            mean_slowdown_completed: s.mean_slowdown_completed,
+            mean_completion_time: s.mean_completion_time,
+            makespan: s.makespan,
+            total_reward: s.total_reward,
+            total_completion_reward: s.total_completion_reward,
+        }
+    }
+}
+
+/// A scheduler's name in a trace: `learned` or `fallback`.
+pub(super) fn leader_name(l: Leader) -> &'static str {
+    match l {
+        Leader::Learned => "learned",
+        Leader::Fallback => "fallback",
+    }
+}
+
+fn reason_name(r: HandoverReason) -> &'static str {
+    match r {
+        HandoverReason::Start => "start",
+        HandoverReason::RenewalWithinBudget => "renewal-within-budget",
+        HandoverReason::RenewalOverBudget => "renewal-over-budget",
+        HandoverReason::WithinBudget => "within-budget",
+        HandoverReason::OverBudget => "over-budget",
+    }
+}
+
+impl From<&Handover> for HandoverRef {
+    fn from(h: &Handover) -> Self {
+        HandoverRef {
+            step: h.step,
+            to: leader_name(h.to).to_string(),
+            reason: reason_name(h.reason).to_string(),
+            real_cost: h.real_cost,
+            sjf_cost: h.sjf_cost,
+        }
+    }
+}
+
+impl From<&GuardStats> for GuardStatsRef {
+    fn from(s: &GuardStats) -> Self {
+        GuardStatsRef {
+            steps: s.steps,
+            learned_steps: s.learned_steps,
+            renewals: s.renewals,
+            handovers: s.handovers,
+            worst_round_loss: s.worst_round_loss,
+        }
+    }
+}
+
+impl GuardRef {
+    /// The guard section of parameters `p` (no hand-overs yet).
+    pub fn new(p: &GuardParams) -> GuardRef {
+        GuardRef {
+            mode: ModeName(p.mode()).to_string(),
+            eps: p.eps(),
+            c: p.c(),
+            stats: GuardStatsRef::default(),
+            handovers: Vec::new(),
+        }
+    }
+
+    /// The recorded parameters, checked by the core as on the command line.
+    ///
+    /// # Errors
+    /// An unknown mode, or `eps`/`c` out of range (naming the field, value and range).
+    pub fn params(&self) -> Result<GuardParams> {
+        let mode: ModeName = self.mode.parse().context("`guard.mode`")?;
+        // Stored values are multiples of 0.001 well inside f32's exact range for thousandths,
+        // so rounding them to thousandths again gives the recorded parameters.
+        let s = GuardSettings::new(mode.0, self.eps as f32, self.c as f32)
+            .context("`guard.eps` or `guard.c`")?;
+        Ok(s.params)
+    }
+}
+
+/// A decision trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Format version, [`VERSION`].
+    pub version: u32,
+    /// The model file.
+    pub model: ModelRef,
+    /// Job slots `M` (from the model).
+    pub slots: u8,
+    /// The end mode.
+    pub end: EndRef,
+    /// The rules every decision was projected onto; absent for a run without rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesRef>,
+    /// The guard every decision went through; absent for an unguarded run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardRef>,
+    /// The job file the jobs came from, as given (informational).
+    pub source: String,
+    /// The jobs, ids = positions.
+    pub jobs: Vec<TraceJob>,
+    /// Every decision, in order.
+    pub decisions: Vec<Decision>,
+    /// The metrics at the end.
+    pub summary: Metrics,
+}
+
+impl Trace {
+    /// The trace as JSON text: one line per job and per decision, so traces diff line by line.
+    ///
+    /// # Errors
+    /// Never in practice (serialization of plain data).
+    pub fn to_text(&self) -> Result<String> {
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "[]".to_string()
+            } else {
+                format!("[\n    {}\n  ]", items.join(",\n    "))
+            }
+        };
+        let jobs = self.jobs.iter().map(one_line).collect::<Result<_>>()?;
+        let decisions = self.decisions.iter().map(one_line).collect::<Result<_>>()?;
+        let summary = serde_json::to_string_pretty(&self.summary)?.replace('\n', "\n  ");
+        let rules = match &self.rules {
+            Some(r) => format!("\n  \"rules\": {},", serde_json::to_string(r)?),
+            None => String::new(),
+        };
+        let guard = match &self.guard {
+            Some(g) => {
+                let handovers = g.handovers.iter().map(one_line).collect::<Result<_>>()?;
+                format!(
+                    "\n  \"guard\": {{\"mode\": {}, \"eps\": {}, \"c\": {}, \"stats\": {},\n  \"handovers\": {}}},",
+                    serde_json::to_string(&g.mode)?,
+                    serde_json::to_string(&g.eps)?,
+                    serde_json::to_string(&g.c)?,
+                    serde_json::to_string(&g.stats)?,
+                    list(handovers)
+                )
+            }
+            None => String::new(),
+        };
+        Ok(format!(
+            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},{}{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
+            serde_json::to_string(&self.format)?,
+            self.version,
+            serde_json::to_string(&self.model)?,
+            self.slots,
+            serde_json::to_string(&self.end)?,
+            rules,
+            guard,
+            serde_json::to_string(&self.source)?,
+            list(jobs),
+            list(decisions),
+            summary
+        ))
+    }
+
+    /// Parses trace text, checking the format name and version.
+    ///
+    /// # Errors
+    /// Malformed JSON, unknown fields, or another format or version.
+    pub fn parse(text: &str) -> Result<Trace> {
+        let t: Trace = serde_json::from_str(text).context("malformed trace JSON")?;
+        if t.format != FORMAT {
+            bail!("`format` = {:?}, expected {FORMAT:?}", t.format);
+        }
+        if t.version != VERSION {
+            bail!(
+                "trace format version {}, this build reads version {VERSION}",
+                t.version
+            );
+        }
+        Ok(t)
+    }
+
+    /// Reads a trace file.
+    ///
+    /// # Errors
+    /// As [`Trace::parse`], and when the file cannot be read.
+    pub fn load(path: &Path) -> Result<Trace> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read trace {}", path.display()))?;
+        Trace::parse(&text).with_context(|| format!("invalid trace {}", path.display()))
+    }
+}
+
+/// One-line JSON of a value.
+fn one_line<T: Serialize>(v: &T) -> Result<String> {
+    Ok(serde_json::to_string(v)?)
+}
+
+/// A model's identity: its length and stored CRC-32.
+pub(super) fn model_ref(path: &str, bytes: &[u8]) -> ModelRef {
+    let crc32 = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, u32::from_le_bytes);
+    ModelRef {
+        path: path.to_string(),
+        bytes: bytes.len() as u64,
+        crc32,
+    }
+}
+
+/// The end mode as a trace records it; `simu_len` and `time_cap` in time steps.
+pub fn end_ref(end: End, simu_len: u32, time_cap: u32) -> EndRef {
+    EndRef {
+        mode: end.name().to_string(),
+        simu_len,
+        time_cap,
+    }
+}
+
+pub(super) fn end_mode(e: &EndRef) -> Result<EndMode> {
+    match e.mode.as_str() {
+        "all-done" => Ok(End::AllDone.mode(e.simu_len, e.time_cap)),
+        "no-new-job" => Ok(End::NoNewJob.mode(e.simu_len, e.time_cap)),
+        other => bail!("`end.mode` = {other:?}, expected \"all-done\" or \"no-new-job\""),
+    }
+}
+
+/// The jobs of a trace, checked as a job file's are.
+pub(super) fn trace_jobs(t: &Trace, path: &Path) -> Result<Vec<Job>> {
+    let raw: Vec<RawJob> = t
+        .jobs
+        .iter()
+        .map(|j| RawJob {
+            arrival: i64::from(j.arrival),
+            len: i64::from(j.len),
+            res: j.res.iter().map(|&r| i64::from(r)).collect(),
+        })
+        .collect();
+    jobfile::from_raw(&raw).with_context(|| format!("trace {}", path.display()))
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A one-job, one-decision trace without rules.
+    pub(in crate::trace) fn sample() -> Trace {
+        Trace {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            model: ModelRef {
+                path: "m.model".into(),
+                bytes: 10,
+                crc32: 0xdead_beef,
+            },
+            slots: 5,
+            end: end_ref(End::NoNewJob, 50, 100),
+            source: "jobs.json".into(),
+            jobs: vec![TraceJob {
+                arrival: 0,
+                len: 3,
+                res: vec![1, 2],
+            }],
+            decisions: vec![Decision {
+                decision: 0,
+                time: 0,
+                action: 5,
+                valid: "000001".into(),
+                logits_bits: vec![0x3f80_0000; 6],
+                ..Decision::default()
+            }],
+            rules: None,
+            guard: None,
+            summary: Metrics::from(&Summary {
+                mean_slowdown: Some(1.0 / 3.0),
+                total_reward: -0.1 - 0.2,
+                ..Summary::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn text_form_round_trips_and_has_no_rule_fields() {
+        let t = sample();
+        let text = t.to_text().expect("text");
+        assert_eq!(Trace::parse(&text).expect("parse"), t);
+        assert!(
+            !text.contains("rules") && !text.contains("projected"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Replay: a trace's jobs played again with its model and rules, compared with the recording.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use whitebox_core::{EndMode, Job};
+
+use super::divergence::{first_divergence, Divergence};
+use super::format::{end_mode, model_ref, trace_jobs, Decision, GuardRef, Trace};
+use super::record::record;
+
+/// A recorded episode, for `whitebox explain --trace`.
+#[derive(Clone, Debug)]
+pub struct TraceEpisode {
+    /// The jobs, checked as a job file's are.
+    pub jobs: Vec<Job>,
+    /// The end mode.
+    pub end: EndMode,
+    /// Every recorded decision (action, and with a guard who decided it).
+    pub decisions: Vec<Decision>,
+    /// The guard section of a guarded trace.
+    pub guard: Option<GuardRef>,
+}
+
+impl TraceEpisode {
+    /// The recorded action (output index) of every decision.
+    pub fn actions(&self) -> Vec<usize> {
+        self.decisions.iter().map(|d| d.action).collect()
+    }
+}
+
+/// A trace's episode: its jobs, end mode and recorded decisions (and guard). `model` must be
+/// the model file the trace names: same length and CRC-32.
+///
+/// # Errors
+/// An unreadable or invalid trace, or a model file other than the trace's.
+pub fn episode_of(path: &Path, model: &Path) -> Result<TraceEpisode> {
+    let t = Trace::load(path)?;
+    let bytes =
+        std::fs::read(model).with_context(|| format!("cannot read model {}", model.display()))?;
+    let found = model_ref(&t.model.path, &bytes);
+    if (found.bytes, found.crc32) != (t.model.bytes, t.model.crc32) {
+        bail!(
+            "trace {} was recorded with {} ({} bytes, CRC-32 {:#010x}), but --model {} has {} \
+             bytes, CRC-32 {:#010x}",
+            path.display(),
+            t.model.path,
+            t.model.bytes,
+            t.model.crc32,
+            model.display(),
+            found.bytes,
+            found.crc32
+        );
+    }
+    Ok(TraceEpisode {
+        jobs: trace_jobs(&t, path)?,
+        end: end_mode(&t.end)?,
+        decisions: t.decisions,
+        guard: t.guard,
+    })
+}
+
+/// Finds the model of a trace: `explicit` if given, else its recorded path as given, else that
+/// path relative to each directory above the trace file.
+fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let recorded = Path::new(recorded);
+    if recorded.is_file() {
+        return Ok(recorded.to_path_buf());
+    }
+    let dir = trace_path
+        .canonicalize()
+        .unwrap_or_else(|_| trace_path.to_path_buf());
+    dir.ancestors()
+        .skip(1)
+        .map(|a| a.join(recorded))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "model {} of trace {} not found (give it with --model)",
+                recorded.display(),
+                trace_path.display()
+            )
+        })
+}
+
+/// Replays one trace file: `Ok(None)` when identical, else the first divergence.
+///
+/// # Errors
+/// An unreadable trace or model, or jobs/end mode the trace cannot describe.
+pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
+    let expected = Trace::load(path)?;
+    let model_path = find_model(path, &expected.model.path, model)?;
+    let jobs = trace_jobs(&expected, path)?;
+    // Re-apply the recorded rules: the texts as given, with the recorded `C` bit for bit. A
+    // change in how they resolve shows as a divergence of the field `rules`.
+    let (rules, c) = match &expected.rules {
+        Some(r) => (r.given.as_slice(), f32::from_bits(r.c_bits)),
+        None => (&[][..], f32::INFINITY),
+    };
+    // Re-apply the recorded guard: mode, eps and c as stored. Its hand-overs and every
+    // decision's `decided_by` are then compared like the rest.
+    let guard = expected
+        .guard
+        .as_ref()
+        .map(|g| g.params())
+        .transpose()
+        .with_context(|| format!("trace {}", path.display()))?;
+    let mut got = record(
+        &model_path,
+        &jobs,
+        &expected.source,
+        expected.end.clone(),
+        rules,
+        c,
+        guard,
+    )
+    .with_context(|| format!("replaying {}", path.display()))?;
+    got.model.path.clone_from(&expected.model.path);
+    Ok(first_divergence(&expected, &got))
+}
