@@ -3,6 +3,8 @@
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
 use serde::Serialize;
 use whitebox_core::nn::Mlp;
 use whitebox_core::spec::{HORIZON, NUM_RES};
@@ -153,6 +155,32 @@ fn logits_at<const I: usize, const O: usize>(
     y.to_vec()
 }
 
+/// Random states tried on each query before branch and bound.
+const SAMPLES: usize = 256;
+/// Seed of those states (fixed, so answers repeat).
+const SAMPLE_SEED: u64 = 13;
+
+/// The counterexample at `p` if it is a state of `r` where the property fails.
+fn violation<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    q: &Query,
+    r: &Region,
+    p: &[u16],
+) -> Option<Counterexample> {
+    if !inside(r, p) {
+        return None;
+    }
+    let y = logits_at(net, r, p);
+    (!q.holds.check(&y)).then(|| Counterexample {
+        features: p
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &v)| Feature::at(i, r.m).map(|f| (f.name(), v)))
+            .collect(),
+        logits: y,
+    })
+}
+
 /// Decides one query with at most `budget` branches.
 fn decide<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
@@ -171,6 +199,17 @@ fn decide<const I: usize, const O: usize>(
     let mut spec = [0.0f32; O];
     for (d, s) in spec.iter_mut().zip(&q.spec) {
         *d = *s;
+    }
+    // Falsification first: random states of the region, made consistent.
+    let mut rng = Pcg64::seed_from_u64(SAMPLE_SEED);
+    for _ in 0..SAMPLES {
+        let mut p = q.region.point(|_, lo, hi| rng.random_range(lo..=hi));
+        realize(&q.region, &mut p);
+        if let Some(c) = violation(net, q, &q.region, &p) {
+            report.verdict = Verdict::Refuted;
+            report.counterexample = Some(c);
+            return Ok(report);
+        }
     }
     let mut stack = vec![q.region.clone()];
     while let Some(r) = stack.pop() {
@@ -195,20 +234,10 @@ fn decide<const I: usize, const O: usize>(
         // A concrete state near the middle: a counterexample if the property fails there.
         let mut p = r.point(|_, lo, hi| lo + (hi - lo) / 2);
         realize(&r, &mut p);
-        if inside(&r, &p) {
-            let y = logits_at(net, &r, &p);
-            if !q.holds.check(&y) {
-                report.verdict = Verdict::Refuted;
-                report.counterexample = Some(Counterexample {
-                    features: p
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, &v)| Feature::at(i, r.m).map(|f| (f.name(), v)))
-                        .collect(),
-                    logits: y,
-                });
-                return Ok(report);
-            }
+        if let Some(c) = violation(net, q, &r, &p) {
+            report.verdict = Verdict::Refuted;
+            report.counterexample = Some(c);
+            return Ok(report);
         }
         let single = r.lo == r.hi;
         if single {
@@ -311,3 +340,6 @@ pub fn verify_model(model: &LoadedModel, property: Property, budget: u64) -> Res
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

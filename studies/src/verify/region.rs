@@ -181,7 +181,7 @@ impl Region {
 
     /// The point of the region with every feature at `pick(lo, hi)`, encoded as the compact
     /// encoder would encode it.
-    pub fn point(&self, pick: impl Fn(usize, u16, u16) -> u16) -> Vec<u16> {
+    pub fn point(&self, mut pick: impl FnMut(usize, u16, u16) -> u16) -> Vec<u16> {
         self.lo
             .iter()
             .zip(&self.hi)
