@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    compare, demo, eval, explain, fuzz, model, plot_curve, record, replay, simulate, train,
+    compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, simulate, train,
 };
 use crate::output;
 
@@ -52,6 +52,10 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Replay decision traces and report the first divergence, or `identical`.
     Replay(replay::ReplayArgs),
+    /// Convert a workload log (SWF or CSV) into job files, printing every count (see
+    /// docs/import.md).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 /// Runs a parsed command line.
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fuzz(a) => output::emit(&fuzz::run(&a)?),
         Command::Record(a) => record::run(&a),
         Command::Replay(a) => replay::run(&a),
+        Command::Import(c) => import::run(&c),
     }
 }
 

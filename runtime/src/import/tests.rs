@@ -203,7 +203,7 @@ fn target_load_rescales_arrivals() {
     for w in &imported.report.windows {
         // Flooring arrivals shortens the span by less than a step.
         let load = w.load[0];
-        assert!(load >= 0.5 && load < 0.52, "{w:?}");
+        assert!((0.5..0.52).contains(&load), "{w:?}");
     }
 }
 
