@@ -21,7 +21,7 @@ use whitebox_core::spec::NUM_RES;
 
 use crate::jobfile::RawJob;
 
-pub use window::convert;
+pub use window::{convert, default_seconds_per_step, FIT_SHARE};
 
 /// One job of a log, in the log's own units, before any treatment. A negative number means
 /// unknown (the logs' `-1`).
@@ -77,7 +77,7 @@ impl Default for Windows {
 /// Conversion settings. `None` picks the documented default.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Options {
-    /// Seconds per time step (default: see [`window::default_seconds_per_step`]).
+    /// Seconds per time step (default: see [`default_seconds_per_step`]).
     pub seconds_per_step: Option<f64>,
     /// The log's capacity per resource, in the log's units: a demand of `capacity` is 10 units.
     pub capacity: [Option<f64>; NUM_RES],
