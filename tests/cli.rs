@@ -1158,3 +1158,200 @@ fn train_shielded_under_a_rule_writes_a_model_that_eval_loads() {
     let err = text(&whitebox(&distill_penalty).stderr);
     assert!(err.contains("--rule-penalty needs --rule-mode"), "{err}");
 }
+
+fn trace(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/traces")
+        .join(name)
+}
+
+#[test]
+fn import_swf_with_only_the_file_and_out_uses_the_defaults() {
+    let log = trace("NASA-iPSC-1993-3.1-cln.swf");
+    let dir = temp_dir("import-swf");
+    let (l, d) = (
+        log.to_str().expect("utf-8"),
+        dir.to_str().expect("utf-8").to_string(),
+    );
+    let out = stdout_of(&["import", "swf", l, "--out", &d]);
+    let count = |name: &str| -> String {
+        out.lines()
+            .find_map(|line| {
+                let mut w = line.split_whitespace();
+                (w.next() == Some(name)).then(|| w.next().unwrap_or("").to_string())
+            })
+            .unwrap_or_else(|| panic!("no `{name}` in:\n{out}"))
+    };
+    assert_eq!(count("records"), "300");
+    assert_eq!(count("imported"), "300");
+    assert_eq!(count("windows"), "3");
+    assert_eq!(count("dropped"), "0");
+    // Lines 248-252 (and others) of the excerpt have run time 0.
+    assert!(count("raised_from_0").parse::<usize>().expect("number") >= 5);
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("import.json")).expect("import.json"),
+    )
+    .expect("JSON");
+    assert_eq!(report["capacity"][0], 128.0);
+    assert_eq!(report["counts"]["records"], 300);
+    // Each window is a job file every command reads.
+    let window = dir.join("window-0002.json");
+    let r = json(&[
+        "simulate",
+        "--jobs",
+        window.to_str().expect("utf-8"),
+        "--policy",
+        "sjf",
+        "--slots",
+        "10",
+        "--end",
+        "all-done",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r["jobs"].as_array().map(Vec::len), Some(100));
+    assert_eq!(r["truncated"], false);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn import_errors_name_the_line_field_and_value() {
+    let bad = temp_jobs(
+        "bad-swf",
+        "; MaxProcs: 8\n1 0 -1 5 1 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n2 3 -1 five 1 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n",
+    );
+    let dir = temp_dir("import-bad");
+    let d = dir.to_str().expect("utf-8");
+    let err = failure(&["import", "swf", bad.to_str().expect("utf-8"), "--out", d]);
+    assert!(
+        err.contains("line 3") && err.contains("field 4 (run time)") && err.contains("`five`"),
+        "{err}"
+    );
+    let log = trace("NASA-iPSC-1993-3.1-cln.swf");
+    let l = log.to_str().expect("utf-8");
+    let err = failure(&["import", "swf", l, "--out", d, "--seconds-per-step", "1"]);
+    assert!(
+        err.contains("time cap 10000") && err.contains("--seconds-per-step"),
+        "{err}"
+    );
+}
+
+#[test]
+fn import_csv_by_columns() {
+    let log = trace("alibaba2018_spar_sample_tasks.csv");
+    let dir = temp_dir("import-csv");
+    let d = dir.to_str().expect("utf-8");
+    let out = stdout_of(&[
+        "import",
+        "csv",
+        log.to_str().expect("utf-8"),
+        "--out",
+        d,
+        "--arrival",
+        "1",
+        "--runtime",
+        "4",
+        "--res",
+        "5,6",
+        "--window",
+        "10",
+        "--seconds-per-step",
+        "30",
+    ]);
+    assert!(out.contains("records") && out.contains("40"), "{out}");
+    let first: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("window-0000.json")).expect("window"),
+    )
+    .expect("JSON");
+    // By hand (see runtime/src/import/tests.rs): 0 s, 268 s, 50 of 100 CPU, 0.3 of 0.64 memory.
+    assert_eq!(
+        first["jobs"][0],
+        serde_json::json!({"arrival": 0, "len": 9, "res": [5, 5]})
+    );
+    let err = failure(&[
+        "import",
+        "csv",
+        log.to_str().expect("utf-8"),
+        "--out",
+        d,
+        "--arrival",
+        "time",
+        "--runtime",
+        "4",
+        "--res",
+        "5",
+    ]);
+    assert!(err.contains("`time`") && err.contains("--header"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Zero-demand jobs (DeepRM never generates them) finish under every policy, including Packer
+/// and Tetris with knob 1, whose alignment score is 0 for them.
+#[test]
+fn every_policy_finishes_zero_demand_jobs() {
+    let path = temp_jobs(
+        "zero-demand",
+        r#"{"jobs":[{"arrival":0,"len":3,"res":[0,0]},{"arrival":0,"len":2,"res":[5,5]},
+        {"arrival":2,"len":1,"res":[0,0]},{"arrival":2,"len":4,"res":[10,10]},
+        {"arrival":3,"len":2,"res":[0,0]}]}"#,
+    );
+    let p = path.to_str().expect("utf-8");
+    for (policy, extra) in [
+        ("sjf", &[][..]),
+        ("packer", &[][..]),
+        ("tetris", &[][..]),
+        ("tetris", &["--tetris-knob", "1"][..]),
+        ("random", &[][..]),
+        ("model:fixtures/models/default.model", &[][..]),
+    ] {
+        let mut args = vec![
+            "simulate", "--jobs", p, "--policy", policy, "--slots", "10", "--end", "all-done",
+            "--format", "json",
+        ];
+        args.extend_from_slice(extra);
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = Command::new(BIN)
+            .args(&args)
+            .current_dir(&model)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{policy}: {}", text(&out.stderr));
+        let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(r["truncated"], false, "{policy} {extra:?}");
+        let jobs = r["jobs"].as_array().expect("jobs");
+        assert!(
+            jobs.iter().all(|j| j["status"] == "completed"),
+            "{policy} {extra:?}: {jobs:?}"
+        );
+        assert!(
+            r["final_time"].as_u64().unwrap_or(u64::MAX) < 20,
+            "{policy} {extra:?}"
+        );
+    }
+}
+
+#[test]
+fn raw_unix_second_arrivals_are_refused_with_the_cap() {
+    let path = temp_jobs(
+        "unix-seconds",
+        r#"{"jobs":[{"arrival":749458803,"len":2,"res":[3,4]}]}"#,
+    );
+    let err = failure(&[
+        "simulate",
+        "--jobs",
+        path.to_str().expect("utf-8"),
+        "--policy",
+        "sjf",
+        "--slots",
+        "5",
+        "--end",
+        "all-done",
+    ]);
+    assert!(
+        err.contains("job 0")
+            && err.contains("749458803")
+            && err.contains("time cap 10000")
+            && err.contains("whitebox import"),
+        "{err}"
+    );
+}

@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use whitebox_core::spec::{HORIZON, NUM_RES, RES_UNITS};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{
-    run, Action, Cluster, EndMode, Episode, Event, Job, Observer, RandomPolicy, Scheduler, Sjf,
-    Step, Summary,
+    run, Action, Cluster, EndMode, Episode, Event, Job, Observer, Packer, RandomPolicy, Scheduler,
+    Sjf, Step, Summary, Tetris,
 };
 use whitebox_runtime::record::Recorder;
 
@@ -186,6 +186,27 @@ proptest! {
             jobs.len() as u32
         );
         prop_assert_eq!(s.allocated, s.completed + s.running);
+    }
+
+    /// The greedy baselines start a job whenever one fits now (zero-demand jobs included: see
+    /// docs/deeprm-differences.md item 17), so every admitted job finishes long before the cap.
+    #[test]
+    fn greedy_baselines_finish_every_admitted_job(jobs in jobs_strategy()) {
+        let mut schedulers: [(&str, Box<dyn Scheduler<10>>); 5] = [
+            ("sjf", Box::new(Sjf)),
+            ("packer", Box::new(Packer)),
+            ("tetris0", Box::new(Tetris { knob: 0.0 })),
+            ("tetris", Box::new(Tetris::default())),
+            ("tetris1", Box::new(Tetris { knob: 1.0 })),
+        ];
+        for (name, scheduler) in &mut schedulers {
+            let mut rec = Recorder::new(&jobs, 10);
+            let mut ep: Episode<'_, 10> =
+                Episode::new(&jobs, EndMode::AllDone { time_cap: 10_000 }, &mut rec).expect("valid");
+            let s = run(&mut ep, scheduler.as_mut(), &mut rec).expect("baseline");
+            prop_assert!(!s.truncated, "{}: {:?}", name, s);
+            prop_assert_eq!(s.completed + s.rejected, jobs.len() as u32, "{}", name);
+        }
     }
 
     #[test]

@@ -15,8 +15,29 @@ use crate::job::Job;
 use crate::scheduler::{rank_logits, PolicyError, Preference, Scheduler};
 use crate::spec::{NUM_RES, RES_UNITS};
 
-/// The eligible slot with the strictly highest positive score, lowest index on ties, else void.
+/// The score a baseline ranks a job that fits now by: `score`, except that a zero-demand job
+/// (demand 0 in every resource) scores at least [`f64::MIN_POSITIVE`].
+///
 /// DeepRM starts every baseline's best score at 0 with a strict `>`, so a score of 0 never wins.
+/// Packer's alignment (and Tetris's with knob 1) is 0 exactly for a zero-demand job, which would
+/// then never start and hold the run until its time cap. DeepRM never generates zero demand, so
+/// this changes no DeepRM schedule; the job now starts when nothing with a positive score can
+/// (see `docs/deeprm-differences.md`).
+fn eligible_score<const M: usize>(
+    cluster: &Cluster<M>,
+    job: &Job,
+    score: impl Fn(&Cluster<M>, &Job) -> f64,
+) -> f64 {
+    let s = score(cluster, job);
+    if job.res.iter().all(|&d| d == 0) && s <= 0.0 {
+        f64::MIN_POSITIVE
+    } else {
+        s
+    }
+}
+
+/// The eligible slot with the strictly highest positive [`eligible_score`], lowest index on
+/// ties, else void.
 fn best_eligible<const M: usize>(
     cluster: &Cluster<M>,
     score: impl Fn(&Cluster<M>, &Job) -> f64,
@@ -24,7 +45,7 @@ fn best_eligible<const M: usize>(
     let mut best = (0.0, Action::Void);
     for (i, job) in cluster.slots().iter().enumerate() {
         if let Some(job) = job.as_ref().filter(|j| cluster.fits_now(j)) {
-            let s = score(cluster, job);
+            let s = eligible_score(cluster, job, &score);
             if s > best.0 {
                 best = (s, Action::Schedule(i));
             }
@@ -48,7 +69,7 @@ fn ranked_preference<const M: usize, const O: usize>(
     let mut keys = [(3u8, 0.0f64); O];
     for (key, slot) in keys.iter_mut().zip(cluster.slots().iter()) {
         if let Some(job) = slot {
-            let s = score(cluster, job);
+            let s = eligible_score(cluster, job, &score);
             *key = if cluster.fits_now(job) && s > 0.0 {
                 (0, s)
             } else if cluster.first_fit(job).is_some() {

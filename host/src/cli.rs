@@ -8,7 +8,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    compare, demo, eval, explain, fuzz, model, plot_curve, record, replay, simulate, train, verify,
+    compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, simulate, train,
+    verify,
 };
 use crate::output;
 
@@ -55,6 +56,10 @@ pub enum Command {
     /// Prove or refute properties of a model's network over whole sets of cluster states
     /// (no-idle, shorter-first), with sound bounds and branch and bound.
     Verify(verify::VerifyArgs),
+    /// Convert a workload log (SWF or CSV) into job files, printing every count (see
+    /// docs/import.md).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 /// Runs a parsed command line.
@@ -75,6 +80,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Record(a) => record::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Verify(a) => verify::run(&a),
+        Command::Import(c) => import::run(&c),
     }
 }
 

@@ -12,6 +12,8 @@ use whitebox_core::episode::validate_jobs;
 use whitebox_core::spec::NUM_RES;
 use whitebox_core::Job;
 
+use crate::settings::TIME_CAP;
+
 /// One job as written in a file. Wide signed integers so that negative or huge values are
 /// reported as such instead of failing to parse.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -46,7 +48,27 @@ pub fn load(path: &Path) -> Result<Vec<Job>> {
 /// As [`load`].
 pub fn parse(text: &str) -> Result<Vec<Job>> {
     let raw: RawFile = serde_json::from_str(text).context("malformed JSON job file")?;
-    from_raw(&raw.jobs)
+    let jobs = from_raw(&raw.jobs)?;
+    check_time_cap(&jobs, TIME_CAP)?;
+    Ok(jobs)
+}
+
+/// Refuses a job that arrives at or after `time_cap`: an episode that ends at the cap would
+/// never see it (and a log's raw Unix-second submit times would end the run with no job
+/// arrived). Job files are checked against the default cap [`TIME_CAP`].
+///
+/// # Errors
+/// The first such job, with its index, its arrival and the cap, and how to convert a log.
+pub fn check_time_cap(jobs: &[Job], time_cap: u32) -> Result<()> {
+    if let Some((index, job)) = jobs.iter().enumerate().find(|(_, j)| j.arrival >= time_cap) {
+        bail!(
+            "job {index}: field `arrival` = {} is at or beyond the time cap {time_cap}, so the \
+             run would end before it arrives; arrivals are time steps counted from the start \
+             (convert a workload log's submit times with `whitebox import`)",
+            job.arrival
+        );
+    }
+    Ok(())
 }
 
 /// `value` as a `u32`; a negative or too large value is refused with the field's own valid
@@ -152,6 +174,17 @@ mod tests {
         assert!(e.contains("`len` = -2, must be in 1..=20"), "{e}");
         let e = err(r#"{"jobs":[{"arrival":1,"len":2,"res":[3,-1]}]}"#);
         assert!(e.contains("`res[1]` = -1, must be in 0..=10"), "{e}");
+        let e = err(
+            r#"{"jobs":[{"arrival":0,"len":2,"res":[3,4]},{"arrival":1700000000,"len":2,"res":[3,4]}]}"#,
+        );
+        assert!(
+            e.contains("job 1")
+                && e.contains("`arrival` = 1700000000")
+                && e.contains("time cap 10000")
+                && e.contains("whitebox import"),
+            "{e}"
+        );
+        assert!(err(r#"{"jobs":[{"arrival":9999,"len":2,"res":[3,4]}]}"#).is_empty());
         let e = err(r#"{"jobs": [ }"#);
         assert!(e.contains("malformed JSON"), "{e}");
     }

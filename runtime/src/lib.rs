@@ -8,6 +8,7 @@
 //! Nothing here parses command-line flags or draws progress; errors name values and limits.
 
 pub mod guard;
+pub mod import;
 pub mod jobfile;
 pub mod lists;
 pub mod models;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod eval;
 pub mod explain;
 pub mod fuzz;
+pub mod import;
 pub mod model;
 pub mod plot_curve;
 pub mod record;
