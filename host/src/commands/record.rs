@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
-use whitebox_core::guard::{GuardMode, GuardParams, C_MAX, EPS_MAX};
-use whitebox_runtime::guard::ModeName;
+use anyhow::{bail, Context, Result};
 use whitebox_runtime::jobfile;
 use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::trace::{end_ref, record};
 
-use crate::args::{EndArg, RuleArgs};
+use crate::args::{EndArg, GuardArgs, RuleArgs};
 
 /// Arguments of `whitebox record`.
 #[derive(Debug, clap::Args)]
@@ -36,54 +34,10 @@ pub struct RecordArgs {
     /// Operator rules every decision is projected onto; recorded with their verdicts.
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Guard the model against SJF (under the same rules): renewal (proved bound) or budget
-    /// (empirical bound); the trace records every hand-over and who decided each decision.
-    /// Absent: no guard.
-    #[arg(long = "guard", value_name = "MODE")]
-    pub guard: Option<String>,
-    /// Relative slack of the guard's budget test, in [0, 10].
-    #[arg(
-        long,
-        default_value = "0.1",
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub guard_eps: String,
-    /// Additive slack of the guard's budget test, in slowdown units (total charge), in
-    /// [0, 1000000].
-    #[arg(
-        long,
-        default_value = "5",
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub guard_c: String,
-}
-
-impl RecordArgs {
-    /// The guard parameters, or `None` without `--guard`; `--guard-eps` and `--guard-c` are
-    /// checked either way.
-    ///
-    /// # Errors
-    /// An unknown mode or a parameter that is not a number in its range, named with its flag,
-    /// its value and the allowed range.
-    fn guard(&self) -> Result<Option<GuardParams>> {
-        let number = |flag: &str, text: &str, max: f32| -> Result<f32> {
-            text.trim().parse::<f32>().map_err(|_| {
-                anyhow!("{flag} {text}: not a number; allowed: a number in [0, {max}]")
-            })
-        };
-        let eps = number("--guard-eps", &self.guard_eps, EPS_MAX)?;
-        let c = number("--guard-c", &self.guard_c, C_MAX)?;
-        // Each parameter checked alone, so the error names its own flag.
-        GuardParams::new(GuardMode::Renewal, eps, 0.0).context("--guard-eps")?;
-        GuardParams::new(GuardMode::Renewal, 0.0, c).context("--guard-c")?;
-        let Some(mode) = &self.guard else {
-            return Ok(None);
-        };
-        let mode: ModeName = mode.parse().context("--guard")?;
-        Ok(Some(GuardParams::new(mode.0, eps, c)?))
-    }
+    /// Guard the model against SJF (under the same rules); the trace records every hand-over
+    /// and who decided each decision.
+    #[command(flatten)]
+    pub guard: GuardArgs,
 }
 
 /// Runs `whitebox record`.
@@ -100,7 +54,7 @@ pub fn run(a: &RecordArgs) -> Result<()> {
     let jobs = jobfile::load(&a.jobs)?;
     a.rules.projection()?;
     let c = whitebox_runtime::rules::parse_strength(&a.rules.rule_c)?;
-    let guard = a.guard()?;
+    let guard = a.guard.settings()?.map(|s| s.params);
     let t = record(
         &path,
         &jobs,
