@@ -157,7 +157,8 @@ impl Charge {
 ///
 /// Invariant: `jobs == allocated + waiting + rejected + not_arrived`, and
 /// `allocated == completed + running`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Jobs in the sequence.
     pub jobs: u32,

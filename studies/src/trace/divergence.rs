@@ -383,7 +383,7 @@ impl<'t> Handovers<'t> {
 mod tests {
     use super::*;
     use crate::trace::format::tests::sample;
-    use crate::trace::format::{end_ref, model_ref, Metrics, RuleVerdict, FORMAT, VERSION};
+    use crate::trace::format::{end_ref, model_ref, RuleVerdict, FORMAT, VERSION};
     use crate::trace::record::rules_ref;
     use whitebox_core::Summary;
     use whitebox_runtime::settings::End;
@@ -493,7 +493,7 @@ mod tests {
             source: "jobs.json".into(),
             jobs: Vec::new(),
             decisions: vec![d],
-            summary: Metrics::from(&Summary::default()),
+            summary: Summary::default(),
         };
         let text = t.to_text().expect("text");
         assert_eq!(Trace::parse(&text).expect("parse"), t);

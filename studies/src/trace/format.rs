@@ -186,66 +186,8 @@ pub struct GuardRef {
     pub handovers: Vec<HandoverRef>,
 }
 
-/// The episode metrics at the end (the core's `Summary`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metrics {
-    /// Jobs in the sequence.
-    pub jobs: u32,
-    /// Decisions made.
-    pub decisions: u32,
-    /// Time step the episode ended at.
-    pub final_time: u32,
-    /// Whether an all-done episode hit its time cap.
-    pub truncated: bool,
-    /// Jobs started or reserved.
-    pub allocated: u32,
-    /// Allocated jobs finished by `final_time`.
-    pub completed: u32,
-    /// Allocated jobs still running at the end.
-    pub running: u32,
-    /// Jobs waiting in a slot or the backlog at the end.
-    pub waiting: u32,
-    /// Jobs refused at arrival.
-    pub rejected: u32,
-    /// Jobs arriving after the end.
-    pub not_arrived: u32,
-    /// Mean slowdown over allocated jobs.
-    pub mean_slowdown: Option<f64>,
-    /// Mean slowdown over completed jobs.
-    pub mean_slowdown_completed: Option<f64>,
-    /// Mean completion time over allocated jobs, in time steps.
-    pub mean_completion_time: Option<f64>,
-    /// Latest finish, in time steps.
-    pub makespan: u32,
-    /// Return under the slowdown objective.
-    pub total_reward: f64,
-    /// Return under the completion-time objective.
-    pub total_completion_reward: f64,
-}
-
-impl From<&Summary> for Metrics {
-    fn from(s: &Summary) -> Self {
-        Metrics {
-            jobs: s.jobs,
-            decisions: s.decisions,
-            final_time: s.final_time,
-            truncated: s.truncated,
-            allocated: s.allocated,
-            completed: s.completed,
-            running: s.running,
-            waiting: s.waiting,
-            rejected: s.rejected,
-            not_arrived: s.not_arrived,
-            mean_slowdown: s.mean_slowdown,
-            mean_slowdown_completed: s.mean_slowdown_completed,
-            mean_completion_time: s.mean_completion_time,
-            makespan: s.makespan,
-            total_reward: s.total_reward,
-            total_completion_reward: s.total_completion_reward,
-        }
-    }
-}
+/// The episode metrics at the end: the core's [`Summary`], serialized field by field.
+pub type Metrics = Summary;
 
 /// A scheduler's name in a trace: `learned` or `fallback`.
 pub(super) fn leader_name(l: Leader) -> &'static str {
@@ -507,11 +449,11 @@ pub(super) mod tests {
             }],
             rules: None,
             guard: None,
-            summary: Metrics::from(&Summary {
+            summary: Summary {
                 mean_slowdown: Some(1.0 / 3.0),
                 total_reward: -0.1 - 0.2,
                 ..Summary::default()
-            }),
+            },
         }
     }
 

@@ -15,7 +15,7 @@ use whitebox_runtime::models::{AnyModel, LoadedModel, HIDDEN};
 
 use super::format::{
     end_mode, leader_name, model_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef,
-    Metrics, RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
+    RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
 
 /// A scheduler borrowed as a trait object, so the guard can hold a plain or a projected one.
@@ -269,6 +269,6 @@ pub fn record(
             })
             .collect(),
         decisions: r.decisions,
-        summary: Metrics::from(&r.summary),
+        summary: r.summary,
     })
 }
