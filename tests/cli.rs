@@ -695,6 +695,12 @@ fn model_files_round_trip_through_json_and_corruption_is_named() {
     let info = json(&["model", "info", utf8(&model)]);
     assert_eq!(info["encoding"], "compact");
     assert_eq!(info["slots"], 5);
+    // Shapes, not empty weight arrays: compact input 40 + 4 * 5 + 2 = 62, 20 hidden, 6 outputs;
+    // 20 * 62 + 20 + 6 * 20 + 6 = 1386 parameters.
+    assert_eq!(info["shapes"]["w1"], serde_json::json!([20, 62]));
+    assert_eq!(info["shapes"]["b2"], serde_json::json!([6]));
+    assert_eq!(info["parameters"], 1386);
+    assert!(info.get("w1").is_none(), "{info}");
     let exported = dir.join("model.json");
     let imported = dir.join("imported.model");
     stdout_of(&["model", "export", utf8(&model), "--out", utf8(&exported)]);

@@ -59,12 +59,26 @@ pub enum ModelCommand {
 pub fn run(cmd: &ModelCommand) -> Result<String> {
     match cmd {
         ModelCommand::Info { model } => {
-            let mut json = models::to_json(&models::load(model)?);
-            json.w1.clear();
-            json.w2.clear();
-            json.b1.clear();
-            json.b2.clear();
-            Ok(serde_json::to_string_pretty(&json)? + "\n")
+            // The header, and the layers' shapes instead of their weights (`export` has those).
+            let j = models::to_json(&models::load(model)?);
+            let rows = |w: &[Vec<f32>]| [w.len(), w.first().map_or(0, Vec::len)];
+            let shapes = serde_json::json!({
+                "w1": rows(&j.w1),
+                "b1": [j.b1.len()],
+                "w2": rows(&j.w2),
+                "b2": [j.b2.len()],
+            });
+            let parameters =
+                j.w1.iter().chain(&j.w2).map(Vec::len).sum::<usize>() + j.b1.len() + j.b2.len();
+            let mut info = serde_json::to_value(&j)?;
+            if let Some(o) = info.as_object_mut() {
+                for k in ["w1", "b1", "w2", "b2"] {
+                    o.remove(k);
+                }
+                o.insert("shapes".into(), shapes);
+                o.insert("parameters".into(), parameters.into());
+            }
+            Ok(serde_json::to_string_pretty(&info)? + "\n")
         }
         ModelCommand::Export { model, out } => {
             let json = models::to_json(&models::load(model)?);
