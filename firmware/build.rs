@@ -257,6 +257,7 @@ fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
     let mode = match g["mode"].as_str() {
         Some("renewal") => "GuardMode::Renewal",
         Some("budget") => "GuardMode::Budget",
+        Some("lookahead") => "GuardMode::Lookahead",
         other => panic!("{name}: guard mode {other:?}"),
     };
     let f32_bits = |v: &Value| (v.as_f64().expect("guard parameter") as f32).to_bits();
@@ -273,6 +274,8 @@ fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
             Some("renewal-over-budget") => "RenewalOverBudget",
             Some("within-budget") => "WithinBudget",
             Some("over-budget") => "OverBudget",
+            Some("drain-within-budget") => "DrainWithinBudget",
+            Some("drain-over-budget") => "DrainOverBudget",
             other => panic!("{name}: hand-over reason {other:?}"),
         };
         writeln!(
@@ -289,14 +292,17 @@ fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
         code,
         "static GUARD_{n}: GoldenGuard = GoldenGuard {{ mode: {mode}, eps_bits: {:#010x}, \
          c_bits: {:#010x}, handovers: HANDOVERS_{n}, stats: GuardStats {{ steps: {}, \
-         learned_steps: {}, renewals: {}, handovers: {}, worst_round_loss: {} }} }};",
+         learned_steps: {}, renewals: {}, handovers: {}, worst_round_loss: {}, \
+         overrides: {} }} }};",
         f32_bits(&g["eps"]),
         f32_bits(&g["c"]),
         st["steps"],
         st["learned_steps"],
         st["renewals"],
         st["handovers"],
-        st["worst_round_loss"]
+        st["worst_round_loss"],
+        // Absent from traces of the modes that never override.
+        st["overrides"].as_u64().unwrap_or(0)
     )
     .unwrap();
 }
@@ -322,6 +328,9 @@ fn golden_rules(code: &mut String, n: usize, name: &str, rules: &Value, decision
                     format!("Rule::WorkConserving {{ max: permille({}) }}", max())
                 }
                 Some("no-reservation") => "Rule::NoReservation".to_string(),
+                Some("shorter-first") => {
+                    format!("Rule::ShorterFirst {{ max: permille({}) }}", max())
+                }
                 Some("bounded-wait") => format!(
                     "Rule::BoundedWait {{ steps: {}, max: permille({}) }}",
                     r["wait_steps"].as_u64().expect("wait_steps"),

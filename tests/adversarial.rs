@@ -309,6 +309,7 @@ fn small_search(kind: SearchKind, shard: Shard, threads: usize) -> Vec<(f64, u64
         objective: Objective::Gap,
         min_log_likelihood: None,
         rules: None,
+        guard: None,
     };
     let cfg = SearchConfig {
         kind,

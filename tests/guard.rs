@@ -193,7 +193,7 @@ proptest! {
     fn without_a_handover_the_guard_changes_nothing(jobs in sequences()) {
         let plain = play_explained(&jobs, Slots::Ten, END, model(), &mut (), None)
             .unwrap_or_else(|e| panic!("{e:#}"));
-        for mode in [GuardMode::Renewal, GuardMode::Budget] {
+        for mode in [GuardMode::Renewal, GuardMode::Budget, GuardMode::Lookahead] {
             let (s, g) = guarded(&jobs, mode);
             let start = g.exact.handovers.first().map(|h| h.to);
             if g.handovers == 0 && start == Some(Leader::Learned) {
@@ -313,6 +313,12 @@ fn bad_guard_flags_name_flag_value_and_range() {
         e.contains("--guard-c") && e.contains("`c` = NaN") && e.contains("[0, 1000000]"),
         "{e}"
     );
+    // A guard parameter without a guard is refused, not ignored.
+    let e = err(&["--guard-eps", "0.2"]);
+    assert!(
+        e.contains("--guard-eps sets a guard parameter, but no guard is on"),
+        "{e}"
+    );
     let e = err(&["--guard", "foo"]);
     assert!(
         e.contains("--guard") && e.contains("`foo`") && e.contains("renewal"),
@@ -338,6 +344,54 @@ fn bad_guard_flags_name_flag_value_and_range() {
     ]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && e.contains("--guard"), "{e}");
+}
+
+/// The lookahead guard overrides the learned policy on a shrunk adversarial fixture (the drain
+/// test fails) and a fuzz campaign against the guarded policy records the guard in its
+/// settings and fixtures, whose schedules are replayed through the guard.
+#[test]
+fn lookahead_guard_overrides_and_fuzz_attacks_the_guarded_policy() {
+    let fixture = root().join("fixtures/adversarial/default-deeprm-gap-seed1-1.json");
+    let jobs = whitebox_runtime::jobfile::load(&fixture).unwrap_or_else(|e| panic!("{e:#}"));
+    let (s, g) = guarded(&jobs, GuardMode::Lookahead);
+    let plain = play_explained(&jobs, Slots::Ten, END, model(), &mut (), None)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(g.overrides >= 1, "{g:?}");
+    assert!(g
+        .handover_list
+        .iter()
+        .any(|h| h.reason == "drain-over-budget"));
+    assert!(s.mean_slowdown < plain.mean_slowdown);
+
+    let dir = std::env::temp_dir().join(format!("whitebox-fuzz-guard-{}", std::process::id()));
+    let out = whitebox(&[
+        "fuzz",
+        "--policy",
+        "model:fixtures/models/default.model",
+        "--guard",
+        "lookahead",
+        "--guard-eps",
+        "0.2",
+        "--budget",
+        "40",
+        "--population",
+        "8",
+        "--fixtures",
+        "1",
+        "--out",
+        dir.to_str().unwrap_or_default(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("campaign.json")).unwrap_or_default();
+    let campaign: Value = serde_json::from_str(&text).unwrap_or_default();
+    let guard = &campaign["settings"]["guard"];
+    assert_eq!(guard["mode"], "lookahead", "{text}");
+    assert_eq!(guard["eps"], 0.2);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

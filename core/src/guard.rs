@@ -22,6 +22,13 @@
 //!   every time step the learned policy decides while the real cost so far is within
 //!   `(1 + eps) * S + c` of the shadow's, and the fallback decides otherwise. The fallback then
 //!   starts from the real state, not the shadow's, so no bound follows; it is tested by search.
+//! * [`GuardMode::Lookahead`] (empirical): a per-decision projection in the spirit of
+//!   anytime-competitive RL (Yang et al., NeurIPS 2023). The shadow is the pure fallback schedule
+//!   from step 0. Every decision, the learned choice stands if the real cost so far plus the
+//!   cost of draining the state it leads to with the fallback (no further arrivals) is within
+//!   `(1 + eps) * (S + drain(shadow)) + c`; otherwise the fallback's choice is taken. The drain
+//!   charges a non-preemptive start at once (a long job started now delays every waiting job),
+//!   which is what the budget test of the other modes sees only step by step, too late.
 //!
 //! Everything is integer arithmetic on exact charges, so the guard decides the same on every
 //! target. Assumption of both modes: the two schedulers are deterministic functions of the
@@ -47,7 +54,14 @@ pub enum GuardMode {
     Renewal,
     /// Hand over at any time step against a pure fallback shadow; bound empirical.
     Budget,
+    /// Check every learned decision against the fallback's drain cost; bound empirical.
+    Lookahead,
 }
+
+/// Time steps a drain rollout (see [`GuardMode::Lookahead`]) plays at most. Without arrivals a
+/// work-conserving fallback empties the `M + BACKLOG` waiting jobs (each at most `HORIZON` steps
+/// long) well within this; a job that never fits (a rule forbids it) stops the drain here.
+pub const DRAIN_CAP: u32 = 4096;
 
 /// Why guard parameters or a guarded run were refused.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -192,6 +206,27 @@ pub enum HandoverReason {
     WithinBudget,
     /// Budget mode: the real cost went over budget (to the fallback).
     OverBudget,
+    /// Lookahead mode: the learned choice's drain cost is within budget (to the learned policy).
+    DrainWithinBudget,
+    /// Lookahead mode: the learned choice's drain cost is over budget (to the fallback).
+    DrainOverBudget,
+}
+
+impl HandoverReason {
+    /// The name reports and traces use: `start`, `renewal-within-budget`,
+    /// `renewal-over-budget`, `within-budget`, `over-budget`, `drain-within-budget` or
+    /// `drain-over-budget`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HandoverReason::Start => "start",
+            HandoverReason::RenewalWithinBudget => "renewal-within-budget",
+            HandoverReason::RenewalOverBudget => "renewal-over-budget",
+            HandoverReason::WithinBudget => "within-budget",
+            HandoverReason::OverBudget => "over-budget",
+            HandoverReason::DrainWithinBudget => "drain-within-budget",
+            HandoverReason::DrainOverBudget => "drain-over-budget",
+        }
+    }
 }
 
 /// A change of the scheduler in charge, for audit traces.
@@ -223,6 +258,8 @@ pub struct GuardStats {
     /// Renewal mode: the largest `(learned - SJF)` charge within one finished or running round
     /// given to the learned policy, scaled by `INV_LEN_SCALE` (the `L` of the theorem).
     pub worst_round_loss: u64,
+    /// Lookahead mode: decisions in which the learned choice was replaced by the fallback's.
+    pub overrides: u32,
 }
 
 /// A learned scheduler `L` guarded by a fallback `F` on a cluster with `M` job slots; see the
@@ -242,6 +279,10 @@ pub struct Guard<'a, L, F, const M: usize> {
     round_shadow: u64,
     /// SJF's charge before the current round (renewal mode).
     sjf_before_round: u64,
+    /// Lookahead mode: the shadow's drain cost at the current step.
+    shadow_drain: u64,
+    /// Lookahead mode: true while no decision of the current step was overridden.
+    step_learned: bool,
     last: Option<Handover>,
     stats: GuardStats,
 }
@@ -270,6 +311,8 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
             round_real: 0,
             round_shadow: 0,
             sjf_before_round: 0,
+            shadow_drain: 0,
+            step_learned: true,
             last: None,
             stats: GuardStats::default(),
         })
@@ -315,7 +358,7 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
     /// cost of whichever schedule runs SJF (the real one or the shadow).
     pub fn sjf_cost(&self) -> u64 {
         match self.params.mode {
-            GuardMode::Budget => self.shadow.charged().inv_len_scaled,
+            GuardMode::Budget | GuardMode::Lookahead => self.shadow.charged().inv_len_scaled,
             GuardMode::Renewal => {
                 let (real, shadow) = self.round_costs();
                 let round = match self.leader {
@@ -373,6 +416,15 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
         }
         let next = match self.params.mode {
             GuardMode::Renewal => self.renewal(real, first),
+            GuardMode::Lookahead => {
+                self.shadow_drain = drain(
+                    &mut self.fallback,
+                    self.shadow.cluster().clone(),
+                    self.shadow.cluster().now(),
+                )?;
+                self.step_learned = true;
+                first.then_some((Leader::Learned, HandoverReason::Start))
+            }
             GuardMode::Budget => {
                 let within = self.params.within(self.real_cost, self.sjf_cost());
                 match (within, first) {
@@ -385,23 +437,63 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
         };
         if let Some((to, reason)) = next {
             if first || to != self.leader {
-                if !first {
-                    self.stats.handovers = self.stats.handovers.saturating_add(1);
-                }
-                self.leader = to;
-                self.last = Some(Handover {
-                    step: real.now(),
-                    to,
-                    reason,
-                    real_cost: self.real_cost,
-                    sjf_cost: self.sjf_cost(),
-                });
+                self.hand_over(real.now(), to, reason, !first);
             }
         }
-        if self.leader == Leader::Learned {
+        // Lookahead mode counts a step as the learned policy's until a decision is overridden.
+        if self.leader == Leader::Learned || self.params.mode == GuardMode::Lookahead {
             self.stats.learned_steps = self.stats.learned_steps.saturating_add(1);
         }
         Ok(())
+    }
+
+    /// Records that `to` decides from `step` on.
+    fn hand_over(&mut self, step: u32, to: Leader, reason: HandoverReason, count: bool) {
+        if count {
+            self.stats.handovers = self.stats.handovers.saturating_add(1);
+        }
+        self.leader = to;
+        self.last = Some(Handover {
+            step,
+            to,
+            reason,
+            real_cost: self.real_cost,
+            sjf_cost: self.sjf_cost(),
+        });
+    }
+
+    /// Lookahead mode: one decision. Where the learned policy and the fallback agree the action
+    /// is theirs and nothing changes hands. Otherwise the learned choice stands if
+    /// `R(t) + drain(after it) <= (1 + eps) * (S(t) + drain(shadow)) + c` ([`drain`]), and the
+    /// fallback's choice is taken if not.
+    fn lookahead(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        let learned = self.learned.decide(cluster)?;
+        let fallback = self.fallback.decide(cluster)?;
+        if learned == fallback {
+            return Ok(learned);
+        }
+        let mut after = cluster.clone();
+        after.step(learned);
+        let cost = self
+            .real_cost
+            .saturating_add(drain(&mut self.fallback, after, cluster.now())?);
+        let sjf = self.sjf_cost().saturating_add(self.shadow_drain);
+        let (to, reason) = if self.params.within(cost, sjf) {
+            (Leader::Learned, HandoverReason::DrainWithinBudget)
+        } else {
+            self.stats.overrides = self.stats.overrides.saturating_add(1);
+            if core::mem::replace(&mut self.step_learned, false) {
+                self.stats.learned_steps = self.stats.learned_steps.saturating_sub(1);
+            }
+            (Leader::Fallback, HandoverReason::DrainOverBudget)
+        };
+        if to != self.leader {
+            self.hand_over(cluster.now(), to, reason, true);
+        }
+        Ok(match to {
+            Leader::Learned => learned,
+            Leader::Fallback => fallback,
+        })
     }
 
     /// Renewal mode: tracks the round's loss and, at a renewal, closes the round and chooses the
@@ -432,10 +524,41 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
 impl<L: Scheduler<M>, F: Scheduler<M>, const M: usize> Scheduler<M> for Guard<'_, L, F, M> {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.settle(cluster)?;
+        if self.params.mode == GuardMode::Lookahead {
+            return self.lookahead(cluster);
+        }
         match self.leader {
             Leader::Learned => self.learned.decide(cluster),
             Leader::Fallback => self.fallback.decide(cluster),
         }
+    }
+}
+
+/// The charge of the time steps after `counted` (scaled by `INV_LEN_SCALE`) when `fallback`
+/// empties `cluster` with no further arrivals: the cost-to-go estimate of the lookahead mode.
+/// Stops at the first empty step or after [`DRAIN_CAP`] steps.
+///
+/// # Errors
+/// A [`PolicyError`] of `fallback`.
+pub fn drain<F: Scheduler<M>, const M: usize>(
+    fallback: &mut F,
+    mut cluster: Cluster<M>,
+    counted: u32,
+) -> Result<u64, PolicyError> {
+    let end = counted.saturating_add(DRAIN_CAP);
+    let (mut cost, mut seen) = (0u64, counted);
+    loop {
+        if cluster.now() > seen {
+            seen = cluster.now();
+            let load = cluster.in_system();
+            if load.jobs == 0 || seen > end {
+                return Ok(cost);
+            }
+            cost = cost.saturating_add(load.inv_len_scaled);
+        }
+        // Every decision allocates a waiting job or moves time on, so the loop ends.
+        let action = fallback.decide(&cluster)?;
+        cluster.step(action);
     }
 }
 

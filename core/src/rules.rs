@@ -34,7 +34,16 @@
 //!   set's tightest cap. `r` is 0 or 1. It targets the adversarial failure mode of learned
 //!   policies (short jobs waiting tens of steps while later long jobs start).
 //!
-//! The rules can always be satisfied together: void breaks only the work-conserving and
+//! * [`Rule::ShorterFirst`]: a job may be started (now or reserved for later) only if no
+//!   strictly shorter job in a visible slot may start now within a cap of `max` (the set's
+//!   tightest cap). SJF always satisfies it; a learned policy keeps its freedom to wait and to
+//!   choose among the shortest startable jobs, or to reserve a job no longer than them, but
+//!   may not start a longer job ahead of a shorter one that fits. In DeepRM's non-preemptive
+//!   model a long job started ahead of short ones blocks them for its whole length, the failure
+//!   the adversarial search finds (`docs/guard.md`, "A rule against the failure mode"). `r` is
+//!   0 or 1.
+//!
+//! The rules other than [`Rule::ShorterFirst`] can always be satisfied together: void breaks only the work-conserving and
 //! bounded-wait rules, and only when some job can start now within the cap; starting the
 //! earliest-arriving such job (aged or not, it has the smallest arrival of all aged startable
 //! jobs, for every `steps`) breaks none.
@@ -113,6 +122,12 @@ pub enum Rule {
     },
     /// Start jobs now only; no reservations for later steps.
     NoReservation,
+    /// No job starts (now or reserved) ahead of a strictly shorter job that may start now
+    /// within `max`.
+    ShorterFirst {
+        /// The cap a job must respect to count as startable (the set's tightest cap, or 1).
+        max: Permille,
+    },
     /// A job that has waited at least `steps` and may start now within `max` starts before any
     /// later arrival and before time moves on.
     BoundedWait {
@@ -213,6 +228,18 @@ pub fn oldest_aged_startable<const M: usize>(
         .min()
 }
 
+/// The shortest length, in time steps, among jobs in visible slots that fit now and may start
+/// now within `max`; `None` when there is none.
+pub fn shortest_startable<const M: usize>(cluster: &Cluster<M>, max: Permille) -> Option<u8> {
+    cluster
+        .slots()
+        .iter()
+        .flatten()
+        .filter(|j| cluster.fits_now(j) && cap_excess(cluster, j, 0, max) == 0)
+        .map(|j| j.len)
+        .min()
+}
+
 impl Rule {
     /// The soft truth value `r(s, a)` in `[0, 1]` of this rule for an action with `effect` in
     /// `cluster`. It is exactly 1 when the rule holds (the hard verdict) and below 1 when it is
@@ -234,6 +261,12 @@ impl Rule {
             (Rule::NoReservation, Effect::Start { offset, .. }) => {
                 1.0 - offset.min(HORIZON) as f32 / HORIZON as f32
             }
+            (Rule::ShorterFirst { max }, Effect::Start { job, .. }) => {
+                match shortest_startable(cluster, max) {
+                    Some(shortest) if shortest < job.len => 0.0,
+                    _ => 1.0,
+                }
+            }
             (Rule::BoundedWait { steps, max }, effect) => {
                 match (oldest_aged_startable(cluster, steps, max), effect) {
                     (None, _) => 1.0,
@@ -253,13 +286,15 @@ impl Rule {
 
 impl core::fmt::Display for Rule {
     /// The rule as written on the command line: `util<=0.8`, `work-conserving`,
-    /// `no-reservation`, `wait<=10`.
+    /// `no-reservation`, `shorter-first`, `wait<=10`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Rule::UtilizationCap { max } => write!(f, "util<={max}"),
             Rule::WorkConserving { max } if *max == Permille::ONE => write!(f, "work-conserving"),
             Rule::WorkConserving { max } => write!(f, "work-conserving(util<={max})"),
             Rule::NoReservation => write!(f, "no-reservation"),
+            Rule::ShorterFirst { max } if *max == Permille::ONE => write!(f, "shorter-first"),
+            Rule::ShorterFirst { max } => write!(f, "shorter-first(util<={max})"),
             Rule::BoundedWait { steps, max } if *max == Permille::ONE => write!(f, "wait<={steps}"),
             Rule::BoundedWait { steps, max } => write!(f, "wait<={steps}(util<={max})"),
         }
@@ -482,6 +517,36 @@ mod tests {
         let mut s = heapless::String::new();
         write!(s, "{v}").ok();
         s
+    }
+
+    #[test]
+    fn shorter_first_by_hand() {
+        // Slot 0: a 9-unit job of length 5 (fits now); slot 1: length 3, 6 units (fits now);
+        // slot 2: length 2, but 10 units of resource 0 after slot 0's job starts.
+        let mut c: Cluster<3> = Cluster::new();
+        c.submit(job(0, 5, [4, 1])).ok();
+        c.submit(job(1, 3, [6, 1])).ok();
+        c.submit(job(2, 4, [1, 1])).ok();
+        let rule = Rule::ShorterFirst { max: Permille::ONE };
+        let holds = |c: &Cluster<3>, a| rule.holds(c, &effect(c, a));
+        // All three fit now; the shortest startable is slot 1 (length 3).
+        assert_eq!(shortest_startable(&c, Permille::ONE), Some(3));
+        assert!(!holds(&c, Action::Schedule(0)));
+        assert!(holds(&c, Action::Schedule(1)));
+        assert!(!holds(&c, Action::Schedule(2)));
+        assert!(holds(&c, Action::Void));
+        // Start slot 1 (6 units of resource 0 for steps 0..3): slot 0's job (4 units) still
+        // fits now, slot 2's (1 unit, length 4) too; the shortest startable is now length 4.
+        c.step(Action::Schedule(1));
+        assert_eq!(shortest_startable(&c, Permille::ONE), Some(4));
+        assert!(!holds(&c, Action::Schedule(0)));
+        assert!(holds(&c, Action::Schedule(2)));
+        // Under a cap of 0.6 nothing else may start now (6 + 1 > 6 units), so any job may.
+        assert_eq!(shortest_startable(&c, Permille(600)), None);
+        let capped = Rule::ShorterFirst { max: Permille(600) };
+        assert!(capped.holds(&c, &effect(&c, Action::Schedule(0))));
+        assert_eq!(text(capped), "shorter-first(util<=0.6)");
+        assert_eq!(text(rule), "shorter-first");
     }
 
     #[test]

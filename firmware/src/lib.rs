@@ -406,9 +406,9 @@ pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelErr
 struct Checker<'a, 'm> {
     policy: Policy<'m>,
     projection: Option<(Projection, &'a [GoldenProjection])>,
-    /// With a guard: the guard, the recorded hand-overs, how many were made and the step of
-    /// the last one.
-    guard: Option<(Guarded<'a, 'm>, &'a [Handover], usize, Option<u32>)>,
+    /// With a guard: the guard, the recorded hand-overs, how many were made and the last one
+    /// (the lookahead mode may hand over more than once in a step, each unlike the one before).
+    guard: Option<(Guarded<'a, 'm>, &'a [Handover], usize, Option<Handover>)>,
     expected: &'a [GoldenDecision],
     next: usize,
     first: Option<Mismatch>,
@@ -603,8 +603,8 @@ impl Scheduler<SLOTS> for Checker<'_, '_> {
             action = g.decide(cluster)?;
             decided_by = Some(g.leader());
             if let Some(h) = g.last_handover() {
-                if *last != Some(h.step) {
-                    *last = Some(h.step);
+                if *last != Some(h) {
+                    *last = Some(h);
                     handover = Some(h);
                 }
             }
@@ -725,6 +725,11 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
             Field::GuardStat("worst_round_loss"),
             w.worst_round_loss,
             s.worst_round_loss,
+        )?;
+        end(
+            Field::GuardStat("overrides"),
+            w.overrides.into(),
+            s.overrides.into(),
         )?;
     }
     Ok(n)

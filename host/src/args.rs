@@ -1,7 +1,7 @@
 //! Argument types shared by several subcommands: clap value enums for the runtime's settings and
 //! the operator-rule flags.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use whitebox_core::guard::{GuardMode, GuardParams};
 use whitebox_runtime::guard::{GuardSettings, ModeName};
@@ -109,27 +109,18 @@ pub fn tetris_knob(knob: f64) -> Result<f64> {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GuardArgs {
     /// Guard learned policies (model:PATH, int8:PATH) against SJF: renewal (hands over only
-    /// where the two schedules meet; proved bound R <= (1+eps) SJF + c + L) or budget (hands
-    /// over at any step; empirical bound). Absent: no guard.
+    /// where the two schedules meet; proved bound R <= (1+eps) SJF + c + L), budget (hands
+    /// over at any step) or lookahead (checks every learned decision against SJF's drain
+    /// cost); the last two have empirical bounds. Absent: no guard.
     #[arg(long = "guard", value_name = "MODE")]
     pub mode: Option<String>,
-    /// Relative slack of the guard's budget test, in [0, 10].
-    #[arg(
-        long,
-        default_value = "0.1",
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub guard_eps: String,
+    /// Relative slack of the guard's budget test, in [0, 10] [default: 0.1].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub guard_eps: Option<String>,
     /// Additive slack of the guard's budget test, in slowdown units (total charge), in
-    /// [0, 1000000].
-    #[arg(
-        long,
-        default_value = "5",
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub guard_c: String,
+    /// [0, 1000000] [default: 5].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub guard_c: Option<String>,
 }
 
 impl GuardArgs {
@@ -142,7 +133,12 @@ impl GuardArgs {
     pub fn settings(&self) -> Result<Option<GuardSettings>> {
         let (eps, c) = self.parameters()?;
         let Some(mode) = &self.mode else {
-            return Ok(None);
+            let flag = match (&self.guard_eps, &self.guard_c) {
+                (Some(_), _) => "--guard-eps",
+                (_, Some(_)) => "--guard-c",
+                (None, None) => return Ok(None),
+            };
+            bail!("{flag} sets a guard parameter, but no guard is on: add --guard MODE");
         };
         let mode: ModeName = mode.parse().context("--guard")?;
         Ok(Some(GuardSettings::new(mode.0, eps, c)?))
@@ -167,8 +163,14 @@ impl GuardArgs {
                 anyhow::anyhow!("{flag}: guard parameter `{param}` = {text} is not a number")
             })
         };
-        let eps = number(&self.guard_eps, "eps", "--guard-eps")?;
-        let c = number(&self.guard_c, "c", "--guard-c")?;
+        let eps = match &self.guard_eps {
+            Some(t) => number(t, "eps", "--guard-eps")?,
+            None => GuardParams::DEFAULT_EPS,
+        };
+        let c = match &self.guard_c {
+            Some(t) => number(t, "c", "--guard-c")?,
+            None => GuardParams::DEFAULT_C,
+        };
         let d = GuardParams::default();
         GuardSettings::new(d.mode(), eps, GuardParams::DEFAULT_C).context("--guard-eps")?;
         GuardSettings::new(d.mode(), GuardParams::DEFAULT_EPS, c).context("--guard-c")?;

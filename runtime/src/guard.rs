@@ -5,13 +5,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{bail, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use whitebox_core::guard::{GuardMode, GuardParams};
 
 /// The guard modes accepted, for error messages.
-pub const GUARD_SYNTAX: &str = "renewal (proved bound) or budget (empirical bound)";
+pub const GUARD_SYNTAX: &str = "renewal (proved bound), budget or lookahead (empirical bounds)";
 
-/// A guard mode by name: `renewal` or `budget`.
+/// A guard mode by name: `renewal`, `budget` or `lookahead`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModeName(pub GuardMode);
 
@@ -22,6 +22,7 @@ impl FromStr for ModeName {
         match text {
             "renewal" => Ok(ModeName(GuardMode::Renewal)),
             "budget" => Ok(ModeName(GuardMode::Budget)),
+            "lookahead" => Ok(ModeName(GuardMode::Lookahead)),
             _ => bail!("guard mode `{text}` is unknown; allowed: {GUARD_SYNTAX}"),
         }
     }
@@ -32,6 +33,7 @@ impl fmt::Display for ModeName {
         f.write_str(match self.0 {
             GuardMode::Renewal => "renewal",
             GuardMode::Budget => "budget",
+            GuardMode::Lookahead => "lookahead",
         })
     }
 }
@@ -77,15 +79,27 @@ impl GuardSettings {
     }
 }
 
-/// Guard settings in a report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Guard settings in a report (and in fuzz campaigns and fixtures, which read them back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GuardReportSettings {
-    /// `renewal` or `budget`.
+    /// `renewal`, `budget` or `lookahead`.
     pub mode: String,
     /// Relative slack.
     pub eps: f64,
     /// Additive slack, slowdown units of total charge.
     pub c: f64,
+}
+
+impl GuardReportSettings {
+    /// The settings these describe.
+    ///
+    /// # Errors
+    /// An unknown mode, or `eps`/`c` out of range (parameter, value and range).
+    pub fn settings(&self) -> Result<GuardSettings> {
+        let mode: ModeName = self.mode.parse()?;
+        // Stored values are multiples of 0.001, so rounding to thousandths again is exact.
+        GuardSettings::new(mode.0, self.eps as f32, self.c as f32)
+    }
 }
 
 #[cfg(test)]

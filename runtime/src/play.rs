@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use serde::Serialize;
-use whitebox_core::guard::{GuardStats, HandoverReason};
+use whitebox_core::guard::GuardStats;
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{
@@ -54,8 +54,8 @@ pub struct HandoverReport {
     pub step: u32,
     /// `learned` or `sjf` (the fallback, under the same rules if any).
     pub to: &'static str,
-    /// `start`, `renewal-within-budget`, `renewal-over-budget`, `within-budget` or
-    /// `over-budget` (`docs/guard.md`).
+    /// [`whitebox_core::guard::HandoverReason::name`]: `start`, `renewal-over-budget`, `drain-over-budget`, ...
+    /// (`docs/guard.md`).
     pub reason: &'static str,
     /// The guarded schedule's charge over steps `0..=step`, in slowdown units.
     pub real_cost: f64,
@@ -71,13 +71,7 @@ impl From<&Handover> for HandoverReport {
                 Leader::Learned => "learned",
                 Leader::Fallback => "sjf",
             },
-            reason: match h.reason {
-                HandoverReason::Start => "start",
-                HandoverReason::RenewalWithinBudget => "renewal-within-budget",
-                HandoverReason::RenewalOverBudget => "renewal-over-budget",
-                HandoverReason::WithinBudget => "within-budget",
-                HandoverReason::OverBudget => "over-budget",
-            },
+            reason: h.reason.name(),
             real_cost: slowdown_units(h.real_cost),
             sjf_cost: slowdown_units(h.sjf_cost),
         }
@@ -99,6 +93,8 @@ pub struct GuardOutcome {
     pub renewals: u32,
     /// Hand-overs after the start.
     pub handovers: u32,
+    /// Lookahead mode: decisions whose learned choice was replaced by SJF's.
+    pub overrides: u32,
     /// Renewal mode: the largest loss against SJF within one round led by the learned policy
     /// (the theorem's `L`), in slowdown units.
     pub worst_round_loss: f64,
@@ -303,6 +299,7 @@ where
         learned_steps: stats.learned_steps,
         renewals: stats.renewals,
         handovers: stats.handovers,
+        overrides: stats.overrides,
         worst_round_loss: slowdown_units(stats.worst_round_loss),
         real_charge: slowdown_units(real_cost),
         sjf_charge: slowdown_units(sjf_cost),

@@ -1,11 +1,14 @@
 //! Operator rules as text (the command line's `--rule`, `--rule-c`) and what a projected
 //! episode reports: per-decision explanations and the time steps whose usage breaks a cap.
 //!
-//! A rule is written `util<=0.8` (also `util<=80%`), `work-conserving`, `no-reservation` or
-//! `wait<=K` (bounded wait: a job that has waited `K` or more time steps and can start now goes
-//! first), optionally followed by `@WEIGHT` (its `lambda`, default 1; 0 disables it). The
-//! work-conserving and bounded-wait rules count a job as startable within the tightest `util<=`
-//! cap given (1 without one), so the rules never contradict each other. `--rule-c` is the projection
+//! A rule is written `util<=0.8` (also `util<=80%`), `work-conserving`, `no-reservation`,
+//! `shorter-first` (no job starts ahead of a shorter one that can start now) or `wait<=K`
+//! (bounded wait: a job that has waited `K` or more time steps and can start now goes first),
+//! optionally followed by `@WEIGHT` (its `lambda`, default 1; 0 disables it). The
+//! work-conserving, shorter-first and bounded-wait rules count a job as startable within the
+//! tightest `util<=` cap given (1 without one), so the caps never contradict them; only
+//! `shorter-first` and `wait<=K` together can leave no action allowed (an aged long job and a
+//! fresh short one), and the projection then falls back to void. `--rule-c` is the projection
 //! strength `C`: `inf` (the default) is a shield that removes every violating action; `0`
 //! changes nothing. See `whitebox_core::rules` and `whitebox_core::projection`.
 
@@ -20,7 +23,7 @@ use crate::record::JobOutcome;
 
 /// The rule names accepted, for error messages.
 pub const RULE_SYNTAX: &str =
-    "util<=FRACTION (e.g. util<=0.8 or util<=80%), work-conserving, no-reservation, \
+    "util<=FRACTION (e.g. util<=0.8 or util<=80%), work-conserving, no-reservation, shorter-first, \
      wait<=STEPS (e.g. wait<=10, STEPS in 0..=1000), each optionally followed by @WEIGHT";
 
 /// The largest `K` of `wait<=K`, in time steps.
@@ -32,6 +35,7 @@ enum Spec {
     Cap(Permille),
     WorkConserving,
     NoReservation,
+    ShorterFirst,
     BoundedWait(u16),
 }
 
@@ -86,6 +90,7 @@ fn parse_spec(text: &str) -> Result<(Spec, f32)> {
     let spec = match rule {
         "work-conserving" => Spec::WorkConserving,
         "no-reservation" => Spec::NoReservation,
+        "shorter-first" => Spec::ShorterFirst,
         _ => match (rule.strip_prefix("util<="), rule.strip_prefix("wait<=")) {
             (Some(f), _) => Spec::Cap(parse_fraction(f)?),
             (None, Some(k)) => Spec::BoundedWait(parse_wait(k)?),
@@ -142,6 +147,7 @@ pub fn projection(rules: &[String], c: f32) -> Result<Option<Projection>> {
             Spec::Cap(max) => Rule::UtilizationCap { max },
             Spec::WorkConserving => Rule::WorkConserving { max: tightest },
             Spec::NoReservation => Rule::NoReservation,
+            Spec::ShorterFirst => Rule::ShorterFirst { max: tightest },
             Spec::BoundedWait(steps) => Rule::BoundedWait {
                 steps,
                 max: tightest,
@@ -397,6 +403,7 @@ mod tests {
             "work-conserving",
             "util<=0.9",
             "util<=80%",
+            "shorter-first",
         ]
         .map(String::from)
         .to_vec();
@@ -408,7 +415,8 @@ mod tests {
                 "no-reservation@2",
                 "work-conserving(util<=0.8)",
                 "util<=0.9",
-                "util<=0.8"
+                "util<=0.8",
+                "shorter-first(util<=0.8)"
             ]
         );
         assert_eq!(strength(&proj), serde_json::json!("inf"));

@@ -32,6 +32,7 @@ fn target() -> Target {
         objective: Objective::Gap,
         min_log_likelihood: None,
         rules: None,
+        guard: None,
     }
 }
 

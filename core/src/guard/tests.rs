@@ -127,6 +127,35 @@ fn hand_calculated_pairs_match_the_theorem_with_equality() {
 }
 
 #[test]
+fn lookahead_overrides_the_long_first_start_by_hand() {
+    let jobs = two_pairs();
+    // At step 0 longest-first starts the length-10 job. Draining that state with SJF charges
+    // steps 1..=10: the long job 0.1 for steps 1..=9, the short one 1 for steps 1..=10, so
+    // 10.9, and 1.1 for step 0: 12. SJF's shadow: 1.1 + 1.0 (the long job over steps 1..=10)
+    // = 2.1. 12 > 2.1, so SJF's choice is taken; the same at step 20. The run is SJF's.
+    let (real, guard) = guarded(&jobs, LongestFirst, params(GuardMode::Lookahead, 0.0, 0.0));
+    assert_eq!(real, 42 * SCALE / 10);
+    assert_eq!(guard.sjf_cost(), 42 * SCALE / 10);
+    assert_eq!(guard.stats().overrides, 2);
+    assert_eq!(guard.stats().handovers, 1);
+    assert_eq!(guard.leader(), Leader::Fallback);
+    // With c = 10 slowdown units the first loss of 9.9 is within budget, the second is not.
+    let (real, guard) = guarded(&jobs, LongestFirst, params(GuardMode::Lookahead, 0.0, 10.0));
+    assert_eq!(real, 141 * SCALE / 10);
+    assert_eq!(guard.stats().overrides, 1);
+}
+
+#[test]
+fn drain_by_hand() {
+    // One length-3 job waiting alone: SJF starts it now, it is charged 1/3 at steps 1 and 2.
+    let mut c: Cluster<5> = Cluster::new();
+    c.submit(job(0, 0, 3, [5, 5])).ok();
+    assert_eq!(drain(&mut Sjf, c.clone(), 0), Ok(2 * SCALE / 3));
+    // From an empty cluster nothing is charged.
+    assert_eq!(drain(&mut Sjf, Cluster::<5>::new(), 0), Ok(0));
+}
+
+#[test]
 fn guarding_sjf_with_sjf_is_sjf_with_a_renewal_every_step() {
     let jobs = deeprm_jobs(0.7, 3);
     let (real, guard) = guarded(&jobs, Sjf, params(GuardMode::Renewal, 0.0, 0.0));

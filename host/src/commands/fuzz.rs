@@ -10,7 +10,7 @@ use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::fuzz::campaign::{self, FuzzOptions};
 use whitebox_studies::fuzz::{Objective, SearchKind, Shard};
 
-use crate::args::{RuleArgs, SlotsArg};
+use crate::args::{GuardArgs, RuleArgs, SlotsArg};
 use crate::progress;
 
 /// What a fuzz campaign maximizes.
@@ -51,6 +51,10 @@ pub struct FuzzArgs {
     /// Operator rules the policy under test is projected onto (SJF is not).
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// A guard insuring the policy under test against SJF; the search then attacks the
+    /// guarded policy (`docs/guard.md`).
+    #[command(flatten)]
+    pub guard: GuardArgs,
     /// Workload whose support is searched: deeprm, long-jobs, wide-demands, bursty.
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
@@ -147,6 +151,7 @@ pub fn run(a: &FuzzArgs) -> Result<String> {
     let options = FuzzOptions {
         policy: a.policy.clone(),
         rules: a.rules.texts(),
+        guard: a.guard.settings()?,
         workload,
         rate,
         simu_len: a.simu_len,

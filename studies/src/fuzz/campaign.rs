@@ -12,6 +12,7 @@ use super::{
     SearchResult, Shard, Support, Target,
 };
 use whitebox_core::workload::Workload;
+use whitebox_runtime::guard::{GuardReportSettings, GuardSettings};
 use whitebox_runtime::lists::parse_workloads;
 use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::rules::RuleTexts;
@@ -25,6 +26,8 @@ pub struct FuzzOptions {
     pub policy: Option<String>,
     /// Operator rules the policy under test is projected onto (SJF is not).
     pub rules: RuleTexts,
+    /// A guard insuring the policy under test against SJF (`docs/guard.md`), if any.
+    pub guard: Option<GuardSettings>,
     /// Workload whose support is searched.
     pub workload: Workload,
     /// Arrival rate of the workload, in jobs per step, in `[0, 1]`.
@@ -91,6 +94,9 @@ pub struct Settings {
     /// Their projection strength.
     #[serde(default)]
     pub rule_c: String,
+    /// The guard of the policy under test, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardReportSettings>,
     /// Workload name.
     pub workload: String,
     /// Arrival rate.
@@ -216,9 +222,11 @@ fn target_of(s: &Settings, name: &PolicyName, slots: Slots) -> Result<Target> {
         }
         .projection()?
     };
+    let guard = s.guard.as_ref().map(|g| g.settings()).transpose()?;
     Ok(Target {
-        policy: name.with(0.5, 0)?.projected(rules.clone()),
+        policy: name.with(0.5, 0)?.projected(rules.clone()).guarded(guard)?,
         rules,
+        guard,
         slots,
         time_cap: s.time_cap,
         support,
@@ -239,6 +247,7 @@ fn campaign(
         policy: name.name(),
         rules: a.rules.rules.clone(),
         rule_c: a.rules.rule_c.clone(),
+        guard: a.guard.map(|g| g.report()),
         workload: support.workload.name().to_string(),
         rate: support.rate,
         simu_len: support.simu_len,

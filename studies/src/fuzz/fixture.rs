@@ -53,6 +53,9 @@ pub struct Fixture {
     pub rules: Vec<String>,
     /// Projection strength (`--rule-c`).
     pub rule_c: String,
+    /// The guard of the policy (`--guard`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<whitebox_runtime::guard::GuardReportSettings>,
     /// Job slots.
     pub slots: usize,
     /// End mode of both episodes.
@@ -86,6 +89,7 @@ fn schedule(
     target: &Target,
     policy: PolicyName,
     rules: Option<whitebox_core::Projection>,
+    guard: Option<whitebox_runtime::guard::GuardSettings>,
 ) -> Result<(Vec<JobReport>, f64)> {
     let settings = SimSettings {
         policy,
@@ -95,7 +99,7 @@ fn schedule(
         time_cap: target.time_cap,
         seed: 0,
         tetris_knob: 0.5,
-        guard: None,
+        guard,
     };
     let rules = RuleSettings {
         rules,
@@ -129,8 +133,14 @@ pub fn build(
     command: &str,
     rules: (&[String], &str),
 ) -> Result<Fixture> {
-    let (policy_schedule, pm) = schedule(&jobs, target, policy.clone(), target.rules.clone())?;
-    let (sjf_schedule, sm) = schedule(&jobs, target, PolicyName::Sjf, None)?;
+    let (policy_schedule, pm) = schedule(
+        &jobs,
+        target,
+        policy.clone(),
+        target.rules.clone(),
+        target.guard,
+    )?;
+    let (sjf_schedule, sm) = schedule(&jobs, target, PolicyName::Sjf, None, None)?;
     ensure!(
         pm == score.policy_mean_slowdown && sm == score.sjf_mean_slowdown,
         "internal error: replay gives {pm} / {sm}, the search measured {} / {}",
@@ -149,6 +159,7 @@ pub fn build(
         policy: policy.name(),
         rules: rules.0.to_vec(),
         rule_c: rules.1.to_string(),
+        guard: target.guard.map(|g| g.report()),
         slots: target.slots.count(),
         end: End::AllDone.name(),
         time_cap: target.time_cap,

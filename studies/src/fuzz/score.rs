@@ -71,6 +71,8 @@ pub struct Target {
     pub min_log_likelihood: Option<f64>,
     /// The operator rules `policy` is projected onto, if any (for replaying fixtures).
     pub rules: Option<whitebox_core::Projection>,
+    /// The guard of `policy`, if any (for replaying fixtures).
+    pub guard: Option<whitebox_runtime::guard::GuardSettings>,
 }
 
 /// Plays `jobs` (ids equal to positions) with the policy and SJF. `None` when either episode

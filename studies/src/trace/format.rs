@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use whitebox_core::guard::{GuardParams, GuardStats, Handover, HandoverReason, Leader};
+use whitebox_core::guard::{GuardParams, GuardStats, Handover, Leader};
 use whitebox_core::{EndMode, Job, Summary};
 use whitebox_runtime::guard::{GuardSettings, ModeName};
 use whitebox_runtime::jobfile::{self, RawJob};
@@ -144,8 +144,7 @@ pub struct HandoverRef {
     pub step: u32,
     /// `learned` or `fallback`.
     pub to: String,
-    /// `start`, `renewal-within-budget`, `renewal-over-budget`, `within-budget` or
-    /// `over-budget`.
+    /// The core's `HandoverReason::name`: `start`, `renewal-over-budget`, ...
     pub reason: String,
     /// The real schedule's charge over steps `0..=step`, scaled by `INV_LEN_SCALE` (exact).
     pub real_cost: u64,
@@ -168,13 +167,20 @@ pub struct GuardStatsRef {
     /// Renewal mode: the largest loss of the learned policy against SJF within one round,
     /// charge scaled by `INV_LEN_SCALE` (the `L` of the bound in `docs/guard.md`).
     pub worst_round_loss: u64,
+    /// Lookahead mode: decisions whose learned choice was replaced (absent when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub overrides: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The guard of a guarded trace: its parameters as stored and every hand-over.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardRef {
-    /// `renewal` or `budget`.
+    /// `renewal`, `budget` or `lookahead`.
     pub mode: String,
     /// Relative slack `eps` as stored (a multiple of 0.001).
     pub eps: f64,
@@ -197,22 +203,12 @@ pub(super) fn leader_name(l: Leader) -> &'static str {
     }
 }
 
-fn reason_name(r: HandoverReason) -> &'static str {
-    match r {
-        HandoverReason::Start => "start",
-        HandoverReason::RenewalWithinBudget => "renewal-within-budget",
-        HandoverReason::RenewalOverBudget => "renewal-over-budget",
-        HandoverReason::WithinBudget => "within-budget",
-        HandoverReason::OverBudget => "over-budget",
-    }
-}
-
 impl From<&Handover> for HandoverRef {
     fn from(h: &Handover) -> Self {
         HandoverRef {
             step: h.step,
             to: leader_name(h.to).to_string(),
-            reason: reason_name(h.reason).to_string(),
+            reason: h.reason.name().to_string(),
             real_cost: h.real_cost,
             sjf_cost: h.sjf_cost,
         }
@@ -227,6 +223,7 @@ impl From<&GuardStats> for GuardStatsRef {
             renewals: s.renewals,
             handovers: s.handovers,
             worst_round_loss: s.worst_round_loss,
+            overrides: s.overrides,
         }
     }
 }

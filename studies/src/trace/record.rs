@@ -87,8 +87,11 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
             action = g.decide(cluster)?;
             d.decided_by = Some(leader_name(g.leader()).to_string());
             if let Some(h) = g.last_handover() {
-                if self.handovers.last().map(|l| l.step) != Some(h.step) {
-                    self.handovers.push(HandoverRef::from(&h));
+                // Lookahead mode may hand over more than once in a step; each differs from
+                // the one before it.
+                let h = HandoverRef::from(&h);
+                if self.handovers.last() != Some(&h) {
+                    self.handovers.push(h);
                 }
             }
         }
@@ -213,6 +216,7 @@ pub(super) fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
                     Rule::UtilizationCap { max } => ("utilization-cap", Some(max.get())),
                     Rule::WorkConserving { max } => ("work-conserving", Some(max.get())),
                     Rule::NoReservation => ("no-reservation", None),
+                    Rule::ShorterFirst { max } => ("shorter-first", Some(max.get())),
                     Rule::BoundedWait { max, .. } => ("bounded-wait", Some(max.get())),
                 };
                 RuleRef {
