@@ -16,7 +16,7 @@ use whitebox_core::projection::ProjectionStats;
 use whitebox_core::rules::Permille;
 
 use whitebox_runtime::guard::GuardReportSettings;
-use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome};
+use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, GuardTotals};
 use whitebox_runtime::policy::{check_knob, NamedPolicy};
 use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
@@ -388,8 +388,12 @@ fn row<'a>(
     let mut rules: Option<[u64; 3]> = None;
     let mut steps = [0u64; 3];
     let mut guards: Vec<GuardOutcome> = Vec::new();
+    let mut totals: Option<GuardTotals> = None;
     for o in sets {
-        guards.extend(o.guard.clone());
+        if let Some(g) = &o.guard {
+            totals.get_or_insert_with(GuardTotals::default).add(g);
+            guards.push(g.clone());
+        }
         for (sum, n) in steps.iter_mut().zip(o.steps) {
             *sum += n;
         }
@@ -433,23 +437,15 @@ fn row<'a>(
         rule_fallbacks: rules.map(|r| r[2]),
         over_cap_share: (steps[0] > 0).then(|| steps[1] as f64 / steps[0] as f64),
         violation_share: (steps[0] > 0).then(|| steps[2] as f64 / steps[0] as f64),
-        guard_learned_share: guard_sum(&guards, |g| g.steps).and_then(|total| {
-            let learned = guard_sum(&guards, |g| g.learned_steps)?;
-            (total > 0).then(|| learned as f64 / total as f64)
-        }),
-        guard_handovers: guard_sum(&guards, |g| g.handovers),
-        guard_renewals: guard_sum(&guards, |g| g.renewals),
-        guard_steps: guard_sum(&guards, |g| g.steps),
-        guard_over_budget: guard_sum(&guards, |g| u32::from(!g.within_budget)),
+        guard_learned_share: totals.and_then(|t| t.learned_share()),
+        guard_handovers: totals.map(|t| t.handovers),
+        guard_renewals: totals.map(|t| t.renewals),
+        guard_steps: totals.map(|t| t.steps),
+        guard_over_budget: totals.map(|t| t.over_budget),
         guard_outcomes: guards,
         jobset_slowdowns,
         job_slowdowns,
     }
-}
-
-/// The sum of a guard counter over job sets, `None` for an unguarded policy.
-fn guard_sum(guards: &[GuardOutcome], f: impl Fn(&GuardOutcome) -> u32) -> Option<u64> {
-    (!guards.is_empty()).then(|| guards.iter().map(|g| u64::from(f(g))).sum())
 }
 
 #[cfg(test)]
