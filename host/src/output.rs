@@ -94,27 +94,28 @@ pub fn sim_table(r: &SimReport) -> String {
         "\npolicy {}, {} slots, end {}, simu_len {}, time_cap {}",
         r.policy, r.slots, r.end, r.simu_len, r.time_cap
     );
+    let s = &r.summary;
     let _ = writeln!(
         out,
         "jobs {}: {} completed, {} running, {} waiting, {} rejected, {} not arrived",
-        r.job_count, r.completed, r.running, r.waiting, r.rejected_count, r.not_arrived
+        s.jobs, s.completed, s.running, s.waiting, s.rejected, s.not_arrived
     );
     let _ = writeln!(
         out,
         "mean slowdown {} (completed only {}), mean completion time {} steps, makespan {}",
-        num(r.mean_slowdown),
-        num(r.mean_slowdown_completed),
-        num(r.mean_completion_time),
-        r.makespan
+        num(s.mean_slowdown),
+        num(s.mean_slowdown_completed),
+        num(s.mean_completion_time),
+        s.makespan
     );
     let _ = writeln!(
         out,
         "total reward {:.3} (completion objective {:.3}), final time {}, {} decisions{}",
-        r.total_reward,
-        r.total_completion_reward,
-        r.final_time,
-        r.decisions,
-        if r.truncated {
+        s.total_reward,
+        s.total_completion_reward,
+        s.final_time,
+        s.decisions,
+        if s.truncated {
             ", TRUNCATED at the time cap"
         } else {
             ""
