@@ -251,8 +251,13 @@ fn simulate_mean(file: &Path, policy: &str, fixture: &Value) -> f64 {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(v["truncated"], Value::Bool(false), "{}", file.display());
-    v["mean_slowdown"]
+    assert_eq!(
+        v["summary"]["truncated"],
+        Value::Bool(false),
+        "{}",
+        file.display()
+    );
+    v["summary"]["mean_slowdown"]
         .as_f64()
         .unwrap_or_else(|| panic!("{}: no mean slowdown", file.display()))
 }

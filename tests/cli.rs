@@ -88,21 +88,21 @@ fn simulate_sjf_reproduces_deeprm_reference() {
         "simulate", "--jobs", path, "--policy", "sjf", "--slots", "5", "--end", "all-done",
     ]);
     assert_close(
-        &r["mean_slowdown"],
+        &r["summary"]["mean_slowdown"],
         &reference["mean_sd_true"],
         "mean slowdown",
     );
     assert_close(
-        &r["mean_slowdown_completed"],
+        &r["summary"]["mean_slowdown_completed"],
         &reference["mean_sd_completed_by_end"],
         "mean slowdown of completed jobs",
     );
-    assert_eq!(r["final_time"], reference["final_time"]);
-    assert_eq!(r["decisions"], reference["steps"]);
+    assert_eq!(r["summary"]["final_time"], reference["final_time"]);
+    assert_eq!(r["summary"]["decisions"], reference["steps"]);
     assert_eq!(r["actions"], reference["actions"]);
-    assert_eq!(r["allocated"], reference["n_allocated"]);
+    assert_eq!(r["summary"]["allocated"], reference["n_allocated"]);
     assert_close(
-        &r["total_reward"],
+        &r["summary"]["total_reward"],
         &reference["total_reward_without_stale_jobs"],
         "total reward",
     );
@@ -134,11 +134,11 @@ fn simulate_sjf_reproduces_deeprm_reference() {
     assert_eq!(r["slots"], 5);
     assert_eq!(r["end"], "all-done");
     assert_eq!(r["simu_len"], 50);
-    assert_eq!(r["truncated"], false);
+    assert_eq!(r["summary"]["truncated"], false);
     let utilization = r["utilization"].as_array().expect("utilization");
     assert_eq!(
         utilization.len() as u64,
-        r["final_time"].as_u64().unwrap_or(0)
+        r["summary"]["final_time"].as_u64().unwrap_or(0)
     );
     // Step 1 runs only job 0, demand [6, 1] of 10 units each.
     assert_eq!(utilization[1], serde_json::json!([0.6, 0.1]));
@@ -160,16 +160,16 @@ fn simulate_no_new_job_statuses_match_reference_counts() {
         "--end",
         "no-new-job",
     ]);
-    assert_eq!(r["final_time"], reference["final_time"]);
-    assert_eq!(r["allocated"], reference["n_allocated"]);
-    assert_eq!(r["completed"], reference["n_completed_by_end"]);
+    assert_eq!(r["summary"]["final_time"], reference["final_time"]);
+    assert_eq!(r["summary"]["allocated"], reference["n_allocated"]);
+    assert_eq!(r["summary"]["completed"], reference["n_completed_by_end"]);
     assert_close(
-        &r["mean_slowdown"],
+        &r["summary"]["mean_slowdown"],
         &reference["mean_sd_true"],
         "mean slowdown",
     );
     assert_close(
-        &r["mean_slowdown_completed"],
+        &r["summary"]["mean_slowdown_completed"],
         &reference["mean_sd_completed_by_end"],
         "mean slowdown of completed jobs",
     );
@@ -181,7 +181,7 @@ fn simulate_no_new_job_statuses_match_reference_counts() {
         ("waiting", "waiting"),
         ("not_arrived", "not_arrived"),
     ] {
-        assert_eq!(Some(count(status)), r[key].as_u64(), "{status}");
+        assert_eq!(Some(count(status)), r["summary"][key].as_u64(), "{status}");
     }
     assert_eq!(count("running"), 1);
     assert_eq!(count("waiting"), 10);
@@ -1216,7 +1216,7 @@ fn import_swf_with_only_the_file_and_out_uses_the_defaults() {
         "json",
     ]);
     assert_eq!(r["jobs"].as_array().map(Vec::len), Some(100));
-    assert_eq!(r["truncated"], false);
+    assert_eq!(r["summary"]["truncated"], false);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1323,14 +1323,14 @@ fn every_policy_finishes_zero_demand_jobs() {
             .expect("runs");
         assert!(out.status.success(), "{policy}: {}", text(&out.stderr));
         let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        assert_eq!(r["truncated"], false, "{policy} {extra:?}");
+        assert_eq!(r["summary"]["truncated"], false, "{policy} {extra:?}");
         let jobs = r["jobs"].as_array().expect("jobs");
         assert!(
             jobs.iter().all(|j| j["status"] == "completed"),
             "{policy} {extra:?}: {jobs:?}"
         );
         assert!(
-            r["final_time"].as_u64().unwrap_or(u64::MAX) < 20,
+            r["summary"]["final_time"].as_u64().unwrap_or(u64::MAX) < 20,
             "{policy} {extra:?}"
         );
     }

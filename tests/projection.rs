@@ -487,7 +487,7 @@ mod cli {
                 assert_eq!(listed.len(), above, "{args:?}");
                 assert!(listed.iter().all(|v| v["lone_job"] == true), "{args:?}");
                 assert_eq!(r["projection"]["fallbacks"], 0, "{args:?}");
-                assert_eq!(r["truncated"], false, "{args:?}");
+                assert_eq!(r["summary"]["truncated"], false, "{args:?}");
                 lone += above;
                 runs += 1;
             }
@@ -540,7 +540,7 @@ mod cli {
             .map(Vec::len);
         assert_eq!(
             n,
-            Some(all["decisions"].as_u64().expect("decisions") as usize)
+            Some(all["summary"]["decisions"].as_u64().expect("decisions") as usize)
         );
         args.extend(["--rule-c", "0"]);
         let zero = json(&args);

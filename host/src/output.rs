@@ -49,15 +49,11 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
 }
 
-/// `mean [low, high]`, with `-` for what is missing.
-fn mean_ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
-    format!("{} [{}, {}]", num(mean), num(low), num(high))
-}
-
-/// [`mean_ci`] of a mean with its 95% interval.
+/// A mean with its 95% interval as `mean [low, high]`, with `-` for what is missing.
 fn mean_ci95(c: Option<MeanCi>) -> String {
     let ends = c.and_then(|c| c.ci95);
-    mean_ci(c.map(|c| c.mean), ends.map(|e| e.0), ends.map(|e| e.1))
+    let [mean, low, high] = [c.map(|c| c.mean), ends.map(|e| e.0), ends.map(|e| e.1)].map(num);
+    format!("{mean} [{low}, {high}]")
 }
 
 /// The per-job table of a simulation followed by its summary lines.
@@ -98,27 +94,28 @@ pub fn sim_table(r: &SimReport) -> String {
         "\npolicy {}, {} slots, end {}, simu_len {}, time_cap {}",
         r.policy, r.slots, r.end, r.simu_len, r.time_cap
     );
+    let s = &r.summary;
     let _ = writeln!(
         out,
         "jobs {}: {} completed, {} running, {} waiting, {} rejected, {} not arrived",
-        r.job_count, r.completed, r.running, r.waiting, r.rejected_count, r.not_arrived
+        s.jobs, s.completed, s.running, s.waiting, s.rejected, s.not_arrived
     );
     let _ = writeln!(
         out,
         "mean slowdown {} (completed only {}), mean completion time {} steps, makespan {}",
-        num(r.mean_slowdown),
-        num(r.mean_slowdown_completed),
-        num(r.mean_completion_time),
-        r.makespan
+        num(s.mean_slowdown),
+        num(s.mean_slowdown_completed),
+        num(s.mean_completion_time),
+        s.makespan
     );
     let _ = writeln!(
         out,
         "total reward {:.3} (completion objective {:.3}), final time {}, {} decisions{}",
-        r.total_reward,
-        r.total_completion_reward,
-        r.final_time,
-        r.decisions,
-        if r.truncated {
+        s.total_reward,
+        s.total_completion_reward,
+        s.final_time,
+        s.decisions,
+        if s.truncated {
             ", TRUNCATED at the time cap"
         } else {
             ""
@@ -225,13 +222,9 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
                 r.rate.to_string(),
                 format!("{:.3}", r.load),
                 r.policy.to_owned(),
-                format!("{}/{}", r.measured, r.jobsets),
-                mean_ci(r.mean_slowdown, r.ci95_low, r.ci95_high),
-                mean_ci(
-                    r.mean_completion_time,
-                    r.completion_ci95_low,
-                    r.completion_ci95_high,
-                ),
+                format!("{}/{}", r.measured(), r.jobsets),
+                mean_ci95(r.slowdown),
+                mean_ci95(r.completion_time),
                 r.truncated.to_string(),
                 r.rejected.to_string(),
                 percent(r.over_cap_share),
@@ -303,13 +296,9 @@ pub fn demo_table(r: &DemoReport) -> String {
                 workload(r.workload, d.training_distribution),
                 format!("{:.3}", r.load),
                 r.policy.to_owned(),
-                format!("{}/{}", r.measured, r.jobsets),
-                mean_ci(r.mean_slowdown, r.ci95_low, r.ci95_high),
-                mean_ci(
-                    r.mean_completion_time,
-                    r.completion_ci95_low,
-                    r.completion_ci95_high,
-                ),
+                format!("{}/{}", r.measured(), r.jobsets),
+                mean_ci95(r.slowdown),
+                mean_ci95(r.completion_time),
                 r.truncated.to_string(),
                 percent(r.violation_share),
             ]
@@ -405,6 +394,14 @@ fn demo_explanation(e: &whitebox_studies::demo::DemoExplanation) -> String {
     )
 }
 
+/// The mean and the ends of its 95% interval as three CSV fields, empty where missing.
+fn mean_ci_csv(c: Option<MeanCi>) -> String {
+    let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let ends = c.and_then(|c| c.ci95);
+    let [mean, low, high] = [c.map(|c| c.mean), ends.map(|e| e.0), ends.map(|e| e.1)].map(f);
+    format!("{mean},{low},{high}")
+}
+
 /// CSV of the evaluation rows; missing values are empty fields. Names contain no commas.
 pub fn eval_csv(rows: &[EvalRow]) -> String {
     let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -415,19 +412,15 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             r.policy,
             r.workload,
             r.rate,
             r.load,
             r.jobsets,
-            r.measured,
-            f(r.mean_slowdown),
-            f(r.ci95_low),
-            f(r.ci95_high),
-            f(r.mean_completion_time),
-            f(r.completion_ci95_low),
-            f(r.completion_ci95_high),
+            r.measured(),
+            mean_ci_csv(r.slowdown),
+            mean_ci_csv(r.completion_time),
             r.truncated,
             r.rejected,
             f(r.over_cap_share),

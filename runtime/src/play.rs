@@ -134,6 +134,43 @@ impl GuardOutcome {
     }
 }
 
+/// A guard's counters summed over several episodes (job sets or job files), as report rows show
+/// them. Sums are `u64`, so no count over many episodes can overflow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardTotals {
+    /// Episodes added.
+    pub episodes: u64,
+    /// Time steps seen.
+    pub steps: u64,
+    /// Time steps the learned policy was in charge of.
+    pub learned_steps: u64,
+    /// Hand-overs after the start.
+    pub handovers: u64,
+    /// Renewals.
+    pub renewals: u64,
+    /// Episodes whose final charge is not within `(1 + eps) * SJF + c`
+    /// ([`GuardOutcome::within_budget`] false).
+    pub over_budget: u64,
+}
+
+impl GuardTotals {
+    /// Adds one episode's outcome.
+    pub fn add(&mut self, g: &GuardOutcome) {
+        self.episodes += 1;
+        self.steps += u64::from(g.steps);
+        self.learned_steps += u64::from(g.learned_steps);
+        self.handovers += u64::from(g.handovers);
+        self.renewals += u64::from(g.renewals);
+        self.over_budget += u64::from(!g.within_budget);
+    }
+
+    /// The learned policy's share of the time steps, pooled over episodes, in `[0, 1]`
+    /// (`None` for no step).
+    pub fn learned_share(&self) -> Option<f64> {
+        (self.steps > 0).then(|| self.learned_steps as f64 / self.steps as f64)
+    }
+}
+
 /// Plays `jobs` to the end with `policy` on `slots` slots, reporting events to `observer`.
 /// A projected policy ([`PolicySpec::Projected`]) decides through its rules.
 ///

@@ -8,7 +8,7 @@ use serde::Serialize;
 use whitebox_core::Job;
 
 use whitebox_runtime::guard::{GuardReportSettings, GuardSettings};
-use whitebox_runtime::play::{play_explained, Explanations};
+use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, GuardTotals};
 use whitebox_runtime::policy::{PolicyName, PolicySpec};
 use whitebox_runtime::settings::{End, Slots};
 use whitebox_runtime::stats::mean_ci95;
@@ -43,9 +43,6 @@ pub struct CompareRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_renewals: Option<u64>,
 }
-
-/// Guard counters summed over files: time steps, learned steps, hand-overs, renewals.
-type GuardSums = Option<[u64; 4]>;
 
 /// The report of `whitebox compare`.
 #[derive(Clone, Debug, Serialize)]
@@ -95,28 +92,22 @@ pub fn compare(
         for (label, policy) in specs {
             let mut sds = Vec::new();
             let mut truncated = 0;
-            let mut sums: GuardSums = None;
+            let mut totals: Option<GuardTotals> = None;
             for (_, jobs) in files {
                 let (s, g) = play_one(jobs, slots, mode, &policy)?;
                 truncated += usize::from(s.truncated);
                 sds.push(s.mean_slowdown.unwrap_or(0.0));
                 if let Some(g) = g {
-                    let sum = sums.get_or_insert([0; 4]);
-                    for (x, n) in
-                        sum.iter_mut()
-                            .zip([g.steps, g.learned_steps, g.handovers, g.renewals])
-                    {
-                        *x += u64::from(n);
-                    }
+                    totals.get_or_insert_with(GuardTotals::default).add(&g);
                 }
             }
-            per_policy.push((label, sds, truncated, sums));
+            per_policy.push((label, sds, truncated, totals));
         }
     }
     let reference = per_policy[0].1.clone();
     let rows = per_policy
         .into_iter()
-        .map(|(policy, sds, truncated, sums)| {
+        .map(|(policy, sds, truncated, totals)| {
             let diffs: Vec<f64> = sds.iter().zip(&reference).map(|(a, b)| a - b).collect();
             let m = mean_ci95(&sds);
             let d = mean_ci95(&diffs);
@@ -129,11 +120,9 @@ pub fn compare(
                 better_files: diffs.iter().filter(|&&x| x < 0.0).count(),
                 worse_files: diffs.iter().filter(|&&x| x > 0.0).count(),
                 truncated,
-                guard_learned_share: sums
-                    .and_then(|[steps, learned, ..]| (steps > 0).then_some((learned, steps)))
-                    .map(|(l, s)| l as f64 / s as f64),
-                guard_handovers: sums.map(|s| s[2]),
-                guard_renewals: sums.map(|s| s[3]),
+                guard_learned_share: totals.and_then(|t| t.learned_share()),
+                guard_handovers: totals.map(|t| t.handovers),
+                guard_renewals: totals.map(|t| t.renewals),
             }
         })
         .collect();
@@ -151,10 +140,7 @@ fn play_one(
     slots: Slots,
     end: whitebox_core::EndMode,
     policy: &PolicySpec,
-) -> Result<(
-    whitebox_core::Summary,
-    Option<whitebox_runtime::play::GuardOutcome>,
-)> {
+) -> Result<(whitebox_core::Summary, Option<GuardOutcome>)> {
     let mut out = Explanations::default();
     let s = play_explained(jobs, slots, end, policy, &mut (), Some(&mut out))?;
     Ok((s, out.guard))

@@ -524,8 +524,8 @@ fn write_plots(report: &DemoReport, out: &Path) -> Result<Vec<PathBuf>> {
             policies: rows_of(report, w)
                 .map(|r| PolicyMean {
                     policy: r.row.policy.clone(),
-                    mean: r.row.mean_slowdown,
-                    ci95: r.row.ci95_low.zip(r.row.ci95_high),
+                    mean: r.row.slowdown.map(|c| c.mean),
+                    ci95: r.row.slowdown.and_then(|c| c.ci95),
                 })
                 .collect(),
         })

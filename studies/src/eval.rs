@@ -8,7 +8,7 @@
 
 use anyhow::Result;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Event, Job, Observer, Step, Summary};
 
@@ -16,12 +16,12 @@ use whitebox_core::projection::ProjectionStats;
 use whitebox_core::rules::Permille;
 
 use whitebox_runtime::guard::GuardReportSettings;
-use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome};
+use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, GuardTotals};
 use whitebox_runtime::policy::{check_knob, NamedPolicy};
 use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
 use whitebox_runtime::settings::{End, Slots};
-use whitebox_runtime::stats::{mean_ci95, MeanCi};
+use whitebox_runtime::stats::{mean_ci95, FlatKeys, MeanCi};
 
 /// XORed into a job set's seed to seed the random policy, so its stream is not the one that
 /// generated the jobs.
@@ -118,20 +118,16 @@ pub struct EvalRow {
     pub load: f64,
     /// Job sets run.
     pub jobsets: usize,
-    /// Job sets with at least one allocated job.
-    pub measured: usize,
-    /// Mean over job sets of the mean slowdown (DeepRM's definition).
-    pub mean_slowdown: Option<f64>,
-    /// Low end of its 95% interval.
-    pub ci95_low: Option<f64>,
-    /// High end of its 95% interval.
-    pub ci95_high: Option<f64>,
-    /// Mean over job sets of the mean completion time, in steps.
-    pub mean_completion_time: Option<f64>,
-    /// Low end of its 95% interval, in steps.
-    pub completion_ci95_low: Option<f64>,
-    /// High end of its 95% interval, in steps.
-    pub completion_ci95_high: Option<f64>,
+    /// Mean over job sets of the mean slowdown (DeepRM's definition) with its 95% interval;
+    /// its count `n` is the job sets with at least one allocated job. Written as `measured`,
+    /// `mean_slowdown`, `ci95_low` and `ci95_high`.
+    #[serde(flatten, serialize_with = "slowdown_fields")]
+    pub slowdown: Option<MeanCi>,
+    /// Mean over job sets of the mean completion time, in steps, with its 95% interval, over
+    /// the same job sets. Written as `mean_completion_time`, `completion_ci95_low` and
+    /// `completion_ci95_high`.
+    #[serde(flatten, serialize_with = "completion_fields")]
+    pub completion_time: Option<MeanCi>,
     /// Job sets cut by the time cap.
     pub truncated: usize,
     /// Jobs rejected at arrival, over all job sets.
@@ -183,6 +179,33 @@ pub struct EvalRow {
     /// allocated job, job sets in index order; empty otherwise. Not serialised.
     #[serde(skip)]
     pub job_slowdowns: Vec<f64>,
+}
+
+impl EvalRow {
+    /// Job sets with at least one allocated job (those the means are over).
+    pub fn measured(&self) -> usize {
+        self.slowdown.map_or(0, |c| c.n)
+    }
+}
+
+fn slowdown_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: Some("measured"),
+        mean: "mean_slowdown",
+        low: "ci95_low",
+        high: "ci95_high",
+    }
+    .serialize(c, s)
+}
+
+fn completion_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: None,
+        mean: "mean_completion_time",
+        low: "completion_ci95_low",
+        high: "completion_ci95_high",
+    }
+    .serialize(c, s)
 }
 
 /// The per-job-set differences `a - b` of two rows' mean slowdowns over the job sets both
@@ -388,8 +411,12 @@ fn row<'a>(
     let mut rules: Option<[u64; 3]> = None;
     let mut steps = [0u64; 3];
     let mut guards: Vec<GuardOutcome> = Vec::new();
+    let mut totals: Option<GuardTotals> = None;
     for o in sets {
-        guards.extend(o.guard.clone());
+        if let Some(g) = &o.guard {
+            totals.get_or_insert_with(GuardTotals::default).add(g);
+            guards.push(g.clone());
+        }
         for (sum, n) in steps.iter_mut().zip(o.steps) {
             *sum += n;
         }
@@ -411,21 +438,14 @@ fn row<'a>(
             completions.push(ct);
         }
     }
-    let sd = mean_ci95(&slowdowns);
-    let ct = mean_ci95(&completions);
     EvalRow {
         policy: policy.to_string(),
         workload: workload.name(),
         rate,
         load: workload.distribution().expected_load(rate),
         jobsets,
-        measured: slowdowns.len(),
-        mean_slowdown: sd.map(|c| c.mean),
-        ci95_low: sd.and_then(|c| c.ci95).map(|c| c.0),
-        ci95_high: sd.and_then(|c| c.ci95).map(|c| c.1),
-        mean_completion_time: ct.map(|c| c.mean),
-        completion_ci95_low: ct.and_then(|c| c.ci95).map(|c| c.0),
-        completion_ci95_high: ct.and_then(|c| c.ci95).map(|c| c.1),
+        slowdown: mean_ci95(&slowdowns),
+        completion_time: mean_ci95(&completions),
         truncated,
         rejected,
         rule_decisions: rules.map(|r| r[0]),
@@ -433,23 +453,15 @@ fn row<'a>(
         rule_fallbacks: rules.map(|r| r[2]),
         over_cap_share: (steps[0] > 0).then(|| steps[1] as f64 / steps[0] as f64),
         violation_share: (steps[0] > 0).then(|| steps[2] as f64 / steps[0] as f64),
-        guard_learned_share: guard_sum(&guards, |g| g.steps).and_then(|total| {
-            let learned = guard_sum(&guards, |g| g.learned_steps)?;
-            (total > 0).then(|| learned as f64 / total as f64)
-        }),
-        guard_handovers: guard_sum(&guards, |g| g.handovers),
-        guard_renewals: guard_sum(&guards, |g| g.renewals),
-        guard_steps: guard_sum(&guards, |g| g.steps),
-        guard_over_budget: guard_sum(&guards, |g| u32::from(!g.within_budget)),
+        guard_learned_share: totals.and_then(|t| t.learned_share()),
+        guard_handovers: totals.map(|t| t.handovers),
+        guard_renewals: totals.map(|t| t.renewals),
+        guard_steps: totals.map(|t| t.steps),
+        guard_over_budget: totals.map(|t| t.over_budget),
         guard_outcomes: guards,
         jobset_slowdowns,
         job_slowdowns,
     }
-}
-
-/// The sum of a guard counter over job sets, `None` for an unguarded policy.
-fn guard_sum(guards: &[GuardOutcome], f: impl Fn(&GuardOutcome) -> u32) -> Option<u64> {
-    (!guards.is_empty()).then(|| guards.iter().map(|g| u64::from(f(g))).sum())
 }
 
 #[cfg(test)]
@@ -532,7 +544,7 @@ mod tests {
         let r = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
         assert_eq!(r.rows.len(), 2 * 2 * 4);
         // Rate 0: no jobs, so nothing is measured.
-        assert!(r.rows[0].mean_slowdown.is_none() && r.rows[0].measured == 0);
+        assert!(r.rows[0].slowdown.is_none() && r.rows[0].measured() == 0);
         // Row 4 is deeprm, rate 0.5, sjf: recompute it by hand from the same job sets.
         let row = &r.rows[4];
         assert_eq!(
@@ -553,9 +565,16 @@ mod tests {
             sds.extend(s.ok().and_then(|s| s.mean_slowdown));
         }
         let expected = mean_ci95(&sds).map(|c| c.mean);
-        assert_eq!(row.mean_slowdown, expected);
-        assert!(row.ci95_low.is_some() && row.ci95_high.is_some());
-        assert!(row.ci95_low <= row.mean_slowdown && row.mean_slowdown <= row.ci95_high);
+        assert_eq!(row.slowdown.map(|c| c.mean), expected);
+        let Some(MeanCi {
+            mean,
+            ci95: Some((low, high)),
+            ..
+        }) = row.slowdown
+        else {
+            panic!("no interval: {:?}", row.slowdown)
+        };
+        assert!(low <= mean && mean <= high);
     }
 
     #[test]
@@ -566,7 +585,7 @@ mod tests {
         let with = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
         for (a, b) in plain.rows.iter().zip(&with.rows) {
             assert!(a.job_slowdowns.is_empty());
-            assert_eq!(a.mean_slowdown, b.mean_slowdown);
+            assert_eq!(a.slowdown, b.slowdown);
             assert_eq!(a.jobset_slowdowns, b.jobset_slowdowns);
             assert!(b.job_slowdowns.iter().all(|&s| s >= 1.0));
         }
@@ -614,6 +633,6 @@ mod tests {
     fn one_job_set_has_no_interval() {
         let r = evaluate(&config(1), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
         let row = &r.rows[4];
-        assert!(row.mean_slowdown.is_some() && row.ci95_low.is_none() && row.ci95_high.is_none());
+        assert!(row.slowdown.is_some_and(|c| c.ci95.is_none()));
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
 use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
@@ -23,8 +23,9 @@ use whitebox_runtime::models::int8::{load_int8, training_setting, AnyQModel, Cal
 use whitebox_runtime::models::{AnyModel, HIDDEN};
 use whitebox_runtime::policy::{NamedPolicy, PolicyName};
 use whitebox_runtime::settings::{jobset_seed, End, Slots, SIMU_LEN, TIME_CAP};
+use whitebox_runtime::stats::{FlatKeys, MeanCi};
 
-use crate::eval::{evaluate, paired_slowdown_difference, EvalConfig, EvalRow};
+use crate::eval::{evaluate, paired_slowdown_difference, EvalConfig};
 
 /// Agreement counts over decisions.
 #[derive(Clone, Copy, Debug, Default)]
@@ -146,28 +147,30 @@ pub struct Agreement {
     pub hidden_saturated: f64,
 }
 
-/// A mean slowdown with its 95% interval.
-#[derive(Clone, Debug, Serialize)]
-pub struct Mean {
-    /// Job sets measured.
-    pub n: usize,
-    /// The mean.
-    pub mean: Option<f64>,
-    /// Low end of the 95% interval.
-    pub ci95_low: Option<f64>,
-    /// High end of the 95% interval.
-    pub ci95_high: Option<f64>,
-}
-
-/// Mean slowdowns of both policies on the same job sets.
+/// Mean slowdowns of both policies on the same job sets, each with its 95% interval (`None`:
+/// no job set measured). Each is written as an object with the job sets measured `n`, the
+/// `mean`, `ci95_low` and `ci95_high`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Slowdowns {
     /// The f32 policy.
-    pub f32: Mean,
+    #[serde(serialize_with = "mean_fields")]
+    pub f32: Option<MeanCi>,
     /// The int8 policy.
-    pub int8: Mean,
+    #[serde(serialize_with = "mean_fields")]
+    pub int8: Option<MeanCi>,
     /// Per-job-set int8 minus f32.
-    pub int8_minus_f32: Mean,
+    #[serde(serialize_with = "mean_fields")]
+    pub int8_minus_f32: Option<MeanCi>,
+}
+
+fn mean_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: Some("n"),
+        mean: "mean",
+        low: "ci95_low",
+        high: "ci95_high",
+    }
+    .serialize(c, s)
 }
 
 /// The JSON report of `whitebox model quantize-report`.
@@ -254,15 +257,6 @@ fn arch_report<E: Encoder, const M: usize, const I: usize, const H: usize, const
         },
         shape: [I, H, O],
     })
-}
-
-fn mean_of(row: Option<&EvalRow>) -> Mean {
-    Mean {
-        n: row.map_or(0, |r| r.measured),
-        mean: row.and_then(|r| r.mean_slowdown),
-        ci95_low: row.and_then(|r| r.ci95_low),
-        ci95_high: row.and_then(|r| r.ci95_high),
-    }
 }
 
 /// Runs `whitebox model quantize-report`: `jobsets` job sets of the model's training workload
@@ -358,14 +352,9 @@ pub fn report(model: &Path, jobsets: usize, seed: u64, rate: Option<f64>) -> Res
             hidden_saturated: ratio(c.saturated, c.hidden),
         },
         slowdown: Slowdowns {
-            f32: mean_of(row("f32")),
-            int8: mean_of(row("int8")),
-            int8_minus_f32: Mean {
-                n: diff.map_or(0, |d| d.n),
-                mean: diff.map(|d| d.mean),
-                ci95_low: diff.and_then(|d| d.ci95.map(|c| c.0)),
-                ci95_high: diff.and_then(|d| d.ci95.map(|c| c.1)),
-            },
+            f32: row("f32").and_then(|r| r.slowdown),
+            int8: row("int8").and_then(|r| r.slowdown),
+            int8_minus_f32: diff,
         },
         bytes: arch.bytes,
     })
@@ -394,6 +383,6 @@ mod tests {
             whitebox_runtime::models::int8::CALIBRATION_JOBSETS
         );
         assert!(r.calibration.hidden_max > 0.0);
-        assert!(r.slowdown.int8.mean.is_some());
+        assert!(r.slowdown.int8.is_some());
     }
 }

@@ -124,40 +124,11 @@ pub struct SimReport {
     pub tetris_knob: f64,
     /// Per job, in input order.
     pub jobs: Vec<JobReport>,
-    /// Mean `(finish - arrival) / len` over allocated jobs (DeepRM's definition).
-    pub mean_slowdown: Option<f64>,
-    /// Mean slowdown over jobs completed by `final_time`.
-    pub mean_slowdown_completed: Option<f64>,
-    /// Mean `finish - arrival` over allocated jobs, in steps.
-    pub mean_completion_time: Option<f64>,
-    /// Latest finish over allocated jobs, in steps.
-    pub makespan: u32,
-    /// Sum of slowdown-objective rewards.
-    pub total_reward: f64,
-    /// Sum of completion-time-objective rewards.
-    pub total_completion_reward: f64,
-    /// True when `all-done` hit the time cap.
-    pub truncated: bool,
+    /// The episode's summary (the core's [`Summary`]: counts, mean slowdown and completion
+    /// time, makespan, rewards, truncation), cross-checked against the per-job statuses.
+    pub summary: Summary,
     /// Rejected jobs, in input order.
     pub rejected: Vec<Rejection>,
-    /// Time step at which the episode ended.
-    pub final_time: u32,
-    /// Decisions made.
-    pub decisions: u32,
-    /// Jobs in the input.
-    pub job_count: u32,
-    /// Jobs started or reserved.
-    pub allocated: u32,
-    /// Allocated jobs finished by `final_time`.
-    pub completed: u32,
-    /// Allocated jobs finishing after `final_time`.
-    pub running: u32,
-    /// Jobs waiting at the end.
-    pub waiting: u32,
-    /// Jobs rejected at arrival.
-    pub rejected_count: u32,
-    /// Jobs that never entered.
-    pub not_arrived: u32,
     /// Per ended time step, per resource: units in use / capacity, in `[0, 1]`.
     pub utilization: Vec<[f64; NUM_RES]>,
     /// Actions taken, as network output indices (`slots` is void).
@@ -296,22 +267,7 @@ pub fn simulate_with_rules(jobs: &[Job], s: &SimSettings, r: &RuleSettings) -> R
             })
             .collect(),
         jobs: job_reports,
-        mean_slowdown: summary.mean_slowdown,
-        mean_slowdown_completed: summary.mean_slowdown_completed,
-        mean_completion_time: summary.mean_completion_time,
-        makespan: summary.makespan,
-        total_reward: summary.total_reward,
-        total_completion_reward: summary.total_completion_reward,
-        truncated: summary.truncated,
-        final_time: summary.final_time,
-        decisions: summary.decisions,
-        job_count: summary.jobs,
-        allocated: summary.allocated,
-        completed: summary.completed,
-        running: summary.running,
-        waiting: summary.waiting,
-        rejected_count: summary.rejected,
-        not_arrived: summary.not_arrived,
+        summary,
         utilization: rec
             .used
             .iter()
@@ -407,12 +363,17 @@ mod tests {
             .is_some_and(|s| s.contains("backlog full")));
         assert_eq!(status(66), Status::NotArrived);
         assert_eq!(
-            (r.running, r.completed, r.waiting, r.rejected_count),
+            (
+                r.summary.running,
+                r.summary.completed,
+                r.summary.waiting,
+                r.summary.rejected
+            ),
             (1, 1, 63, 1)
         );
         assert_eq!(r.rejected.len(), 1);
         assert_eq!(r.rejected[0].job, 65);
-        assert_eq!(r.final_time, 1);
+        assert_eq!(r.summary.final_time, 1);
         assert_eq!(r.utilization, vec![[1.0, 1.0]]);
 
         let r = simulate(
@@ -420,8 +381,15 @@ mod tests {
             &settings(End::AllDone, 0, whitebox_runtime::settings::TIME_CAP),
         );
         let r = r.unwrap_or_else(|e| unreachable!("{e:#}"));
-        assert_eq!((r.completed, r.rejected_count, r.not_arrived), (66, 1, 0));
-        assert!(!r.truncated);
+        assert_eq!(
+            (
+                r.summary.completed,
+                r.summary.rejected,
+                r.summary.not_arrived
+            ),
+            (66, 1, 0)
+        );
+        assert!(!r.summary.truncated);
     }
 
     #[test]

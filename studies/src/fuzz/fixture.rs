@@ -107,10 +107,11 @@ fn schedule(
     };
     let r = simulate_with_rules(jobs, &settings, &rules)?;
     ensure!(
-        !r.truncated,
+        !r.summary.truncated,
         "internal error: a fixture episode was truncated"
     );
     let mean = r
+        .summary
         .mean_slowdown
         .context("internal error: a fixture episode allocated nothing")?;
     Ok((r.jobs, mean))

@@ -69,6 +69,23 @@ impl Feature {
         }
     }
 
+    /// The compact input index of the feature for `m` slots: the inverse of [`Feature::at`],
+    /// in constant time (`None` for a row, slot or resource out of range).
+    pub fn position(self, m: usize) -> Option<usize> {
+        let rows = HORIZON * NUM_RES;
+        let slot_at = |slot: usize, k: usize| (slot < m).then_some(rows + slot * SLOT_FEATURES + k);
+        match self {
+            Feature::Free { row, res } => {
+                (row < HORIZON && res < NUM_RES).then_some(row * NUM_RES + res)
+            }
+            Feature::Len { slot } => slot_at(slot, 0),
+            Feature::Demand { slot, res } => slot_at(slot, 1 + res).filter(|_| res < NUM_RES),
+            Feature::Wait { slot } => slot_at(slot, SLOT_FEATURES - 1),
+            Feature::Backlog => Some(rows + SLOT_FEATURES * m),
+            Feature::SinceNew => Some(rows + SLOT_FEATURES * m + 1),
+        }
+    }
+
     /// The whole-number range and the denominator of the feature.
     pub fn domain(self) -> (u16, u16) {
         match self {
@@ -125,7 +142,7 @@ impl Region {
 
     /// Index of `feature` in the compact input.
     pub fn index(&self, feature: Feature) -> Option<usize> {
-        (0..self.lo.len()).find(|&i| Feature::at(i, self.m) == Some(feature))
+        feature.position(self.m).filter(|&i| i < self.lo.len())
     }
 
     /// Restricts `feature` to `[lo, hi]` whole units (intersected with what it already allows).
@@ -212,5 +229,43 @@ impl Region {
         a.hi[i] = mid;
         b.lo[i] = mid + 1;
         Some((a, b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_inverts_feature_at() {
+        for m in [5, 10] {
+            let r = Region::all(m);
+            for i in 0..r.lo.len() {
+                let f = Feature::at(i, m);
+                assert_eq!(
+                    f.and_then(|f| r.index(f)),
+                    Some(i),
+                    "m = {m}, input {i}: {f:?}"
+                );
+            }
+            for f in [
+                Feature::Free {
+                    row: HORIZON,
+                    res: 0,
+                },
+                Feature::Free {
+                    row: 0,
+                    res: NUM_RES,
+                },
+                Feature::Len { slot: m },
+                Feature::Demand {
+                    slot: 0,
+                    res: NUM_RES,
+                },
+                Feature::Wait { slot: m },
+            ] {
+                assert_eq!(r.index(f), None, "m = {m}: {f:?}");
+            }
+        }
     }
 }
