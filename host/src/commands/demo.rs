@@ -26,7 +26,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = demo::DEFAULT_STUDENT)]
     pub student: PathBuf,
     /// Operator rules of the rows dnn+rules, distilled+rules and sjf+rules; without --rule the
-    /// demo uses util<=0.8 and work-conserving.
+    /// demo uses util<=0.8, work-conserving and shorter-first.
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Guard of the rows dnn+guard and dnn+guard+rules (renewal with eps 0.1 and c 5 without
