@@ -52,28 +52,37 @@ fn logit() -> impl Strategy<Value = f32> {
 #[derive(Clone, Debug)]
 struct Rules {
     max: u16,
-    weights: [f32; 4],
+    weights: [f32; 5],
     work_conserving: bool,
     no_reservation: bool,
     /// The `K` of a bounded-wait rule, if any.
     wait: Option<u16>,
+    shorter_first: bool,
 }
 
 fn rules() -> impl Strategy<Value = Rules> {
     (
         500u16..=1000,
-        [0.1f32..3.0, 0.1f32..3.0, 0.1f32..3.0, 0.1f32..3.0],
+        [
+            0.1f32..3.0,
+            0.1f32..3.0,
+            0.1f32..3.0,
+            0.1f32..3.0,
+            0.1f32..3.0,
+        ],
         any::<bool>(),
         any::<bool>(),
         prop::option::of(0u16..8),
+        any::<bool>(),
     )
         .prop_map(
-            |(max, weights, work_conserving, no_reservation, wait)| Rules {
+            |(max, weights, work_conserving, no_reservation, wait, shorter_first)| Rules {
                 max,
                 weights,
                 work_conserving,
                 no_reservation,
                 wait,
+                shorter_first,
             },
         )
 }
@@ -101,6 +110,10 @@ impl Rules {
                 max: self.max(),
             };
             set.push(rule, self.weights[3]).expect("room");
+        }
+        if self.shorter_first {
+            set.push(Rule::ShorterFirst { max: self.max() }, self.weights[4])
+                .expect("room");
         }
         set
     }
@@ -171,6 +184,24 @@ fn assert_wait_holds<const M: usize>(cluster: &Cluster<M>, action: Action, k: u1
     }
 }
 
+/// Shorter first, checked by brute force over the slots: an action that starts (or reserves) a
+/// job of length `len` leaves no strictly shorter job that could start now within the cap.
+fn assert_shorter_first_holds<const M: usize>(cluster: &Cluster<M>, action: Action, max: u16) {
+    let Step::Allocated { job, .. } = cluster.clone().step(action) else {
+        return;
+    };
+    for i in 0..M {
+        if let Some(other) = cluster.slots()[i].filter(|o| o.len < job.len) {
+            assert!(
+                !starts_now_within_cap(cluster, Action::Schedule(i), max),
+                "{action:?} starts a length-{} job while slot {i}'s length-{} job could start now",
+                job.len,
+                other.len
+            );
+        }
+    }
+}
+
 fn close_to_one(p: &[f32]) -> bool {
     (p.iter().map(|&x| f64::from(x)).sum::<f64>() - 1.0).abs() <= 1e-6
 }
@@ -208,6 +239,9 @@ fn check_projection<const M: usize, const O: usize>(
     }
     if let (Some(k), false) = (rules.wait, d.fallback_void) {
         assert_wait_holds(&c, d.action, k, rules.max);
+    }
+    if rules.shorter_first {
+        assert_shorter_first_holds(&c, d.action, rules.max);
     }
     assert!(close_to_one(&d.raw) && close_to_one(&d.projected), "{d:?}");
     if d.fallback_void {
@@ -275,10 +309,12 @@ fn check_episode<const M: usize, const O: usize, S: Scheduler<M> + Preference<M>
 ) {
     let rules = Rules {
         max,
-        weights: [1.0; 4],
+        weights: [1.0; 5],
         work_conserving: true,
         no_reservation: true,
         wait,
+        // With a bounded wait it can leave no action allowed (docs/rules.md), so only without.
+        shorter_first: wait.is_none(),
     };
     let mut rec = Recorder::new(jobs, M);
     let mut ep: Episode<'_, M> =
