@@ -3,7 +3,7 @@
 //! `qemu-user` in CI (`docs/embedded.md`, "Other Linux CPUs").
 //!
 //! ```sh
-//! cargo run --release -p whitebox-studies --bin golden_replay --target s390x-unknown-linux-gnu
+//! cargo run --release -p whitebox-runtime --bin golden_replay --target s390x-unknown-linux-gnu
 //! ```
 //!
 //! Argument: the repository root (default: the one this was built from). For every
@@ -32,7 +32,7 @@ use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
 use whitebox_runtime::jobfile;
 use whitebox_runtime::models::{self, AnyModel};
-use whitebox_studies::trace::{replay, rerecord, Trace};
+use whitebox_runtime::trace::{replay, rerecord, Trace};
 
 /// Checks passed and failed.
 #[derive(Default)]
