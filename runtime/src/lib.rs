@@ -2,7 +2,8 @@
 //!
 //! The lowest host layer, on top of `whitebox-core`: run-time settings and constants, job files,
 //! model files and the shipped network architectures (f32 and int8), policies by name, playing
-//! an episode with run-time settings, operator rules, recording and statistics.
+//! an episode with run-time settings, operator rules, recording, statistics and decision traces
+//! (record, replay, first divergence).
 //!
 //! Layers: core <- **runtime** <- studies (`whitebox-studies`) <- command line (`whitebox`).
 //! Nothing here parses command-line flags or draws progress; errors name values and limits.
@@ -18,3 +19,4 @@ pub mod record;
 pub mod rules;
 pub mod settings;
 pub mod stats;
+pub mod trace;

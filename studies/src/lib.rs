@@ -14,6 +14,8 @@ pub mod fuzz;
 pub mod plots;
 pub mod quant_report;
 pub mod simulate;
-pub mod trace;
+/// Decision traces live in the runtime (so a replay builds without the studies); re-exported
+/// here under their old path.
+pub use whitebox_runtime::trace;
 pub mod train;
 pub mod verify;

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
+use crate::guard::{GuardSettings, ModeName};
+use crate::jobfile::{self, RawJob};
+use crate::settings::End;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use whitebox_core::guard::{GuardParams, GuardStats, Handover, Leader};
 use whitebox_core::{EndMode, Job, Summary};
-use whitebox_runtime::guard::{GuardSettings, ModeName};
-use whitebox_runtime::jobfile::{self, RawJob};
-use whitebox_runtime::settings::End;
 
 /// Value of a trace's `format` field.
 pub const FORMAT: &str = "whitebox-trace";

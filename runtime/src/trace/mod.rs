@@ -24,4 +24,4 @@ pub use format::{
     RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
 pub use record::{record, trace, Recorded};
-pub use replay::{episode_of, replay, TraceEpisode};
+pub use replay::{episode_of, replay, rerecord, TraceEpisode};

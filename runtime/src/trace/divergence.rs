@@ -382,11 +382,11 @@ impl<'t> Handovers<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::End;
     use crate::trace::format::tests::sample;
     use crate::trace::format::{end_ref, model_ref, RuleVerdict, FORMAT, VERSION};
     use crate::trace::record::rules_ref;
     use whitebox_core::Summary;
-    use whitebox_runtime::settings::End;
 
     #[test]
     fn a_tampered_hand_over_or_decider_names_its_step_before_later_decisions() {
@@ -452,7 +452,7 @@ mod tests {
     #[test]
     fn rule_fields_round_trip_and_diverge_causes_first() {
         let given = vec!["util<=0.8".to_string(), "work-conserving".to_string()];
-        let p = whitebox_runtime::rules::projection(&given, 6.0)
+        let p = crate::rules::projection(&given, 6.0)
             .ok()
             .flatten()
             .unwrap_or_else(|| unreachable!());

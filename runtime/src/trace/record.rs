@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::models::{AnyModel, LoadedModel, HIDDEN};
 use anyhow::{Context, Result};
 use whitebox_core::encoding::{Compact, Encoder, Image};
 use whitebox_core::guard::{Guard, GuardParams};
@@ -11,7 +12,6 @@ use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projected, Projection, Rule,
     Scheduler, Sjf, Summary,
 };
-use whitebox_runtime::models::{AnyModel, LoadedModel, HIDDEN};
 
 use super::format::{
     end_mode, leader_name, model_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef,
@@ -206,7 +206,7 @@ pub fn trace(
 pub(super) fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
     RulesRef {
         given: given.to_vec(),
-        c: whitebox_runtime::rules::strength(p),
+        c: crate::rules::strength(p),
         c_bits: p.c().to_bits(),
         set: p
             .rules()
@@ -251,9 +251,9 @@ pub fn record(
 ) -> Result<Trace> {
     let bytes = std::fs::read(model_path)
         .with_context(|| format!("cannot read model {}", model_path.display()))?;
-    let model = whitebox_runtime::models::from_bytes(&bytes)
+    let model = crate::models::from_bytes(&bytes)
         .with_context(|| format!("invalid model file {}", model_path.display()))?;
-    let projection = whitebox_runtime::rules::projection(rules, c)?;
+    let projection = crate::rules::projection(rules, c)?;
     let r = trace(&model, jobs, end_mode(&end)?, projection.as_ref(), guard)?;
     Ok(Trace {
         format: FORMAT.to_string(),

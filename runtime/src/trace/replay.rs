@@ -89,8 +89,20 @@ fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Res
 /// Replays one trace file: `Ok(None)` when identical, else the first divergence.
 ///
 /// # Errors
-/// An unreadable trace or model, or jobs/end mode the trace cannot describe.
+/// As [`rerecord`].
 pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
+    let (expected, got) = rerecord(path, model)?;
+    Ok(first_divergence(&expected, &got))
+}
+
+/// Records a trace file's episode again: its jobs with its model (`model`, or found as
+/// [`replay`] finds it), its recorded rules and `C`, and its recorded guard. Returns the stored
+/// trace and the new recording, whose `model.path` is the stored one, so an identical replay
+/// writes ([`Trace::to_text`]) the stored file byte for byte.
+///
+/// # Errors
+/// An unreadable trace or model, or jobs/end mode the trace cannot describe.
+pub fn rerecord(path: &Path, model: Option<&Path>) -> Result<(Trace, Trace)> {
     let expected = Trace::load(path)?;
     let model_path = find_model(path, &expected.model.path, model)?;
     let jobs = trace_jobs(&expected, path)?;
@@ -119,5 +131,5 @@ pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
     )
     .with_context(|| format!("replaying {}", path.display()))?;
     got.model.path.clone_from(&expected.model.path);
-    Ok(first_divergence(&expected, &got))
+    Ok((expected, got))
 }
