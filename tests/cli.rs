@@ -486,10 +486,11 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     // 3 header lines, table header, 4 workloads x 11 policies (dnn, 4 baselines, dnn+guard,
     // the student, and dnn, guarded dnn, student and sjf under the default rules), one line per
     // projected policy naming its rules, one per guarded policy naming its guard, blank,
-    // caption, header, 4 lines, blank, the explanation's caption and 2 lines.
+    // caption, header, 4 lines, the same block for dnn+rules - sjf+rules, blank, the
+    // explanation's caption and 2 lines.
     assert_eq!(
         table.lines().count(),
-        3 + 1 + 44 + 4 + 2 + 1 + 1 + 1 + 4 + 1 + 3,
+        3 + 1 + 44 + 4 + 2 + 1 + 1 + 1 + 4 + (1 + 1 + 1 + 4) + 1 + 3,
         "{table}"
     );
     assert!(
@@ -567,6 +568,26 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
             "ties"
         };
         assert_eq!(d["verdict"], verdict, "{d}");
+    }
+    // dnn+rules - sjf+rules: every job set is measured by both, so the paired mean is the
+    // difference of the two rows' means.
+    let rule_diffs = r["rules_vs_sjf_rules"]
+        .as_array()
+        .expect("rules_vs_sjf_rules");
+    assert_eq!(rule_diffs.len(), 4);
+    for (d, w) in rule_diffs.iter().zip(workloads) {
+        let mean_of = |policy: &str| {
+            rows.iter()
+                .find(|row| row["workload"] == w && row["policy"] == policy)
+                .map(|row| f64_of(row, "mean_slowdown"))
+                .expect("row")
+        };
+        let expected = mean_of("dnn+rules") - mean_of("sjf+rules");
+        assert_eq!(d["workload"], w, "{d}");
+        assert!(
+            (f64_of(d, "mean_difference") - expected).abs() < 1e-9,
+            "{d}"
+        );
     }
 
     let files: Vec<&str> = r["files"]

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use anyhow::Context;
 use whitebox_runtime::stats::MeanCi;
-use whitebox_studies::demo::DemoReport;
+use whitebox_studies::demo::{DemoReport, PairedDiff};
 use whitebox_studies::eval::{EvalReport, EvalRow};
 use whitebox_studies::simulate::SimReport;
 
@@ -280,13 +280,6 @@ pub fn demo_table(r: &DemoReport) -> String {
         s.eval.slots,
         s.eval.end,
     );
-    let workload = |name: &str, training: bool| {
-        if training {
-            format!("{name} (training)")
-        } else {
-            name.to_owned()
-        }
-    };
     let mut cells: Vec<Vec<String>> = r
         .table
         .iter()
@@ -336,8 +329,31 @@ pub fn demo_table(r: &DemoReport) -> String {
         );
     }
     out += "\ndnn - sjf mean slowdown, paired over the same job sets (negative: dnn is better):\n";
-    let cells: Vec<Vec<String>> = r
-        .dnn_vs_sjf
+    out += &paired_table(&r.dnn_vs_sjf);
+    if !r.rules_vs_sjf_rules.is_empty() {
+        out += "\ndnn+rules - sjf+rules, paired (the same rules projected onto both; negative: \
+                dnn+rules is better):\n";
+        out += &paired_table(&r.rules_vs_sjf_rules);
+    }
+    if let Some(e) = &r.explanation {
+        out += &demo_explanation(e);
+    }
+    out
+}
+
+/// A workload's name, marked when it is the training workload.
+fn workload(name: &str, training: bool) -> String {
+    if training {
+        format!("{name} (training)")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The paired differences of one comparison with their verdicts, one row per workload.
+fn paired_table(diffs: &[PairedDiff]) -> String {
+    use Align::{Left, Right};
+    let cells: Vec<Vec<String>> = diffs
         .iter()
         .map(|d| {
             vec![
@@ -348,7 +364,7 @@ pub fn demo_table(r: &DemoReport) -> String {
             ]
         })
         .collect();
-    out += &table(
+    table(
         &[
             ("workload", Left),
             ("pairs", Right),
@@ -356,11 +372,7 @@ pub fn demo_table(r: &DemoReport) -> String {
             ("verdict", Left),
         ],
         &cells,
-    );
-    if let Some(e) = &r.explanation {
-        out += &demo_explanation(e);
-    }
-    out
+    )
 }
 
 /// The demo's explanation section in the field's terms.

@@ -341,6 +341,8 @@ pub struct DemoReport {
     pub table: Vec<DemoRow>,
     /// dnn - sjf per workload, in table order.
     pub dnn_vs_sjf: Vec<PairedDiff>,
+    /// dnn+rules - sjf+rules per workload, in table order (empty without rule rows).
+    pub rules_vs_sjf_rules: Vec<PairedDiff>,
     /// Why the learned policy decides as it does, aggregated over decisions.
     pub explanation: Option<DemoExplanation>,
     /// Files written to the output directory, relative to it.
@@ -478,26 +480,28 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
         ),
         eval: eval.settings,
     };
-    let dnn_vs_sjf = cfg
-        .workloads
-        .iter()
-        .map(|w| {
-            let find = |label: &str| {
-                eval.rows
-                    .iter()
-                    .find(|r| r.workload == w.name() && r.policy == label)
-            };
-            let diff = find(DNN)
-                .zip(find("sjf"))
-                .and_then(|(d, s)| paired_slowdown_difference(d, s));
-            PairedDiff {
-                workload: w.name(),
-                training_distribution: w.name() == training,
-                difference: diff,
-                verdict: Verdict::of(diff.and_then(|d| d.ci95)),
-            }
-        })
-        .collect();
+    let paired = |a: &str, b: &str| -> Vec<PairedDiff> {
+        cfg.workloads
+            .iter()
+            .filter_map(|w| {
+                let find = |label: &str| {
+                    eval.rows
+                        .iter()
+                        .find(|r| r.workload == w.name() && r.policy == label)
+                };
+                let (x, y) = (find(a)?, find(b)?);
+                let diff = paired_slowdown_difference(x, y);
+                Some(PairedDiff {
+                    workload: w.name(),
+                    training_distribution: w.name() == training,
+                    difference: diff,
+                    verdict: Verdict::of(diff.and_then(|d| d.ci95)),
+                })
+            })
+            .collect()
+    };
+    let dnn_vs_sjf = paired(DNN, "sjf");
+    let rules_vs_sjf_rules = paired(DNN_RULES, SJF_RULES);
     let table = eval
         .rows
         .into_iter()
@@ -510,6 +514,7 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
         settings,
         table,
         dnn_vs_sjf,
+        rules_vs_sjf_rules,
         explanation: None,
         files: Vec::new(),
     }
