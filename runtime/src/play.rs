@@ -12,6 +12,7 @@ use whitebox_core::{
 };
 
 use crate::guard::{GuardReportSettings, GuardSettings};
+use crate::models::tree::LoadedTree;
 use crate::models::{Decide, LoadedModel};
 use crate::policy::{AnyScheduler, PolicySpec};
 use crate::rules::DecisionInfo;
@@ -187,6 +188,7 @@ struct Explaining<'a, const O: usize> {
 impl<const M: usize, const O: usize> Scheduler<M> for Explaining<'_, O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let action = self.inner.decide(cluster)?;
@@ -216,6 +218,7 @@ enum Part<const O: usize> {
 impl<const M: usize, const O: usize> Scheduler<M> for Part<O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         match self {
@@ -235,6 +238,7 @@ struct Noting<'a, const M: usize, const O: usize> {
 impl<const M: usize, const O: usize> Noting<'_, M, O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn note(&mut self, cluster: &Cluster<M>, renewals: u32) {
         if self.guard.stats().renewals > renewals {
@@ -251,6 +255,7 @@ where
 impl<const M: usize, const O: usize> Scheduler<M> for Noting<'_, M, O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let renewals = self.guard.stats().renewals;
@@ -272,6 +277,7 @@ fn play_guarded<const M: usize, const O: usize>(
 ) -> Result<(Summary, GuardOutcome)>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     let (learned, fallback) = match base.projection() {
         Some(p) => (
@@ -328,6 +334,7 @@ fn play_m<const M: usize, const O: usize>(
 ) -> Result<Summary>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
     let mut episode: Episode<'_, M> = Episode::new(jobs, end, observer)?;

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use whitebox_runtime::lists::{parse_rates, parse_workloads};
-use whitebox_runtime::policy::{NamedPolicy, PolicyName};
+use whitebox_runtime::policy::NamedPolicy;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::eval::{evaluate, EvalConfig, EvalReport};
 
@@ -112,10 +112,10 @@ pub fn with_guard(
     let Some(guard) = guard else {
         return Ok(policies);
     };
-    let learned = |p: &NamedPolicy| matches!(p.policy, PolicyName::Model(_) | PolicyName::Int8(_));
+    let learned = |p: &NamedPolicy| p.policy.is_learned();
     if !policies.iter().any(learned) {
         anyhow::bail!(
-            "--guard: a guard insures a learned policy (model:PATH or int8:PATH); none in --policies"
+            "--guard: a guard insures a learned policy (model:PATH, int8:PATH or tree:PATH); none in --policies"
         );
     }
     let mut out = Vec::with_capacity(policies.len() * 2);
