@@ -16,4 +16,5 @@ pub mod quant_report;
 pub mod simulate;
 pub mod trace;
 pub mod train;
+pub mod tree;
 pub mod verify;

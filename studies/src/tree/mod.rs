@@ -1,0 +1,33 @@
+//! Decision trees distilled from a policy network (`whitebox tree extract|show`, `docs/tree.md`).
+//!
+//! * [`extract`]: imitation with DAgger weighted by the logit gap (VIPER) on training job sets,
+//!   the choice of iteration on validation job sets, and the tree's fidelity to the network on
+//!   held-out job sets and adversarial job files.
+//! * [`cart`]: the weighted CART the extraction fits.
+//! * [`path_text`]: one decision of a tree as the path of tests that led to it, for
+//!   explanations.
+//!
+//! Why a CART of our own: `linfa-trees` (0.8) takes sample weights but has no leaf budget, and
+//! it sums class weights in `HashMap` iteration order (random per map) in `f32` and breaks
+//! ties between equal splits and equal classes in that order, so the same samples can give a
+//! different tree on each run; the shipped tree must be reproducible from its command.
+//! `smartcore` (0.4) has neither sample weights nor a leaf budget. The CART here is weighted,
+//! grows best first to a leaf budget, sums in `f64` in a fixed order with fixed tie-breaks, and
+//! places thresholds on feature values present in the data, which are exact integers.
+
+pub mod cart;
+pub mod extract;
+
+use whitebox_core::tree::text::PathText;
+use whitebox_core::tree::{operator_features, Tree};
+use whitebox_core::Cluster;
+
+/// The path of `tree`'s decision in `cluster`, as text:
+/// `slot2.len <= 3 and res0.free_now > 4 -> start slot 2` (the leaf's action; the mask or a
+/// rule may still replace it, see [`whitebox_core::tree`]). `I` is `feature_count(M)`.
+pub fn path_text<const M: usize, const I: usize>(tree: &Tree<M>, cluster: &Cluster<M>) -> String {
+    let mut x = [0i32; I];
+    operator_features(cluster, &mut x);
+    let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    PathText { tree, x: &x }.to_string()
+}
