@@ -222,8 +222,11 @@ pub fn fit(data: &Samples, s: &Settings) -> Vec<Node> {
     }];
     let budget = s.leaves.clamp(1, MAX_NODES.div_ceil(2));
     // Grow until the tree, with splits that decide nothing removed ([`collapse`]), has `budget`
-    // leaves; splitting a leaf never lowers that count.
+    // leaves; splitting a leaf never lowers that count, but may raise it by two (when it
+    // separates a leaf from a sibling of the same action), so such a last split is undone.
+    let mut before = nodes.clone();
     while nodes.len() + 2 <= MAX_NODES && leaf_count(&collapse(&nodes)) < budget {
+        before.clone_from(&nodes);
         // The open leaf whose cut gains most, the earliest on ties.
         let mut pick: Option<(usize, f64)> = None;
         for (j, o) in open.iter().enumerate() {
@@ -275,6 +278,9 @@ pub fn fit(data: &Samples, s: &Settings) -> Vec<Node> {
                 cut,
             });
         }
+    }
+    if leaf_count(&collapse(&nodes)) > budget {
+        nodes = before;
     }
     collapse(&nodes)
 }

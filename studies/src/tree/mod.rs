@@ -4,6 +4,8 @@
 //!   the choice of iteration on validation job sets, and the tree's fidelity to the network on
 //!   held-out job sets and adversarial job files.
 //! * [`cart`]: the weighted CART the extraction fits.
+//! * [`closed_loop`]: the tree against its network and SJF on held-out job sets, with paired
+//!   differences.
 //! * [`path_text`]: one decision of a tree as the path of tests that led to it, for
 //!   explanations.
 //!
@@ -16,6 +18,7 @@
 //! places thresholds on feature values present in the data, which are exact integers.
 
 pub mod cart;
+pub mod closed_loop;
 pub mod extract;
 
 use whitebox_core::tree::text::PathText;
