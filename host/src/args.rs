@@ -108,9 +108,9 @@ pub fn tetris_knob(knob: f64) -> Result<f64> {
 /// (`docs/guard.md`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GuardArgs {
-    /// Guard learned policies (model:PATH, int8:PATH) against SJF: renewal (hands over only
-    /// where the two schedules meet; proved bound R <= (1+eps) SJF + c + L) or budget (hands
-    /// over at any step; empirical bound). Absent: no guard.
+    /// Guard learned policies (model:PATH, int8:PATH, tree:PATH) against SJF: renewal (hands
+    /// over only where the two schedules meet; proved bound R <= (1+eps) SJF + c + L) or
+    /// budget (hands over at any step; empirical bound). Absent: no guard.
     #[arg(long = "guard", value_name = "MODE")]
     pub mode: Option<String>,
     /// Relative slack of the guard's budget test, in [0, 10].

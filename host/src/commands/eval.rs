@@ -38,7 +38,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 1000)]
     pub seed: u64,
     /// Policies, comma-separated: sjf, packer, tetris, random, model:PATH, int8:PATH (the model
-    /// quantized to int8); LABEL=POLICY shows POLICY as LABEL in the report (e.g.
+    /// quantized to int8), tree:PATH (a decision tree); LABEL=POLICY shows POLICY as LABEL in the report (e.g.
     /// dnn=model:a.model).
     #[arg(long, default_value = "sjf,packer,tetris,random")]
     pub policies: String,
