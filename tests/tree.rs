@@ -58,7 +58,10 @@ fn shipped_tree_is_reproducible_from_its_command() {
         &out_s,
     ]);
     let report: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}"));
-    assert!(report["leaves"].as_u64().is_some_and(|l| l <= 64), "{report}");
+    assert!(
+        report["leaves"].as_u64().is_some_and(|l| l <= 64),
+        "{report}"
+    );
     let share = report["heldout"]["share"].as_f64().unwrap_or(-1.0);
     assert!((0.0..=1.0).contains(&share), "{report}");
     let shipped = std::fs::read(root().join("fixtures/models/default.tree")).expect("shipped");
@@ -70,9 +73,18 @@ fn shipped_tree_is_reproducible_from_its_command() {
 fn tree_show_prints_every_node_with_feature_names() {
     let text = stdout_of(&["tree", "show", &path("fixtures/models/default.tree")]);
     let first = text.lines().next().unwrap_or("");
-    assert!(first.contains("10 job slots") && first.contains("leaves"), "{first}");
-    let leaves = text.lines().filter(|l| l.trim_start().starts_with("-> ")).count();
-    let splits = text.lines().filter(|l| l.trim_start().starts_with("if ")).count();
+    assert!(
+        first.contains("10 job slots") && first.contains("leaves"),
+        "{first}"
+    );
+    let leaves = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("-> "))
+        .count();
+    let splits = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("if "))
+        .count();
     assert_eq!(leaves, splits + 1, "{text}");
     assert!(leaves <= 64 && text.contains(" <= "), "{text}");
 }
@@ -103,7 +115,14 @@ fn tree_policy_runs_with_rules_and_guard_and_bad_files_are_named() {
     std::fs::write(&bad, &flipped).expect("write");
     let bad_policy = format!("tree:{}", bad.display());
     let e = failure(&[
-        "simulate", "--jobs", &jobs, "--policy", &bad_policy, "--slots", "10", "--end",
+        "simulate",
+        "--jobs",
+        &jobs,
+        "--policy",
+        &bad_policy,
+        "--slots",
+        "10",
+        "--end",
         "all-done",
     ]);
     assert!(e.contains("flipped.tree") && e.contains("CRC-32"), "{e}");
