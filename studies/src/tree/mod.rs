@@ -34,3 +34,35 @@ pub fn path_text<const M: usize, const I: usize>(tree: &Tree<M>, cluster: &Clust
     let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
     PathText { tree, x: &x }.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whitebox_core::tree::{feature_count, Node};
+    use whitebox_core::{Action, Job};
+
+    #[test]
+    fn path_text_of_a_cluster() {
+        // slot0.fit <= 0 ? start slot 0 : void, on 5 slots.
+        let nodes = [
+            Node::Split {
+                feature: 4,
+                threshold: 0,
+                left: 1,
+                right: 2,
+            },
+            Node::Leaf { action: 0 },
+            Node::Leaf { action: 5 },
+        ];
+        let tree = Tree::<5>::from_nodes(&nodes).expect("tree");
+        let mut c: Cluster<5> = Cluster::new();
+        c.submit(Job::new(0, 0, 4, [10, 1]).expect("job")).ok();
+        c.submit(Job::new(1, 0, 2, [5, 1]).expect("job")).ok();
+        let path = |c: &Cluster<5>| path_text::<5, { feature_count(5) }>(&tree, c);
+        assert_eq!(path(&c), "slot0.fit <= 0 -> start slot 0");
+        // Job 0 runs on all 10 units of resource 0 for 4 steps: job 1 (now in slot 1, slot 0
+        // empty) cannot start now, and the empty slot 0 has the no-fit sentinel 20.
+        c.step(Action::Schedule(0));
+        assert_eq!(path(&c), "slot0.fit > 0 -> void");
+    }
+}
