@@ -4,7 +4,9 @@
 //!
 //! A [`Tree`] holds at most [`MAX_NODES`] nodes in a bounded array; node 0 is the root. An
 //! internal node tests one feature against an integer threshold (`x <= t` goes left), a leaf
-//! names an action (slot `i`, or void as index `M`). The features are whole numbers and the
+//! names an action (slot `i`, or void as index `M`) or, as index `M + 1` ([`sjf_leaf`]), SJF's
+//! choice: the shortest job that fits now, or void when none does. A leaf that names a rule
+//! over the slots instead of one slot lets a few leaves say what would take one leaf per slot. The features are whole numbers and the
 //! thresholds integers, so the comparison is exact on every target and no threshold can be NaN.
 //!
 //! As a [`Network`] the tree turns its leaf into per-action scores ([`crate::rank_logits`]):
@@ -26,6 +28,11 @@ use crate::scheduler::rank_logits;
 pub use features::{feature_count, operator_features, Feature, Operator, NO_FIT};
 pub use file::TreeError;
 
+/// The leaf action index of SJF's choice for `m` slots: `m + 1`, one past void.
+pub const fn sjf_leaf(m: usize) -> usize {
+    m + 1
+}
+
 /// Most nodes a tree holds (node indices are `u8`).
 pub const MAX_NODES: usize = 255;
 /// Deepest leaf allowed, in splits from the root.
@@ -45,7 +52,7 @@ pub enum Node {
         /// Node taken otherwise.
         right: u8,
     },
-    /// Decide action `action` (`0..M` a slot, `M` void).
+    /// Decide action `action` (`0..M` a slot, `M` void, `M + 1` SJF's choice).
     Leaf {
         /// Network output index of the action.
         action: u16,
@@ -174,11 +181,11 @@ impl<const M: usize> Tree<M> {
                         features,
                     })
                 }
-                Node::Leaf { action } if usize::from(action) > M => {
+                Node::Leaf { action } if usize::from(action) > sjf_leaf(M) => {
                     return Err(TreeError::ActionOutOfRange {
                         node: k,
                         action,
-                        actions: M + 1,
+                        actions: sjf_leaf(M) + 1,
                     })
                 }
                 _ => {}
@@ -315,7 +322,17 @@ impl<const M: usize, const I: usize, const O: usize> Network<I, O> for Tree<M> {
         };
         *reached = self.walk(x, |_, _, _, _| {});
         let mut order = [0usize; O];
-        sjf_order::<M, O>(self.leaf_action(reached.leaf), x, &mut order);
+        // SJF's choice is the head of SJF's order with no leaf action put first.
+        let first = self.leaf_action(reached.leaf);
+        sjf_order::<M, O>(
+            if first == sjf_leaf(M) {
+                usize::MAX
+            } else {
+                first
+            },
+            x,
+            &mut order,
+        );
         rank_logits(&order, logits);
     }
 

@@ -8,7 +8,7 @@
 //! | 2 | format version (`u16`, currently [`FORMAT_VERSION`]) |
 //! | 5 | the cluster the tree decides for: resources, units per resource, horizon, job slots `M`, backlog (`u8` each, as [`ClusterSpec`]) |
 //! | 2 | node count `n` (`u16`, `1..=255`) |
-//! | `9 n` | the nodes, root first: kind (`u8`: 0 split, 1 leaf), then for a split the feature index (`u16`), left and right child (`u8` each), threshold (`i32`); for a leaf the action (`u16`, `M` is void) and six zero bytes |
+//! | `9 n` | the nodes, root first: kind (`u8`: 0 split, 1 leaf), then for a split the feature index (`u16`), left and right child (`u8` each), threshold (`i32`); for a leaf the action (`u16`, `M` is void, `M + 1` SJF's choice) and six zero bytes |
 //! | 4 | CRC-32 (ISO-HDLC, as zlib) of every byte before it |
 //!
 //! Loading checks, in order: length, magic, version, cluster, node count, exact total length,
@@ -112,13 +112,13 @@ pub enum TreeError {
         /// Number of features (valid indices are below it).
         features: usize,
     },
-    /// A leaf names an action past void.
+    /// A leaf names an action past SJF's choice (`M + 1`).
     ActionOutOfRange {
         /// Node index.
         node: usize,
         /// Action found.
         action: u16,
-        /// Number of actions, `M + 1` (valid actions are below it).
+        /// Number of leaf actions, `M + 2` (valid actions are below it).
         actions: usize,
     },
     /// A split's child index is not a node of the tree.

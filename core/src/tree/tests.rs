@@ -121,6 +121,24 @@ fn masked_leaf_falls_back_to_sjf_order() {
 }
 
 #[test]
+fn an_sjf_leaf_takes_the_shortest_job_that_fits_now() {
+    // A lone SJF leaf: C (slot 2, 3 steps) is the only job that fits now, so it goes first;
+    // then void, then B (fits at offset 5), the empty slot 0 last.
+    let t: Tree<3> = Tree::from_nodes(&[leaf(4)]).unwrap_or_else(|e| unreachable!("{e}"));
+    let mut p: TreePolicy<'_, 3, I, 4> = TreePolicy::new(&t, true);
+    assert_eq!(p.decide(&state()), Ok(Action::Schedule(2)));
+    assert_eq!(p.logits(), &[-67.0, -66.0, 0.0, -65.0]);
+    let path = text(PathText {
+        tree: &t,
+        x: p.obs(),
+    });
+    assert_eq!(
+        path,
+        "-> sjf (start the shortest job that fits now, else void)"
+    );
+}
+
+#[test]
 fn a_rule_shield_composes_with_the_tree() {
     // No reservation forbids starting B at offset 5; the shield takes the tree's next choice,
     // C in slot 2.
@@ -281,11 +299,11 @@ fn node_corruptions_have_their_own_errors() {
         })
     );
     assert_eq!(
-        load::<3>(&with_node(4, [1, 4, 0, 0, 0, 0, 0, 0, 0])),
+        load::<3>(&with_node(4, [1, 5, 0, 0, 0, 0, 0, 0, 0])),
         Err(TreeError::ActionOutOfRange {
             node: 4,
-            action: 4,
-            actions: 4
+            action: 5,
+            actions: 5
         })
     );
     assert_eq!(

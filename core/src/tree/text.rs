@@ -14,7 +14,7 @@ use core::fmt;
 
 use crate::tree::{Feature, Node, Tree, MAX_NODES};
 
-/// An action index as text: `start slot i`, or `void` for `M`.
+/// An action index as text: `start slot i`, `void` for `M`, `sjf (...)` for `M + 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ActionText {
     /// Network output index.
@@ -27,8 +27,10 @@ impl fmt::Display for ActionText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.action < self.slots {
             write!(f, "start slot {}", self.action)
-        } else {
+        } else if self.action == self.slots {
             f.write_str("void")
+        } else {
+            f.write_str("sjf (start the shortest job that fits now, else void)")
         }
     }
 }

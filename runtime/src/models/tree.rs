@@ -208,16 +208,16 @@ mod tests {
         );
         assert!(e.contains("missing.tree"), "{e}");
         let mut bytes = tree10().to_bytes();
-        // Leaf 2's action 10 -> 11 (past void), CRC recomputed by hand below.
+        // Leaf 2's action 10 -> 12 (past SJF's choice, 11), CRC recomputed by hand below.
         let at = 17 + 9 * 2 + 1;
-        bytes[at] = 11;
+        bytes[at] = 12;
         let n = bytes.len() - 4;
         let crc = crc32_bitwise(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &bytes).expect("write");
         let e = format!("{:#}", load_tree(&path).expect_err("bad action"));
         assert!(
-            e.contains("t.tree") && e.contains("action = 11, must be below 11"),
+            e.contains("t.tree") && e.contains("action = 12, must be below 12"),
             "{e}"
         );
         bytes[13] = 7;

@@ -3,7 +3,9 @@
 //!
 //! Iteration 0 plays the network on training job sets; iteration `i > 0` plays the tree fitted
 //! at iteration `i - 1`. Every state visited is labelled with the network's action (masked,
-//! and projected onto the rules when given) and weighted by the gap between the network's best
+//! and projected onto the rules when given), or with SJF's choice
+//! ([`whitebox_core::tree::sjf_leaf`]) where a lone SJF leaf would take the same action, and
+//! weighted by the gap between the network's best
 //! and worst allowed logit, VIPER's `V(s) - min_a Q(s, a)` stand-in: a state where every
 //! action is nearly as good weighs little, a state with one action allowed weighs nothing. The
 //! samples of all iterations are pooled and a tree is refitted ([`crate::tree::cart`]). The
@@ -27,7 +29,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use whitebox_core::network::masked_argmax;
 use whitebox_core::projection::{Projected, Projection};
-use whitebox_core::tree::{feature_count, operator_features, Tree, TreePolicy};
+use whitebox_core::tree::{feature_count, operator_features, sjf_leaf, Node, Tree, TreePolicy};
 use whitebox_core::workload::JobGenerator;
 use whitebox_core::{run, Action, Cluster, Episode, Job, PolicyError, Scheduler};
 use whitebox_runtime::models::int8::training_setting;
@@ -127,7 +129,7 @@ pub struct Iteration {
     pub samples: usize,
     /// Leaves of the tree fitted.
     pub leaves: usize,
-    /// Its agreement with the network on the pooled samples, weighted by the samples' weights.
+    /// How often its leaves name the pooled samples' labels, weighted by the samples' weights.
     pub weighted_train_agreement: f64,
     /// Its closed-loop mean slowdown on the validation job sets (mean of per-job-set means).
     pub validation_slowdown: f64,
@@ -187,6 +189,8 @@ pub struct ExtractReport {
 struct Visit {
     x: Vec<i32>,
     label: usize,
+    /// The label is also what a lone SJF leaf would decide ([`sjf_leaf`]).
+    sjf: bool,
     weight: f64,
     contested: bool,
     tree: Option<usize>,
@@ -229,6 +233,8 @@ struct Collect<'a, const M: usize, const I: usize, const O: usize> {
     model: &'a LoadedModel,
     rules: Option<&'a Projection>,
     tree: Option<Box<dyn Scheduler<M> + 'a>>,
+    /// A lone SJF leaf, under the same rules.
+    sjf: Box<dyn Scheduler<M> + 'a>,
     tree_acts: bool,
     visits: Vec<Visit>,
 }
@@ -245,9 +251,11 @@ where
             Some(t) => Some(t.decide(cluster)?.index(M)),
             None => None,
         };
+        let sjf = self.sjf.decide(cluster)?.index(M) == label;
         self.visits.push(Visit {
             x: x.to_vec(),
             label,
+            sjf,
             weight,
             contested,
             tree,
@@ -269,6 +277,12 @@ fn tree_scheduler<'a, const M: usize, const I: usize, const O: usize>(
     }
 }
 
+/// A tree of one leaf, SJF's choice.
+fn sjf_tree<const M: usize>() -> Result<Tree<M>> {
+    let action = u16::try_from(sjf_leaf(M))?;
+    Tree::from_nodes(&[Node::Leaf { action }]).context("the SJF leaf")
+}
+
 /// Plays `jobs` and returns the visits and the episode's mean slowdown.
 fn play<const M: usize, const I: usize, const O: usize>(
     model: &LoadedModel,
@@ -280,10 +294,12 @@ fn play<const M: usize, const I: usize, const O: usize>(
 where
     LoadedModel: Decide<M>,
 {
+    let sjf_tree = sjf_tree::<M>()?;
     let mut c = Collect::<M, I, O> {
         model,
         rules,
         tree: tree.map(|t| tree_scheduler::<M, I, O>(t, rules)),
+        sjf: tree_scheduler::<M, I, O>(&sjf_tree, rules),
         tree_acts,
         visits: Vec::new(),
     };
@@ -372,7 +388,7 @@ where
     );
     let settings = cart::Settings {
         leaves: s.leaves,
-        classes: O,
+        classes: O + 1,
         min_leaf: s.min_leaf,
     };
     let mut data = Samples {
@@ -393,7 +409,9 @@ where
         let played = play_all::<M, I, O>(model, rules, current.as_ref(), true, &train)?;
         for v in played.iter().flat_map(|(v, _)| v) {
             if v.weight > 0.0 {
-                data.push(&v.x, u16::try_from(v.label).unwrap_or(0), v.weight);
+                // Where the network does what SJF would, the leaf to learn is SJF's choice.
+                let class = if v.sjf { sjf_leaf(M) } else { v.label };
+                data.push(&v.x, u16::try_from(class).unwrap_or(0), v.weight);
             }
         }
         if data.is_empty() {
