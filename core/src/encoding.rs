@@ -82,6 +82,29 @@ pub trait Encoder {
     fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]);
 }
 
+/// What a policy's network reads of the cluster: an observation of `I` values for `M` job slots.
+///
+/// Every [`Encoder`] is one (its [`Encoding`] fixes the length). Other observations computed
+/// from the cluster state, such as the decision tree's operator features
+/// ([`crate::tree::Operator`]), implement it directly, so they go through the same generic
+/// [`crate::policy::Policy`] as the networks.
+pub trait Observe<const M: usize, const I: usize> {
+    /// True when `I` is this observation's length for `M` slots; the policy asserts it at
+    /// compile time.
+    const SHAPE_OK: bool;
+
+    /// Writes the observation of `cluster` into `out`, shape `[I]`.
+    fn observe(cluster: &Cluster<M>, out: &mut [f32; I]);
+}
+
+impl<E: Encoder, const M: usize, const I: usize> Observe<M, I> for E {
+    const SHAPE_OK: bool = I == E::ENCODING.input_len(M);
+
+    fn observe(cluster: &Cluster<M>, out: &mut [f32; I]) {
+        E::encode(cluster, out);
+    }
+}
+
 /// DeepRM's image encoder (see [`crate::image`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Image;

@@ -28,6 +28,7 @@ pub mod quant;
 pub mod rules;
 pub mod scheduler;
 pub mod spec;
+pub mod tree;
 pub mod verify;
 pub mod workload;
 

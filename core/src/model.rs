@@ -29,8 +29,30 @@ pub const MAGIC: [u8; 8] = *b"WBXMODEL";
 /// The format version this build reads and writes.
 pub const FORMAT_VERSION: u16 = 1;
 const PREFIX: usize = MAGIC.len() + 2;
-const CRC_LEN: usize = 4;
+/// Bytes of the trailing checksum.
+pub(crate) const CRC_LEN: usize = 4;
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// The CRC-32 (ISO-HDLC, as zlib) that ends a whitebox binary file (model and tree files).
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    CRC.checksum(bytes)
+}
+
+/// The first field in which `found` differs from `expected`, with both values.
+pub(crate) fn spec_mismatch(
+    found: &ClusterSpec,
+    expected: &ClusterSpec,
+) -> Option<(SpecField, u8, u8)> {
+    [
+        (SpecField::NumRes, found.num_res, expected.num_res),
+        (SpecField::ResUnits, found.res_units, expected.res_units),
+        (SpecField::Horizon, found.horizon, expected.horizon),
+        (SpecField::Slots, found.slots, expected.slots),
+        (SpecField::Backlog, found.backlog, expected.backlog),
+    ]
+    .into_iter()
+    .find(|(_, f, e)| f != e)
+}
 
 /// How a model was trained (informational; not checked on load).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -355,22 +377,14 @@ fn check_sizes<const I: usize, const H: usize, const O: usize>(
 }
 
 fn check_spec(found: &ClusterSpec, expected: &ClusterSpec) -> Result<(), ModelError> {
-    for (field, f, e) in [
-        (SpecField::NumRes, found.num_res, expected.num_res),
-        (SpecField::ResUnits, found.res_units, expected.res_units),
-        (SpecField::Horizon, found.horizon, expected.horizon),
-        (SpecField::Slots, found.slots, expected.slots),
-        (SpecField::Backlog, found.backlog, expected.backlog),
-    ] {
-        if f != e {
-            return Err(ModelError::SpecMismatch {
-                field,
-                found: f,
-                expected: e,
-            });
-        }
+    match spec_mismatch(found, expected) {
+        Some((field, found, expected)) => Err(ModelError::SpecMismatch {
+            field,
+            found,
+            expected,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks everything that does not depend on the destination network: length, magic, version,

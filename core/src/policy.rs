@@ -1,6 +1,7 @@
-//! A learned policy as a [`Scheduler`]: encoder + [`Network`] + invalid-action masking +
-//! argmax. One generic [`Policy`] serves every network: the `f32` perceptron
-//! ([`crate::nn::MlpPolicy`]), the int8 one ([`crate::quant::QPolicy`]) and any other
+//! A learned policy as a [`Scheduler`]: observation ([`Observe`], an encoder or the tree's
+//! operator features) + [`Network`] + invalid-action masking + argmax. One generic [`Policy`]
+//! serves every network: the `f32` perceptron ([`crate::nn::MlpPolicy`]), the int8 one
+//! ([`crate::quant::QPolicy`]), the decision tree ([`crate::tree::TreePolicy`]) and any other
 //! [`Network`].
 //!
 //! The decision path needs no `exp`: the action is the valid output with the largest logit
@@ -10,7 +11,7 @@
 use core::marker::PhantomData;
 
 use crate::cluster::{Action, Cluster};
-use crate::encoding::Encoder;
+use crate::encoding::Observe;
 use crate::network::{masked_argmax, Logit, Network};
 use crate::scheduler::{PolicyError, Preference, Scheduler};
 
@@ -69,12 +70,18 @@ mod tests {
     }
 }
 
-/// A learned policy for `M` job slots: encoder `E` (`I` features), network `N` and `O = M + 1`
+/// A learned policy for `M` job slots: observation `E` (`I` features), network `N` and `O = M + 1`
 /// outputs. Holds its work buffers (observation, the network's scratch, logits, mask), so a
 /// decision allocates nothing.
 #[derive(Clone, Debug)]
-pub struct Policy<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
-{
+pub struct Policy<
+    'm,
+    E: Observe<M, I>,
+    N: Network<I, O>,
+    const M: usize,
+    const I: usize,
+    const O: usize,
+> {
     net: &'m N,
     mask_invalid: bool,
     obs: [f32; I],
@@ -84,12 +91,12 @@ pub struct Policy<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usi
     encoder: PhantomData<E>,
 }
 
-impl<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
+impl<'m, E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
     Policy<'m, E, N, M, I, O>
 {
     const SHAPES_OK: () = assert!(
-        I == E::ENCODING.input_len(M) && O == M + 1,
-        "network input must match the encoder and output must be M + 1"
+        E::SHAPE_OK && O == M + 1,
+        "network input must match the observation and output must be M + 1"
     );
 
     /// A policy deciding with `net`; `mask_invalid` should be `true` except to reproduce DeepRM
@@ -116,7 +123,7 @@ impl<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: 
     /// [`Policy::obs`], [`Policy::scratch`], [`Policy::logits`] and [`Policy::valid`] describe
     /// this state.
     pub fn evaluate(&mut self, cluster: &Cluster<M>) {
-        E::encode(cluster, &mut self.obs);
+        E::observe(cluster, &mut self.obs);
         self.net
             .forward(&self.obs, &mut self.scratch, &mut self.logits);
         self.valid = valid_actions(cluster, self.mask_invalid);
@@ -159,8 +166,8 @@ impl<'m, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: 
     }
 }
 
-impl<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize> Scheduler<M>
-    for Policy<'_, E, N, M, I, O>
+impl<E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
+    Scheduler<M> for Policy<'_, E, N, M, I, O>
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.evaluate(cluster);
@@ -173,8 +180,8 @@ impl<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usiz
 /// [`Policy::evaluate`]. The real logit is monotonic in the logit, so their masked argmax is
 /// [`Policy::greedy`]'s action (for int8 up to ties between logits beyond `2^24` in magnitude,
 /// which `f32` cannot tell apart).
-impl<E: Encoder, N: Network<I, P>, const M: usize, const I: usize, const P: usize> Preference<M>
-    for Policy<'_, E, N, M, I, P>
+impl<E: Observe<M, I>, N: Network<I, P>, const M: usize, const I: usize, const P: usize>
+    Preference<M> for Policy<'_, E, N, M, I, P>
 {
     fn preference<const O: usize>(
         &mut self,

@@ -108,9 +108,9 @@ pub fn tetris_knob(knob: f64) -> Result<f64> {
 /// (`docs/guard.md`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GuardArgs {
-    /// Guard learned policies (model:PATH, int8:PATH) against SJF: renewal (hands over only
-    /// where the two schedules meet; proved bound R <= (1+eps) SJF + c + L), budget (hands
-    /// over at any step) or lookahead (checks every learned decision against SJF's drain
+    /// Guard learned policies (model:PATH, int8:PATH, tree:PATH) against SJF: renewal (hands
+    /// over only where the two schedules meet; proved bound R <= (1+eps) SJF + c + L), budget
+    /// (hands over at any step) or lookahead (checks every learned decision against SJF's drain
     /// cost); the last two have empirical bounds. Absent: no guard.
     #[arg(long = "guard", value_name = "MODE")]
     pub mode: Option<String>,

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, simulate, train,
-    verify,
+    tree, verify,
 };
 use crate::output;
 
@@ -60,6 +60,10 @@ pub enum Command {
     /// docs/import.md).
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Distil a model into a decision tree (extract), or print a tree file (show); a tree is
+    /// a policy as tree:PATH (see docs/tree.md).
+    #[command(subcommand)]
+    Tree(tree::TreeCommand),
 }
 
 /// Runs a parsed command line.
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay(a) => replay::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Import(c) => import::run(&c),
+        Command::Tree(c) => output::emit(&tree::run(&c)?),
     }
 }
 

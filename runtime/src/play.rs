@@ -12,6 +12,7 @@ use whitebox_core::{
 };
 
 use crate::guard::{GuardReportSettings, GuardSettings};
+use crate::models::tree::LoadedTree;
 use crate::models::{Decide, LoadedModel};
 use crate::policy::{AnyScheduler, PolicySpec};
 use crate::rules::DecisionInfo;
@@ -220,6 +221,7 @@ struct Explaining<'a, const O: usize> {
 impl<const M: usize, const O: usize> Scheduler<M> for Explaining<'_, O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let action = self.inner.decide(cluster)?;
@@ -249,6 +251,7 @@ enum Part<const O: usize> {
 impl<const M: usize, const O: usize> Scheduler<M> for Part<O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         match self {
@@ -268,6 +271,7 @@ struct Noting<'a, const M: usize, const O: usize> {
 impl<const M: usize, const O: usize> Noting<'_, M, O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn note(&mut self, cluster: &Cluster<M>, renewals: u32) {
         if self.guard.stats().renewals > renewals {
@@ -284,6 +288,7 @@ where
 impl<const M: usize, const O: usize> Scheduler<M> for Noting<'_, M, O>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let renewals = self.guard.stats().renewals;
@@ -305,6 +310,7 @@ fn play_guarded<const M: usize, const O: usize>(
 ) -> Result<(Summary, GuardOutcome)>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     let (learned, fallback) = match base.projection() {
         Some(p) => (
@@ -362,6 +368,7 @@ fn play_m<const M: usize, const O: usize>(
 ) -> Result<Summary>
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     // Core errors are `no_std` Display types, not `std::error::Error`, hence `anyhow!`.
     let mut episode: Episode<'_, M> = Episode::new(jobs, end, observer)?;
@@ -385,4 +392,74 @@ where
         None => run(&mut episode, &mut { scheduler }, observer),
     };
     Ok(summary?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::tree::{save_tree, AnyTree, LoadedTree};
+    use crate::policy::{NamedPolicy, PolicyName};
+    use crate::settings::{End, SIMU_LEN, TIME_CAP};
+    use whitebox_core::tree::{feature_count, Node, Tree, TreePolicy};
+
+    #[test]
+    fn tree_policies_play_with_rules_and_guard_like_the_core_policy() {
+        use whitebox_core::workload::{JobGenerator, Workload};
+        use whitebox_core::{run, Episode};
+
+        // slot0.fit <= 0 ? start slot 0 : void.
+        let nodes = [
+            Node::Split {
+                feature: 4,
+                threshold: 0,
+                left: 1,
+                right: 2,
+            },
+            Node::Leaf { action: 0 },
+            Node::Leaf { action: 10 },
+        ];
+        let tree10 = LoadedTree {
+            tree: AnyTree::Ten(Box::new(
+                Tree::<10>::from_nodes(&nodes).expect("valid tree"),
+            )),
+        };
+        let dir = std::env::temp_dir().join(format!("wbx-tree-play-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("t.tree");
+        save_tree(&path, &tree10).expect("save");
+        let name = format!("tree:{}", path.display());
+        assert_eq!(
+            PolicyName::parse(&name).ok(),
+            Some(PolicyName::Tree(path.clone()))
+        );
+        let end = End::AllDone.mode(SIMU_LEN, TIME_CAP);
+        let jobs: Vec<_> = JobGenerator::new(Workload::DeepRm, 0.7, SIMU_LEN, 7).collect();
+        // Through the runtime: the same summary as the core's tree policy played directly.
+        let spec = NamedPolicy::parse(&name)
+            .and_then(|p| p.resolve(0.5, 0))
+            .expect("resolve");
+        assert_eq!(spec.required_slots(), Some(10));
+        let played = play(&jobs, Slots::Ten, end, &spec, &mut ()).expect("play");
+        let AnyTree::Ten(t) = &tree10.tree else {
+            unreachable!("a 10-slot tree")
+        };
+        let mut policy = TreePolicy::<'_, 10, { feature_count(10) }, 11>::new(t, true);
+        let mut episode: Episode<'_, 10> = Episode::new(&jobs, end, &mut ()).expect("episode");
+        let direct = run(&mut episode, &mut policy, &mut ()).expect("run");
+        assert_eq!(played, direct);
+        assert!(played.completed > 0, "{played:?}");
+        // Rules and the guard compose with it as with a model.
+        let rules =
+            crate::rules::projection(&["util<=0.8".to_string()], f32::INFINITY).expect("rules");
+        let guarded = NamedPolicy::parse(&name)
+            .expect("parse")
+            .with_rules(rules)
+            .with_guard(Some(crate::guard::GuardSettings::default()))
+            .resolve(0.5, 0)
+            .expect("resolve guarded");
+        assert!(guarded.guard().is_some());
+        let g = play(&jobs, Slots::Ten, end, &guarded, &mut ()).expect("play");
+        assert_eq!(g.completed, played.completed);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

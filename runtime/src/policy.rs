@@ -3,7 +3,8 @@
 //!
 //! Names are parsed before anything runs so a typo fails fast with the allowed names; a
 //! `model:PATH` name loads a model file once, when the policy is resolved, and an `int8:PATH`
-//! name also quantizes it to int8 then ([`crate::models::int8::load_int8`]).
+//! name also quantizes it to int8 then ([`crate::models::int8::load_int8`]); a `tree:PATH`
+//! name loads a decision-tree file ([`crate::models::tree::load_tree`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
 
 use crate::guard::GuardSettings;
+use crate::models::tree::LoadedTree;
 use crate::models::{Decide, LoadedModel};
 
 /// A policy, by name: a baseline or a model file.
@@ -32,12 +34,16 @@ pub enum PolicyName {
     Model(PathBuf),
     /// The same, quantized to int8 when loaded ([`whitebox_core::quant`]).
     Int8(PathBuf),
+    /// A decision tree from a tree file ([`whitebox_core::tree`]).
+    Tree(PathBuf),
 }
 
 /// Prefix of learned-policy names (`model:PATH`).
 pub const MODEL_PREFIX: &str = "model:";
 /// Prefix of int8-quantized learned-policy names (`int8:PATH`).
 pub const INT8_PREFIX: &str = "int8:";
+/// Prefix of decision-tree policy names (`tree:PATH`).
+pub const TREE_PREFIX: &str = "tree:";
 
 impl PolicyName {
     /// Every baseline, in report order.
@@ -57,6 +63,7 @@ impl PolicyName {
             PolicyName::Random => "random",
             PolicyName::Model(_) => "model",
             PolicyName::Int8(_) => "int8",
+            PolicyName::Tree(_) => "tree",
         }
     }
 
@@ -65,8 +72,17 @@ impl PolicyName {
         match self {
             PolicyName::Model(path) => format!("{MODEL_PREFIX}{}", path.display()),
             PolicyName::Int8(path) => format!("{INT8_PREFIX}{}", path.display()),
+            PolicyName::Tree(path) => format!("{TREE_PREFIX}{}", path.display()),
             other => other.baseline_name().to_string(),
         }
+    }
+
+    /// True for a learned policy (a model, int8 or tree file): the kind a guard insures.
+    pub fn is_learned(&self) -> bool {
+        matches!(
+            self,
+            PolicyName::Model(_) | PolicyName::Int8(_) | PolicyName::Tree(_)
+        )
     }
 
     /// Parses one policy name.
@@ -87,13 +103,19 @@ impl PolicyName {
             }
             return Ok(PolicyName::Int8(PathBuf::from(path)));
         }
+        if let Some(path) = text.strip_prefix(TREE_PREFIX) {
+            if path.is_empty() {
+                bail!("policy `{text}`: the tree path is empty; write {TREE_PREFIX}PATH");
+            }
+            return Ok(PolicyName::Tree(PathBuf::from(path)));
+        }
         match PolicyName::BASELINES
             .into_iter()
             .find(|p| p.baseline_name() == text)
         {
             Some(p) => Ok(p),
             None => bail!(
-                "unknown policy `{text}`; allowed: {}, {MODEL_PREFIX}PATH or {INT8_PREFIX}PATH",
+                "unknown policy `{text}`; allowed: {}, {MODEL_PREFIX}PATH, {INT8_PREFIX}PATH or {TREE_PREFIX}PATH",
                 PolicyName::BASELINES.map(|p| p.baseline_name()).join(", ")
             ),
         }
@@ -118,6 +140,9 @@ impl PolicyName {
             PolicyName::Model(path) => PolicySpec::Learned(Arc::new(crate::models::load(path)?)),
             PolicyName::Int8(path) => {
                 PolicySpec::Learned(Arc::new(crate::models::int8::load_int8(path)?))
+            }
+            PolicyName::Tree(path) => {
+                PolicySpec::Tree(Arc::new(crate::models::tree::load_tree(path)?))
             }
             PolicyName::Sjf => PolicySpec::Sjf,
             PolicyName::Packer => PolicySpec::Packer,
@@ -239,12 +264,12 @@ impl NamedPolicy {
 /// cluster state, which the guard's theorem needs).
 ///
 /// # Errors
-/// When `guard` is given and `policy` is not `model:PATH` or `int8:PATH`.
+/// When `guard` is given and `policy` is not `model:PATH`, `int8:PATH` or `tree:PATH`.
 pub fn check_guardable(policy: &PolicyName, guard: Option<&GuardSettings>) -> Result<()> {
-    if guard.is_some() && !matches!(policy, PolicyName::Model(_) | PolicyName::Int8(_)) {
+    if guard.is_some() && !policy.is_learned() {
         bail!(
             "policy `{policy}` cannot be guarded: a guard insures a learned policy \
-             ({MODEL_PREFIX}PATH or {INT8_PREFIX}PATH) against SJF"
+             ({MODEL_PREFIX}PATH, {INT8_PREFIX}PATH or {TREE_PREFIX}PATH) against SJF"
         );
     }
     Ok(())
@@ -280,6 +305,8 @@ pub enum PolicySpec {
     },
     /// A loaded model (deciding with its int8 network when it has one), shared between threads.
     Learned(Arc<LoadedModel>),
+    /// A loaded decision tree, shared between threads.
+    Tree(Arc<LoadedTree>),
     /// A policy whose every decision is projected onto operator rules
     /// ([`whitebox_core::projection`]).
     Projected(Box<PolicySpec>, Projection),
@@ -314,12 +341,16 @@ impl PolicySpec {
             PolicySpec::Guarded(base, _) => *base,
             other => other,
         };
+        let is_learned = |p: &PolicySpec| matches!(p, PolicySpec::Learned(_) | PolicySpec::Tree(_));
         let learned = match &base {
-            PolicySpec::Projected(inner, _) => matches!(**inner, PolicySpec::Learned(_)),
-            other => matches!(other, PolicySpec::Learned(_)),
+            PolicySpec::Projected(inner, _) => is_learned(inner),
+            other => is_learned(other),
         };
         if !learned {
-            bail!("only a learned policy can be guarded ({MODEL_PREFIX}PATH or {INT8_PREFIX}PATH)");
+            bail!(
+                "only a learned policy can be guarded \
+                 ({MODEL_PREFIX}PATH, {INT8_PREFIX}PATH or {TREE_PREFIX}PATH)"
+            );
         }
         Ok(PolicySpec::Guarded(Box::new(base), g))
     }
@@ -358,6 +389,7 @@ impl PolicySpec {
     pub fn required_slots(&self) -> Option<usize> {
         match self {
             PolicySpec::Learned(m) => Some(m.slots()),
+            PolicySpec::Tree(t) => Some(t.slots()),
             PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.required_slots(),
             _ => None,
         }
@@ -373,6 +405,7 @@ impl PolicySpec {
             PolicySpec::Tetris { knob } => AnyScheduler::Tetris(Tetris { knob: *knob }),
             PolicySpec::Random { seed } => AnyScheduler::Random(RandomPolicy::new(*seed)),
             PolicySpec::Learned(m) => AnyScheduler::Learned(Arc::clone(m)),
+            PolicySpec::Tree(t) => AnyScheduler::Tree(Arc::clone(t)),
             PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.scheduler(),
         }
     }
@@ -393,11 +426,14 @@ pub enum AnyScheduler {
     Random(RandomPolicy),
     /// A learned policy, see [`Decide`].
     Learned(Arc<LoadedModel>),
+    /// A decision tree, see [`Decide`].
+    Tree(Arc<LoadedTree>),
 }
 
 impl<const M: usize> Scheduler<M> for AnyScheduler
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         match self {
@@ -406,6 +442,7 @@ where
             AnyScheduler::Tetris(s) => s.decide(cluster),
             AnyScheduler::Random(s) => s.decide(cluster),
             AnyScheduler::Learned(m) => m.decide_greedy(cluster),
+            AnyScheduler::Tree(t) => t.decide_greedy(cluster),
         }
     }
 }
@@ -413,6 +450,7 @@ where
 impl<const M: usize> Preference<M> for AnyScheduler
 where
     LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
 {
     fn preference<const O: usize>(
         &mut self,
@@ -426,6 +464,7 @@ where
             AnyScheduler::Tetris(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Random(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Learned(m) => m.preference(cluster, logits, valid),
+            AnyScheduler::Tree(t) => t.preference(cluster, logits, valid),
         }
     }
 }
@@ -464,6 +503,14 @@ mod tests {
         );
         let e = err(PolicyName::parse("int8:"));
         assert!(e.contains("path is empty"), "{e}");
+        assert_eq!(
+            PolicyName::Tree(PathBuf::from("t.tree")).name(),
+            "tree:t.tree"
+        );
+        let e = err(PolicyName::parse("tree:"));
+        assert!(e.contains("tree path is empty"), "{e}");
+        let e = err(PolicyName::Tree(PathBuf::from("/nonexistent.tree")).with(0.5, 0));
+        assert!(e.contains("/nonexistent.tree"), "{e}");
         let e = err(PolicyName::Model(PathBuf::from("/nonexistent.model")).with(0.5, 0));
         assert!(e.contains("/nonexistent.model"), "{e}");
         assert_eq!(

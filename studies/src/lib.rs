@@ -18,4 +18,5 @@ pub mod simulate;
 /// here under their old path.
 pub use whitebox_runtime::trace;
 pub mod train;
+pub mod tree;
 pub mod verify;

@@ -47,10 +47,10 @@ pub struct CompareArgs {
 pub fn run(a: &CompareArgs) -> Result<()> {
     let policies = PolicyName::parse_list(&a.policies).context("--policies")?;
     let guard = a.guard.settings()?;
-    let learned = |p: &PolicyName| matches!(p, PolicyName::Model(_) | PolicyName::Int8(_));
+    let learned = |p: &PolicyName| p.is_learned();
     if guard.is_some() && !policies.iter().any(learned) {
         anyhow::bail!(
-            "--guard: a guard insures a learned policy (model:PATH or int8:PATH); none in --policies"
+            "--guard: a guard insures a learned policy (model:PATH, int8:PATH or tree:PATH); none in --policies"
         );
     }
     let files = a

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use whitebox_runtime::lists::{parse_rates, parse_workloads};
-use whitebox_runtime::policy::{NamedPolicy, PolicyName};
+use whitebox_runtime::policy::NamedPolicy;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::eval::{evaluate, EvalConfig, EvalReport};
 
@@ -38,7 +38,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 1000)]
     pub seed: u64,
     /// Policies, comma-separated: sjf, packer, tetris, random, model:PATH, int8:PATH (the model
-    /// quantized to int8); LABEL=POLICY shows POLICY as LABEL in the report (e.g.
+    /// quantized to int8), tree:PATH (a decision tree); LABEL=POLICY shows POLICY as LABEL in the report (e.g.
     /// dnn=model:a.model).
     #[arg(long, default_value = "sjf,packer,tetris,random")]
     pub policies: String,
@@ -112,10 +112,10 @@ pub fn with_guard(
     let Some(guard) = guard else {
         return Ok(policies);
     };
-    let learned = |p: &NamedPolicy| matches!(p.policy, PolicyName::Model(_) | PolicyName::Int8(_));
+    let learned = |p: &NamedPolicy| p.policy.is_learned();
     if !policies.iter().any(learned) {
         anyhow::bail!(
-            "--guard: a guard insures a learned policy (model:PATH or int8:PATH); none in --policies"
+            "--guard: a guard insures a learned policy (model:PATH, int8:PATH or tree:PATH); none in --policies"
         );
     }
     let mut out = Vec::with_capacity(policies.len() * 2);

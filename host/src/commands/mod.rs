@@ -13,4 +13,5 @@ pub mod record;
 pub mod replay;
 pub mod simulate;
 pub mod train;
+pub mod tree;
 pub mod verify;

@@ -16,6 +16,7 @@ use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
 pub mod int8;
+pub mod tree;
 
 /// Hidden units of every shipped architecture (DeepRM's Dense(20)).
 pub const HIDDEN: usize = 20;
@@ -259,7 +260,7 @@ pub trait PolicyOps<const M: usize> {
 impl<E, N, const M: usize, const I: usize, const O: usize> PolicyOps<M>
     for Policy<'_, E, N, M, I, O>
 where
-    E: whitebox_core::encoding::Encoder,
+    E: whitebox_core::encoding::Observe<M, I>,
     N: Network<I, O>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {

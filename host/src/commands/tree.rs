@@ -1,0 +1,158 @@
+//! `whitebox tree extract|eval|show`: distil a model into a decision tree, play it in closed
+//! loop against its network and SJF, and print a tree file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use whitebox_runtime::models::tree::{load_tree, save_tree};
+use whitebox_studies::tree::extract::{self, ExtractSettings, DEFAULT_LEAVES, MAX_SEED};
+
+use crate::args::{usize_of, RuleArgs};
+
+/// What to do with decision trees.
+#[derive(Debug, Subcommand)]
+pub enum TreeCommand {
+    /// Distil a model into a decision tree over named operator features by imitation (DAgger
+    /// weighted by the network's logit gap, as VIPER), write it, and print as JSON each
+    /// iteration and the tree's agreement with the network on held-out job sets and on the
+    /// adversarial job files (see docs/tree.md).
+    Extract(ExtractArgs),
+    /// Play the tree, its model and SJF on the same job sets of the model's training workload
+    /// and rate (default: the demo's held-out ones) and print, as JSON, their mean slowdowns
+    /// and the paired differences tree - network and tree - sjf with 95% intervals.
+    Eval {
+        /// The model the tree was extracted from.
+        #[arg(long)]
+        model: PathBuf,
+        /// The tree file.
+        #[arg(long)]
+        tree: PathBuf,
+        /// Job sets.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        jobsets: u64,
+        /// Base seed; job set k uses seed * 1000003 + k (default: the demo's held-out seeds).
+        #[arg(long, default_value_t = whitebox_studies::demo::DEMO_SEED)]
+        seed: u64,
+        /// Rules every policy is projected onto.
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Print a tree file as indented text with feature names, after its size.
+    Show {
+        /// The tree file.
+        tree: PathBuf,
+    },
+}
+
+/// `whitebox tree extract`.
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// The model file to imitate.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Most leaves of the tree, 1 to 128.
+    #[arg(long, default_value_t = DEFAULT_LEAVES as u64,
+          value_parser = clap::value_parser!(u64).range(1..=128))]
+    pub leaves: u64,
+    /// Extraction seed (0 to 65535): picks the training, validation and held-out job sets,
+    /// all disjoint from those of train, eval and the demo.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=MAX_SEED))]
+    pub seed: u64,
+    /// DAgger iterations; iteration 0 follows the network, the others the last tree.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: u64,
+    /// Training job sets per iteration (the model's training workload and rate).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobsets: u64,
+    /// Validation job sets, on which the iteration with the lowest mean slowdown is kept.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub validation_jobsets: u64,
+    /// Held-out job sets on which fidelity is measured.
+    #[arg(long, default_value_t = 100)]
+    pub heldout_jobsets: u64,
+    /// Directory of adversarial job files (every *.json but campaign.json); fidelity is also
+    /// reported on the states the network visits in them.
+    #[arg(long, default_value = "fixtures/adversarial")]
+    pub adversarial: PathBuf,
+    /// Fewest training states in a leaf.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_leaf: u64,
+    /// Rules the network's labels and the tree's play are projected onto.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The tree file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Runs a `tree` subcommand; returns what to print on stdout.
+///
+/// # Errors
+/// Invalid flags, unreadable or invalid files (the message names the file and what is wrong).
+pub fn run(cmd: &TreeCommand) -> Result<String> {
+    match cmd {
+        TreeCommand::Show { tree } => {
+            let t = load_tree(tree)?;
+            let (nodes, leaves, depth) = t.size();
+            Ok(format!(
+                "# {}: {} job slots, {nodes} nodes, {leaves} leaves, depth {depth}\n{}",
+                tree.display(),
+                t.slots(),
+                t.text()
+            ))
+        }
+        TreeCommand::Eval {
+            model,
+            tree,
+            jobsets,
+            seed,
+            rules,
+        } => {
+            let report = whitebox_studies::tree::closed_loop::closed_loop(
+                model,
+                tree,
+                usize_of(*jobsets, "--jobsets")?,
+                *seed,
+                rules.projection()?,
+                rules.rules.clone(),
+            )?;
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        }
+        TreeCommand::Extract(a) => {
+            let adversarial = if a.adversarial.as_os_str().is_empty() {
+                Vec::new()
+            } else {
+                extract::adversarial_files(&a.adversarial).context("--adversarial")?
+            };
+            let settings = ExtractSettings {
+                model: a.model.clone(),
+                leaves: usize_of(a.leaves, "--leaves")?,
+                rules: a.rules.projection()?,
+                rule_texts: a.rules.rules.clone(),
+                seed: a.seed,
+                iterations: usize_of(a.iterations, "--iterations")?,
+                jobsets: usize_of(a.jobsets, "--jobsets")?,
+                validation_jobsets: usize_of(a.validation_jobsets, "--validation-jobsets")?,
+                heldout_jobsets: usize_of(a.heldout_jobsets, "--heldout-jobsets")?,
+                adversarial,
+                min_leaf: usize_of(a.min_leaf, "--min-leaf")?,
+            };
+            let (tree, report) = extract::extract(&settings, &mut |it| {
+                eprintln!(
+                    "iteration {} ({} played): {} samples, {} leaves, weighted train agreement \
+                     {:.4}, validation mean slowdown {:.4}",
+                    it.iteration,
+                    it.played_by,
+                    it.samples,
+                    it.leaves,
+                    it.weighted_train_agreement,
+                    it.validation_slowdown
+                );
+            })?;
+            save_tree(&a.out, &tree)?;
+            eprintln!("wrote {}", a.out.display());
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        }
+    }
+}
