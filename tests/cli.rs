@@ -1361,3 +1361,146 @@ fn raw_unix_second_arrivals_are_refused_with_the_cap() {
         "{err}"
     );
 }
+
+/// Runs `compare` on job files with extra flags; returns the JSON report and the table.
+fn compare_both(files: &[&Path], extra: &[&str]) -> (Value, String) {
+    let mut args = vec!["compare", "--slots", "5", "--policies", "sjf,packer"];
+    args.extend_from_slice(extra);
+    args.push("--jobs");
+    args.extend(files.iter().map(|f| utf8(f)));
+    let table = stdout_of(&args);
+    args.extend(["--format", "json"]);
+    (json(&args), table)
+}
+
+/// The whitespace-separated cells of the table row of `policy`.
+fn table_row<'a>(table: &'a str, policy: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&policy))
+        .unwrap_or_else(|| panic!("no row {policy} in\n{table}"))
+}
+
+/// An empty file and a file where no job starts (every arrival after the window) have no
+/// slowdown: they are left out of the means with their reason, not counted as 0.
+#[test]
+fn compare_excludes_files_without_a_slowdown_and_says_why() {
+    // Two [5, 5] jobs run side by side: slowdown 1 each. Three [10, 10] jobs of length 1 run
+    // one after the other: slowdowns 1, 2, 3, mean 2. Mean over the two files: 1.5.
+    let side = temp_jobs(
+        "cmp-side",
+        r#"{"jobs":[{"arrival":0,"len":2,"res":[5,5]},{"arrival":0,"len":2,"res":[5,5]}]}"#,
+    );
+    let serial = temp_jobs(
+        "cmp-serial",
+        r#"{"jobs":[{"arrival":0,"len":1,"res":[10,10]},{"arrival":0,"len":1,"res":[10,10]},
+        {"arrival":0,"len":1,"res":[10,10]}]}"#,
+    );
+    let late = temp_jobs(
+        "cmp-late",
+        r#"{"jobs":[{"arrival":5,"len":1,"res":[1,1]}]}"#,
+    );
+    let empty = temp_jobs("cmp-empty", r#"{"jobs":[]}"#);
+    let flags = ["--end", "no-new-job", "--simu-len", "3"];
+    let (r, table) = compare_both(&[&side, &late, &serial, &empty], &flags);
+    for row in r["rows"].as_array().expect("rows") {
+        assert_eq!(row["paired_files"], 2, "{row}");
+        assert_close(&row["mean_slowdown"], &Value::from(1.5), "mean slowdown");
+        assert_eq!(row["diff_vs_reference"], 0.0, "{row}");
+    }
+    let excluded = r["excluded"].as_array().expect("excluded");
+    assert_eq!(excluded.len(), 2, "{excluded:?}");
+    assert_eq!(excluded[0]["file"], utf8(&late));
+    assert_eq!(excluded[0]["reason"], "no-job-started");
+    assert_eq!(
+        excluded[0]["policies"],
+        serde_json::json!(["sjf", "packer"])
+    );
+    assert_eq!(excluded[1]["file"], utf8(&empty));
+    assert_eq!(excluded[1]["reason"], "empty");
+    assert!(
+        table.contains("4 job files (2 paired, 2 excluded)"),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "excluded {}: no job started under sjf, packer",
+            utf8(&late)
+        )) && table.contains(&format!("excluded {}: no jobs", utf8(&empty))),
+        "{table}"
+    );
+    assert_eq!(table_row(&table, "sjf")[1], "1.500", "{table}");
+    // Only files without a slowdown: no mean at all, rather than a mean of 0.
+    let (r, table) = compare_both(&[&late, &empty], &flags);
+    assert_eq!(r["rows"][0]["mean_slowdown"], Value::Null, "{r}");
+    assert_eq!(r["rows"][0]["paired_files"], 0, "{r}");
+    assert_eq!(table_row(&table, "sjf")[1], "-", "{table}");
+}
+
+/// Rejected jobs and truncated runs are shown per policy in the table, not only in JSON.
+#[test]
+fn compare_shows_rejected_jobs_and_truncated_runs() {
+    // 70 jobs at step 0: 5 slots and a backlog of 60 hold 65, so 5 are refused under any
+    // policy. A job of 20 steps arriving at 25 cannot finish before the time cap of 30.
+    let crowd: Vec<String> = (0..70)
+        .map(|_| r#"{"arrival":0,"len":1,"res":[1,1]}"#.to_string())
+        .collect();
+    let crowd = temp_jobs("cmp-crowd", &format!(r#"{{"jobs":[{}]}}"#, crowd.join(",")));
+    let long = temp_jobs(
+        "cmp-long",
+        r#"{"jobs":[{"arrival":25,"len":20,"res":[1,1]}]}"#,
+    );
+    let (r, table) = compare_both(&[&crowd, &long], &["--time-cap", "30"]);
+    let header = table.lines().nth(1).expect("header");
+    assert!(header.ends_with("rejected truncated"), "{table}");
+    for (i, policy) in ["sjf", "packer"].into_iter().enumerate() {
+        let row = &r["rows"][i];
+        assert_eq!(row["rejected"], 5, "{row}");
+        assert_eq!(row["truncated"], 1, "{row}");
+        assert_eq!(row["jobs"], 71, "{row}");
+        // The last two columns (interval cells hold spaces, so count from the end).
+        let cells = table_row(&table, policy);
+        assert_eq!(cells[cells.len() - 2..], ["5", "1"], "{table}");
+    }
+}
+
+/// `--rule` projects every policy, the reference too, so the pairs are under the same rules.
+#[test]
+fn compare_under_rules_pairs_against_sjf_under_the_same_rules() {
+    // Two [5, 5] jobs of length 2: side by side without rules (slowdowns 1 and 1); under
+    // util<=0.5 the second waits for the first (slowdowns 1 and 2, mean 1.5).
+    let pair = temp_jobs(
+        "cmp-rules",
+        r#"{"jobs":[{"arrival":0,"len":2,"res":[5,5]},{"arrival":0,"len":2,"res":[5,5]}]}"#,
+    );
+    let (plain, _) = compare_both(&[&pair], &[]);
+    assert_close(
+        &plain["rows"][0]["mean_slowdown"],
+        &Value::from(1.0),
+        "plain",
+    );
+    let (r, table) = compare_both(&[&pair], &["--rule", "util<=0.5"]);
+    assert_eq!(r["reference"], "sjf+rules");
+    assert_eq!(r["rows"][0]["policy"], "sjf+rules");
+    assert_eq!(r["rows"][1]["policy"], "packer+rules");
+    assert_eq!(r["rules"]["rules"], serde_json::json!(["util<=0.5"]));
+    for row in r["rows"].as_array().expect("rows") {
+        assert_close(&row["mean_slowdown"], &Value::from(1.5), "under rules");
+        assert_eq!(row["diff_vs_reference"], 0.0, "{row}");
+    }
+    assert!(
+        table.contains("rules (every policy, C = inf): util<=0.5"),
+        "{table}"
+    );
+    let err = failure(&[
+        "compare",
+        "--slots",
+        "5",
+        "--rule",
+        "util<=2",
+        "--jobs",
+        utf8(&pair),
+    ]);
+    assert!(err.contains("--rule") && err.contains("util<=2"), "{err}");
+}
