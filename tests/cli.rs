@@ -1504,3 +1504,112 @@ fn compare_under_rules_pairs_against_sjf_under_the_same_rules() {
     ]);
     assert!(err.contains("--rule") && err.contains("util<=2"), "{err}");
 }
+
+/// Runs `whitebox check` from the repository root with a JUnit report; returns the exit code,
+/// stdout and the parsed report.
+fn check_run(args: &[&str], junit: &Path) -> (Option<i32>, String, quick_junit::Report) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .args(["--junit", utf8(junit)])
+        .current_dir(&root)
+        .output()
+        .expect("run whitebox");
+    let xml = std::fs::read_to_string(junit)
+        .unwrap_or_else(|e| panic!("{args:?}: no JUnit file ({e}): {}", text(&out.stderr)));
+    let report = quick_junit::Report::deserialize_from_str(&xml)
+        .unwrap_or_else(|e| panic!("{args:?}: not JUnit XML ({e}): {xml}"));
+    (out.status.code(), text(&out.stdout), report)
+}
+
+/// The CI gate: exit 0 with no JUnit failure when every check passes, 1 with one failure per
+/// failing check, 2 (and no report) when the checks cannot run.
+#[test]
+fn check_passes_and_fails_with_exit_code_and_junit_report() {
+    let dir = temp_dir("check");
+    let fixtures = dir.join("fixtures");
+    std::fs::create_dir_all(&fixtures).expect("mkdir");
+    // A 10-step and a 1-step job of the same demand, which cannot run side by side. SJF runs
+    // the short one first (slowdowns 1 and 1.1, mean 1.05); Packer ties on alignment and takes
+    // the first, the long one (slowdowns 1 and 11, mean 6): ratio 6 / 1.05 = 5.714.
+    std::fs::write(
+        fixtures.join("long-first.json"),
+        r#"{"jobs":[{"arrival":0,"len":10,"res":[6,6]},{"arrival":0,"len":1,"res":[6,6]}],
+        "slots":5}"#,
+    )
+    .expect("write fixture");
+    // JSON without a `jobs` array (a campaign summary) is not a fixture.
+    std::fs::write(fixtures.join("campaign.json"), r#"{"searches":[]}"#).expect("write");
+    let fx = utf8(&fixtures);
+    let junit = dir.join("packer.xml");
+    let (code, stdout, report) = check_run(
+        &["--policy", "packer", "--fixtures", fx, "--jobsets", "0"],
+        &junit,
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!((report.tests, report.failures), (1, 1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL fixtures long-first.json: ratio 5.714 > max 1.5"),
+        "{stdout}"
+    );
+    let case = &report.test_suites[0].test_cases[0];
+    assert_eq!(case.name.as_str(), "long-first.json");
+    // A looser bound passes the same fixture.
+    let (code, _, report) = check_run(
+        &[
+            "--policy",
+            "packer",
+            "--fixtures",
+            fx,
+            "--jobsets",
+            "0",
+            "--max-ratio",
+            "6",
+        ],
+        &junit,
+    );
+    assert_eq!((code, report.failures), (Some(0), 0));
+    // SJF against itself on the shipped fixtures and 3 held-out job sets, and the golden
+    // traces: every check passes.
+    let junit = dir.join("sjf.xml");
+    let (code, stdout, report) = check_run(
+        &[
+            "--policy",
+            "sjf",
+            "--jobsets",
+            "3",
+            "--golden",
+            "fixtures/golden",
+        ],
+        &junit,
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(report.failures, 0, "{stdout}");
+    let suites: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(suites, ["fixtures", "held-out", "golden"]);
+    assert_eq!(report.test_suites[1].tests, 1);
+    assert!(
+        stdout.contains("pass held-out deeprm rate 0.7 (3 job sets)"),
+        "{stdout}"
+    );
+    // Usage errors: exit 2, the flag named.
+    for (args, flag) in [
+        (
+            vec!["--policy", "sjf", "--fixtures", "/nonexistent/dir"],
+            "--fixtures",
+        ),
+        (vec!["--policy", "sjf", "--max-ratio", "0.5"], "--max-ratio"),
+        (vec!["--policy", "nope"], "--policy"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("check")
+            .args(&args)
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .output()
+            .expect("run whitebox");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
