@@ -630,14 +630,14 @@ fn demo_runs_ten_slot_image_models() {
 fn demo_without_a_model_says_which_path_and_how_to_train_one() {
     let dir = temp_dir("demo-missing");
     let out = Command::new(BIN)
-        .args(["demo", "--jobsets", "1"])
+        .args(["demo", "--jobsets", "1", "--model", "missing.model"])
         .current_dir(&dir)
         .output()
         .expect("run whitebox");
     assert!(!out.status.success() && out.stdout.is_empty());
     let err = text(&out.stderr);
     assert!(
-        err.contains("fixtures/models/default.model") && err.contains("whitebox train"),
+        err.contains("missing.model") && err.contains("whitebox train"),
         "{err}"
     );
     let err = failure(&["demo", "--model", "/nonexistent/m.model", "--jobsets", "1"]);
@@ -1611,5 +1611,51 @@ fn check_passes_and_fails_with_exit_code_and_junit_report() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shipped models are built into the binary: the demo and `model:fixtures/models/...` work
+/// from a directory without them, with a note, and give the same results as from the root.
+#[test]
+fn shipped_models_work_from_any_directory() {
+    let dir = temp_dir("anywhere");
+    let run = |args: &[&str], cwd: &Path| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .expect("run whitebox");
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (stdout, stderr) = run(&["demo", "--jobsets", "1"], &dir);
+    assert!(
+        stdout.contains("model fixtures/models/default.model (compact encoder, 10 slots)"),
+        "{stdout}"
+    );
+    for model in ["default", "distilled"] {
+        let note = format!("note: fixtures/models/{model}.model not found here; using the copy");
+        assert_eq!(stderr.matches(&note).count(), 1, "{stderr}");
+    }
+    assert!(dir.join("whitebox-out/demo.json").is_file());
+    let case = fixture("rate0.7_seed1_nw10.json");
+    let args = [
+        "simulate",
+        "--jobs",
+        utf8(&case),
+        "--policy",
+        "model:fixtures/models/default.model",
+        "--slots",
+        "10",
+        "--end",
+        "all-done",
+        "--format",
+        "json",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (here, _) = run(&args, &dir);
+    let (at_root, note) = run(&args, &root);
+    assert_eq!(here, at_root);
+    assert!(note.is_empty(), "{note}");
     let _ = std::fs::remove_dir_all(&dir);
 }

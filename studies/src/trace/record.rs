@@ -249,8 +249,7 @@ pub fn record(
     c: f32,
     guard: Option<GuardParams>,
 ) -> Result<Trace> {
-    let bytes = std::fs::read(model_path)
-        .with_context(|| format!("cannot read model {}", model_path.display()))?;
+    let bytes = whitebox_runtime::models::read(model_path)?;
     let model = whitebox_runtime::models::from_bytes(&bytes)
         .with_context(|| format!("invalid model file {}", model_path.display()))?;
     let projection = whitebox_runtime::rules::projection(rules, c)?;

@@ -36,8 +36,7 @@ impl TraceEpisode {
 /// An unreadable or invalid trace, or a model file other than the trace's.
 pub fn episode_of(path: &Path, model: &Path) -> Result<TraceEpisode> {
     let t = Trace::load(path)?;
-    let bytes =
-        std::fs::read(model).with_context(|| format!("cannot read model {}", model.display()))?;
+    let bytes = whitebox_runtime::models::read(model)?;
     let found = model_ref(&t.model.path, &bytes);
     if (found.bytes, found.crc32) != (t.model.bytes, t.model.crc32) {
         bail!(
