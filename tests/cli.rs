@@ -1659,3 +1659,91 @@ fn shipped_models_work_from_any_directory() {
     assert!(note.is_empty(), "{note}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Negative rates reach the range check (clap took `-0.1` for a flag), count bounds are stated
+/// without the type's maximum, and `quantize-report` takes the model as a positional path like
+/// `model info` (the `--model` flag still works).
+#[test]
+fn rate_and_count_errors_state_the_bound_and_quantize_report_takes_a_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("fixtures/models/default.model");
+    let model = utf8(&model);
+    for args in [
+        &["eval", "--rate", "-0.1"][..],
+        &["eval", "--rate", "0.5,-0.1"][..],
+        &[
+            "fuzz",
+            "--policy",
+            "sjf",
+            "--out",
+            "/nonexistent/x",
+            "--rate",
+            "-0.1",
+        ][..],
+        &[
+            "train",
+            "--rate",
+            "-0.1",
+            "--slots",
+            "10",
+            "--iterations",
+            "1",
+            "--out",
+            "/nonexistent/x",
+        ][..],
+        &["explain", "--model", model, "--rate", "-0.1"][..],
+        &["model", "quantize-report", model, "--rate", "-0.1"][..],
+        &[
+            "check",
+            "--policy",
+            "sjf",
+            "--fixtures",
+            "none",
+            "--rate",
+            "-0.1",
+        ][..],
+    ] {
+        let err = failure(args);
+        assert!(
+            err.contains("--rate") && err.contains("-0.1") && err.contains("[0, 1]"),
+            "{args:?}: {err}"
+        );
+    }
+    for (args, bound) in [
+        (&["eval", "--jobsets", "0"][..], "must be at least 1"),
+        (
+            &[
+                "fuzz",
+                "--policy",
+                "sjf",
+                "--out",
+                "/nonexistent/x",
+                "--population",
+                "1",
+            ][..],
+            "must be at least 2",
+        ),
+        (
+            &["eval", "--jobsets", "many"][..],
+            "must be a whole number >= 1",
+        ),
+    ] {
+        let err = failure(args);
+        assert!(
+            err.contains(bound) && !err.contains(&u64::MAX.to_string()),
+            "{args:?}: {err}"
+        );
+    }
+    let positional = json(&["model", "quantize-report", model, "--jobsets", "2"]);
+    let flag = json(&[
+        "model",
+        "quantize-report",
+        "--model",
+        model,
+        "--jobsets",
+        "2",
+    ]);
+    assert_eq!(positional, flag);
+    let err = failure(&["model", "quantize-report", model, "--model", model]);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
