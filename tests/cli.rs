@@ -1747,3 +1747,84 @@ fn rate_and_count_errors_state_the_bound_and_quantize_report_takes_a_path() {
     let err = failure(&["model", "quantize-report", model, "--model", model]);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+/// `check --budget` runs an adversarial search and checks the fixtures it writes: Packer loses
+/// to SJF by more than the bound on each (recomputed here with `simulate`); SJF never loses to
+/// itself, so its search finds nothing and passes.
+#[test]
+fn check_search_writes_fixtures_that_replay_and_fail_the_bound() {
+    let dir = temp_dir("check-search");
+    let out = dir.join("search");
+    let (code, stdout, report) = check_run(
+        &[
+            "--policy",
+            "packer",
+            "--fixtures",
+            "none",
+            "--jobsets",
+            "0",
+            "--budget",
+            "200",
+            "--out",
+            utf8(&out),
+        ],
+        &dir.join("packer.xml"),
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    let campaign: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("campaign.json")).expect("read"))
+            .expect("campaign JSON");
+    let written = campaign["fixtures"].as_array().expect("fixtures");
+    assert!(!written.is_empty(), "{campaign}");
+    assert_eq!(report.test_suites[0].name.as_str(), "search");
+    assert_eq!(
+        (report.tests, report.failures),
+        (written.len(), written.len())
+    );
+    for name in written {
+        let path = out.join(name.as_str().expect("name"));
+        let mean = |policy: &str| {
+            let r = json(&[
+                "simulate",
+                "--jobs",
+                utf8(&path),
+                "--policy",
+                policy,
+                "--slots",
+                "10",
+                "--end",
+                "all-done",
+                "--format",
+                "json",
+            ]);
+            f64_of(&r["summary"], "mean_slowdown")
+        };
+        let ratio = mean("packer") / mean("sjf");
+        assert!(ratio > 1.5, "{}: {ratio}", path.display());
+        assert!(
+            stdout.contains(&format!("ratio {ratio:.3} > max 1.5")),
+            "{ratio:.3}: {stdout}"
+        );
+    }
+    let (code, stdout, report) = check_run(
+        &[
+            "--policy",
+            "sjf",
+            "--fixtures",
+            "none",
+            "--jobsets",
+            "0",
+            "--budget",
+            "100",
+            "--out",
+            utf8(&dir.join("sjf")),
+        ],
+        &dir.join("sjf.xml"),
+    );
+    assert_eq!(
+        (code, report.tests, report.failures),
+        (Some(0), 1, 0),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,9 @@
 //!   the same rules;
 //! * **held-out**: on generated job sets (paired: both policies see the same sets), the policy's
 //!   mean slowdown is at most `(1 + margin)` times SJF's;
-//! * **golden**: every decision trace in a directory replays bit for bit.
+//! * **golden**: every decision trace in a directory replays bit for bit;
+//! * **search**: the fixtures an adversarial search (`fuzz::campaign`, run by the caller just
+//!   before) wrote meet the same ratio bound as the fixtures.
 //!
 //! A check that cannot be computed (no job started, a run cut by the time cap) fails with the
 //! reason; it never passes by default.
@@ -61,6 +63,9 @@ pub struct CheckSettings {
     pub held_out: Option<HeldOut>,
     /// Directory of decision traces to replay, if any.
     pub golden: Option<PathBuf>,
+    /// Output directory of an adversarial search just run (`fuzz::campaign`): the fixtures its
+    /// `campaign.json` lists are checked like [`CheckSettings::fixtures`], under `search`.
+    pub search: Option<PathBuf>,
 }
 
 /// One check's outcome.
@@ -124,8 +129,8 @@ pub fn check(s: &CheckSettings, on_job_set: &(dyn Fn() + Sync)) -> Result<CheckR
     if !(s.max_ratio >= 1.0 && s.max_ratio.is_finite()) {
         bail!("max ratio = {}, must be a number >= 1", s.max_ratio);
     }
-    if s.fixtures.is_none() && s.held_out.is_none() && s.golden.is_none() {
-        bail!("no check asked for: give fixtures, held-out job sets or golden traces");
+    if s.fixtures.is_none() && s.held_out.is_none() && s.golden.is_none() && s.search.is_none() {
+        bail!("no check asked for: give fixtures, held-out job sets, golden traces or a search");
     }
     let tested = s.tested();
     let policy = tested.resolve(0.5, 0)?;
@@ -142,6 +147,28 @@ pub fn check(s: &CheckSettings, on_job_set: &(dyn Fn() + Sync)) -> Result<CheckR
             let (passed, message) = fixture_ratio(&jobs, slots, &policy, &sjf, s.max_ratio)
                 .with_context(|| format!("fixture {}", path.display()))?;
             cases.push(case("fixtures", file_name(&path), passed, message, start));
+        }
+    }
+    if let Some(dir) = &s.search {
+        let written = campaign_fixtures(dir)?;
+        if written.is_empty() {
+            let message = "no sequence found on which the policy loses to SJF".to_string();
+            cases.push(case(
+                "search",
+                "campaign".into(),
+                true,
+                message,
+                Instant::now(),
+            ));
+        }
+        for path in written {
+            let start = Instant::now();
+            let Some((jobs, slots)) = fixture(&path, s.slots)? else {
+                bail!("search fixture {} has no jobs", path.display());
+            };
+            let (passed, message) = fixture_ratio(&jobs, slots, &policy, &sjf, s.max_ratio)
+                .with_context(|| format!("fixture {}", path.display()))?;
+            cases.push(case("search", file_name(&path), passed, message, start));
         }
     }
     if let Some(h) = &s.held_out {
@@ -207,6 +234,28 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
         bail!("directory {} holds no .json file", dir.display());
     }
     Ok(files)
+}
+
+/// The fixtures a campaign wrote, as listed in its `DIR/campaign.json` (older files in `DIR` are
+/// not checked).
+fn campaign_fixtures(dir: &Path) -> Result<Vec<PathBuf>> {
+    let path = dir.join("campaign.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let names = value
+        .get("fixtures")
+        .and_then(serde_json::Value::as_array)
+        .with_context(|| format!("{} has no `fixtures` list", path.display()))?;
+    names
+        .iter()
+        .map(|n| {
+            n.as_str()
+                .map(|n| dir.join(n))
+                .with_context(|| format!("{}: fixture name {n} is not text", path.display()))
+        })
+        .collect()
 }
 
 /// A fixture's jobs and slot count (its recorded `slots`, else `slots`); `None` for JSON

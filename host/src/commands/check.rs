@@ -10,7 +10,10 @@ use anyhow::{bail, Context, Result};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use whitebox_runtime::lists::{parse_rate, parse_workload};
 use whitebox_runtime::policy::PolicyName;
+use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 use whitebox_studies::check::{check, CheckReport, CheckSettings, HeldOut};
+use whitebox_studies::fuzz::campaign::{self, FuzzOptions};
+use whitebox_studies::fuzz::{Objective, SearchKind};
 
 use crate::args::{usize_of, GuardArgs, RuleArgs, SlotsArg};
 use crate::output::emit;
@@ -66,6 +69,15 @@ pub struct CheckArgs {
     /// Visible job slots of the held-out job sets (fixtures use the count they record).
     #[arg(long, default_value = "10")]
     pub slots: SlotsArg,
+    /// Sequences an adversarial search (`whitebox fuzz`, ratio objective, random and
+    /// evolutionary) evaluates against SJF per search; its shrunk fixtures, written to --out,
+    /// must meet --max-ratio too (0: no search).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub budget: u64,
+    /// Output directory of the search: campaign.json and the fixtures, replayable with
+    /// `whitebox simulate` or `check --fixtures DIR`.
+    #[arg(long, default_value = "whitebox-check", value_name = "DIR")]
+    pub out: PathBuf,
     /// Write a JUnit XML report here (one test suite per kind of check).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -86,7 +98,11 @@ pub fn run(a: &CheckArgs) -> ExitCode {
 
 /// Runs the checks, prints them, writes the JUnit file; `Ok(true)` when all passed.
 fn checks(a: &CheckArgs) -> Result<bool> {
-    let settings = settings(a)?;
+    let mut settings = settings(a)?;
+    if a.budget > 0 {
+        search(a, &settings)?;
+        settings.search = Some(a.out.clone());
+    }
     let tasks = settings.held_out.as_ref().map_or(0, |h| h.jobsets);
     let report = progress::job_sets(tasks, |tick| check(&settings, tick))?;
     if let Some(path) = &a.junit {
@@ -98,6 +114,36 @@ fn checks(a: &CheckArgs) -> Result<bool> {
     }
     emit(&text(&report))?;
     Ok(report.failures() == 0)
+}
+
+/// Runs the adversarial search into `--out` (the seed is `--seed`, the workload and rate those
+/// of the held-out job sets).
+fn search(a: &CheckArgs, s: &CheckSettings) -> Result<()> {
+    let options = FuzzOptions {
+        policy: Some(a.policy.clone()),
+        rules: a.rules.texts(),
+        guard: s.guard,
+        workload: parse_workload(&a.workload).context("--workload")?,
+        rate: parse_rate(&a.rate).context("--rate")?,
+        simu_len: SIMU_LEN,
+        slots: s.slots,
+        time_cap: TIME_CAP,
+        budget: a.budget,
+        seed: a.seed,
+        max_jobs: None,
+        shard: None,
+        objective: Objective::Ratio,
+        searches: vec![SearchKind::Random, SearchKind::Evolve],
+        population: 64,
+        fixtures: 3,
+        shrink_keep: 0.5,
+        max_ll_drop: None,
+        merge: Vec::new(),
+        out: a.out.clone(),
+        command: super::fuzz::command_line(),
+    };
+    campaign::run(&options, &mut progress::Searches::default()).context("adversarial search")?;
+    Ok(())
 }
 
 /// The study's settings from the flags, each checked with its flag named.
@@ -142,6 +188,7 @@ fn settings(a: &CheckArgs) -> Result<CheckSettings> {
         max_ratio: a.max_ratio,
         held_out,
         golden: a.golden.clone(),
+        search: None,
     })
 }
 
@@ -159,7 +206,7 @@ fn text(r: &CheckReport) -> String {
 /// The report as JUnit XML: one test suite per kind of check, one test case per check.
 fn junit(r: &CheckReport) -> Report {
     let mut report = Report::new(format!("whitebox check {}", r.policy));
-    for suite_name in ["fixtures", "held-out", "golden"] {
+    for suite_name in ["fixtures", "search", "held-out", "golden"] {
         let mut suite = TestSuite::new(suite_name);
         for c in r.cases.iter().filter(|c| c.suite == suite_name) {
             let status = if c.passed {

@@ -110,7 +110,7 @@ pub struct FuzzArgs {
 }
 
 /// The command line as typed, quoted for a POSIX shell, recorded in the campaign and fixtures.
-fn command_line() -> String {
+pub fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quoted: Vec<String> = args
         .iter()
