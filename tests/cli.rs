@@ -701,6 +701,10 @@ fn model_files_round_trip_through_json_and_corruption_is_named() {
     assert_eq!(info["shapes"]["b2"], serde_json::json!([6]));
     assert_eq!(info["parameters"], 1386);
     assert!(info.get("w1").is_none(), "{info}");
+    // The rate as given to `train`: the shipped model's 0.7, not its stored f32 widened to
+    // 0.699999988079071.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    assert_eq!(json(&["model", "info", utf8(&shipped)])["rate"], 0.7);
     let exported = dir.join("model.json");
     let imported = dir.join("imported.model");
     stdout_of(&["model", "export", utf8(&model), "--out", utf8(&exported)]);

@@ -83,6 +83,10 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
                     o.remove(k);
                 }
                 o.insert("shapes".into(), shapes);
+                // The decimal the rate was given as (0.7), not the stored f32 widened
+                // (0.699999988079071); `export` keeps the stored value for a lossless round trip.
+                let rate = whitebox_runtime::settings::rate_from_f32(j.rate);
+                o.insert("rate".into(), rate.into());
                 o.insert("parameters".into(), parameters.into());
             }
             Ok(serde_json::to_string_pretty(&info)? + "\n")
