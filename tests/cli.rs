@@ -1661,6 +1661,14 @@ fn shipped_models_work_from_any_directory() {
     let (at_root, note) = run(&args, &root);
     assert_eq!(here, at_root);
     assert!(note.is_empty(), "{note}");
+    // A golden trace copied out of the repository replays against the built-in model.
+    let trace = dir.join("default-heavy.json");
+    std::fs::copy(root.join("fixtures/golden/default-heavy.json"), &trace).expect("copy");
+    let (replayed, _) = run(&["replay", utf8(&trace)], &dir);
+    assert!(
+        replayed.contains("default-heavy.json: identical"),
+        "{replayed}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

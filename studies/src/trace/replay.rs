@@ -72,10 +72,15 @@ fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Res
     let dir = trace_path
         .canonicalize()
         .unwrap_or_else(|_| trace_path.to_path_buf());
+    // Beside the trace's ancestors, a shipped model's path also names its built-in copy (a
+    // different model under that name shows as a divergence of the model's CRC-32).
     dir.ancestors()
         .skip(1)
         .map(|a| a.join(recorded))
         .find(|p| p.is_file())
+        .or_else(|| {
+            whitebox_runtime::models::shipped::available(recorded).then(|| recorded.to_path_buf())
+        })
         .with_context(|| {
             format!(
                 "model {} of trace {} not found (give it with --model)",
