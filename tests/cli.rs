@@ -651,14 +651,14 @@ fn demo_runs_ten_slot_image_models() {
 fn demo_without_a_model_says_which_path_and_how_to_train_one() {
     let dir = temp_dir("demo-missing");
     let out = Command::new(BIN)
-        .args(["demo", "--jobsets", "1"])
+        .args(["demo", "--jobsets", "1", "--model", "missing.model"])
         .current_dir(&dir)
         .output()
         .expect("run whitebox");
     assert!(!out.status.success() && out.stdout.is_empty());
     let err = text(&out.stderr);
     assert!(
-        err.contains("fixtures/models/default.model") && err.contains("whitebox train"),
+        err.contains("missing.model") && err.contains("whitebox train"),
         "{err}"
     );
     let err = failure(&["demo", "--model", "/nonexistent/m.model", "--jobsets", "1"]);
@@ -722,6 +722,10 @@ fn model_files_round_trip_through_json_and_corruption_is_named() {
     assert_eq!(info["shapes"]["b2"], serde_json::json!([6]));
     assert_eq!(info["parameters"], 1386);
     assert!(info.get("w1").is_none(), "{info}");
+    // The rate as given to `train`: the shipped model's 0.7, not its stored f32 widened to
+    // 0.699999988079071.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    assert_eq!(json(&["model", "info", utf8(&shipped)])["rate"], 0.7);
     let exported = dir.join("model.json");
     let imported = dir.join("imported.model");
     stdout_of(&["model", "export", utf8(&model), "--out", utf8(&exported)]);
@@ -1381,4 +1385,479 @@ fn raw_unix_second_arrivals_are_refused_with_the_cap() {
             && err.contains("whitebox import"),
         "{err}"
     );
+}
+
+/// Runs `compare` on job files with extra flags; returns the JSON report and the table.
+fn compare_both(files: &[&Path], extra: &[&str]) -> (Value, String) {
+    let mut args = vec!["compare", "--slots", "5", "--policies", "sjf,packer"];
+    args.extend_from_slice(extra);
+    args.push("--jobs");
+    args.extend(files.iter().map(|f| utf8(f)));
+    let table = stdout_of(&args);
+    args.extend(["--format", "json"]);
+    (json(&args), table)
+}
+
+/// The whitespace-separated cells of the table row of `policy`.
+fn table_row<'a>(table: &'a str, policy: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&policy))
+        .unwrap_or_else(|| panic!("no row {policy} in\n{table}"))
+}
+
+/// An empty file and a file where no job starts (every arrival after the window) have no
+/// slowdown: they are left out of the means with their reason, not counted as 0.
+#[test]
+fn compare_excludes_files_without_a_slowdown_and_says_why() {
+    // Two [5, 5] jobs run side by side: slowdown 1 each. Three [10, 10] jobs of length 1 run
+    // one after the other: slowdowns 1, 2, 3, mean 2. Mean over the two files: 1.5.
+    let side = temp_jobs(
+        "cmp-side",
+        r#"{"jobs":[{"arrival":0,"len":2,"res":[5,5]},{"arrival":0,"len":2,"res":[5,5]}]}"#,
+    );
+    let serial = temp_jobs(
+        "cmp-serial",
+        r#"{"jobs":[{"arrival":0,"len":1,"res":[10,10]},{"arrival":0,"len":1,"res":[10,10]},
+        {"arrival":0,"len":1,"res":[10,10]}]}"#,
+    );
+    let late = temp_jobs(
+        "cmp-late",
+        r#"{"jobs":[{"arrival":5,"len":1,"res":[1,1]}]}"#,
+    );
+    let empty = temp_jobs("cmp-empty", r#"{"jobs":[]}"#);
+    let flags = ["--end", "no-new-job", "--simu-len", "3"];
+    let (r, table) = compare_both(&[&side, &late, &serial, &empty], &flags);
+    for row in r["rows"].as_array().expect("rows") {
+        assert_eq!(row["paired_files"], 2, "{row}");
+        assert_close(&row["mean_slowdown"], &Value::from(1.5), "mean slowdown");
+        assert_eq!(row["diff_vs_reference"], 0.0, "{row}");
+    }
+    let excluded = r["excluded"].as_array().expect("excluded");
+    assert_eq!(excluded.len(), 2, "{excluded:?}");
+    assert_eq!(excluded[0]["file"], utf8(&late));
+    assert_eq!(excluded[0]["reason"], "no-job-started");
+    assert_eq!(
+        excluded[0]["policies"],
+        serde_json::json!(["sjf", "packer"])
+    );
+    assert_eq!(excluded[1]["file"], utf8(&empty));
+    assert_eq!(excluded[1]["reason"], "empty");
+    assert!(
+        table.contains("4 job files (2 paired, 2 excluded)"),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "excluded {}: no job started under sjf, packer",
+            utf8(&late)
+        )) && table.contains(&format!("excluded {}: no jobs", utf8(&empty))),
+        "{table}"
+    );
+    assert_eq!(table_row(&table, "sjf")[1], "1.500", "{table}");
+    // Only files without a slowdown: no mean at all, rather than a mean of 0.
+    let (r, table) = compare_both(&[&late, &empty], &flags);
+    assert_eq!(r["rows"][0]["mean_slowdown"], Value::Null, "{r}");
+    assert_eq!(r["rows"][0]["paired_files"], 0, "{r}");
+    assert_eq!(table_row(&table, "sjf")[1], "-", "{table}");
+}
+
+/// Rejected jobs and truncated runs are shown per policy in the table, not only in JSON.
+#[test]
+fn compare_shows_rejected_jobs_and_truncated_runs() {
+    // 70 jobs at step 0: 5 slots and a backlog of 60 hold 65, so 5 are refused under any
+    // policy. A job of 20 steps arriving at 25 cannot finish before the time cap of 30.
+    let crowd: Vec<String> = (0..70)
+        .map(|_| r#"{"arrival":0,"len":1,"res":[1,1]}"#.to_string())
+        .collect();
+    let crowd = temp_jobs("cmp-crowd", &format!(r#"{{"jobs":[{}]}}"#, crowd.join(",")));
+    let long = temp_jobs(
+        "cmp-long",
+        r#"{"jobs":[{"arrival":25,"len":20,"res":[1,1]}]}"#,
+    );
+    let (r, table) = compare_both(&[&crowd, &long], &["--time-cap", "30"]);
+    let header = table.lines().nth(1).expect("header");
+    assert!(header.ends_with("rejected truncated"), "{table}");
+    for (i, policy) in ["sjf", "packer"].into_iter().enumerate() {
+        let row = &r["rows"][i];
+        assert_eq!(row["rejected"], 5, "{row}");
+        assert_eq!(row["truncated"], 1, "{row}");
+        assert_eq!(row["jobs"], 71, "{row}");
+        // The last two columns (interval cells hold spaces, so count from the end).
+        let cells = table_row(&table, policy);
+        assert_eq!(cells[cells.len() - 2..], ["5", "1"], "{table}");
+    }
+}
+
+/// `--rule` projects every policy, the reference too, so the pairs are under the same rules.
+#[test]
+fn compare_under_rules_pairs_against_sjf_under_the_same_rules() {
+    // Two [5, 5] jobs of length 2: side by side without rules (slowdowns 1 and 1); under
+    // util<=0.5 the second waits for the first (slowdowns 1 and 2, mean 1.5).
+    let pair = temp_jobs(
+        "cmp-rules",
+        r#"{"jobs":[{"arrival":0,"len":2,"res":[5,5]},{"arrival":0,"len":2,"res":[5,5]}]}"#,
+    );
+    let (plain, _) = compare_both(&[&pair], &[]);
+    assert_close(
+        &plain["rows"][0]["mean_slowdown"],
+        &Value::from(1.0),
+        "plain",
+    );
+    let (r, table) = compare_both(&[&pair], &["--rule", "util<=0.5"]);
+    assert_eq!(r["reference"], "sjf+rules");
+    assert_eq!(r["rows"][0]["policy"], "sjf+rules");
+    assert_eq!(r["rows"][1]["policy"], "packer+rules");
+    assert_eq!(r["rules"]["rules"], serde_json::json!(["util<=0.5"]));
+    for row in r["rows"].as_array().expect("rows") {
+        assert_close(&row["mean_slowdown"], &Value::from(1.5), "under rules");
+        assert_eq!(row["diff_vs_reference"], 0.0, "{row}");
+    }
+    assert!(
+        table.contains("rules (every policy, C = inf): util<=0.5"),
+        "{table}"
+    );
+    let err = failure(&[
+        "compare",
+        "--slots",
+        "5",
+        "--rule",
+        "util<=2",
+        "--jobs",
+        utf8(&pair),
+    ]);
+    assert!(err.contains("--rule") && err.contains("util<=2"), "{err}");
+}
+
+/// Runs `whitebox check` from the repository root with a JUnit report; returns the exit code,
+/// stdout and the parsed report.
+fn check_run(args: &[&str], junit: &Path) -> (Option<i32>, String, quick_junit::Report) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .args(["--junit", utf8(junit)])
+        .current_dir(&root)
+        .output()
+        .expect("run whitebox");
+    let xml = std::fs::read_to_string(junit)
+        .unwrap_or_else(|e| panic!("{args:?}: no JUnit file ({e}): {}", text(&out.stderr)));
+    let report = quick_junit::Report::deserialize_from_str(&xml)
+        .unwrap_or_else(|e| panic!("{args:?}: not JUnit XML ({e}): {xml}"));
+    (out.status.code(), text(&out.stdout), report)
+}
+
+/// The CI gate: exit 0 with no JUnit failure when every check passes, 1 with one failure per
+/// failing check, 2 (and no report) when the checks cannot run.
+#[test]
+fn check_passes_and_fails_with_exit_code_and_junit_report() {
+    let dir = temp_dir("check");
+    let fixtures = dir.join("fixtures");
+    std::fs::create_dir_all(&fixtures).expect("mkdir");
+    // A 10-step and a 1-step job of the same demand, which cannot run side by side. SJF runs
+    // the short one first (slowdowns 1 and 1.1, mean 1.05); Packer ties on alignment and takes
+    // the first, the long one (slowdowns 1 and 11, mean 6): ratio 6 / 1.05 = 5.714.
+    std::fs::write(
+        fixtures.join("long-first.json"),
+        r#"{"jobs":[{"arrival":0,"len":10,"res":[6,6]},{"arrival":0,"len":1,"res":[6,6]}],
+        "slots":5}"#,
+    )
+    .expect("write fixture");
+    // JSON without a `jobs` array (a campaign summary) is not a fixture.
+    std::fs::write(fixtures.join("campaign.json"), r#"{"searches":[]}"#).expect("write");
+    let fx = utf8(&fixtures);
+    let junit = dir.join("packer.xml");
+    let (code, stdout, report) = check_run(
+        &["--policy", "packer", "--fixtures", fx, "--jobsets", "0"],
+        &junit,
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!((report.tests, report.failures), (1, 1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL fixtures long-first.json: ratio 5.714 > max 1.5"),
+        "{stdout}"
+    );
+    let case = &report.test_suites[0].test_cases[0];
+    assert_eq!(case.name.as_str(), "long-first.json");
+    // A looser bound passes the same fixture.
+    let (code, _, report) = check_run(
+        &[
+            "--policy",
+            "packer",
+            "--fixtures",
+            fx,
+            "--jobsets",
+            "0",
+            "--max-ratio",
+            "6",
+        ],
+        &junit,
+    );
+    assert_eq!((code, report.failures), (Some(0), 0));
+    // SJF against itself on the shipped fixtures and 3 held-out job sets, and the golden
+    // traces: every check passes.
+    let junit = dir.join("sjf.xml");
+    let (code, stdout, report) = check_run(
+        &[
+            "--policy",
+            "sjf",
+            "--jobsets",
+            "3",
+            "--golden",
+            "fixtures/golden",
+        ],
+        &junit,
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(report.failures, 0, "{stdout}");
+    let suites: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(suites, ["fixtures", "held-out", "golden"]);
+    assert_eq!(report.test_suites[1].tests, 1);
+    assert!(
+        stdout.contains("pass held-out deeprm rate 0.7 (3 job sets)"),
+        "{stdout}"
+    );
+    // Usage errors: exit 2, the flag named.
+    for (args, flag) in [
+        (
+            vec!["--policy", "sjf", "--fixtures", "/nonexistent/dir"],
+            "--fixtures",
+        ),
+        (vec!["--policy", "sjf", "--max-ratio", "0.5"], "--max-ratio"),
+        (vec!["--policy", "nope"], "--policy"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("check")
+            .args(&args)
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .output()
+            .expect("run whitebox");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shipped models are built into the binary: the demo and `model:fixtures/models/...` work
+/// from a directory without them, with a note, and give the same results as from the root.
+#[test]
+fn shipped_models_work_from_any_directory() {
+    let dir = temp_dir("anywhere");
+    let run = |args: &[&str], cwd: &Path| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .expect("run whitebox");
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (stdout, stderr) = run(&["demo", "--jobsets", "1"], &dir);
+    assert!(
+        stdout.contains("model fixtures/models/default.model (compact encoder, 10 slots)"),
+        "{stdout}"
+    );
+    for model in ["default", "distilled"] {
+        let note = format!("note: fixtures/models/{model}.model not found here; using the copy");
+        assert_eq!(stderr.matches(&note).count(), 1, "{stderr}");
+    }
+    assert!(dir.join("whitebox-out/demo.json").is_file());
+    let case = fixture("rate0.7_seed1_nw10.json");
+    let args = [
+        "simulate",
+        "--jobs",
+        utf8(&case),
+        "--policy",
+        "model:fixtures/models/default.model",
+        "--slots",
+        "10",
+        "--end",
+        "all-done",
+        "--format",
+        "json",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (here, _) = run(&args, &dir);
+    let (at_root, note) = run(&args, &root);
+    assert_eq!(here, at_root);
+    assert!(note.is_empty(), "{note}");
+    // A golden trace copied out of the repository replays against the built-in model.
+    let trace = dir.join("default-heavy.json");
+    std::fs::copy(root.join("fixtures/golden/default-heavy.json"), &trace).expect("copy");
+    let (replayed, _) = run(&["replay", utf8(&trace)], &dir);
+    assert!(
+        replayed.contains("default-heavy.json: identical"),
+        "{replayed}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Negative rates reach the range check (clap took `-0.1` for a flag), count bounds are stated
+/// without the type's maximum, and `quantize-report` takes the model as a positional path like
+/// `model info` (the `--model` flag still works).
+#[test]
+fn rate_and_count_errors_state_the_bound_and_quantize_report_takes_a_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("fixtures/models/default.model");
+    let model = utf8(&model);
+    for args in [
+        &["eval", "--rate", "-0.1"][..],
+        &["eval", "--rate", "0.5,-0.1"][..],
+        &[
+            "fuzz",
+            "--policy",
+            "sjf",
+            "--out",
+            "/nonexistent/x",
+            "--rate",
+            "-0.1",
+        ][..],
+        &[
+            "train",
+            "--rate",
+            "-0.1",
+            "--slots",
+            "10",
+            "--iterations",
+            "1",
+            "--out",
+            "/nonexistent/x",
+        ][..],
+        &["explain", "--model", model, "--rate", "-0.1"][..],
+        &["model", "quantize-report", model, "--rate", "-0.1"][..],
+        &[
+            "check",
+            "--policy",
+            "sjf",
+            "--fixtures",
+            "none",
+            "--rate",
+            "-0.1",
+        ][..],
+    ] {
+        let err = failure(args);
+        assert!(
+            err.contains("--rate") && err.contains("-0.1") && err.contains("[0, 1]"),
+            "{args:?}: {err}"
+        );
+    }
+    for (args, bound) in [
+        (&["eval", "--jobsets", "0"][..], "must be at least 1"),
+        (
+            &[
+                "fuzz",
+                "--policy",
+                "sjf",
+                "--out",
+                "/nonexistent/x",
+                "--population",
+                "1",
+            ][..],
+            "must be at least 2",
+        ),
+        (
+            &["eval", "--jobsets", "many"][..],
+            "must be a whole number >= 1",
+        ),
+    ] {
+        let err = failure(args);
+        assert!(
+            err.contains(bound) && !err.contains(&u64::MAX.to_string()),
+            "{args:?}: {err}"
+        );
+    }
+    let positional = json(&["model", "quantize-report", model, "--jobsets", "2"]);
+    let flag = json(&[
+        "model",
+        "quantize-report",
+        "--model",
+        model,
+        "--jobsets",
+        "2",
+    ]);
+    assert_eq!(positional, flag);
+    let err = failure(&["model", "quantize-report", model, "--model", model]);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// `check --budget` runs an adversarial search and checks the fixtures it writes: Packer loses
+/// to SJF by more than the bound on each (recomputed here with `simulate`); SJF never loses to
+/// itself, so its search finds nothing and passes.
+#[test]
+fn check_search_writes_fixtures_that_replay_and_fail_the_bound() {
+    let dir = temp_dir("check-search");
+    let out = dir.join("search");
+    let (code, stdout, report) = check_run(
+        &[
+            "--policy",
+            "packer",
+            "--fixtures",
+            "none",
+            "--jobsets",
+            "0",
+            "--budget",
+            "200",
+            "--out",
+            utf8(&out),
+        ],
+        &dir.join("packer.xml"),
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    let campaign: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("campaign.json")).expect("read"))
+            .expect("campaign JSON");
+    let written = campaign["fixtures"].as_array().expect("fixtures");
+    assert!(!written.is_empty(), "{campaign}");
+    assert_eq!(report.test_suites[0].name.as_str(), "search");
+    assert_eq!(
+        (report.tests, report.failures),
+        (written.len(), written.len())
+    );
+    for name in written {
+        let path = out.join(name.as_str().expect("name"));
+        let mean = |policy: &str| {
+            let r = json(&[
+                "simulate",
+                "--jobs",
+                utf8(&path),
+                "--policy",
+                policy,
+                "--slots",
+                "10",
+                "--end",
+                "all-done",
+                "--format",
+                "json",
+            ]);
+            f64_of(&r["summary"], "mean_slowdown")
+        };
+        let ratio = mean("packer") / mean("sjf");
+        assert!(ratio > 1.5, "{}: {ratio}", path.display());
+        assert!(
+            stdout.contains(&format!("ratio {ratio:.3} > max 1.5")),
+            "{ratio:.3}: {stdout}"
+        );
+    }
+    let (code, stdout, report) = check_run(
+        &[
+            "--policy",
+            "sjf",
+            "--fixtures",
+            "none",
+            "--jobsets",
+            "0",
+            "--budget",
+            "100",
+            "--out",
+            utf8(&dir.join("sjf")),
+        ],
+        &dir.join("sjf.xml"),
+    );
+    assert_eq!(
+        (code, report.tests, report.failures),
+        (Some(0), 1, 0),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

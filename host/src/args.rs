@@ -88,6 +88,24 @@ impl RuleArgs {
     }
 }
 
+/// A clap value parser for a whole number of at least `min`. Its error states the bound alone:
+/// clap's own range parser prints the type's maximum (18446744073709551615) as the upper end.
+pub fn at_least<T>(min: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    move |text: &str| {
+        let value: T = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("must be a whole number >= {min}"))?;
+        if value < min {
+            return Err(format!("must be at least {min}"));
+        }
+        Ok(value)
+    }
+}
+
 /// A count flag as `usize`.
 ///
 /// # Errors

@@ -4,12 +4,14 @@
 //! Reports go to stdout, progress and notes to stderr, so stdout can be piped into `jq` or a
 //! file. Errors are returned to `main`, which prints them and exits non-zero.
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, simulate, train,
-    tree, verify,
+    check, compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, simulate,
+    train, tree, verify,
 };
 use crate::output;
 
@@ -64,14 +66,18 @@ pub enum Command {
     /// a policy as tree:PATH (see docs/tree.md).
     #[command(subcommand)]
     Tree(tree::TreeCommand),
+    /// A gate for CI: adversarial fixtures, held-out job sets and golden traces against
+    /// bounds; exit code 0 when all pass, 1 when one fails, 2 when they cannot run.
+    Check(check::CheckArgs),
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line and gives the exit code (`check` chooses its own).
 ///
 /// # Errors
 /// Any invalid input (named with its value and limit), or a failure to write the output.
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Check(a) => return Ok(check::run(&a)),
         Command::Simulate(a) => simulate::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Demo(a) => demo::run(&a),
@@ -86,7 +92,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(a) => verify::run(&a),
         Command::Import(c) => import::run(&c),
         Command::Tree(c) => output::emit(&tree::run(&c)?),
-    }
+    }?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use cli::{run, Cli};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // `{:#}` prints the whole context chain on one line: what failed, then why.
             eprintln!("error: {e:#}");

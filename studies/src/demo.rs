@@ -110,7 +110,7 @@ fn missing_model(path: &Path) -> anyhow::Error {
     let cwd = std::env::current_dir().map_or_else(|_| "?".into(), |d| d.display().to_string());
     anyhow::anyhow!(
         "model file {} not found (relative paths are resolved from the current directory, {cwd}). \
-         Run the demo from the repository root to use the shipped model, pass --model PATH, or \
+         Use the shipped model (the default), give the path of a model file, or \
          train one: whitebox train --rate 0.7 --slots 10 --iterations 100 --out {}",
         path.display(),
         path.display()
@@ -143,7 +143,7 @@ pub fn plan(
     guard: GuardSettings,
 ) -> Result<DemoPlan> {
     for m in std::iter::once(model).chain(student) {
-        if !m.exists() {
+        if !whitebox_runtime::models::shipped::available(m) {
             return Err(missing_model(m));
         }
     }

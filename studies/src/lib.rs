@@ -6,6 +6,7 @@
 //!
 //! Layers: core <- runtime <- **studies** <- command line.
 
+pub mod check;
 pub mod compare;
 pub mod demo;
 pub mod eval;

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use whitebox_runtime::jobfile;
-use whitebox_runtime::policy::PolicyName;
+use whitebox_runtime::policy::NamedPolicy;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
 
 use super::simulate::SimFormat;
-use crate::args::{EndArg, GuardArgs, SlotsArg};
+use whitebox_studies::compare::{compare, table, CompareSettings};
+
+use crate::args::{EndArg, GuardArgs, RuleArgs, SlotsArg};
 use crate::output::emit;
 
 /// Arguments of `whitebox compare`.
@@ -17,7 +19,8 @@ pub struct CompareArgs {
     /// Job files (JSON with a `jobs` array).
     #[arg(long, num_args = 1.., required = true)]
     pub jobs: Vec<PathBuf>,
-    /// Policies, comma-separated; the first is the reference of the paired differences.
+    /// Policies, comma-separated; the first is the reference of the paired differences (under
+    /// the same rules with --rule). LABEL=POLICY shows POLICY as LABEL.
     #[arg(long, default_value = "sjf,packer,tetris")]
     pub policies: String,
     /// Visible job slots.
@@ -38,6 +41,10 @@ pub struct CompareArgs {
     /// Guard of the learned policies: each is followed by its guarded form, NAME+guard.
     #[command(flatten)]
     pub guard: GuardArgs,
+    /// Operator rules every policy, the reference too, is projected onto (shown as
+    /// LABEL+rules).
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 /// Runs `whitebox compare`.
@@ -45,9 +52,10 @@ pub struct CompareArgs {
 /// # Errors
 /// Invalid flags, job files or policies; a failure to write stdout.
 pub fn run(a: &CompareArgs) -> Result<()> {
-    let policies = PolicyName::parse_list(&a.policies).context("--policies")?;
+    let policies = NamedPolicy::parse_list(&a.policies).context("--policies")?;
     let guard = a.guard.settings()?;
-    let learned = |p: &PolicyName| p.is_learned();
+    let rules = a.rules.projection()?;
+    let learned = |p: &NamedPolicy| p.policy.is_learned();
     if guard.is_some() && !policies.iter().any(learned) {
         anyhow::bail!(
             "--guard: a guard insures a learned policy (model:PATH, int8:PATH or tree:PATH); none in --policies"
@@ -58,17 +66,17 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         .iter()
         .map(|p| Ok((p.clone(), jobfile::load(p)?)))
         .collect::<Result<Vec<_>>>()?;
-    let report = whitebox_studies::compare::compare(
-        &files,
-        &policies,
-        a.slots.into(),
-        a.end.into(),
-        a.simu_len,
-        a.time_cap,
+    let settings = CompareSettings {
+        slots: a.slots.into(),
+        end: a.end.into(),
+        simu_len: a.simu_len,
+        time_cap: a.time_cap,
         guard,
-    )?;
+        rules,
+    };
+    let report = compare(&files, &policies, &settings)?;
     match a.format {
         SimFormat::Json => emit(&(serde_json::to_string_pretty(&report)? + "\n")),
-        SimFormat::Table => emit(&whitebox_studies::compare::table(&report)),
+        SimFormat::Table => emit(&table(&report)),
     }
 }

@@ -20,7 +20,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "whitebox-out")]
     pub out: PathBuf,
     /// Held-out job sets per workload.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::at_least(1u64))]
     pub jobsets: u64,
     /// Rule-distilled student model shown as `distilled` (and `distilled+rules`), or `none`.
     #[arg(long, default_value = demo::DEFAULT_STUDENT)]

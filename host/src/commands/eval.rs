@@ -29,10 +29,10 @@ pub struct EvalArgs {
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
     /// Arrival rates, comma-separated, each in [0, 1] jobs per time step.
-    #[arg(long, default_value = "0.3,0.5,0.7")]
+    #[arg(long, default_value = "0.3,0.5,0.7", allow_hyphen_values = true)]
     pub rate: String,
     /// Job sets per (workload, rate).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::at_least(1u64))]
     pub jobsets: u64,
     /// Base seed; job set k uses seed * 1000003 + k.
     #[arg(long, default_value_t = 1000)]

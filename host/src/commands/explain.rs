@@ -83,7 +83,7 @@ pub struct ExplainArgs {
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
     /// ...at this arrival rate (default: the model's training rate)...
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// ...this many decisions (only decisions with two or more allowed actions).
     #[arg(long, default_value_t = 200)]
@@ -121,6 +121,9 @@ pub struct ExplainArgs {
 /// Invalid flags, unreadable model, job or trace files, and as [`explain_with`].
 pub fn run(a: &ExplainArgs) -> Result<String> {
     let model = whitebox_runtime::models::load(&a.model)?;
+    if let Some(rate) = a.rate.filter(|r| !(0.0..=1.0).contains(r)) {
+        bail!("--rate = {rate}, must be in [0, 1] jobs per time step");
+    }
     let rate = a.rate.unwrap_or(f64::from(model.header.meta.rate));
     let target = match (&a.trace, a.decision) {
         (Some(path), Some(k)) => {

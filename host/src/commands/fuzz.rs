@@ -59,7 +59,7 @@ pub struct FuzzArgs {
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
     /// Arrival rate of the workload, in jobs per step (for random samples and likelihoods).
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.7, allow_negative_numbers = true)]
     pub rate: f64,
     /// Arrival window: arrivals at steps 1..simu_len.
     #[arg(long, default_value_t = SIMU_LEN)]
@@ -71,7 +71,7 @@ pub struct FuzzArgs {
     #[arg(long, default_value_t = TIME_CAP)]
     pub time_cap: u32,
     /// Sequences evaluated per search over the whole campaign (each one by the policy and SJF).
-    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20_000, value_parser = crate::args::at_least(1u64))]
     pub budget: u64,
     /// Master seed.
     #[arg(long, default_value_t = 1)]
@@ -89,7 +89,7 @@ pub struct FuzzArgs {
     #[arg(long, value_enum, default_value_t = SearchArg::Both)]
     pub search: SearchArg,
     /// Population of the evolutionary search.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..))]
+    #[arg(long, default_value_t = 64, value_parser = crate::args::at_least(2u64))]
     pub population: u64,
     /// Fixtures to write (the best distinct sequences on which the policy loses to SJF).
     #[arg(long, default_value_t = 3)]
@@ -110,7 +110,7 @@ pub struct FuzzArgs {
 }
 
 /// The command line as typed, quoted for a POSIX shell, recorded in the campaign and fixtures.
-fn command_line() -> String {
+pub fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quoted: Vec<String> = args
         .iter()

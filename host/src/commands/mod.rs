@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap arguments and how it runs (check the flags, call the
 //! studies layer, render the report).
 
+pub mod check;
 pub mod compare;
 pub mod demo;
 pub mod eval;

@@ -37,17 +37,24 @@ pub enum ModelCommand {
     /// the f32 model visits, both mean slowdowns with their paired difference, and the bytes of
     /// both networks.
     QuantizeReport {
-        /// The model file.
-        #[arg(long)]
-        model: PathBuf,
+        /// The model file (positional, as in `model info`).
+        #[arg(
+            value_name = "MODEL",
+            required_unless_present = "model_flag",
+            conflicts_with = "model_flag"
+        )]
+        model: Option<PathBuf>,
+        /// The model file, as a flag (the same as the positional MODEL; kept for scripts).
+        #[arg(long = "model", id = "model_flag", value_name = "MODEL")]
+        model_flag: Option<PathBuf>,
         /// Job sets of the model's training workload.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, default_value_t = 100, value_parser = crate::args::at_least(1u64))]
         jobsets: u64,
         /// Base seed; job set k uses seed * 1000003 + k (default: the demo's held-out seeds).
         #[arg(long, default_value_t = whitebox_studies::demo::DEMO_SEED)]
         seed: u64,
         /// Arrival rate in [0, 1] jobs per time step (default: the model's training rate).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         rate: Option<f64>,
     },
 }
@@ -76,6 +83,10 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
                     o.remove(k);
                 }
                 o.insert("shapes".into(), shapes);
+                // The decimal the rate was given as (0.7), not the stored f32 widened
+                // (0.699999988079071); `export` keeps the stored value for a lossless round trip.
+                let rate = whitebox_runtime::settings::rate_from_f32(j.rate);
+                o.insert("rate".into(), rate.into());
                 o.insert("parameters".into(), parameters.into());
             }
             Ok(serde_json::to_string_pretty(&info)? + "\n")
@@ -99,6 +110,7 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
         }
         ModelCommand::QuantizeReport {
             model,
+            model_flag,
             jobsets,
             seed,
             rate,
@@ -107,6 +119,10 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
             if let Some(rate) = rate.filter(|r| !(0.0..=1.0).contains(r)) {
                 anyhow::bail!("--rate = {rate}, must be in [0, 1]");
             }
+            let model = model
+                .as_ref()
+                .or(model_flag.as_ref())
+                .context("model quantize-report: give the model file, MODEL")?;
             let report = whitebox_studies::quant_report::report(model, jobsets, *seed, *rate)?;
             Ok(serde_json::to_string_pretty(&report)? + "\n")
         }

@@ -54,7 +54,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
     /// Arrival rate, in jobs per time step, in [0, 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rate: f64,
     /// Visible job slots.
     #[arg(long)]
@@ -72,14 +72,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Training job sets (DeepRM num_ex).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20, value_parser = crate::args::at_least(1u64))]
     pub jobsets: u64,
     /// Reuse one fixed family of training job sets every iteration, as DeepRM does (default:
     /// draw new job sets each iteration).
     #[arg(long)]
     pub fixed_jobsets: bool,
     /// Trajectories per job set and iteration (DeepRM num_seq_per_batch).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20, value_parser = crate::args::at_least(1u64))]
     pub trajectories: u64,
     /// Arrival window of each job set, in time steps.
     #[arg(long, default_value_t = SIMU_LEN)]
@@ -106,19 +106,19 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 30)]
     pub imitation_epochs: u32,
     /// DAgger rounds of SJF imitation.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 6, value_parser = crate::args::at_least(1u32))]
     pub imitation_rounds: u32,
     /// Adam step size of SJF imitation.
     #[arg(long, default_value_t = 3e-3)]
     pub imitation_lr: f32,
     /// Validation job sets (disjoint from training and evaluation seeds).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 50, value_parser = crate::args::at_least(1u64))]
     pub val_jobsets: u64,
     /// Validate every this many iterations.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = crate::args::at_least(1u32))]
     pub eval_every: u32,
     /// Write a checkpoint every this many iterations.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 10, value_parser = crate::args::at_least(1u32))]
     pub checkpoint_every: u32,
     /// Continue from MODEL.ckpt.json if it exists (same settings required).
     #[arg(long)]

@@ -16,7 +16,7 @@ pub struct VerifyArgs {
     #[arg(long = "property", value_parser = parse_property)]
     pub properties: Vec<Property>,
     /// Branch budget per query; a query still open after it is `unknown`.
-    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20_000, value_parser = crate::args::at_least(1u64))]
     pub max_branches: u64,
     /// Output: text or json (one object per property).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]

@@ -16,6 +16,7 @@ use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
 pub mod int8;
+pub mod shipped;
 pub mod tree;
 
 /// Hidden units of every shipped architecture (DeepRM's Dense(20)).
@@ -150,13 +151,26 @@ pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
     })
 }
 
-/// Loads a model file.
+/// The bytes of a model file; for a shipped model's path with no file there, the built-in copy
+/// ([`shipped`]).
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    match shipped::builtin(path) {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => {
+            std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))
+        }
+    }
+}
+
+/// Loads a model file, as [`read`] finds it.
 ///
 /// # Errors
 /// When the file cannot be read, and as [`from_bytes`].
 pub fn load(path: &Path) -> Result<LoadedModel> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    let bytes = read(path)?;
     from_bytes(&bytes).with_context(|| format!("invalid model file {}", path.display()))
 }
 

@@ -249,8 +249,7 @@ pub fn record(
     c: f32,
     guard: Option<GuardParams>,
 ) -> Result<Trace> {
-    let bytes = std::fs::read(model_path)
-        .with_context(|| format!("cannot read model {}", model_path.display()))?;
+    let bytes = crate::models::read(model_path)?;
     let model = crate::models::from_bytes(&bytes)
         .with_context(|| format!("invalid model file {}", model_path.display()))?;
     let projection = crate::rules::projection(rules, c)?;

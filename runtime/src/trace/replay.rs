@@ -36,8 +36,7 @@ impl TraceEpisode {
 /// An unreadable or invalid trace, or a model file other than the trace's.
 pub fn episode_of(path: &Path, model: &Path) -> Result<TraceEpisode> {
     let t = Trace::load(path)?;
-    let bytes =
-        std::fs::read(model).with_context(|| format!("cannot read model {}", model.display()))?;
+    let bytes = crate::models::read(model)?;
     let found = model_ref(&t.model.path, &bytes);
     if (found.bytes, found.crc32) != (t.model.bytes, t.model.crc32) {
         bail!(
@@ -73,10 +72,13 @@ fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Res
     let dir = trace_path
         .canonicalize()
         .unwrap_or_else(|_| trace_path.to_path_buf());
+    // Beside the trace's ancestors, a shipped model's path also names its built-in copy (a
+    // different model under that name shows as a divergence of the model's CRC-32).
     dir.ancestors()
         .skip(1)
         .map(|a| a.join(recorded))
         .find(|p| p.is_file())
+        .or_else(|| crate::models::shipped::available(recorded).then(|| recorded.to_path_buf()))
         .with_context(|| {
             format!(
                 "model {} of trace {} not found (give it with --model)",

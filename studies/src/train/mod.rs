@@ -372,8 +372,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         first_at_sjf = ckpt.first_at_sjf;
     } else {
         if let Some(init) = &config.init {
-            let bytes = std::fs::read(init)
-                .with_context(|| format!("cannot read initial model {}", init.display()))?;
+            let bytes = whitebox_runtime::models::read(init).context("initial model")?;
             whitebox_core::model::load(
                 &bytes,
                 E::ENCODING,
