@@ -12,7 +12,7 @@
 //!    and the projected argmax) gives the instructions per decision: `ticks * 40 / N`.
 //!
 //! 4. Guarded decisions: a guard is stateful (its shadow follows the episode), so the policy
-//!    alone and guarded (renewal and budget mode, default `eps` and `c`) each play an episode
+//!    alone and guarded (renewal, budget and lookahead mode, default `eps` and `c`) each play an episode
 //!    and only the time inside `decide` is counted (policy, shadow step(s), comparison), on the
 //!    jobs of `default-heavy` and of the two guarded golden traces.
 //!
@@ -130,6 +130,7 @@ fn episode_cases(label: &str, jobs: &[Job], end: EndMode, per_tick: u32) {
     for (mode, name) in [
         (GuardMode::Renewal, "renewal"),
         (GuardMode::Budget, "budget"),
+        (GuardMode::Lookahead, "lookahead"),
     ] {
         let Ok(params) = GuardParams::new(mode, GuardParams::DEFAULT_EPS, GuardParams::DEFAULT_C)
         else {
