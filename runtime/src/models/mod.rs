@@ -160,8 +160,19 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     match shipped::builtin(path) {
         Some(bytes) => Ok(bytes.to_vec()),
         None => {
-            std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))
+            std::fs::read(path).with_context(|| format!("cannot read model {}", where_is(path)))
         }
+    }
+}
+
+/// `path`, and for a relative path the directory it was looked up from (a file "not found" is
+/// most often a command run from another directory).
+pub fn where_is(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(dir) if path.is_relative() => {
+            format!("{} (relative to {})", path.display(), dir.display())
+        }
+        _ => path.display().to_string(),
     }
 }
 
