@@ -213,9 +213,9 @@ $(guard_row default-adversarial-guard-budget "adversarial fixture (budget hand-o
 Where SJF is in charge the real decision is SJF's (cheap), and in renewal mode the shadow runs the
 network instead, so a guarded decision costs about one network evaluation plus a simulator step;
 in budget mode the shadow runs SJF only. Lookahead mode evaluates the network and SJF at every
-decision and, where they differ, drains the candidate state with SJF to the end (and the shadow
-once per step): it is the costly mode, above the issue's 1.5x, and meant for hosts and switch
-CPUs more than for microcontrollers.
+decision and, where they differ, drains the candidate state with SJF to the end (and the shadow,
+once in a step with a disagreement): it is the costly mode, around or above the issue's 1.5x,
+and meant for hosts and switch CPUs more than for microcontrollers.
 <!-- on-target:end -->
 EOF
 

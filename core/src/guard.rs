@@ -279,8 +279,9 @@ pub struct Guard<'a, L, F, const M: usize> {
     round_shadow: u64,
     /// SJF's charge before the current round (renewal mode).
     sjf_before_round: u64,
-    /// Lookahead mode: the shadow's drain cost at the current step.
-    shadow_drain: u64,
+    /// Lookahead mode: the shadow's drain cost at the current step, once a disagreement in the
+    /// step needed it (the shadow does not move within a step).
+    shadow_drain: Option<u64>,
     /// Lookahead mode: true while no decision of the current step was overridden.
     step_learned: bool,
     last: Option<Handover>,
@@ -311,7 +312,7 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
             round_real: 0,
             round_shadow: 0,
             sjf_before_round: 0,
-            shadow_drain: 0,
+            shadow_drain: None,
             step_learned: true,
             last: None,
             stats: GuardStats::default(),
@@ -417,11 +418,7 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
         let next = match self.params.mode {
             GuardMode::Renewal => self.renewal(real, first),
             GuardMode::Lookahead => {
-                self.shadow_drain = drain(
-                    &mut self.fallback,
-                    self.shadow.cluster().clone(),
-                    self.shadow.cluster().now(),
-                )?;
+                self.shadow_drain = None;
                 self.step_learned = true;
                 first.then_some((Leader::Learned, HandoverReason::Start))
             }
@@ -477,7 +474,15 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
         let cost = self
             .real_cost
             .saturating_add(drain(&mut self.fallback, after, cluster.now())?);
-        let sjf = self.sjf_cost().saturating_add(self.shadow_drain);
+        let shadow_drain = match self.shadow_drain {
+            Some(d) => d,
+            None => {
+                let shadow = self.shadow.cluster();
+                let d = drain(&mut self.fallback, shadow.clone(), shadow.now())?;
+                *self.shadow_drain.insert(d)
+            }
+        };
+        let sjf = self.sjf_cost().saturating_add(shadow_drain);
         let (to, reason) = if self.params.within(cost, sjf) {
             (Leader::Learned, HandoverReason::DrainWithinBudget)
         } else {
