@@ -11,6 +11,7 @@ use whitebox_studies::plots;
 use whitebox_studies::train::optim::OptimizerKind;
 use whitebox_studies::train::rollout::Reward;
 use whitebox_studies::train::shield::RuleMode;
+use whitebox_studies::train::curriculum::CurriculumConfig;
 use whitebox_studies::train::{train, TrainConfig};
 
 use crate::args::{usize_of, SlotsArg};
@@ -50,12 +51,14 @@ pub enum RuleModeArg {
 /// Arguments of `whitebox train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Workload of the training job sets: deeprm, long-jobs, wide-demands, bursty.
+    /// Workloads of the training job sets, comma-separated: deeprm, long-jobs, wide-demands,
+    /// bursty. Several workloads or rates train on a mixture: every workload at every rate,
+    /// job sets taken in turn; the first workload at the first rate names the model.
     #[arg(long, default_value = "deeprm")]
     pub workload: String,
-    /// Arrival rate, in jobs per time step, in [0, 1].
+    /// Arrival rates, in jobs per time step, each in [0, 1], comma-separated (e.g. 0.3,0.5,0.7).
     #[arg(long, allow_negative_numbers = true)]
-    pub rate: f64,
+    pub rate: String,
     /// Visible job slots.
     #[arg(long)]
     pub slots: SlotsArg,
@@ -148,6 +151,19 @@ pub struct TrainArgs {
     /// Base alpha of the distillation weight (per iteration).
     #[arg(long, default_value_t = 0.995)]
     pub imitation_alpha: f32,
+    /// Curriculum of counterexamples: every this many iterations, search (as `fuzz` does) for
+    /// sequences where the current policy trails SJF most and train on them too (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub curriculum_every: u32,
+    /// Sequences evaluated per curriculum search.
+    #[arg(long, default_value_t = 2000)]
+    pub curriculum_budget: u64,
+    /// Share of each iteration's job sets drawn from the curriculum's pool, in (0, 1].
+    #[arg(long, default_value_t = 0.25)]
+    pub curriculum_share: f32,
+    /// Most counterexamples kept in the curriculum's pool (oldest out first).
+    #[arg(long, default_value_t = 200)]
+    pub curriculum_pool: usize,
 }
 
 /// Runs `whitebox train`.
@@ -155,16 +171,17 @@ pub struct TrainArgs {
 /// # Errors
 /// Invalid flags, and as [`train`].
 pub fn run(a: &TrainArgs) -> Result<()> {
-    let rate = parse_rates(&a.rate.to_string()).context("--rate")?[0];
     let lr = a.lr;
     if !(lr.is_finite() && lr > 0.0) {
         anyhow::bail!("--lr = {lr}, must be a positive number");
     }
     let config = TrainConfig {
-        workload: parse_workloads(&a.workload).context("--workload")?[0]
-            .name()
-            .to_string(),
-        rate,
+        workloads: parse_workloads(&a.workload)
+            .context("--workload")?
+            .iter()
+            .map(|w| w.name().to_string())
+            .collect(),
+        rates: parse_rates(&a.rate).context("--rate")?,
         slots: Slots::from(a.slots).count(),
         encoding: a.encoding.clone(),
         iterations: a.iterations,
@@ -214,7 +231,16 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         },
         rule_penalty: a.rule_penalty,
         init: a.init.clone(),
+        curriculum: (a.curriculum_every > 0).then_some(CurriculumConfig {
+            every: a.curriculum_every,
+            budget: a.curriculum_budget,
+            share: a.curriculum_share,
+            pool: a.curriculum_pool,
+        }),
     };
+    if let Some(c) = &config.curriculum {
+        c.check().context("--curriculum-*")?;
+    }
     if a.rule_mode != RuleModeArg::Distill && a.rules.is_empty() {
         anyhow::bail!("--rule-mode shielded and penalty need at least one --rule");
     }

@@ -1,8 +1,10 @@
 //! Training a policy network: optional SJF imitation, then REINFORCE, with validation,
 //! checkpoints, a learning curve and the best-on-validation model written as a model file.
 
+pub mod curriculum;
 pub mod grad;
 pub mod imitate;
+pub mod mixture;
 pub mod optim;
 pub mod reinforce;
 pub mod rollout;
@@ -23,6 +25,8 @@ use whitebox_core::spec::ClusterSpec;
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{run, EndMode, Episode, Job, Scheduler, Sjf};
 
+use curriculum::{CurriculumConfig, Pool, PoolState};
+use mixture::Mixture;
 use optim::{Optimizer, OptimizerKind};
 use reinforce::{policy_gradient, PgSettings};
 use rollout::{stream, Reward};
@@ -39,10 +43,11 @@ pub const VALIDATION_SEED_BASE: u64 = 1 << 41;
 /// Everything that defines a training run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Workload the job sets are drawn from.
-    pub workload: String,
-    /// Arrival rate per time step.
-    pub rate: f64,
+    /// Workloads the job sets are drawn from (one or more; see [`mixture`]).
+    pub workloads: Vec<String>,
+    /// Arrival rates per time step (one or more): every workload at every rate is a cell of the
+    /// training mixture, the first workload at the first rate its headline.
+    pub rates: Vec<f64>,
     /// Job slots `M` (5 or 10).
     pub slots: usize,
     /// Observation encoder name (`compact` or `image`).
@@ -104,6 +109,9 @@ pub struct TrainConfig {
     /// Start from this model file's weights instead of new ones (no SJF warm start).
     #[serde(default)]
     pub init: Option<PathBuf>,
+    /// Train on the policy's own counterexamples too ([`curriculum`]); `None` = no curriculum.
+    #[serde(default)]
+    pub curriculum: Option<CurriculumConfig>,
 }
 
 fn default_pi0() -> f32 {
@@ -126,6 +134,8 @@ struct Checkpoint {
     best_iteration: u32,
     #[serde(default)]
     first_at_sjf: Option<u32>,
+    #[serde(default)]
+    pool: PoolState,
 }
 
 /// What a finished run reports.
@@ -147,6 +157,8 @@ pub struct TrainReport {
     /// In the shielded and penalty modes, the share of the last iteration's sampled decisions
     /// that paid the rule penalty (shielded: the projection replaced the raw choice).
     pub penalised_share: Option<f64>,
+    /// With a curriculum, the counterexamples in its pool at the end.
+    pub curriculum_pool: Option<usize>,
 }
 
 /// Output paths derived from the model path.
@@ -202,13 +214,13 @@ pub fn charged_slowdown(s: &whitebox_core::Summary) -> f64 {
     -s.total_reward / f64::from(admitted)
 }
 
-/// Mean over job sets of [`charged_slowdown`] for `scheduler`s built by `make`.
-pub fn mean_slowdown<const M: usize, S: Scheduler<M>>(
+/// [`charged_slowdown`] of each job set for `scheduler`s built by `make`, in job-set order.
+pub fn slowdowns<const M: usize, S: Scheduler<M>>(
     jobsets: &[Vec<Job>],
     time_cap: u32,
     make: impl Fn() -> S + Sync,
-) -> f64 {
-    let per: Vec<f64> = jobsets
+) -> Vec<f64> {
+    jobsets
         .par_iter()
         .map(|jobs| {
             let mut ep: Episode<'_, M> =
@@ -217,8 +229,7 @@ pub fn mean_slowdown<const M: usize, S: Scheduler<M>>(
             let s = run(&mut ep, &mut make(), &mut ()).unwrap_or_else(|_| ep.summary());
             charged_slowdown(&s)
         })
-        .collect();
-    per.iter().sum::<f64>() / per.len().max(1) as f64
+        .collect()
 }
 
 /// What [`train`] reports while it runs; the command line draws a progress bar from it. Every
@@ -275,15 +286,17 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     progress: &mut dyn Progress,
 ) -> Result<TrainReport> {
     let started = Instant::now();
-    let workload = Workload::from_name(&config.workload).with_context(|| {
-        format!(
-            "unknown workload `{}`; allowed: {}",
-            config.workload,
-            Workload::ALL.map(Workload::name).join(", ")
-        )
-    })?;
+    let workloads = config
+        .workloads
+        .iter()
+        .map(|w| whitebox_runtime::lists::parse_workload(w))
+        .collect::<Result<Vec<Workload>>>()?;
+    let mixture = Mixture::new(&workloads, &config.rates)?;
+    if let Some(c) = &config.curriculum {
+        c.check()?;
+    }
     let out = Outputs::for_model(model);
-    let gen = |base, k| jobset(workload, config.rate, config.simu_len, base, config.seed, k);
+    let gen = |base, k| mixture.jobset(config.simu_len, base, config.seed, k);
     let train_sets: Vec<Vec<Job>> = (0..config.jobsets)
         .map(|k| gen(TRAIN_SEED_BASE, k))
         .collect();
@@ -310,12 +323,13 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         _ => None,
     };
     // Shielded and penalised runs are validated as deployed, against SJF scored the same way.
-    let sjf_val = match &rule_training {
+    let sjf_per_set = match &rule_training {
         Some(r) => {
-            shield::rule_score::<E, M, I, H, O>(None, &val_sets, end, config.mask_invalid, r)
+            shield::rule_scores::<E, M, I, H, O>(None, &val_sets, end, config.mask_invalid, r)
         }
-        None => mean_slowdown::<M, _>(&val_sets, config.time_cap, || Sjf),
+        None => slowdowns::<M, _>(&val_sets, config.time_cap, || Sjf),
     };
+    let sjf_val = mixture.score(&sjf_per_set, &sjf_per_set);
 
     let mut net = Box::new(Mlp::<I, H, O>::zeroed());
     let mut rng = stream(config.seed, &[0]);
@@ -337,6 +351,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
     let mut first_at_sjf = None;
     let mut imitation_accuracy = None;
     let mut penalised_share = None;
+    let mut pool = Pool::default();
 
     let checkpoint = resume
         .then(|| std::fs::read_to_string(&out.checkpoint).ok())
@@ -370,6 +385,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         best_val = ckpt.best_val;
         best_iteration = ckpt.best_iteration;
         first_at_sjf = ckpt.first_at_sjf;
+        pool = Pool::from_state(&ckpt.pool).context("checkpoint's curriculum pool")?;
     } else {
         if let Some(init) = &config.init {
             let bytes = whitebox_runtime::models::read(init).context("initial model")?;
@@ -411,8 +427,8 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         output: O as u32,
         spec: ClusterSpec::with_slots(M as u8),
         meta: TrainingMeta {
-            workload: workload.code(),
-            rate: config.rate as f32,
+            workload: mixture.headline().workload.code(),
+            rate: mixture.headline().rate as f32,
             seed: config.seed,
             iterations,
             mask_invalid: config.mask_invalid,
@@ -428,13 +444,20 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         teacher: None,
         rules: rule_training.clone(),
     };
-    let validate = |net: &Mlp<I, H, O>| match &rule_training {
-        Some(r) => {
-            shield::rule_score::<E, M, I, H, O>(Some(net), &val_sets, end, config.mask_invalid, r)
-        }
-        None => mean_slowdown::<M, _>(&val_sets, config.time_cap, || {
-            MlpPolicy::<'_, E, M, I, H, O>::new(net, config.mask_invalid)
-        }),
+    let validate = |net: &Mlp<I, H, O>| {
+        let per_set = match &rule_training {
+            Some(r) => shield::rule_scores::<E, M, I, H, O>(
+                Some(net),
+                &val_sets,
+                end,
+                config.mask_invalid,
+                r,
+            ),
+            None => slowdowns::<M, _>(&val_sets, config.time_cap, || {
+                MlpPolicy::<'_, E, M, I, H, O>::new(net, config.mask_invalid)
+            }),
+        };
+        mixture.score(&per_set, &sjf_per_set)
     };
     progress.start(first_iteration, config.iterations);
     let mut curve = std::fs::OpenOptions::new()
@@ -462,16 +485,38 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             || reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, k) >= config.rule_pi0
     };
     for iteration in first_iteration..config.iterations {
-        let fresh: Vec<Vec<Job>>;
-        let sets = if config.resample {
+        let mut sets = if config.resample {
             let first = (iteration as usize + 1) * config.jobsets;
-            fresh = (first..first + config.jobsets)
+            (first..first + config.jobsets)
                 .map(|k| gen(TRAIN_SEED_BASE, k))
-                .collect();
-            &fresh
+                .collect()
         } else {
-            &train_sets
+            train_sets.clone()
         };
+        if let Some(c) = &config.curriculum {
+            let n = c.per_iteration(config.jobsets);
+            if iteration % c.every == 0 {
+                let mut bytes = vec![0u8; whitebox_core::model::max_file_len(Mlp::<I, H, O>::PARAMS)];
+                let len = whitebox_core::model::save(&net, &header(iteration), &mut bytes)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let round = curriculum::Round {
+                    model: &bytes[..len],
+                    rules: rule_training.as_ref().map(|r| r.projection.clone()),
+                    mixture: &mixture,
+                    slots: M,
+                    simu_len: config.simu_len,
+                    time_cap: config.time_cap,
+                    seed: config.seed,
+                };
+                pool.extend(curriculum::find(&round, iteration / c.every, c, n)?, c.pool);
+            }
+            // The pool's sequences replace the last `n` job sets of the iteration.
+            let drawn = pool.draw(iteration, n);
+            let keep = sets.len() - drawn.len();
+            sets.truncate(keep);
+            sets.extend(drawn);
+        }
+        let sets = &sets;
         settings.teacher = projection
             .clone()
             .filter(|_| config.rule_mode == RuleMode::Distill)
@@ -516,6 +561,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
                 best_val,
                 best_iteration,
                 first_at_sjf,
+                pool: pool.state(),
             };
             std::fs::write(&out.checkpoint, serde_json::to_string(&ckpt)?)
                 .with_context(|| format!("cannot write {}", out.checkpoint.display()))?;
@@ -531,6 +577,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         seconds: started.elapsed().as_secs_f64(),
         first_at_sjf,
         penalised_share,
+        curriculum_pool: config.curriculum.map(|_| pool.len()),
     })
 }
 
@@ -540,8 +587,8 @@ mod tests {
 
     fn tiny(iterations: u32) -> TrainConfig {
         TrainConfig {
-            workload: "deeprm".into(),
-            rate: 0.7,
+            workloads: vec!["deeprm".into()],
+            rates: vec![0.7],
             slots: 5,
             encoding: "compact".into(),
             iterations,
@@ -568,6 +615,7 @@ mod tests {
             rule_mode: RuleMode::Distill,
             rule_penalty: 0.0,
             init: None,
+            curriculum: None,
         }
     }
 
@@ -660,8 +708,37 @@ mod tests {
             std::fs::read(&resumed).expect("model")
         );
         let mut other = tiny(4);
-        other.rate = 0.5;
+        other.rates = vec![0.5];
         let e = train(&other, &resumed, true, &mut ()).expect_err("config changed");
         assert!(e.to_string().contains("another configuration"), "{e}");
+    }
+
+    #[test]
+    fn a_mixture_with_a_curriculum_resumes_bit_for_bit() {
+        let d = dir("curriculum");
+        let cfg = |iterations| TrainConfig {
+            workloads: vec!["long-jobs".into(), "deeprm".into()],
+            rates: vec![0.9, 0.3],
+            curriculum: Some(CurriculumConfig {
+                every: 2,
+                budget: 64,
+                share: 0.34,
+                pool: 8,
+            }),
+            ..tiny(iterations)
+        };
+        let straight = d.join("straight.model");
+        let report = train(&cfg(4), &straight, false, &mut ()).expect("train");
+        let resumed = d.join("resumed.model");
+        train(&cfg(3), &resumed, false, &mut ()).expect("first part");
+        train(&cfg(4), &resumed, true, &mut ()).expect("rest");
+        assert_eq!(params(&straight), params(&resumed));
+        // The untrained-ish policy trails SJF somewhere in 64 sequences: the pool is not empty.
+        assert!(report.curriculum_pool.is_some_and(|n| n > 0), "{report:?}");
+        // The header names the headline cell: the first workload at the first rate.
+        let bytes = std::fs::read(&straight).expect("model");
+        let (header, _) = whitebox_core::model::read_header(&bytes).expect("header");
+        assert_eq!(header.meta.workload, Workload::LongJobs.code());
+        assert_eq!(header.meta.rate, 0.9);
     }
 }

@@ -118,20 +118,20 @@ pub fn breaks_rule<const O: usize>(
         .is_some_and(|&pen| pen > 0.0)
 }
 
-/// The validation score of the greedy policy of `net` as `rules` deploys it, averaged over
-/// `jobsets`: the charged mean slowdown ([`super::charged_slowdown`]) plus `X` times the
+/// The validation score of the greedy policy of `net` as `rules` deploys it on each of
+/// `jobsets`, in order: the charged mean slowdown ([`super::charged_slowdown`]) plus `X` times the
 /// penalty events per admitted job. Shielded: the projected greedy action, an event when it
 /// differs from the raw greedy one. Penalty: the raw greedy action, an event when it breaks a
 /// rule. With `net = None`, SJF's preference stands in for the network.
-pub fn rule_score<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
+pub fn rule_scores<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: Option<&Mlp<I, H, O>>,
     jobsets: &[Vec<Job>],
     end: EndMode,
     mask_invalid: bool,
     rules: &RuleTraining,
-) -> f64 {
+) -> Vec<f64> {
     use whitebox_core::Preference;
-    let per: Vec<f64> = jobsets
+    jobsets
         .par_iter()
         .map(|jobs| {
             let mut ep: Episode<'_, M> = Episode::new(jobs, end, &mut ()).expect("validated");
@@ -164,8 +164,7 @@ pub fn rule_score<E: Encoder, const M: usize, const I: usize, const H: usize, co
             let admitted = s.jobs.saturating_sub(s.rejected + s.not_arrived).max(1);
             super::charged_slowdown(&s) + f64::from(rules.penalty) * events as f64 / admitted as f64
         })
-        .collect();
-    per.iter().sum::<f64>() / per.len().max(1) as f64
+        .collect()
 }
 
 #[cfg(test)]
