@@ -17,7 +17,7 @@ use whitebox_core::rules::Permille;
 
 use whitebox_runtime::guard::GuardReportSettings;
 use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, GuardTotals};
-use whitebox_runtime::policy::{check_knob, NamedPolicy};
+use whitebox_runtime::policy::{check_knob, NamedPolicy, PolicyName};
 use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
 use whitebox_runtime::settings::{End, Slots};
@@ -171,6 +171,13 @@ pub struct EvalRow {
     /// For a guarded policy: each job set's guard outcome, by job-set index; not serialised.
     #[serde(skip)]
     pub guard_outcomes: Vec<GuardOutcome>,
+    /// When the evaluation also ran SJF under the same rules, unguarded, and this row is another
+    /// policy:
+    /// this row's minus SJF's mean slowdown, paired by job set
+    /// ([`paired_slowdown_difference`]; negative: better than SJF). Written as `vs_sjf_mean`,
+    /// `vs_sjf_ci95_low` and `vs_sjf_ci95_high`, all `null` otherwise.
+    #[serde(flatten, serialize_with = "vs_sjf_fields")]
+    pub vs_sjf: Option<MeanCi>,
     /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
     /// comparisons; not serialised.
     #[serde(skip)]
@@ -208,6 +215,16 @@ fn completion_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S
     .serialize(c, s)
 }
 
+fn vs_sjf_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: None,
+        mean: "vs_sjf_mean",
+        low: "vs_sjf_ci95_low",
+        high: "vs_sjf_ci95_high",
+    }
+    .serialize(c, s)
+}
+
 /// The per-job-set differences `a - b` of two rows' mean slowdowns over the job sets both
 /// measured, with their Student-t 95% interval (`None` when no job set was measured by both).
 /// Meaningful for rows of the same evaluation, workload and rate, which ran the same job sets.
@@ -219,6 +236,43 @@ pub fn paired_slowdown_difference(a: &EvalRow, b: &EvalRow) -> Option<MeanCi> {
         .filter_map(|(x, y)| Some((*x)? - (*y)?))
         .collect();
     mean_ci95(&diffs)
+}
+
+/// How a policy compares with SJF (or another baseline) on one workload and rate, by the 95%
+/// interval of the paired difference `policy - sjf` in mean slowdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The 95% interval of dnn - sjf lies entirely below 0: dnn's slowdown is lower.
+    Beats,
+    /// The interval contains 0.
+    Ties,
+    /// The interval lies entirely above 0.
+    Loses,
+    /// No interval (fewer than two job sets measured by both).
+    Undetermined,
+}
+
+impl Verdict {
+    /// The verdict for a difference's 95% interval.
+    pub fn of(ci95: Option<(f64, f64)>) -> Verdict {
+        match ci95 {
+            Some((_, high)) if high < 0.0 => Verdict::Beats,
+            Some((low, _)) if low > 0.0 => Verdict::Loses,
+            Some(_) => Verdict::Ties,
+            None => Verdict::Undetermined,
+        }
+    }
+
+    /// The verdict in words, e.g. `dnn beats sjf`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Beats => "dnn beats sjf (CI below 0)",
+            Verdict::Ties => "tie (CI contains 0)",
+            Verdict::Loses => "dnn loses to sjf (CI above 0)",
+            Verdict::Undetermined => "undetermined (fewer than 2 job sets)",
+        }
+    }
 }
 
 /// The utilization cap the rows' [`EvalRow::over_cap_share`] and [`EvalRow::violation_share`]
@@ -372,8 +426,21 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
         })
         .collect::<Result<Vec<_>>>()?;
     let mut rows = Vec::with_capacity(grid.len() * cfg.policies.len());
+    // Each row is paired with the unguarded SJF row under the same rules, if SJF ran so.
+    let sjf_of: Vec<Option<usize>> = cfg
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let j = cfg.policies.iter().position(|q| {
+                q.policy == PolicyName::Sjf && q.guard.is_none() && q.rules == p.rules
+            })?;
+            (j != i).then_some(j)
+        })
+        .collect();
     for (g, &(workload, rate)) in grid.iter().enumerate() {
         let sets = &results[g * cfg.jobsets..(g + 1) * cfg.jobsets];
+        let first = rows.len();
         for (p, policy) in cfg.policies.iter().enumerate() {
             rows.push(row(
                 &policy.label,
@@ -381,6 +448,12 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                 rate,
                 sets.iter().map(|s| &s[p]),
             ));
+        }
+        for (p, j) in sjf_of.iter().enumerate() {
+            if let Some(j) = j {
+                rows[first + p].vs_sjf =
+                    paired_slowdown_difference(&rows[first + p], &rows[first + j]);
+            }
         }
     }
     Ok(EvalReport {
@@ -459,6 +532,7 @@ fn row<'a>(
         guard_steps: totals.map(|t| t.steps),
         guard_over_budget: totals.map(|t| t.over_budget),
         guard_outcomes: guards,
+        vs_sjf: None,
         jobset_slowdowns,
         job_slowdowns,
     }
@@ -575,6 +649,41 @@ mod tests {
             panic!("no interval: {:?}", row.slowdown)
         };
         assert!(low <= mean && mean <= high);
+    }
+
+    #[test]
+    fn rows_are_paired_with_sjf_under_the_same_rules() {
+        let mut cfg = config(4);
+        let rules = whitebox_runtime::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)
+            .unwrap_or_else(|e| unreachable!("{e:#}"));
+        cfg.policies
+            .push(NamedPolicy::from(PolicyName::Sjf).with_rules(rules.clone()));
+        cfg.policies
+            .push(NamedPolicy::from(PolicyName::Packer).with_rules(rules));
+        let r = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        // Per (workload, rate): sjf, packer, tetris, random, sjf+rules, packer+rules.
+        let cell = &r.rows[6..12];
+        assert_eq!(cell[0].rate, 0.5);
+        let by_hand = |a: &EvalRow, b: &EvalRow| {
+            let d: Vec<f64> = a
+                .jobset_slowdowns
+                .iter()
+                .zip(&b.jobset_slowdowns)
+                .map(|(x, y)| x.unwrap_or(f64::NAN) - y.unwrap_or(f64::NAN))
+                .collect();
+            d.iter().sum::<f64>() / d.len() as f64
+        };
+        assert!(cell[0].vs_sjf.is_none() && cell[4].vs_sjf.is_none());
+        let packer = cell[1].vs_sjf.expect("packer vs sjf");
+        assert_eq!(packer.n, 4);
+        assert!((packer.mean - by_hand(&cell[1], &cell[0])).abs() < 1e-12);
+        // The projected Packer is paired with the projected SJF, not the plain one.
+        let projected = cell[5].vs_sjf.expect("packer+rules vs sjf+rules");
+        assert!((projected.mean - by_hand(&cell[5], &cell[4])).abs() < 1e-12);
+        assert!(
+            by_hand(&cell[4], &cell[0]) != 0.0,
+            "the rules changed SJF's schedule"
+        );
     }
 
     #[test]

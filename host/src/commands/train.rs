@@ -8,10 +8,10 @@ use clap::ValueEnum;
 use whitebox_runtime::lists::{parse_rates, parse_workloads};
 use whitebox_runtime::settings::{Slots, SIMU_LEN};
 use whitebox_studies::plots;
+use whitebox_studies::train::curriculum::CurriculumConfig;
 use whitebox_studies::train::optim::OptimizerKind;
 use whitebox_studies::train::rollout::Reward;
 use whitebox_studies::train::shield::RuleMode;
-use whitebox_studies::train::curriculum::CurriculumConfig;
 use whitebox_studies::train::{train, TrainConfig};
 
 use crate::args::{usize_of, SlotsArg};

@@ -23,7 +23,9 @@ use whitebox_runtime::settings::Slots;
 
 use super::mixture::Mixture;
 use super::TRAIN_SEED_BASE;
-use crate::fuzz::{search, stream_seed, Objective, SearchConfig, SearchKind, Shard, Support, Target};
+use crate::fuzz::{
+    search, stream_seed, Objective, SearchConfig, SearchKind, Shard, Support, Target,
+};
 
 /// Curriculum settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -152,7 +154,12 @@ pub struct Round<'a> {
 ///
 /// # Errors
 /// When the model bytes do not load or a policy fails.
-pub fn find(r: &Round<'_>, round: u32, cfg: &CurriculumConfig, keep: usize) -> Result<Vec<Vec<Job>>> {
+pub fn find(
+    r: &Round<'_>,
+    round: u32,
+    cfg: &CurriculumConfig,
+    keep: usize,
+) -> Result<Vec<Vec<Job>>> {
     let cell = r.mixture.cells()[round as usize % r.mixture.cells().len()];
     let loaded = whitebox_runtime::models::from_bytes(r.model)?;
     let target = Target {
@@ -220,7 +227,9 @@ mod tests {
         assert!(ok.check().is_ok());
         assert_eq!(ok.per_iteration(20), 5);
         assert_eq!(ok.per_iteration(2), 1);
-        let e = CurriculumConfig { share: 1.5, ..ok }.check().expect_err("share");
+        let e = CurriculumConfig { share: 1.5, ..ok }
+            .check()
+            .expect_err("share");
         assert!(e.to_string().contains("share = 1.5"), "{e}");
         assert!(CurriculumConfig { every: 0, ..ok }.check().is_err());
     }

@@ -496,7 +496,8 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         if let Some(c) = &config.curriculum {
             let n = c.per_iteration(config.jobsets);
             if iteration % c.every == 0 {
-                let mut bytes = vec![0u8; whitebox_core::model::max_file_len(Mlp::<I, H, O>::PARAMS)];
+                let mut bytes =
+                    vec![0u8; whitebox_core::model::max_file_len(Mlp::<I, H, O>::PARAMS)];
                 let len = whitebox_core::model::save(&net, &header(iteration), &mut bytes)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let round = curriculum::Round {
