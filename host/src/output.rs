@@ -352,6 +352,11 @@ pub fn demo_table(r: &DemoReport) -> String {
                 dnn+rules is better):\n";
         out += &paired_table(&r.rules_vs_sjf_rules);
     }
+    if !r.rules_model_vs_sjf_rules.is_empty() {
+        out += "\nrules-dnn+rules - sjf+rules, paired (the model trained under the rules; \
+                negative: rules-dnn+rules is better):\n";
+        out += &paired_table(&r.rules_model_vs_sjf_rules);
+    }
     if let Some(e) = &r.explanation {
         out += &demo_explanation(e);
     }

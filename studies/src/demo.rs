@@ -35,6 +35,13 @@ pub const DEFAULT_MODEL: &str = "fixtures/models/default.model";
 /// The rule-distilled student `whitebox demo` shows beside the model by default (`--student`).
 pub const DEFAULT_STUDENT: &str = "fixtures/models/distilled.model";
 
+/// The model trained under the demo's rules (`train --rule-mode shielded`) that `whitebox demo`
+/// shows under those rules by default (`--rules-model`).
+pub const DEFAULT_RULES_MODEL: &str = "fixtures/models/rules.model";
+
+/// The name of the rule-trained model, projected onto the demo's `--rule`s.
+pub const RULES_DNN: &str = "rules-dnn+rules";
+
 /// The rules the demo projects onto when no `--rule` is given: `docs/rules.md`'s running
 /// example, the 80% utilization cap and work conservation, plus `shorter-first` (no job starts
 /// ahead of a shorter one that fits now), which SJF always meets and which turns the learned
@@ -139,11 +146,12 @@ fn rate_of(stored: f32, path: &Path) -> Result<f64> {
 pub fn plan(
     model: &Path,
     student: Option<&Path>,
+    rules_model: Option<&Path>,
     jobsets: usize,
     rules: Option<Projection>,
     guard: GuardSettings,
 ) -> Result<DemoPlan> {
-    for m in std::iter::once(model).chain(student) {
+    for m in std::iter::once(model).chain(student).chain(rules_model) {
         if !whitebox_runtime::models::shipped::available(m) {
             return Err(missing_model(m));
         }
@@ -186,17 +194,21 @@ pub fn plan(
         NamedPolicy::labelled(DNN_GUARD, PolicyName::Model(model.to_path_buf()))
             .with_guard(Some(guard)),
     );
-    if let Some(s) = student {
-        let loaded = whitebox_runtime::models::load(s)?;
+    let same_slots = |what: &str, p: &Path| -> Result<()> {
+        let loaded = whitebox_runtime::models::load(p)?;
         if loaded.slots() != slots.count() {
             bail!(
-                "student {} has {} job slots, the model {} has {}",
-                s.display(),
+                "{what} {} has {} job slots, the model {} has {}",
+                p.display(),
                 loaded.slots(),
                 model.display(),
                 slots.count()
             );
         }
+        Ok(())
+    };
+    if let Some(s) = student {
+        same_slots("student", s)?;
         policies.push(NamedPolicy::labelled(
             STUDENT,
             PolicyName::Model(s.to_path_buf()),
@@ -215,6 +227,13 @@ pub fn plan(
         if let Some(s) = student {
             policies.push(
                 NamedPolicy::labelled(STUDENT_RULES, PolicyName::Model(s.to_path_buf()))
+                    .with_rules(Some(rules.clone())),
+            );
+        }
+        if let Some(r) = rules_model {
+            same_slots("rules model", r)?;
+            policies.push(
+                NamedPolicy::labelled(RULES_DNN, PolicyName::Model(r.to_path_buf()))
                     .with_rules(Some(rules.clone())),
             );
         }
@@ -308,6 +327,8 @@ pub struct DemoReport {
     pub dnn_vs_sjf: Vec<PairedDiff>,
     /// dnn+rules - sjf+rules per workload, in table order (empty without rule rows).
     pub rules_vs_sjf_rules: Vec<PairedDiff>,
+    /// rules-dnn+rules - sjf+rules per workload, in table order (empty without a rules model).
+    pub rules_model_vs_sjf_rules: Vec<PairedDiff>,
     /// Why the learned policy decides as it does, aggregated over decisions.
     pub explanation: Option<DemoExplanation>,
     /// Files written to the output directory, relative to it.
@@ -467,6 +488,7 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
     };
     let dnn_vs_sjf = paired(DNN, "sjf");
     let rules_vs_sjf_rules = paired(DNN_RULES, SJF_RULES);
+    let rules_model_vs_sjf_rules = paired(RULES_DNN, SJF_RULES);
     let table = eval
         .rows
         .into_iter()
@@ -480,6 +502,7 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
         table,
         dnn_vs_sjf,
         rules_vs_sjf_rules,
+        rules_model_vs_sjf_rules,
         explanation: None,
         files: Vec::new(),
     }
@@ -586,6 +609,7 @@ mod tests {
     fn a_missing_model_says_where_and_how_to_get_one() {
         let e = plan(
             Path::new("/nonexistent/x.model"),
+            None,
             None,
             2,
             None,

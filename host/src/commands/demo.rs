@@ -25,6 +25,9 @@ pub struct DemoArgs {
     /// Rule-distilled student model shown as `distilled` (and `distilled+rules`), or `none`.
     #[arg(long, default_value = demo::DEFAULT_STUDENT)]
     pub student: PathBuf,
+    /// Model trained under the demo's rules, shown as `rules-dnn+rules`, or `none`.
+    #[arg(long, default_value = demo::DEFAULT_RULES_MODEL)]
+    pub rules_model: PathBuf,
     /// Operator rules of the rows dnn+rules, distilled+rules and sjf+rules; without --rule the
     /// demo uses util<=0.8, work-conserving and shorter-first.
     #[command(flatten)]
@@ -41,6 +44,7 @@ pub struct DemoArgs {
 /// A missing or invalid model, bad rules, or files that cannot be written.
 pub fn run(a: &DemoArgs) -> Result<()> {
     let student = (a.student.as_os_str() != "none").then_some(a.student.as_path());
+    let rules_model = (a.rules_model.as_os_str() != "none").then_some(a.rules_model.as_path());
     let rules = RuleArgs {
         rules: if a.rules.rules.is_empty() {
             demo::DEFAULT_RULES.map(String::from).to_vec()
@@ -52,6 +56,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let plan = demo::plan(
         &a.model,
         student,
+        rules_model,
         usize_of(a.jobsets, "--jobsets")?,
         rules.projection()?,
         a.guard.settings_or_renewal()?,
