@@ -65,19 +65,32 @@ impl Multiplier {
         Some(Multiplier { q: q as i32, shift })
     }
 
+    /// A multiplier from its stored form (as [`Multiplier::q`] and [`Multiplier::shift`] give
+    /// it): `q` in `[2^30, 2^31)` and `shift` in `[-31, 30]`, or `q = 0, shift = 0` for `M = 0`;
+    /// `None` for anything else. `const`, so a network can be a `static` in flash.
+    pub const fn from_raw(q: i32, shift: i32) -> Option<Multiplier> {
+        let zero = q == 0 && shift == 0;
+        let normal = q >= 1 << 30 && shift >= -31 && shift <= 30;
+        if zero || normal {
+            Some(Multiplier { q, shift })
+        } else {
+            None
+        }
+    }
+
     /// The Q31 mantissa `q`.
-    pub fn q(self) -> i32 {
+    pub const fn q(self) -> i32 {
         self.q
     }
 
     /// The power-of-two exponent: positive shifts left, negative shifts right.
-    pub fn shift(self) -> i32 {
+    pub const fn shift(self) -> i32 {
         self.shift
     }
 
     /// The real value `q * 2^(shift - 31)`.
-    pub fn real(self) -> f64 {
-        let mut m = f64::from(self.q);
+    pub const fn real(self) -> f64 {
+        let mut m = self.q as f64;
         let mut e = self.shift - 31;
         while e > 0 {
             m *= 2.0;

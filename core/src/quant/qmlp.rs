@@ -40,6 +40,8 @@ pub enum Quantity {
     Multiplier,
     /// The worst-case accumulator (or its requantized value) could leave `i32`.
     Accumulator,
+    /// A weight is -128, outside the symmetric range `[-127, 127]`.
+    Weight,
 }
 
 /// Why a network could not be quantized.
@@ -103,6 +105,7 @@ impl fmt::Display for QuantError {
                     Quantity::Bias => "bias does not fit in int32",
                     Quantity::Multiplier => "requantization multiplier is 2^30 or more",
                     Quantity::Accumulator => "worst-case accumulator does not fit in int32",
+                    Quantity::Weight => "a weight is -128, outside [-127, 127]",
                 };
                 write!(f, "{l} unit {unit}: {w}")
             }
@@ -145,18 +148,18 @@ impl HiddenRange {
 /// [`QMlp::quantize`] or [`QMlp::from_range`], which check every bound the integer path relies on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QMlp<const I: usize, const H: usize, const O: usize> {
-    w1: [[i8; I]; H],
-    b1: [i32; H],
-    m1: [Multiplier; H],
-    w2: [[i8; H]; O],
-    b2: [i32; O],
-    m2: [Multiplier; O],
-    input_scale: f32,
-    input_inv_scale: f32,
-    hidden_scale: f32,
-    output_scale: f32,
-    w1_scale: [f32; H],
-    w2_scale: [f32; O],
+    pub(super) w1: [[i8; I]; H],
+    pub(super) b1: [i32; H],
+    pub(super) m1: [Multiplier; H],
+    pub(super) w2: [[i8; H]; O],
+    pub(super) b2: [i32; O],
+    pub(super) m2: [Multiplier; O],
+    pub(super) input_scale: f32,
+    pub(super) input_inv_scale: f32,
+    pub(super) hidden_scale: f32,
+    pub(super) output_scale: f32,
+    pub(super) w1_scale: [f32; H],
+    pub(super) w2_scale: [f32; O],
 }
 
 /// Symmetric per-channel weights: `s = max |w| / 127` (`zero_scale` for an all-zero channel),
@@ -190,18 +193,24 @@ fn dot_q<const N: usize>(bias: i32, w: &[i8; N], x: &[u8; N]) -> i32 {
 }
 
 /// The worst-case magnitude of `bias + sum of n products`, in i64.
-fn worst_acc(bias: i32, n: usize) -> i64 {
-    let n = i64::try_from(n).unwrap_or(i64::MAX);
-    i64::from(bias)
+pub(super) const fn worst_acc(bias: i32, n: usize) -> i64 {
+    // Network shapes are far below i64::MAX.
+    let n = if n as u64 > i64::MAX as u64 {
+        i64::MAX
+    } else {
+        n as i64
+    };
+    (bias as i64)
         .abs()
-        .saturating_add(n.saturating_mul(i64::from(WEIGHT_MAX * ACT_MAX)))
+        .saturating_add(n.saturating_mul((WEIGHT_MAX * ACT_MAX) as i64))
 }
 
 /// Checks that [`Multiplier::apply`] of every accumulator up to `worst` in magnitude stays in
 /// range: the left shift, and the product `worst * M` (plus one for rounding).
-fn fits_after(worst: i64, m: Multiplier) -> bool {
-    let limit = i64::from(i32::MAX);
-    let shifted = worst.saturating_mul(1i64 << m.shift().clamp(0, 30));
+pub(super) const fn fits_after(worst: i64, m: Multiplier) -> bool {
+    let limit = i32::MAX as i64;
+    let left = if m.shift() > 0 { m.shift() } else { 0 };
+    let shifted = worst.saturating_mul(1i64 << left);
     shifted <= limit && (worst as f64) * m.real() + 1.0 <= limit as f64
 }
 
