@@ -56,11 +56,13 @@
 //! 1860 + 124 + 248 + 8 = 2240 bytes against 7564.
 //!
 //! Files: [`fixed`] (the fixed-point requantization arithmetic), [`qmlp`] (the int8 network, its
-//! calibration and quantization), [`parts`] (the network as plain parts, for a `static` literal
+//! calibration and quantization), `kernel` (its inner loops: four units per pass over the
+//! input, and the input quantization without a `roundf` call), [`parts`] (the network as plain parts, for a `static` literal
 //! in flash); the int8 policy is the generic [`Policy`] over a [`QMlp`]
 //! ([`QPolicy`]).
 
 pub mod fixed;
+mod kernel;
 pub mod parts;
 pub mod qmlp;
 

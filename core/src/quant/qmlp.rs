@@ -5,6 +5,7 @@
 use core::fmt;
 
 use super::fixed::Multiplier;
+use super::kernel::{dot_rows, quantize_code};
 use crate::network::Network;
 use crate::nn::Mlp;
 
@@ -184,8 +185,10 @@ fn quantize_bias(b: f32, scale: f64) -> Option<i32> {
         .then_some(r as i32)
 }
 
-/// `bias + sum_i w[i] * x[i]` in int32. Each product is at most `127 * 255` in magnitude and the
-/// quantizer bounds the sum, so the wrapping adds never wrap.
+/// `bias + sum_i w[i] * x[i]` in int32, one row at a time: the reference form of
+/// `kernel::dot_rows`. Each product is at most `127 * 255` in magnitude and the quantizer bounds
+/// the sum, so the wrapping adds never wrap.
+#[cfg(test)]
 fn dot_q<const N: usize>(bias: i32, w: &[i8; N], x: &[u8; N]) -> i32 {
     w.iter().zip(x.iter()).fold(bias, |acc, (&w, &x)| {
         acc.wrapping_add(i32::from(w) * i32::from(x))
@@ -385,33 +388,28 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
     /// a NaN becomes 0.
     pub fn quantize_input(&self, x: &[f32; I], xq: &mut [u8; I]) {
         for (q, &v) in xq.iter_mut().zip(x.iter()) {
-            let r = libm::roundf(v * self.input_inv_scale);
-            *q = if r >= ACT_MAX as f32 {
-                u8::MAX
-            } else if r > 0.0 {
-                r as u8
-            } else {
-                0
-            };
+            // `roundf` and the clamp, without a call per feature (`kernel::quantize_code`).
+            *q = quantize_code(v * self.input_inv_scale);
         }
     }
 
     /// Quantized hidden activations `h_q` (shape `[H]`, scale [`QMlp::hidden_scale`]) from a
     /// quantized input (shape `[I]`): integer only.
     pub fn hidden_q(&self, xq: &[u8; I], h: &mut [u8; H]) {
-        let units = self.w1.iter().zip(self.b1.iter()).zip(self.m1.iter());
-        for (hj, ((w, &b), m)) in h.iter_mut().zip(units) {
+        let mut acc = [0i32; H];
+        dot_rows(&self.w1, &self.b1, xq, &mut acc);
+        for ((hj, &a), m) in h.iter_mut().zip(acc.iter()).zip(self.m1.iter()) {
             // ReLU and saturation: clamp to [zero point, 255].
-            *hj = m.apply(dot_q(b, w, xq)).clamp(0, ACT_MAX) as u8;
+            *hj = m.apply(a).clamp(0, ACT_MAX) as u8;
         }
     }
 
     /// Quantized logits (shape `[O]`, scale [`QMlp::output_scale`]) from quantized hidden
     /// activations: integer only.
     pub fn output_q(&self, h: &[u8; H], logits: &mut [i32; O]) {
-        let units = self.w2.iter().zip(self.b2.iter()).zip(self.m2.iter());
-        for (lk, ((w, &b), m)) in logits.iter_mut().zip(units) {
-            *lk = m.apply(dot_q(b, w, h));
+        dot_rows(&self.w2, &self.b2, h, logits);
+        for (lk, m) in logits.iter_mut().zip(self.m2.iter()) {
+            *lk = m.apply(*lk);
         }
     }
 
