@@ -41,8 +41,8 @@ use whitebox_core::{
     Action, Cluster, EndMode, GuardMode, GuardParams, Job, PolicyError, Projected, Scheduler,
 };
 use whitebox_firmware::{
-    guarded, play, shield, COMPACT_INT8, COMPACT_NET, GOLDEN, HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS,
-    IMAGE_NET, INPUTS, OUTPUTS, SLOTS,
+    guarded, play, shield, COMPACT_INT8, COMPACT_NET, GOLDEN, HEAVY_END, HEAVY_JOBS, HIDDEN,
+    IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS,
 };
 
 /// Room for the kept states (`default-heavy` has 124 decisions).
