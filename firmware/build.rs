@@ -8,8 +8,12 @@
 //! `include_bytes!` (`MODELS`), after checking its length and CRC-32 against the trace and its
 //! shape against the firmware's network. It also decodes the shipped model with
 //! `whitebox_core::model::load` into a `static` network literal (`$OUT_DIR/compact_net.rs`,
-//! weights in flash) and writes a pseudo-random network of the image encoder's shape
-//! (`$OUT_DIR/image_net.rs`) for the size and instruction-count images.
+//! weights in flash), quantizes it to int8 with the ranges of its int8 golden trace (as the
+//! host's `int8:PATH` policy does) into a checked `QMlp::from_parts` literal
+//! (`$OUT_DIR/compact_int8.rs`), and writes a pseudo-random network of the image encoder's shape
+//! (`$OUT_DIR/image_net.rs`) for the size and instruction-count images. A trace of the int8
+//! policy (`int8` section) also carries its quantization ranges (`INT8_{n}`), and its logits are
+//! `i32` bit patterns.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,6 +71,9 @@ fn main() {
     }
     let mut list = Vec::new();
     let mut heavy_end = None;
+    // The shipped model's int8 ranges (input_max, hidden_max, calibration states), from its
+    // first int8 trace.
+    let mut shipped_int8: Option<(f32, f32, u64)> = None;
     for (n, path) in files.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(path).expect("read trace");
@@ -144,6 +151,34 @@ fn main() {
             }
             None => "None".to_string(),
         };
+        let int8 = match t.get("int8") {
+            Some(q) => {
+                let bits = |k: &str| {
+                    let b = q[k].as_u64().unwrap_or_else(|| panic!("{name}: int8.{k}"));
+                    u32::try_from(b).unwrap_or_else(|_| panic!("{name}: int8.{k} is not 32 bits"))
+                };
+                let (input, hidden) = (bits("input_max_bits"), bits("hidden_max_bits"));
+                let states = q["calibration_states"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{name}: int8.calibration_states"));
+                if t["model"]["path"] == MODEL {
+                    let ranges = (f32::from_bits(input), f32::from_bits(hidden), states);
+                    assert!(
+                        shipped_int8.is_none_or(|r| r == ranges),
+                        "{name}: the shipped model's int8 traces disagree on its ranges"
+                    );
+                    shipped_int8 = Some(ranges);
+                }
+                writeln!(
+                    code,
+                    "static INT8_{n}: GoldenInt8 = GoldenInt8 {{ input_max_bits: {input:#010x}, \
+                     hidden_max_bits: {hidden:#010x}, calibration_states: {states} }};"
+                )
+                .unwrap();
+                format!("Some(&INT8_{n})")
+            }
+            None => "None".to_string(),
+        };
         let s = &t["summary"];
         let f64_bits = |v: &Value| match v.as_f64() {
             Some(x) => format!("Some({:#018x})", x.to_bits()),
@@ -151,7 +186,7 @@ fn main() {
         };
         list.push(format!(
             "    Golden {{ name: {name:?}, model: {model_index}, end: {end}, jobs: JOBS_{n}, \
-             decisions: DECISIONS_{n}, rules: {rules}, guard: {guard}, \
+             decisions: DECISIONS_{n}, rules: {rules}, guard: {guard}, int8: {int8}, \
              final_time: {}, allocated: {}, mean_slowdown_bits: {}, total_reward_bits: {} }},",
             s["final_time"],
             s["allocated"],
@@ -201,7 +236,9 @@ fn main() {
     )
     .unwrap();
     std::fs::write(out.join("golden.rs"), code).expect("write golden.rs");
-    networks(&model, &out);
+    let int8 =
+        shipped_int8.expect("an int8 golden trace of the shipped model (record --policy int8:...)");
+    networks(&model, int8, &out);
 }
 
 /// Checks the model a trace names (`{"path", "bytes", "crc32"}`) and returns its index in
@@ -399,8 +436,10 @@ fn golden_rules(code: &mut String, n: usize, name: &str, rules: &Value, decision
     .unwrap();
 }
 
-/// Writes the shipped model as a `Mlp` literal, and a pseudo-random image-encoder network.
-fn networks(model: &[u8], out: &Path) {
+/// Writes the shipped model as a `Mlp` literal, its int8 quantization with the ranges `int8`
+/// (input_max, hidden_max, calibration states) as a `QMlp::from_parts` literal, and a
+/// pseudo-random image-encoder network.
+fn networks(model: &[u8], int8: (f32, f32, u64), out: &Path) {
     use whitebox_core::encoding::{compact_len, Encoding};
     use whitebox_core::image::image_len;
     use whitebox_core::model;
@@ -420,6 +459,15 @@ fn networks(model: &[u8], out: &Path) {
     let params: Vec<f32> = net.params().copied().collect();
     let text = mlp_literal(compact_len(SLOTS), HIDDEN, OUTPUTS, &params);
     std::fs::write(out.join("compact_net.rs"), text).expect("write compact_net.rs");
+    let (input_max, hidden_max, samples) = int8;
+    let range = whitebox_core::quant::HiddenRange {
+        max: hidden_max,
+        samples,
+    };
+    let q = whitebox_core::quant::QMlp::from_range(&net, input_max, &range)
+        .expect("the shipped model quantizes with its int8 trace's ranges");
+    std::fs::write(out.join("compact_int8.rs"), qmlp_literal(&q.to_parts()))
+        .expect("write compact_int8.rs");
 
     // Image encoder, 10 slots: weights uniform in [-0.05, 0.05) from a fixed xorshift stream.
     // Only the shape matters for size and speed.
@@ -436,6 +484,54 @@ fn networks(model: &[u8], out: &Path) {
         .collect();
     let text = mlp_literal(inputs, HIDDEN, OUTPUTS, &params);
     std::fs::write(out.join("image_net.rs"), text).expect("write image_net.rs");
+}
+
+/// A `QMlp::from_parts(QParts { .. })` expression, evaluated at compile time (an invalid part is
+/// a compile error, not a run-time panic). Floats as bit patterns, multipliers through
+/// `Multiplier::from_raw`.
+fn qmlp_literal<const I: usize, const H: usize, const O: usize>(
+    p: &whitebox_core::quant::QParts<I, H, O>,
+) -> String {
+    use whitebox_core::quant::Multiplier;
+    let ints = |v: &[i32]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let bytes = |v: &[i8]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let rows = |r: Vec<String>| r.join(",\n");
+    let f = |x: f32| format!("f32::from_bits({:#010x})", x.to_bits());
+    let fs = |v: &[f32]| v.iter().map(|&x| f(x)).collect::<Vec<_>>().join(",");
+    let ms = |v: &[Multiplier]| {
+        v.iter()
+            .map(|m| format!("multiplier({}, {})", m.q(), m.shift()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        "match QMlp::from_parts(QParts {{\nw1: [{}],\nb1: [{}],\nm1: [{}],\nw2: [{}],\nb2: [{}],\n\
+         m2: [{}],\ninput_scale: {},\ninput_inv_scale: {},\nhidden_scale: {},\n\
+         output_scale: {},\nw1_scale: [{}],\nw2_scale: [{}],\n}}) {{\n\
+         Ok(q) => q,\nErr(_) => panic!(\"the int8 network's parts are out of range\"),\n}}\n",
+        rows(p.w1.iter().map(|r| format!("[{}]", bytes(r))).collect()),
+        ints(&p.b1),
+        ms(&p.m1),
+        rows(p.w2.iter().map(|r| format!("[{}]", bytes(r))).collect()),
+        ints(&p.b2),
+        ms(&p.m2),
+        f(p.input_scale),
+        f(p.input_inv_scale),
+        f(p.hidden_scale),
+        f(p.output_scale),
+        fs(&p.w1_scale),
+        fs(&p.w2_scale),
+    )
 }
 
 /// An `Mlp { w1, b1, w2, b2 }` expression of shape `i -> h -> o` from parameters in model-file

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=thumbv7em-none-eabihf
-IMAGES="size_empty size_compact size_compact_shield size_compact_guard size_image"
+IMAGES="size_empty size_compact size_compact_int8 size_compact_shield size_compact_guard size_image"
 GOLDEN=firmware/sizes.golden
 DOC=docs/performance.md
 TOLERANCE=10 # percent
@@ -40,7 +40,7 @@ measure() {
       END { printf "%s %d %d", name, text, ro; printf " %d %d\n", data, bss }' |
       while read -r name text ro data bss; do
         w=0
-        for h in $(arm-none-eabi-nm -S "$(elf "$name")" | awk '/(COMPACT|IMAGE)_NET/ { print $2 }'); do
+        for h in $(arm-none-eabi-nm -S "$(elf "$name")" | awk '/(COMPACT|IMAGE)_(NET|INT8)/ { print $2 }'); do
           w=$((w + 16#$h))
         done
         echo "$name $text $ro $w $data $bss"
@@ -161,12 +161,15 @@ reports the lowest overwritten word over semihosting (counts every frame from re
 |---|---|---|---|---|---|---|---|---|
 $(row size_empty "harness only (\`size_empty\`)")
 $(row size_compact "compact, M = 10, shipped model (\`size_compact\`)")
+$(row size_compact_int8 "compact, M = 10, shipped model quantized to int8 (\`size_compact_int8\`)")
 $(row size_compact_shield "compact + shield (\`util<=0.8\`, work-conserving) (\`size_compact_shield\`)")
 $(row size_compact_guard "compact + guard (renewal, SJF fallback, one shadow episode) (\`size_compact_guard\`)")
 $(row size_image "image, M = 10, random 4480-20-11 network (\`size_image\`)")
 
-Decisions played per image: compact ${decisions[size_compact]}, compact + shield ${decisions[size_compact_shield]}, compact + guard ${decisions[size_compact_guard]}, image ${decisions[size_image]}
-(the image network is not trained, so its episode differs). \`firmware/sizes.golden\` holds the
+Decisions played per image: compact ${decisions[size_compact]}, compact int8 ${decisions[size_compact_int8]}, compact + shield ${decisions[size_compact_shield]}, compact + guard ${decisions[size_compact_guard]}, image ${decisions[size_image]}
+(the int8 policy decides differently in places and the image network is not trained, so their
+episodes differ). The int8 weights static (\`COMPACT_INT8\`) holds the 2 240 bytes inference needs
+and the per-unit \`f32\` weight scales (124 bytes, for reports). \`firmware/sizes.golden\` holds the
 size columns; \`.ci/run\` rebuilds the images and fails if code, weights or \`.data\` + \`.bss\` of
 any image grew by more than ${TOLERANCE} % (toolchain noise stays well inside that).
 
@@ -191,8 +194,27 @@ measured function, divided by 124).
 |---|---|---|
 | compact, M = 10, shipped model | **$(fmt "$(m4f compact)")** | $(fmt "$(x86 compact)") |
 | compact + shield | $(fmt "$(m4f compact+shield)") | $(fmt "$(x86 compact+shield)") |
+| compact int8 (shipped model quantized, \`int8:PATH\`) | **$(fmt "$(m4f compact-int8)")** | $(fmt "$(x86 compact-int8)") |
+| compact int8 + shield | $(fmt "$(m4f compact-int8+shield)") | $(fmt "$(x86 compact-int8+shield)") |
 | image, M = 10 (4480-20-11) | $(fmt "$(m4f image)") | $(fmt "$(x86 image)") |
 | image + shield | $(fmt "$(m4f image+shield)") | $(fmt "$(x86 image+shield)") |
+
+The parts of a compact decision, each timed alone on the same 124 states (Cortex-M4F): the
+encoding, the action mask, and the network's forward pass on the encoded observations. The int8
+forward pass is the input quantization (\`x * 255\` rounded half away from zero, clamped) and the
+integer layers (\`i8 x u8\` products summed in \`i32\`, four units per pass over the input and two
+inputs per iteration, then TFLite's fixed-point requantization per unit). Plain Rust: stable Rust
+has no DSP intrinsics, and the core has no \`unsafe\` (so no \`asm!\`); the compiler emits one
+\`ldrsb\` and one \`smlabb\` per product and loads each input code once per four units.
+
+| part | Cortex-M4F instructions |
+|---|---|
+| compact encoding | $(fmt "$(m4f part/encode)") |
+| action mask | $(fmt "$(m4f part/mask)") |
+| network, f32 | $(fmt "$(m4f part/network-f32)") |
+| network, int8 | **$(fmt "$(m4f part/network-int8)")** |
+| of which the input quantization | $(fmt "$(m4f part/int8-quantize-input)") |
+| of which the integer layers and requantization | $(fmt "$(m4f part/int8-integer-layers)") |
 
 ### Guarded decisions (Cortex-M4F)
 

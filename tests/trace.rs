@@ -496,3 +496,114 @@ fn explain_says_a_guarded_decision_was_sjfs() {
         "{stdout}"
     );
 }
+
+// ---- Traces of the int8 policy (`record --policy int8:PATH`) ----
+
+/// The shipped traces of the int8 policy, with the `--rule` texts they were recorded with.
+const INT8_TRACES: [(&str, &[&str]); 4] = [
+    ("default-heavy-int8.json", &[]),
+    ("default-adversarial-int8.json", &[]),
+    (
+        "default-heavy-rules-int8.json",
+        &["util<=0.8", "work-conserving"],
+    ),
+    ("distilled-heavy-int8.json", &[]),
+];
+
+#[test]
+fn int8_traces_record_byte_for_byte_and_decide_by_their_integer_logits() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (name, rules) in INT8_TRACES {
+        let value = load(name);
+        // The quantization of `int8:PATH`: input range 1 (0x3f800000), a calibrated hidden
+        // range, and the calibration's 20 job sets.
+        let q = &value["int8"];
+        assert_eq!(q["input_max_bits"], 0x3f80_0000_u32, "{name}");
+        assert!(
+            q["calibration_states"].as_u64().unwrap_or(0) > 1000,
+            "{name}"
+        );
+        // Without rules the action is the allowed output with the largest i32 logit (lowest
+        // index on ties): decided here from the stored bits, read as two's complement.
+        if rules.is_empty() {
+            for d in value["decisions"].as_array().unwrap_or(&Vec::new()) {
+                let valid: Vec<bool> = d["valid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .map(|c| c == '1')
+                    .collect();
+                let logits: Vec<i32> = d["logits_bits"]
+                    .as_array()
+                    .unwrap_or(&Vec::new())
+                    .iter()
+                    .map(|b| (b.as_u64().unwrap_or(0) as u32).cast_signed())
+                    .collect();
+                assert_eq!(logits.len(), 11, "{name}");
+                let mut best: Option<usize> = None;
+                for (k, &l) in logits.iter().enumerate() {
+                    if valid[k] && best.is_none_or(|b| l > logits[b]) {
+                        best = Some(k);
+                    }
+                }
+                assert_eq!(d["action"].as_u64(), best.map(|b| b as u64), "{name}: {d}");
+            }
+        }
+        let model = format!(
+            "int8:{}",
+            value["model"]["path"].as_str().unwrap_or_default()
+        );
+        let source = value["source"].as_str().unwrap_or_default().to_string();
+        let tmp =
+            std::env::temp_dir().join(format!("whitebox-trace-{}-{name}", std::process::id()));
+        let mut args = vec!["record", "--policy", &model, "--jobs", &source];
+        for r in rules {
+            args.extend(["--rule", r]);
+        }
+        args.push("--out");
+        let o = Command::new(BIN)
+            .current_dir(&root)
+            .args(&args)
+            .arg(&tmp)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let got = std::fs::read_to_string(&tmp).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::remove_file(&tmp).ok();
+        let expected =
+            std::fs::read_to_string(golden_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+#[test]
+fn a_tampered_int8_logit_is_reported_as_an_integer() {
+    let mut value = load("default-heavy-int8.json");
+    let bits = &mut value["decisions"][5]["logits_bits"][3];
+    let old = bits.as_u64().unwrap_or_else(|| panic!("no logit bits"));
+    *bits = serde_json::json!(old ^ 1);
+    let copy = std::env::temp_dir().join(format!(
+        "whitebox-trace-{}-tampered-int8.json",
+        std::process::id()
+    ));
+    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let out = whitebox(&[
+        "replay",
+        copy.to_str().unwrap_or_default(),
+        "--model",
+        model.to_str().unwrap_or_default(),
+    ]);
+    std::fs::remove_file(&copy).ok();
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    let int = |b: u64| (b as u32).cast_signed();
+    let expected = format!(
+        "first divergence at decision 5, field `logits_bits[3]`: expected {:#010x} ({}), got {:#010x} ({})",
+        old ^ 1,
+        int(old ^ 1),
+        old,
+        int(old)
+    );
+    assert!(stdout.contains(&expected), "{stdout}\nwanted: {expected}");
+}

@@ -23,8 +23,10 @@ use whitebox_core::guard::{
     Guard, GuardError, GuardMode, GuardParams, GuardStats, Handover, HandoverReason, Leader,
 };
 use whitebox_core::model::{self, ModelError};
+use whitebox_core::network::Network;
 use whitebox_core::nn::Mlp;
-use whitebox_core::nn::MlpPolicy;
+use whitebox_core::policy::Policy as GenericPolicy;
+use whitebox_core::quant::{HiddenRange, Multiplier, QMlp, QParts, QuantError};
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected,
@@ -41,6 +43,8 @@ pub const INPUTS: usize = compact_len(SLOTS);
 pub const HIDDEN: usize = 20;
 /// The embedded network's shape.
 pub type Net = Mlp<INPUTS, HIDDEN, OUTPUTS>;
+/// The int8 network of that shape.
+pub type QNet = QMlp<INPUTS, HIDDEN, OUTPUTS>;
 /// Input length of DeepRM's image encoder for 10 slots (`20 x 224`).
 pub const IMAGE_INPUTS: usize = whitebox_core::image::image_len(SLOTS);
 /// A network for the image encoder, 10 slots, 20 hidden units.
@@ -49,6 +53,21 @@ pub type ImageNet = Mlp<IMAGE_INPUTS, HIDDEN, OUTPUTS>;
 /// The shipped model's weights (`fixtures/models/default.model`), decoded at build time with
 /// `whitebox_core::model::load`: the same bits as [`load_model`] produces, kept in flash.
 pub static COMPACT_NET: Net = include!(concat!(env!("OUT_DIR"), "/compact_net.rs"));
+
+/// The shipped model quantized to int8 as the host's `int8:PATH` policy quantizes it (the
+/// calibrated hidden range of its int8 golden trace), built at build time with
+/// `QMlp::from_range` and written as a `QMlp::from_parts` literal that is checked at compile
+/// time: 2 240 bytes in flash, no quantization at run time.
+pub static COMPACT_INT8: QNet = include!(concat!(env!("OUT_DIR"), "/compact_int8.rs"));
+
+/// A multiplier of the generated int8 literal. Only evaluated at compile time (in the `static`
+/// above), where an invalid one stops the build.
+const fn multiplier(q: i32, shift: i32) -> Multiplier {
+    match Multiplier::from_raw(q, shift) {
+        Some(m) => m,
+        None => panic!("invalid requantization multiplier"),
+    }
+}
 
 /// A network of the image encoder's shape (4480 -> 20 -> 11, 89 851 parameters) with
 /// pseudo-random weights in `[-0.05, 0.05)` generated at build time. Not a trained model: only
@@ -75,6 +94,50 @@ pub fn shield() -> whitebox_core::Projection {
     let _ = rules.push(Rule::UtilizationCap { max: cap }, 1.0);
     let _ = rules.push(Rule::WorkConserving { max: cap }, 1.0);
     whitebox_core::Projection::shield(rules)
+}
+
+/// A logit as a golden trace stores it: an `f32` logit's bit pattern, an int8 network's `i32`
+/// logit as two's complement.
+pub trait LogitBits: Copy {
+    /// The stored bit pattern.
+    fn bits(self) -> u32;
+}
+
+impl LogitBits for f32 {
+    fn bits(self) -> u32 {
+        self.to_bits()
+    }
+}
+
+impl LogitBits for i32 {
+    fn bits(self) -> u32 {
+        self.cast_unsigned()
+    }
+}
+
+/// The int8 quantization a trace of the host's `int8:PATH` policy was recorded with.
+pub struct GoldenInt8 {
+    /// `input_max` as an `f32` bit pattern.
+    pub input_max_bits: u32,
+    /// The calibrated `hidden_max` as an `f32` bit pattern.
+    pub hidden_max_bits: u32,
+    /// States the host's calibration observed.
+    pub calibration_states: u64,
+}
+
+impl GoldenInt8 {
+    /// `net` quantized with these ranges (`QMlp::from_range`, as the host does after its
+    /// calibration).
+    ///
+    /// # Errors
+    /// The [`QuantError`] of a network or range that cannot be quantized.
+    pub fn quantize(&self, net: &Net) -> Result<QNet, QuantError> {
+        let range = HiddenRange {
+            max: f32::from_bits(self.hidden_max_bits),
+            samples: self.calibration_states,
+        };
+        QMlp::from_range(net, f32::from_bits(self.input_max_bits), &range)
+    }
 }
 
 /// A model file a golden trace was recorded with, embedded byte for byte.
@@ -174,21 +237,22 @@ impl GoldenGuard {
     }
 }
 
-/// The firmware's learned policy (greedy, compact encoder).
-pub type Policy<'m> = MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
+/// The firmware's learned policy (greedy, compact encoder) with the `f32` network or another
+/// ([`QNet`]).
+pub type Policy<'m, N = Net> = GenericPolicy<'m, Compact, N, SLOTS, INPUTS, OUTPUTS>;
 
 /// The guard's learned scheduler: the policy, projected onto rules if there are any.
 // Built once per episode and never moved on the decision path; without a heap there is no box
 // to shrink the projected variant into.
 #[allow(clippy::large_enum_variant)]
-pub enum Learned<'m> {
+pub enum Learned<'m, N: Network<INPUTS, OUTPUTS> = Net> {
     /// The policy as it is.
-    Plain(Policy<'m>),
+    Plain(Policy<'m, N>),
     /// The policy projected onto rules.
-    Projected(Projected<Policy<'m>, OUTPUTS>),
+    Projected(Projected<Policy<'m, N>, OUTPUTS>),
 }
 
-impl Scheduler<SLOTS> for Learned<'_> {
+impl<N: Network<INPUTS, OUTPUTS>> Scheduler<SLOTS> for Learned<'_, N> {
     fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
         match self {
             Learned::Plain(p) => p.decide(cluster),
@@ -216,22 +280,22 @@ impl Scheduler<SLOTS> for Fallback {
 }
 
 /// The guarded learned scheduler of the firmware.
-pub type Guarded<'a, 'm> = Guard<'a, Learned<'m>, Fallback, SLOTS>;
+pub type Guarded<'a, 'm, N = Net> = Guard<'a, Learned<'m, N>, Fallback, SLOTS>;
 
 /// The greedy policy of `net` guarded against SJF with `params` on the episode of `jobs`, both
 /// projected onto `projection` if given (as `whitebox record --guard` builds it).
 ///
 /// # Errors
 /// [`GuardError::Episode`] for an invalid job sequence.
-pub fn guarded<'a, 'm>(
-    net: &'m Net,
+pub fn guarded<'a, 'm, N: Network<INPUTS, OUTPUTS>>(
+    net: &'m N,
     mask_invalid: bool,
     projection: Option<&Projection>,
     params: GuardParams,
     jobs: &'a [Job],
     end: EndMode,
-) -> Result<Guarded<'a, 'm>, GuardError> {
-    let policy = MlpPolicy::new(net, mask_invalid);
+) -> Result<Guarded<'a, 'm, N>, GuardError> {
+    let policy = Policy::new(net, mask_invalid);
     let (learned, fallback) = match projection {
         None => (Learned::Plain(policy), Fallback::Plain(Sjf)),
         Some(p) => (
@@ -258,6 +322,8 @@ pub struct Golden {
     pub rules: Option<&'static GoldenRules>,
     /// The guard and its hand-overs, for a guarded trace.
     pub guard: Option<&'static GoldenGuard>,
+    /// For a trace of the int8 policy: its quantization; the logits are then `i32`.
+    pub int8: Option<&'static GoldenInt8>,
     /// Final time step.
     pub final_time: u32,
     /// Jobs allocated.
@@ -403,12 +469,16 @@ pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelErr
 
 /// The greedy policy (projected onto the recorded rules, if any), checking each decision
 /// against the golden one as it goes.
-struct Checker<'a, 'm> {
-    policy: Policy<'m>,
+/// A guard being replayed: the guard, the recorded hand-overs, how many were made and the last
+/// one.
+type Replayed<'a, 'm, N> = (Guarded<'a, 'm, N>, &'a [Handover], usize, Option<Handover>);
+
+struct Checker<'a, 'm, N: Network<INPUTS, OUTPUTS>> {
+    policy: Policy<'m, N>,
     projection: Option<(Projection, &'a [GoldenProjection])>,
     /// With a guard: the guard, the recorded hand-overs, how many were made and the last one
     /// (the lookahead mode may hand over more than once in a step, each unlike the one before).
-    guard: Option<(Guarded<'a, 'm>, &'a [Handover], usize, Option<Handover>)>,
+    guard: Option<Replayed<'a, 'm, N>>,
     expected: &'a [GoldenDecision],
     next: usize,
     first: Option<Mismatch>,
@@ -479,7 +549,10 @@ fn compare_projection(
     None
 }
 
-impl Checker<'_, '_> {
+impl<N: Network<INPUTS, OUTPUTS>> Checker<'_, '_, N>
+where
+    N::Logit: LogitBits,
+{
     fn compare(
         &self,
         cluster: &Cluster<SLOTS>,
@@ -507,8 +580,8 @@ impl Checker<'_, '_> {
             return miss(Field::Time, e.time.into(), cluster.now().into());
         }
         for (k, (&want, got)) in e.logits.iter().zip(self.policy.logits().iter()).enumerate() {
-            if want != got.to_bits() {
-                return miss(Field::Logit(k), want.into(), got.to_bits().into());
+            if want != got.bits() {
+                return miss(Field::Logit(k), want.into(), got.bits().into());
             }
         }
         let valid = self
@@ -549,7 +622,7 @@ impl Checker<'_, '_> {
     }
 }
 
-impl Checker<'_, '_> {
+impl<N: Network<INPUTS, OUTPUTS>> Checker<'_, '_, N> {
     /// Compares a hand-over made here with the next recorded one.
     fn compare_handover(&mut self, h: Handover) -> Option<Mismatch> {
         let decision = self.next;
@@ -587,14 +660,21 @@ impl Checker<'_, '_> {
     }
 }
 
-impl Scheduler<SLOTS> for Checker<'_, '_> {
+impl<N: Network<INPUTS, OUTPUTS>> Scheduler<SLOTS> for Checker<'_, '_, N>
+where
+    N::Logit: LogitBits,
+{
     fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
         self.policy.evaluate(cluster);
         let (action, projected) = match &self.projection {
             None => (self.policy.greedy()?, None),
-            // As the core's `Projected` scheduler decides.
+            // As the core's `Projected` scheduler decides: on the real-valued logits.
             Some((p, _)) => {
-                let d = p.project(self.policy.logits(), self.policy.valid(), cluster)?;
+                let mut real = [0.0f32; OUTPUTS];
+                for (r, &l) in real.iter_mut().zip(self.policy.logits()) {
+                    *r = self.policy.net().real_logit(l);
+                }
+                let d = p.project(&real, self.policy.valid(), cluster)?;
                 (d.action, Some(d))
             }
         };
@@ -620,12 +700,20 @@ impl Scheduler<SLOTS> for Checker<'_, '_> {
     }
 }
 
-/// Replays `golden` with `net` (loaded from its model, [`Golden::model`]), projected onto its
-/// recorded rules if it has any, and returns the number of decisions, or the first mismatch.
+/// Replays `golden` with `net` (loaded from its model, [`Golden::model`], and for an int8 trace
+/// quantized with [`GoldenInt8::quantize`]), projected onto its recorded rules if it has any,
+/// and returns the number of decisions, or the first mismatch.
 ///
 /// # Errors
 /// The first [`Mismatch`].
-pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, Mismatch> {
+pub fn replay<N: Network<INPUTS, OUTPUTS>>(
+    golden: &Golden,
+    net: &N,
+    mask_invalid: bool,
+) -> Result<usize, Mismatch>
+where
+    N::Logit: LogitBits,
+{
     let fail = |field, decision| Mismatch {
         decision,
         field,
@@ -649,7 +737,7 @@ pub fn replay(golden: &Golden, net: &Net, mask_invalid: bool) -> Result<usize, M
     let mut episode: Episode<'_, SLOTS> =
         Episode::new(golden.jobs, golden.end, &mut ()).map_err(|_| fail(Field::Run, 0))?;
     let mut checker = Checker {
-        policy: MlpPolicy::new(net, mask_invalid),
+        policy: Policy::new(net, mask_invalid),
         projection,
         guard,
         expected: golden.decisions,

@@ -8,7 +8,8 @@
 //!   target/release/examples/decisions compact
 //! ```
 //!
-//! Cases: `compact`, `compact+shield`, `image`, `image+shield` (the image network has
+//! Cases: `compact`, `compact+shield`, `compact-int8`, `compact-int8+shield` (the shipped model
+//! quantized as the `int8:PATH` policy quantizes it), `image`, `image+shield` (the image network has
 //! pseudo-random weights; speed does not depend on them). Prints the number of decisions;
 //! callgrind's total `Ir` divided by it is the instructions per decision.
 
@@ -20,6 +21,7 @@ use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
 use whitebox_core::image::image_len;
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
+use whitebox_core::quant::QPolicy;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     model, run, Action, Cluster, EndMode, Episode, Permille, PolicyError, Projected, Projection,
@@ -102,7 +104,27 @@ fn main() -> Result<()> {
     }
     let compact = || MlpPolicy::<Compact, M, CI, H, O>::new(&net, true);
     let image = || MlpPolicy::<Image, M, II, H, O>::new(&image_net, true);
+    // The int8 policy of `int8:PATH` (quantized with its fixed calibration), for its cases only.
+    let qnet = if case.starts_with("compact-int8") {
+        let loaded =
+            whitebox_runtime::models::int8::load_int8(&root.join("fixtures/models/default.model"))?;
+        match loaded.int8.as_deref().map(|q| &q.net) {
+            Some(whitebox_runtime::models::Arch::Compact10(q)) => Some(q.clone()),
+            _ => bail!("the shipped model is not a compact 10-slot network"),
+        }
+    } else {
+        None
+    };
+    let int8 = || {
+        qnet.as_deref()
+            .map(|q| QPolicy::<Compact, M, CI, H, O>::new(q, true))
+            .context("int8 network")
+    };
     let n = match case.as_str() {
+        "compact-int8" => decide_all(&mut int8()?, &states),
+        "compact-int8+shield" => {
+            decide_all(&mut Projected::<_, O>::new(int8()?, shield()?), &states)
+        }
         "compact" => decide_all(&mut compact(), &states),
         "compact+shield" => decide_all(&mut Projected::<_, O>::new(compact(), shield()?), &states),
         "image" => decide_all(&mut image(), &states),

@@ -15,6 +15,7 @@ pub struct Multiplier {
 /// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a * b / 2^31)` with the nudge of
 /// gemmlowp (so exact halves round up: `1.5 -> 2`, `-1.5 -> -1`), saturating the one overflow
 /// `i32::MIN * i32::MIN`.
+#[inline]
 pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
@@ -27,14 +28,15 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded half away from zero, with
 /// `exponent` clamped to `[0, 31]`.
+#[inline]
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
     let e = exponent.clamp(0, 31);
-    let x = i64::from(x);
-    let mask = (1i64 << e) - 1;
+    // In i32 (as gemmlowp): the mask `2^e - 1` fits for e <= 31, and `(x >> e) + 1` cannot
+    // overflow (`x >> e <= 2^30` for e >= 1; for e = 0 the remainder is 0 and nothing is added).
+    let mask = (1u32 << e).wrapping_sub(1).cast_signed();
     let remainder = x & mask;
-    let threshold = (mask >> 1) + i64::from(x < 0);
-    // |x >> e| <= 2^30 for e >= 1, and x itself for e = 0: always an i32.
-    ((x >> e) + i64::from(remainder > threshold)) as i32
+    let threshold = (mask >> 1) + i32::from(x < 0);
+    (x >> e) + i32::from(remainder > threshold)
 }
 
 impl Multiplier {
@@ -65,19 +67,32 @@ impl Multiplier {
         Some(Multiplier { q: q as i32, shift })
     }
 
+    /// A multiplier from its stored form (as [`Multiplier::q`] and [`Multiplier::shift`] give
+    /// it): `q` in `[2^30, 2^31)` and `shift` in `[-31, 30]`, or `q = 0, shift = 0` for `M = 0`;
+    /// `None` for anything else. `const`, so a network can be a `static` in flash.
+    pub const fn from_raw(q: i32, shift: i32) -> Option<Multiplier> {
+        let zero = q == 0 && shift == 0;
+        let normal = q >= 1 << 30 && shift >= -31 && shift <= 30;
+        if zero || normal {
+            Some(Multiplier { q, shift })
+        } else {
+            None
+        }
+    }
+
     /// The Q31 mantissa `q`.
-    pub fn q(self) -> i32 {
+    pub const fn q(self) -> i32 {
         self.q
     }
 
     /// The power-of-two exponent: positive shifts left, negative shifts right.
-    pub fn shift(self) -> i32 {
+    pub const fn shift(self) -> i32 {
         self.shift
     }
 
     /// The real value `q * 2^(shift - 31)`.
-    pub fn real(self) -> f64 {
-        let mut m = f64::from(self.q);
+    pub const fn real(self) -> f64 {
+        let mut m = self.q as f64;
         let mut e = self.shift - 31;
         while e > 0 {
             m *= 2.0;
@@ -94,6 +109,7 @@ impl Multiplier {
     /// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^left, q), right)` with
     /// `left = max(shift, 0)`, `right = max(-shift, 0)`. The left shift saturates instead of
     /// overflowing (the quantizer makes sure it never has to).
+    #[inline]
     pub fn apply(self, x: i32) -> i32 {
         let left = self.shift.clamp(0, 30);
         let right = self.shift.saturating_neg().clamp(0, 31);

@@ -56,13 +56,18 @@
 //! 1860 + 124 + 248 + 8 = 2240 bytes against 7564.
 //!
 //! Files: [`fixed`] (the fixed-point requantization arithmetic), [`qmlp`] (the int8 network, its
-//! calibration and quantization); the int8 policy is the generic [`Policy`] over a [`QMlp`]
+//! calibration and quantization), `kernel` (its inner loops: four units per pass over the
+//! input, and the input quantization without a `roundf` call), [`parts`] (the network as plain parts, for a `static` literal
+//! in flash); the int8 policy is the generic [`Policy`] over a [`QMlp`]
 //! ([`QPolicy`]).
 
 pub mod fixed;
+mod kernel;
+pub mod parts;
 pub mod qmlp;
 
 pub use fixed::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier};
+pub use parts::QParts;
 pub use qmlp::{
     HiddenRange, QLayer, QMlp, QScratch, QuantError, Quantity, Tensor, ACT_MAX, WEIGHT_MAX,
 };

@@ -5,6 +5,7 @@
 use core::fmt;
 
 use super::fixed::Multiplier;
+use super::kernel::{dot_rows, quantize_code};
 use crate::network::Network;
 use crate::nn::Mlp;
 
@@ -40,6 +41,8 @@ pub enum Quantity {
     Multiplier,
     /// The worst-case accumulator (or its requantized value) could leave `i32`.
     Accumulator,
+    /// A weight is -128, outside the symmetric range `[-127, 127]`.
+    Weight,
 }
 
 /// Why a network could not be quantized.
@@ -103,6 +106,7 @@ impl fmt::Display for QuantError {
                     Quantity::Bias => "bias does not fit in int32",
                     Quantity::Multiplier => "requantization multiplier is 2^30 or more",
                     Quantity::Accumulator => "worst-case accumulator does not fit in int32",
+                    Quantity::Weight => "a weight is -128, outside [-127, 127]",
                 };
                 write!(f, "{l} unit {unit}: {w}")
             }
@@ -145,18 +149,18 @@ impl HiddenRange {
 /// [`QMlp::quantize`] or [`QMlp::from_range`], which check every bound the integer path relies on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QMlp<const I: usize, const H: usize, const O: usize> {
-    w1: [[i8; I]; H],
-    b1: [i32; H],
-    m1: [Multiplier; H],
-    w2: [[i8; H]; O],
-    b2: [i32; O],
-    m2: [Multiplier; O],
-    input_scale: f32,
-    input_inv_scale: f32,
-    hidden_scale: f32,
-    output_scale: f32,
-    w1_scale: [f32; H],
-    w2_scale: [f32; O],
+    pub(super) w1: [[i8; I]; H],
+    pub(super) b1: [i32; H],
+    pub(super) m1: [Multiplier; H],
+    pub(super) w2: [[i8; H]; O],
+    pub(super) b2: [i32; O],
+    pub(super) m2: [Multiplier; O],
+    pub(super) input_scale: f32,
+    pub(super) input_inv_scale: f32,
+    pub(super) hidden_scale: f32,
+    pub(super) output_scale: f32,
+    pub(super) w1_scale: [f32; H],
+    pub(super) w2_scale: [f32; O],
 }
 
 /// Symmetric per-channel weights: `s = max |w| / 127` (`zero_scale` for an all-zero channel),
@@ -181,8 +185,10 @@ fn quantize_bias(b: f32, scale: f64) -> Option<i32> {
         .then_some(r as i32)
 }
 
-/// `bias + sum_i w[i] * x[i]` in int32. Each product is at most `127 * 255` in magnitude and the
-/// quantizer bounds the sum, so the wrapping adds never wrap.
+/// `bias + sum_i w[i] * x[i]` in int32, one row at a time: the reference form of
+/// `kernel::dot_rows`. Each product is at most `127 * 255` in magnitude and the quantizer bounds
+/// the sum, so the wrapping adds never wrap.
+#[cfg(test)]
 fn dot_q<const N: usize>(bias: i32, w: &[i8; N], x: &[u8; N]) -> i32 {
     w.iter().zip(x.iter()).fold(bias, |acc, (&w, &x)| {
         acc.wrapping_add(i32::from(w) * i32::from(x))
@@ -190,18 +196,24 @@ fn dot_q<const N: usize>(bias: i32, w: &[i8; N], x: &[u8; N]) -> i32 {
 }
 
 /// The worst-case magnitude of `bias + sum of n products`, in i64.
-fn worst_acc(bias: i32, n: usize) -> i64 {
-    let n = i64::try_from(n).unwrap_or(i64::MAX);
-    i64::from(bias)
+pub(super) const fn worst_acc(bias: i32, n: usize) -> i64 {
+    // Network shapes are far below i64::MAX.
+    let n = if n as u64 > i64::MAX as u64 {
+        i64::MAX
+    } else {
+        n as i64
+    };
+    (bias as i64)
         .abs()
-        .saturating_add(n.saturating_mul(i64::from(WEIGHT_MAX * ACT_MAX)))
+        .saturating_add(n.saturating_mul((WEIGHT_MAX * ACT_MAX) as i64))
 }
 
 /// Checks that [`Multiplier::apply`] of every accumulator up to `worst` in magnitude stays in
 /// range: the left shift, and the product `worst * M` (plus one for rounding).
-fn fits_after(worst: i64, m: Multiplier) -> bool {
-    let limit = i64::from(i32::MAX);
-    let shifted = worst.saturating_mul(1i64 << m.shift().clamp(0, 30));
+pub(super) const fn fits_after(worst: i64, m: Multiplier) -> bool {
+    let limit = i32::MAX as i64;
+    let left = if m.shift() > 0 { m.shift() } else { 0 };
+    let shifted = worst.saturating_mul(1i64 << left);
     shifted <= limit && (worst as f64) * m.real() + 1.0 <= limit as f64
 }
 
@@ -376,33 +388,28 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
     /// a NaN becomes 0.
     pub fn quantize_input(&self, x: &[f32; I], xq: &mut [u8; I]) {
         for (q, &v) in xq.iter_mut().zip(x.iter()) {
-            let r = libm::roundf(v * self.input_inv_scale);
-            *q = if r >= ACT_MAX as f32 {
-                u8::MAX
-            } else if r > 0.0 {
-                r as u8
-            } else {
-                0
-            };
+            // `roundf` and the clamp, without a call per feature (`kernel::quantize_code`).
+            *q = quantize_code(v * self.input_inv_scale);
         }
     }
 
     /// Quantized hidden activations `h_q` (shape `[H]`, scale [`QMlp::hidden_scale`]) from a
     /// quantized input (shape `[I]`): integer only.
     pub fn hidden_q(&self, xq: &[u8; I], h: &mut [u8; H]) {
-        let units = self.w1.iter().zip(self.b1.iter()).zip(self.m1.iter());
-        for (hj, ((w, &b), m)) in h.iter_mut().zip(units) {
+        let mut acc = [0i32; H];
+        dot_rows(&self.w1, &self.b1, xq, &mut acc);
+        for ((hj, &a), m) in h.iter_mut().zip(acc.iter()).zip(self.m1.iter()) {
             // ReLU and saturation: clamp to [zero point, 255].
-            *hj = m.apply(dot_q(b, w, xq)).clamp(0, ACT_MAX) as u8;
+            *hj = m.apply(a).clamp(0, ACT_MAX) as u8;
         }
     }
 
     /// Quantized logits (shape `[O]`, scale [`QMlp::output_scale`]) from quantized hidden
     /// activations: integer only.
     pub fn output_q(&self, h: &[u8; H], logits: &mut [i32; O]) {
-        let units = self.w2.iter().zip(self.b2.iter()).zip(self.m2.iter());
-        for (lk, ((w, &b), m)) in logits.iter_mut().zip(units) {
-            *lk = m.apply(dot_q(b, w, h));
+        dot_rows(&self.w2, &self.b2, h, logits);
+        for (lk, m) in logits.iter_mut().zip(self.m2.iter()) {
+            *lk = m.apply(*lk);
         }
     }
 

@@ -11,6 +11,11 @@
 //!    (encode, forward, mask, argmax; with the shield also the rule truths, two masked softmaxes
 //!    and the projected argmax) gives the instructions per decision: `ticks * 40 / N`.
 //!
+//!    The int8 policy (the shipped model quantized, [`COMPACT_INT8`]) decides on the same states,
+//!    alone and with the shield; and the parts of a decision are timed on their own over the
+//!    same states: the compact encoding, the action mask, and the network's forward pass (f32,
+//!    int8 with its input quantization, and the int8 integer layers alone).
+//!
 //! 4. Guarded decisions: a guard is stateful (its shadow follows the episode), so the policy
 //!    alone and guarded (renewal, budget and lookahead mode, default `eps` and `c`) each play an episode
 //!    and only the time inside `decide` is counted (policy, shadow step(s), comparison), on the
@@ -27,14 +32,17 @@ use cortex_m::peripheral::SYST;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
-use whitebox_core::encoding::{Compact, Image};
+use whitebox_core::encoding::{Compact, Encoder, Image};
+use whitebox_core::network::Network;
 use whitebox_core::nn::MlpPolicy;
+use whitebox_core::policy::valid_actions;
+use whitebox_core::quant::QPolicy;
 use whitebox_core::{
     Action, Cluster, EndMode, GuardMode, GuardParams, Job, PolicyError, Projected, Scheduler,
 };
 use whitebox_firmware::{
-    guarded, play, shield, COMPACT_NET, GOLDEN, HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS,
-    IMAGE_NET, INPUTS, OUTPUTS, SLOTS,
+    guarded, play, shield, COMPACT_INT8, COMPACT_NET, GOLDEN, HEAVY_END, HEAVY_JOBS, HIDDEN,
+    IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS,
 };
 
 /// Room for the kept states (`default-heavy` has 124 decisions).
@@ -45,6 +53,7 @@ const RELOAD: u32 = 0x00FF_FFFF;
 const CALIBRATION_INSTRUCTIONS: u32 = 12_000;
 
 type CompactPolicy<'m> = MlpPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
+type CompactInt8<'m> = QPolicy<'m, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS>;
 type ImagePolicy<'m> = MlpPolicy<'m, Image, SLOTS, IMAGE_INPUTS, HIDDEN, OUTPUTS>;
 
 /// Decides with the inner policy and keeps a copy of every state it decides on.
@@ -97,6 +106,54 @@ fn time<S: Scheduler<SLOTS>>(scheduler: &mut S, states: &[Cluster<SLOTS>]) -> u3
         let _ = black_box(scheduler.decide(black_box(s)));
     }
     ticks(start, now())
+}
+
+/// Times the parts of a compact decision on their own over `states`: the encoding, the mask,
+/// and the forward pass of the f32 and the int8 network on the encoded observations.
+fn parts(states: &[Cluster<SLOTS>], per_tick: u32) {
+    let mut obs = [[0.0f32; INPUTS]; MAX_STATES];
+    let n = states.len().min(MAX_STATES);
+    let start = now();
+    for (s, o) in states.iter().zip(obs.iter_mut()) {
+        Compact::encode(black_box(s), black_box(o));
+    }
+    report("part/encode", n, ticks(start, now()), per_tick);
+    let start = now();
+    for s in states {
+        black_box(valid_actions::<SLOTS, OUTPUTS>(black_box(s), true));
+    }
+    report("part/mask", n, ticks(start, now()), per_tick);
+    let obs = obs.get(..n).unwrap_or(&[]);
+    let mut scratch = COMPACT_NET.scratch();
+    let mut logits = [0.0f32; OUTPUTS];
+    let start = now();
+    for o in obs {
+        COMPACT_NET.forward(black_box(o), &mut scratch, &mut logits);
+        black_box(&logits);
+    }
+    report("part/network-f32", n, ticks(start, now()), per_tick);
+    let mut scratch = COMPACT_INT8.scratch();
+    let mut logits = [0i32; OUTPUTS];
+    let start = now();
+    for o in obs {
+        Network::forward(&COMPACT_INT8, black_box(o), &mut scratch, &mut logits);
+        black_box(&logits);
+    }
+    report("part/network-int8", n, ticks(start, now()), per_tick);
+    let (mut xq, mut h) = ([0u8; INPUTS], [0u8; HIDDEN]);
+    let start = now();
+    for o in obs {
+        COMPACT_INT8.quantize_input(black_box(o), &mut xq);
+        black_box(&xq);
+    }
+    report("part/int8-quantize-input", n, ticks(start, now()), per_tick);
+    let start = now();
+    for _ in obs {
+        COMPACT_INT8.hidden_q(black_box(&xq), &mut h);
+        COMPACT_INT8.output_q(black_box(&h), &mut logits);
+        black_box(&logits);
+    }
+    report("part/int8-integer-layers", n, ticks(start, now()), per_tick);
 }
 
 /// Decides with the inner scheduler in a played episode, counting the ticks inside `decide`
@@ -228,6 +285,14 @@ fn main() -> ! {
         Projected::new(CompactPolicy::new(&COMPACT_NET, true), shield());
     let t = time(&mut shielded, states);
     report("compact+shield", states.len(), t, per_tick);
+    let mut int8 = CompactInt8::new(&COMPACT_INT8, true);
+    let t = time(&mut int8, states);
+    report("compact-int8", states.len(), t, per_tick);
+    let mut shielded: Projected<_, OUTPUTS> =
+        Projected::new(CompactInt8::new(&COMPACT_INT8, true), shield());
+    let t = time(&mut shielded, states);
+    report("compact-int8+shield", states.len(), t, per_tick);
+    parts(states, per_tick);
     let mut image = ImagePolicy::new(&IMAGE_NET, true);
     report("image", states.len(), time(&mut image, states), per_tick);
     let mut shielded: Projected<_, OUTPUTS> =

@@ -17,7 +17,9 @@ use whitebox_core::cluster::inv_len_scaled;
 use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{Action, Episode, Event, Observer, Step, Summary};
 use whitebox_firmware::monitor::Monitor;
-use whitebox_firmware::{load_model, replay, Golden, Net, GOLDEN, MODELS, SLOTS};
+use whitebox_firmware::{
+    load_model, replay, Golden, Mismatch, Net, COMPACT_INT8, GOLDEN, MODELS, SLOTS,
+};
 
 /// AHP, DN, FZ and RMode bits of FPSCR: all zero is IEEE 754 round-to-nearest-even with
 /// subnormals and NaN payloads handled in full (the reset state).
@@ -240,47 +242,34 @@ fn main() -> ! {
             }
         };
         for g in traces {
-            match replay(g, &net, mask) {
-                Ok(n) => {
-                    let what = match (g.rules.is_some(), g.guard.is_some()) {
-                        (true, false) => {
-                            "actions, logit bits, rule verdicts and projected probability bits equal"
+            let result = match g.int8 {
+                None => replay(g, &net, mask),
+                Some(q) => match q.quantize(&net) {
+                    Ok(qnet) => {
+                        // The build script quantized the shipped model with the same ranges on
+                        // the host: this core's quantization must give the same network.
+                        if i == 0 {
+                            let same = qnet == COMPACT_INT8;
+                            hprintln!(
+                                "{} {}: quantized here ({} hidden_max {:?}), {} the build-time int8 network",
+                                if same { "ok" } else { "FAIL" },
+                                g.name,
+                                model.path,
+                                qnet.hidden_scale() * 255.0,
+                                if same { "equals" } else { "differs from" }
+                            );
+                            t.check(same);
                         }
-                        (true, true) => {
-                            "actions, logit bits, rule verdicts, projected probability bits, \
-                             hand-overs, deciders and guard counters equal"
-                        }
-                        (false, true) => {
-                            "actions, logit bits, hand-overs, deciders and guard counters equal"
-                        }
-                        (false, false) => "actions and logit bits equal",
-                    };
-                    hprintln!("ok {} ({} decisions: {})", g.name, n, what);
-                    t.check(true);
-                }
-                Err(m) if m.field.hex() => {
-                    hprintln!(
-                        "FAIL {} decision {}: {} expected {:#010x}, got {:#010x}",
-                        g.name,
-                        m.decision,
-                        m.field,
-                        m.expected,
-                        m.got
-                    );
-                    t.check(false);
-                }
-                Err(m) => {
-                    hprintln!(
-                        "FAIL {} decision {}: {} expected {}, got {}",
-                        g.name,
-                        m.decision,
-                        m.field,
-                        m.expected,
-                        m.got
-                    );
-                    t.check(false);
-                }
-            }
+                        replay(g, &qnet, mask)
+                    }
+                    Err(e) => {
+                        hprintln!("FAIL {}: cannot quantize {}: {}", g.name, model.path, e);
+                        t.check(false);
+                        continue;
+                    }
+                },
+            };
+            report(&mut t, g, result);
             check_monitor(&mut t, g);
         }
     }
@@ -292,5 +281,55 @@ fn main() -> ! {
     });
     loop {
         cortex_m::asm::nop();
+    }
+}
+
+/// Prints and counts the outcome of one trace's replay.
+fn report(t: &mut Tally, g: &Golden, result: Result<usize, Mismatch>) {
+    match result {
+        Ok(n) => {
+            let what = match (g.rules.is_some(), g.guard.is_some()) {
+                (true, false) => {
+                    "actions, logit bits, rule verdicts and projected probability bits equal"
+                }
+                (true, true) => {
+                    "actions, logit bits, rule verdicts, projected probability bits, \
+                     hand-overs, deciders and guard counters equal"
+                }
+                (false, true) => {
+                    "actions, logit bits, hand-overs, deciders and guard counters equal"
+                }
+                (false, false) => "actions and logit bits equal",
+            };
+            let int8 = if g.int8.is_some() {
+                "int8 network, i32 logits; "
+            } else {
+                ""
+            };
+            hprintln!("ok {} ({} decisions, {}{})", g.name, n, int8, what);
+            t.check(true);
+        }
+        Err(m) if m.field.hex() => {
+            hprintln!(
+                "FAIL {} decision {}: {} expected {:#010x}, got {:#010x}",
+                g.name,
+                m.decision,
+                m.field,
+                m.expected,
+                m.got
+            );
+            t.check(false);
+        }
+        Err(m) => {
+            hprintln!(
+                "FAIL {} decision {}: {} expected {}, got {}",
+                g.name,
+                m.decision,
+                m.field,
+                m.expected,
+                m.got
+            );
+            t.check(false);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Panic-freedom probe of the decision path: loads the shipped model, plays its golden job
 //! sets (observe, encode, forward, mask, argmax, the rule projection for traces recorded with
-//! rules, apply) and checks them against the traces. The
+//! rules, apply; for int8 traces the quantization and the int8 network) and checks them against
+//! the traces. The
 //! panic handler is `panic-never`, so the release build fails to link if any panicking branch
 //! is reachable from this code. It also runs under QEMU and exits with the check's result.
 #![no_std]
@@ -23,7 +24,13 @@ fn main() -> ! {
             Ok(mask) => GOLDEN
                 .iter()
                 .filter(|g| g.model == m)
-                .all(|g| replay(black_box(g), black_box(&net), mask).is_ok()),
+                .all(|g| match g.int8 {
+                    None => replay(black_box(g), black_box(&net), mask).is_ok(),
+                    Some(q) => match black_box(q).quantize(black_box(&net)) {
+                        Ok(qnet) => replay(black_box(g), black_box(&qnet), mask).is_ok(),
+                        Err(_) => false,
+                    },
+                }),
             Err(_) => false,
         }
     });

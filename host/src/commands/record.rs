@@ -13,7 +13,7 @@ use crate::args::{EndArg, GuardArgs, RuleArgs};
 /// Arguments of `whitebox record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// The learned policy, `model:PATH` (baselines have no logits to record).
+    /// The learned policy, `model:PATH` or `int8:PATH` (baselines have no logits to record).
     #[arg(long)]
     pub policy: String,
     /// Job file: JSON with a `jobs` array of {arrival, len, res}, sorted by arrival.
@@ -43,13 +43,17 @@ pub struct RecordArgs {
 /// Runs `whitebox record`.
 ///
 /// # Errors
-/// A policy that is not `model:PATH`, and as [`record`]; a failure to write the trace.
+/// A policy that is not `model:PATH` or `int8:PATH`, and as [`record`]; a failure to write the
+/// trace.
 pub fn run(a: &RecordArgs) -> Result<()> {
-    let PolicyName::Model(path) = PolicyName::parse(&a.policy).context("--policy")? else {
-        bail!(
-            "--policy {}: record needs a learned policy model:PATH (baselines have no logits)",
+    let (path, int8) = match PolicyName::parse(&a.policy).context("--policy")? {
+        PolicyName::Model(path) => (path, false),
+        PolicyName::Int8(path) => (path, true),
+        _ => bail!(
+            "--policy {}: record needs a learned policy model:PATH or int8:PATH (baselines have \
+             no logits)",
             a.policy
-        );
+        ),
     };
     let jobs = jobfile::load(&a.jobs)?;
     a.rules.projection()?;
@@ -57,6 +61,7 @@ pub fn run(a: &RecordArgs) -> Result<()> {
     let guard = a.guard.settings()?.map(|s| s.params);
     let t = record(
         &path,
+        int8,
         &jobs,
         &a.jobs.to_string_lossy(),
         end_ref(a.end.into(), a.simu_len, a.time_cap),

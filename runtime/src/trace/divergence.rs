@@ -191,6 +191,9 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
             got.slots.to_string(),
         );
     }
+    if expected.int8 != got.int8 {
+        return div(None, "int8", json(&expected.int8), json(&got.int8));
+    }
     if expected.rules != got.rules {
         return div(None, "rules", json(&expected.rules), json(&got.rules));
     }
@@ -220,8 +223,25 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
         if e.time != g.time {
             return div(d, "time", e.time.to_string(), g.time.to_string());
         }
-        if let Some(d) = bits_divergence(k, "logits_bits", "logits", &e.logits_bits, &g.logits_bits)
+        if let Some(mut d) =
+            bits_divergence(k, "logits_bits", "logits", &e.logits_bits, &g.logits_bits)
         {
+            if expected.int8.is_some() {
+                // The int8 network's logits are `i32`, not `f32` bit patterns.
+                let index = d
+                    .field
+                    .trim_start_matches("logits_bits[")
+                    .trim_end_matches(']');
+                if let Ok(i) = index.parse::<usize>() {
+                    let int = |v: &[u32]| {
+                        v.get(i).map_or(String::new(), |&b| {
+                            format!("{b:#010x} ({})", b.cast_signed())
+                        })
+                    };
+                    d.expected = int(&e.logits_bits);
+                    d.got = int(&g.logits_bits);
+                }
+            }
             return Some(d);
         }
         if e.valid != g.valid {
@@ -487,6 +507,7 @@ mod tests {
             version: VERSION,
             model: model_ref("m.model", &[0; 8]),
             slots: 2,
+            int8: None,
             end: end_ref(End::AllDone, 50, 100),
             rules: Some(r),
             guard: None,

@@ -28,6 +28,22 @@ pub struct ModelRef {
     pub crc32: u32,
 }
 
+/// The int8 network a trace was recorded with: the trace's f32 model quantized with
+/// [`whitebox_core::quant::QMlp::from_range`] at these ranges (the `int8:PATH` policy's
+/// calibration, [`crate::models::int8`]). Its decisions' `logits_bits` are the `i32` logits as
+/// two's complement bit patterns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Int8Ref {
+    /// The input range `input_max` as an `f32` bit pattern (the input scale is it / 255).
+    pub input_max_bits: u32,
+    /// The calibrated hidden range `hidden_max` as an `f32` bit pattern (the hidden scale is it
+    /// / 255).
+    pub hidden_max_bits: u32,
+    /// States the calibration observed.
+    pub calibration_states: u64,
+}
+
 /// How the episode ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,7 +124,8 @@ pub struct Decision {
     pub action: usize,
     /// Allowed outputs, one character per output index: `1` allowed, `0` masked.
     pub valid: String,
-    /// The logits' `f32` bit patterns (`f32::to_bits`), by output index.
+    /// The logits' bit patterns by output index: `f32::to_bits`, or for an int8 trace the `i32`
+    /// logits as two's complement (`i32::cast_unsigned`).
     pub logits_bits: Vec<u32>,
     /// With rules: the policy's own greedy choice (argmax of the allowed logits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,6 +283,10 @@ pub struct Trace {
     pub model: ModelRef,
     /// Job slots `M` (from the model).
     pub slots: u8,
+    /// For a trace of the int8 policy (`int8:PATH`): the quantization ranges; absent for the
+    /// f32 policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8: Option<Int8Ref>,
     /// The end mode.
     pub end: EndRef,
     /// The rules every decision was projected onto; absent for a run without rules.
@@ -300,6 +321,10 @@ impl Trace {
         let jobs = self.jobs.iter().map(one_line).collect::<Result<_>>()?;
         let decisions = self.decisions.iter().map(one_line).collect::<Result<_>>()?;
         let summary = serde_json::to_string_pretty(&self.summary)?.replace('\n', "\n  ");
+        let int8 = match &self.int8 {
+            Some(q) => format!("\n  \"int8\": {},", serde_json::to_string(q)?),
+            None => String::new(),
+        };
         let rules = match &self.rules {
             Some(r) => format!("\n  \"rules\": {},", serde_json::to_string(r)?),
             None => String::new(),
@@ -319,11 +344,12 @@ impl Trace {
             None => String::new(),
         };
         Ok(format!(
-            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},\n  \"end\": {},{}{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
+            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},{}\n  \"end\": {},{}{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
             serde_json::to_string(&self.format)?,
             self.version,
             serde_json::to_string(&self.model)?,
             self.slots,
+            int8,
             serde_json::to_string(&self.end)?,
             rules,
             guard,
@@ -429,6 +455,7 @@ pub(super) mod tests {
                 crc32: 0xdead_beef,
             },
             slots: 5,
+            int8: None,
             end: end_ref(End::NoNewJob, 50, 100),
             source: "jobs.json".into(),
             jobs: vec![TraceJob {

@@ -8,6 +8,10 @@
 //! projected probabilities as `f32` bit patterns and whether the rules changed the decision.
 //! Without rules these fields are absent and the format is exactly the one of rule-free traces.
 //!
+//! For the int8 policy (`int8:PATH`) the trace also holds the quantization ranges (top-level
+//! `int8`) and the logits are the network's `i32` ones as two's complement bit patterns; replay
+//! quantizes the model again with the same calibration.
+//!
 //! The format is described in `docs/embedded.md` ("Audit trace format"). A trace's `jobs` array has
 //! the job-file layout, so a trace is also a valid `--jobs` file. The firmware test in
 //! `firmware/` compiles the traces in `fixtures/golden/` into its image and checks the same bits
@@ -20,8 +24,8 @@ mod replay;
 
 pub use divergence::{first_divergence, Divergence};
 pub use format::{
-    end_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef, Metrics, ModelRef, RuleRef,
-    RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
+    end_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef, Int8Ref, Metrics, ModelRef,
+    RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
 pub use record::{record, trace, Recorded};
 pub use replay::{episode_of, replay, rerecord, TraceEpisode};

@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use crate::models::{AnyModel, LoadedModel, HIDDEN};
+use crate::models::{Arch, Family, LoadedModel};
 use anyhow::{Context, Result};
-use whitebox_core::encoding::{Compact, Encoder, Image};
+use whitebox_core::encoding::{compact_len, Compact, Encoder, Image};
 use whitebox_core::guard::{Guard, GuardParams};
-use whitebox_core::nn::Mlp;
-use whitebox_core::nn::MlpPolicy;
+use whitebox_core::image::image_len;
+use whitebox_core::network::Network;
+use whitebox_core::policy::Policy;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projected, Projection, Rule,
     Scheduler, Sjf, Summary,
@@ -15,8 +16,26 @@ use whitebox_core::{
 
 use super::format::{
     end_mode, leader_name, model_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef,
-    RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
+    Int8Ref, RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
+
+/// A logit as a trace stores it: an `f32` logit's bit pattern, an `i32` logit (int8 network) as
+/// two's complement.
+trait LogitBits: Copy {
+    fn bits(self) -> u32;
+}
+
+impl LogitBits for f32 {
+    fn bits(self) -> u32 {
+        self.to_bits()
+    }
+}
+
+impl LogitBits for i32 {
+    fn bits(self) -> u32 {
+        self.cast_unsigned()
+    }
+}
 
 /// A scheduler borrowed as a trait object, so the guard can hold a plain or a projected one.
 struct Dyn<'s, const M: usize>(&'s mut dyn Scheduler<M>);
@@ -31,8 +50,9 @@ impl<const M: usize> Scheduler<M> for Dyn<'_, M> {
 /// logits and mask, projected onto `projection`'s rules when there are any (as the core's
 /// `Projected` scheduler decides). With a `guard` (around the same policy), the guard decides
 /// and the record also says which scheduler it gave the decision to, and every hand-over.
-struct Tracing<'m, 'g, E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> {
-    policy: MlpPolicy<'m, E, M, I, H, O>,
+struct Tracing<'m, 'g, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
+{
+    policy: Policy<'m, E, N, M, I, O>,
     projection: Option<&'m Projection>,
     guard: Option<Guard<'g, Dyn<'g, M>, Dyn<'g, M>, M>>,
     decisions: Vec<Decision>,
@@ -44,8 +64,10 @@ fn flags(bits: impl Iterator<Item = bool>) -> String {
     bits.map(|v| if v { '1' } else { '0' }).collect()
 }
 
-impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize> Scheduler<M>
-    for Tracing<'_, '_, E, M, I, H, O>
+impl<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize> Scheduler<M>
+    for Tracing<'_, '_, E, N, M, I, O>
+where
+    N::Logit: LogitBits,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.policy.evaluate(cluster);
@@ -54,13 +76,18 @@ impl<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>
             time: cluster.now(),
             action: M,
             valid: flags(self.policy.valid().iter().copied()),
-            logits_bits: self.policy.logits().iter().map(|l| l.to_bits()).collect(),
+            logits_bits: self.policy.logits().iter().map(|l| l.bits()).collect(),
             ..Decision::default()
         };
         let mut action = match self.projection {
             None => self.policy.greedy()?,
             Some(p) => {
-                let q = p.project(self.policy.logits(), self.policy.valid(), cluster)?;
+                // As the core's `Projected` scheduler decides: on the real-valued logits.
+                let mut real = [0.0f32; O];
+                for (r, &l) in real.iter_mut().zip(self.policy.logits()) {
+                    *r = self.policy.net().real_logit(l);
+                }
+                let q = p.project(&real, self.policy.valid(), cluster)?;
                 let rules = 0..p.rules().len();
                 d.raw_choice = Some(q.raw_choice);
                 d.rule_verdicts = Some(
@@ -112,23 +139,23 @@ pub struct Recorded {
     pub guard: Option<GuardRef>,
 }
 
-fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
-    net: &Mlp<I, H, O>,
+fn trace_net<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>(
+    net: &N,
     mask_invalid: bool,
     jobs: &[Job],
     end: EndMode,
     projection: Option<&Projection>,
     guard: Option<GuardParams>,
-) -> Result<Recorded> {
+) -> Result<Recorded>
+where
+    N::Logit: LogitBits,
+{
     let mut episode: Episode<'_, M> = Episode::new(jobs, end, &mut ())?;
     // The guard's schedulers: the learned policy and SJF, both projected onto the same rules
     // when there are any (docs/guard.md, "Composition with rules").
-    let mut learned_plain = MlpPolicy::<E, M, I, H, O>::new(net, mask_invalid);
+    let mut learned_plain = Policy::<E, N, M, I, O>::new(net, mask_invalid);
     let mut learned_projected = projection.map(|p| {
-        Projected::<_, O>::new(
-            MlpPolicy::<E, M, I, H, O>::new(net, mask_invalid),
-            p.clone(),
-        )
+        Projected::<_, O>::new(Policy::<E, N, M, I, O>::new(net, mask_invalid), p.clone())
     });
     let mut sjf_plain = Sjf;
     let mut sjf_projected = projection.map(|p| Projected::<_, O>::new(Sjf, p.clone()));
@@ -143,8 +170,8 @@ fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     let guard = guard
         .map(|p| Guard::new(Dyn(learned), Dyn(fallback), p, jobs, end))
         .transpose()?;
-    let mut scheduler = Tracing::<E, M, I, H, O> {
-        policy: MlpPolicy::new(net, mask_invalid),
+    let mut scheduler = Tracing::<E, N, M, I, O> {
+        policy: Policy::new(net, mask_invalid),
         projection,
         guard,
         decisions: Vec::new(),
@@ -169,9 +196,9 @@ fn trace_net<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     })
 }
 
-/// Plays `jobs` with the greedy policy of `model`, projected onto `projection`'s rules if given
-/// and guarded against SJF (under the same rules) with `guard` if given, and returns every
-/// decision, the metrics and the guard's record.
+/// Plays `jobs` with the greedy policy of `model` (its int8 network when it has one), projected
+/// onto `projection`'s rules if given and guarded against SJF (under the same rules) with `guard`
+/// if given, and returns every decision, the metrics and the guard's record.
 ///
 /// # Errors
 /// Invalid jobs, or a policy error (a non-finite logit).
@@ -182,22 +209,40 @@ pub fn trace(
     projection: Option<&Projection>,
     guard: Option<GuardParams>,
 ) -> Result<Recorded> {
-    use whitebox_core::encoding::compact_len;
-    use whitebox_core::image::image_len;
     let mask = model.header.meta.mask_invalid;
+    match &model.int8 {
+        Some(q) => trace_arch(&q.net, mask, jobs, end, projection, guard),
+        None => trace_arch(&model.net, mask, jobs, end, projection, guard),
+    }
+}
+
+fn trace_arch<F: Family>(
+    net: &Arch<F>,
+    mask: bool,
+    jobs: &[Job],
+    end: EndMode,
+    projection: Option<&Projection>,
+    guard: Option<GuardParams>,
+) -> Result<Recorded>
+where
+    <F::Net<{ compact_len(5) }, 6> as Network<{ compact_len(5) }, 6>>::Logit: LogitBits,
+    <F::Net<{ compact_len(10) }, 11> as Network<{ compact_len(10) }, 11>>::Logit: LogitBits,
+    <F::Net<{ image_len(5) }, 6> as Network<{ image_len(5) }, 6>>::Logit: LogitBits,
+    <F::Net<{ image_len(10) }, 11> as Network<{ image_len(10) }, 11>>::Logit: LogitBits,
+{
     let (p, g) = (projection, guard);
-    match &model.net {
-        AnyModel::Compact5(n) => {
-            trace_net::<Compact, 5, { compact_len(5) }, HIDDEN, 6>(n, mask, jobs, end, p, g)
+    match net {
+        Arch::Compact5(n) => {
+            trace_net::<Compact, _, 5, { compact_len(5) }, 6>(&**n, mask, jobs, end, p, g)
         }
-        AnyModel::Compact10(n) => {
-            trace_net::<Compact, 10, { compact_len(10) }, HIDDEN, 11>(n, mask, jobs, end, p, g)
+        Arch::Compact10(n) => {
+            trace_net::<Compact, _, 10, { compact_len(10) }, 11>(&**n, mask, jobs, end, p, g)
         }
-        AnyModel::Image5(n) => {
-            trace_net::<Image, 5, { image_len(5) }, HIDDEN, 6>(n, mask, jobs, end, p, g)
+        Arch::Image5(n) => {
+            trace_net::<Image, _, 5, { image_len(5) }, 6>(&**n, mask, jobs, end, p, g)
         }
-        AnyModel::Image10(n) => {
-            trace_net::<Image, 10, { image_len(10) }, HIDDEN, 11>(n, mask, jobs, end, p, g)
+        Arch::Image10(n) => {
+            trace_net::<Image, _, 10, { image_len(10) }, 11>(&**n, mask, jobs, end, p, g)
         }
     }
 }
@@ -234,14 +279,17 @@ pub(super) fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
     }
 }
 
-/// Records the trace of `model_path`'s greedy policy on `jobs`, projected onto the rules
-/// `rules` (`--rule` texts; none for an unprojected run) with strength `c`, and guarded with
-/// `guard` if given.
+/// Records the trace of `model_path`'s greedy policy on `jobs` (with `int8`, of the model
+/// quantized as the `int8:PATH` policy quantizes it), projected onto the rules `rules` (`--rule`
+/// texts; none for an unprojected run) with strength `c`, and guarded with `guard` if given.
 ///
 /// # Errors
-/// An unreadable or invalid model, a bad rule or strength, invalid jobs, or a policy error.
+/// An unreadable or invalid model, a model that cannot be quantized, a bad rule or strength,
+/// invalid jobs, or a policy error.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     model_path: &Path,
+    int8: bool,
     jobs: &[Job],
     source: &str,
     end: EndRef,
@@ -250,8 +298,21 @@ pub fn record(
     guard: Option<GuardParams>,
 ) -> Result<Trace> {
     let bytes = crate::models::read(model_path)?;
-    let model = crate::models::from_bytes(&bytes)
+    let mut model = crate::models::from_bytes(&bytes)
         .with_context(|| format!("invalid model file {}", model_path.display()))?;
+    let int8 = if int8 {
+        let q = crate::models::int8::quantize(&model)
+            .with_context(|| format!("cannot quantize {}", model_path.display()))?;
+        let int8 = Int8Ref {
+            input_max_bits: q.calibration.input_max.to_bits(),
+            hidden_max_bits: q.calibration.hidden_max.to_bits(),
+            calibration_states: q.calibration.decisions,
+        };
+        model.int8 = Some(std::sync::Arc::new(q));
+        Some(int8)
+    } else {
+        None
+    };
     let projection = crate::rules::projection(rules, c)?;
     let r = trace(&model, jobs, end_mode(&end)?, projection.as_ref(), guard)?;
     Ok(Trace {
@@ -259,6 +320,7 @@ pub fn record(
         version: VERSION,
         model: model_ref(&model_path.to_string_lossy(), &bytes),
         slots: model.header.spec.slots,
+        int8,
         end,
         rules: projection.as_ref().map(|p| rules_ref(rules, p)),
         guard: r.guard,

@@ -122,8 +122,11 @@ pub fn rerecord(path: &Path, model: Option<&Path>) -> Result<(Trace, Trace)> {
         .map(|g| g.params())
         .transpose()
         .with_context(|| format!("trace {}", path.display()))?;
+    // An int8 trace is recorded again with the model quantized by the same calibration; its
+    // ranges are compared like the rest (field `int8`).
     let mut got = record(
         &model_path,
+        expected.int8.is_some(),
         &jobs,
         &expected.source,
         expected.end.clone(),
