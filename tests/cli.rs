@@ -465,6 +465,7 @@ fn demo_json(model: &Path, out: &Path, threads: &str) -> (String, String) {
     let run = Command::new(BIN)
         .args(["demo", "--model", utf8(model), "--out", utf8(out)])
         .args(["--jobsets", "3", "--student", utf8(model)])
+        .args(["--rules-model", utf8(model)])
         .env("RAYON_NUM_THREADS", threads)
         .output()
         .expect("run whitebox");
@@ -483,14 +484,14 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
         table.contains("deeprm (training)") && table.contains("dnn - sjf"),
         "{table}"
     );
-    // 3 header lines, table header, 4 workloads x 11 policies (dnn, 4 baselines, dnn+guard,
-    // the student, and dnn, guarded dnn, student and sjf under the default rules), one line per
-    // projected policy naming its rules, one per guarded policy naming its guard, blank,
-    // caption, header, 4 lines, the same block for dnn+rules - sjf+rules, blank, the
-    // explanation's caption and 2 lines.
+    // 3 header lines, table header, 4 workloads x 12 policies (dnn, 4 baselines, dnn+guard,
+    // the student, and dnn, guarded dnn, student, rules model and sjf under the default
+    // rules), one line per projected policy naming its rules, one per guarded policy naming
+    // its guard, blank, caption, header, 4 lines, the same block for dnn+rules - sjf+rules and
+    // for rules-dnn+rules - sjf+rules, blank, the explanation's caption and 2 lines.
     assert_eq!(
         table.lines().count(),
-        3 + 1 + 44 + 4 + 2 + 1 + 1 + 1 + 4 + (1 + 1 + 1 + 4) + 1 + 3,
+        3 + 1 + 48 + 5 + 2 + 1 + 1 + 1 + 4 + 2 * (1 + 1 + 1 + 4) + 1 + 3,
         "{table}"
     );
     assert!(
@@ -522,6 +523,7 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
             "dnn+rules",
             "dnn+guard+rules",
             "distilled+rules",
+            "rules-dnn+rules",
             "sjf+rules"
         ])
     );
@@ -533,11 +535,11 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     assert_eq!(s["workloads"], serde_json::json!(workloads));
 
     let rows = r["table"].as_array().expect("table");
-    assert_eq!(rows.len(), 4 * 11);
+    assert_eq!(rows.len(), 4 * 12);
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row["workload"], workloads[i / 11], "{row}");
-        assert_eq!(s["policies"][i % 11], row["policy"], "{row}");
-        assert_eq!(row["training_distribution"], i < 11, "{row}");
+        assert_eq!(row["workload"], workloads[i / 12], "{row}");
+        assert_eq!(s["policies"][i % 12], row["policy"], "{row}");
+        assert_eq!(row["training_distribution"], i < 12, "{row}");
         let guarded = row["policy"].as_str().is_some_and(|p| p.contains("+guard"));
         assert_eq!(row["guard_renewals"].is_u64(), guarded, "{row}");
         assert_eq!(row["jobsets"], 3, "{row}");
@@ -571,23 +573,27 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     }
     // dnn+rules - sjf+rules: every job set is measured by both, so the paired mean is the
     // difference of the two rows' means.
-    let rule_diffs = r["rules_vs_sjf_rules"]
-        .as_array()
-        .expect("rules_vs_sjf_rules");
-    assert_eq!(rule_diffs.len(), 4);
-    for (d, w) in rule_diffs.iter().zip(workloads) {
-        let mean_of = |policy: &str| {
-            rows.iter()
-                .find(|row| row["workload"] == w && row["policy"] == policy)
-                .map(|row| f64_of(row, "mean_slowdown"))
-                .expect("row")
-        };
-        let expected = mean_of("dnn+rules") - mean_of("sjf+rules");
-        assert_eq!(d["workload"], w, "{d}");
-        assert!(
-            (f64_of(d, "mean_difference") - expected).abs() < 1e-9,
-            "{d}"
-        );
+    // The same for the rule-trained model under the rules.
+    for (key, policy) in [
+        ("rules_vs_sjf_rules", "dnn+rules"),
+        ("rules_model_vs_sjf_rules", "rules-dnn+rules"),
+    ] {
+        let rule_diffs = r[key].as_array().expect(key);
+        assert_eq!(rule_diffs.len(), 4);
+        for (d, w) in rule_diffs.iter().zip(workloads) {
+            let mean_of = |policy: &str| {
+                rows.iter()
+                    .find(|row| row["workload"] == w && row["policy"] == policy)
+                    .map(|row| f64_of(row, "mean_slowdown"))
+                    .expect("row")
+            };
+            let expected = mean_of(policy) - mean_of("sjf+rules");
+            assert_eq!(d["workload"], w, "{d}");
+            assert!(
+                (f64_of(d, "mean_difference") - expected).abs() < 1e-9,
+                "{d}"
+            );
+        }
     }
 
     let files: Vec<&str> = r["files"]
@@ -643,7 +649,7 @@ fn demo_runs_ten_slot_image_models() {
     assert_eq!(r["settings"]["model"]["slots"], 10);
     assert_eq!(r["settings"]["model"]["encoding"], "image");
     assert_eq!(r["settings"]["eval"]["slots"], 10);
-    assert_eq!(r["table"].as_array().map(Vec::len), Some(44));
+    assert_eq!(r["table"].as_array().map(Vec::len), Some(48));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
