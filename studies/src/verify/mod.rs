@@ -17,9 +17,12 @@
 //! Only the compact encoder is supported.
 
 pub mod bab;
+pub mod cert;
+pub mod lp;
 pub mod property;
 pub mod region;
 
 pub use bab::{verify_model, verify_net, Outcome, QueryReport, Verdict};
+pub use cert::{CertNode, Certificate, SplitOn};
 pub use property::Property;
 pub use region::{Feature, Region};

@@ -43,17 +43,21 @@ impl fmt::Display for Property {
     }
 }
 
-/// One query: prove `spec . logits >= 0` over `region`, or find a state where `holds` fails.
+/// One query: prove over `region` that some `spec . logits >= 0` (one of the alternatives, which
+/// may differ from branch to branch), or find a state where `holds` fails.
 #[derive(Clone, Debug)]
 pub struct Query {
     /// What the query covers, for reports.
     pub name: String,
     /// The states.
     pub region: Region,
-    /// The linear specification, shape `[M + 1]`.
-    pub spec: Vec<f32>,
+    /// The linear specifications, each of shape `[M + 1]`: any one that is at least 0 on a
+    /// branch implies the property there.
+    pub specs: Vec<Vec<f32>>,
     /// The property at one state, from the logits.
     pub holds: Holds,
+    /// True when the bound must be strictly positive (`spec . logits > 0`).
+    pub strict: bool,
 }
 
 /// The property at one state.
@@ -71,6 +75,25 @@ pub enum Holds {
 }
 
 impl Holds {
+    /// How far the property holds at these logits: at least 0 (above 0 for a strict query)
+    /// exactly when it holds. Void not first: the best slot's logit minus void's; at least: the
+    /// difference. Used to steer the search for counterexamples.
+    pub fn margin(self, logits: &[f32]) -> f64 {
+        match self {
+            Holds::VoidNotFirst => match logits.split_last() {
+                Some((void, slots)) => slots
+                    .iter()
+                    .map(|l| f64::from(*l) - f64::from(*void))
+                    .fold(f64::NEG_INFINITY, f64::max),
+                None => 0.0,
+            },
+            Holds::AtLeast { a, b } => match (logits.get(a), logits.get(b)) {
+                (Some(x), Some(y)) => f64::from(*x) - f64::from(*y),
+                _ => 0.0,
+            },
+        }
+    }
+
     /// Evaluates the property on logits, shape `[M + 1]` (exact: differences of `f32` values are
     /// exact in `f64`).
     pub fn check(self, logits: &[f32]) -> bool {
@@ -103,18 +126,24 @@ impl Property {
         match self {
             Property::NoIdle => (0..m)
                 .map(|k| {
+                    // Slot k is the first slot holding a job: the regions split the idle states
+                    // with a waiting job into disjoint parts.
                     let mut region = Region::all(m).idle().with_job(k);
+                    for slot in 0..k {
+                        region.set(Feature::Len { slot }, 0, 0);
+                    }
                     // On an idle cluster every job fits now.
                     for slot in 0..m {
                         region.set(Feature::Wait { slot }, 0, 0);
                     }
                     Query {
                         name: format!(
-                            "idle cluster, a job in slot {k}: logit(slot {k}) >= logit(void)"
+                            "idle cluster, first job in slot {k}: some slot's logit >= logit(void)"
                         ),
                         region,
-                        spec: unit(m + 1, k, m),
+                        specs: (0..m).map(|j| unit(m + 1, j, m)).collect(),
                         holds: Holds::VoidNotFirst,
+                        strict: false,
                     }
                 })
                 .collect(),
@@ -148,8 +177,9 @@ impl Property {
                                         "slot {a} len {len} vs slot {b} longer, demand [{r0}, {r1}]: logit(slot {a}) >= logit(slot {b})"
                                     ),
                                     region,
-                                    spec: unit(m + 1, a, b),
+                                    specs: vec![unit(m + 1, a, b)],
                                     holds: Holds::AtLeast { a, b },
+                                    strict: false,
                                 });
                             }
                         }

@@ -170,6 +170,46 @@ impl Region {
         self
     }
 
+    /// Removes from the region the points that are no cluster state, by rules that hold for
+    /// every state the compact encoder produces: an empty slot (length 0) has no demand and wait
+    /// 0; a slot with a demand or a wait holds a job; the backlog is empty while a slot is.
+    /// Returns false when nothing is left.
+    pub fn tighten(&mut self) -> bool {
+        let m = self.m;
+        for _ in 0..2 {
+            let mut some_empty = false;
+            for slot in 0..m {
+                let Some(li) = self.index(Feature::Len { slot }) else {
+                    continue;
+                };
+                let mut rest: Vec<usize> = (0..NUM_RES)
+                    .filter_map(|res| self.index(Feature::Demand { slot, res }))
+                    .collect();
+                rest.extend(self.index(Feature::Wait { slot }));
+                if self.hi[li] == 0 {
+                    some_empty = true;
+                    for &i in &rest {
+                        self.hi[i] = 0;
+                    }
+                } else if rest.iter().any(|&i| self.lo[i] > 0) {
+                    self.lo[li] = self.lo[li].max(1);
+                }
+            }
+            if let Some(b) = self.index(Feature::Backlog) {
+                if some_empty {
+                    self.hi[b] = 0;
+                } else if self.lo[b] > 0 {
+                    for slot in 0..m {
+                        if let Some(li) = self.index(Feature::Len { slot }) {
+                            self.lo[li] = self.lo[li].max(1);
+                        }
+                    }
+                }
+            }
+        }
+        !self.is_empty()
+    }
+
     /// True when some feature's range is empty.
     pub fn is_empty(&self) -> bool {
         self.lo.iter().zip(&self.hi).any(|(l, h)| l > h)
