@@ -511,10 +511,23 @@ pub fn verify_net<const I: usize, const O: usize>(
     property: Property,
     budget: u64,
 ) -> Result<Outcome> {
+    verify_queries(net, &property.to_string(), &property.queries(m), budget)
+}
+
+/// Decides a list of queries (a property, or a property restricted to a region) on a compact
+/// network, at most `budget` branches per query.
+///
+/// # Errors
+/// A network with a non-finite weight.
+pub fn verify_queries<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    name: &str,
+    queries: &[Query],
+    budget: u64,
+) -> Result<Outcome> {
     let start = Instant::now();
-    let queries = property.queries(m);
     let mut out = Outcome {
-        property: property.to_string(),
+        property: name.to_string(),
         verdict: Verdict::Proved,
         queries: queries.len(),
         proved: 0,

@@ -22,7 +22,8 @@ pub mod lp;
 pub mod property;
 pub mod region;
 
-pub use bab::{verify_model, verify_net, Outcome, QueryReport, Verdict};
+pub use bab::{verify_model, verify_net, verify_queries, Outcome, QueryReport, Verdict};
 pub use cert::{CertNode, Certificate, SplitOn};
 pub use property::Property;
+pub use property::{Holds, Query};
 pub use region::{Feature, Region};
