@@ -216,7 +216,7 @@ fn implies(holds: Holds, c: &[f32]) -> bool {
         })
     };
     match holds {
-        Holds::AtLeast { a, b } => unit(a, b),
+        Holds::AtLeast { a, b } | Holds::Above { a, b } => unit(a, b),
         Holds::VoidNotFirst => (0..c.len() - 1).any(|j| unit(j, c.len() - 1)),
     }
 }

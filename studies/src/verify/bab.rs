@@ -10,7 +10,7 @@ use whitebox_core::nn::Mlp;
 use whitebox_core::spec::{HORIZON, NUM_RES};
 use whitebox_core::verify::phase::{phase_lower, Phase, PhaseBound};
 use whitebox_core::verify::InputBox;
-use whitebox_runtime::models::{AnyModel, LoadedModel, HIDDEN};
+use whitebox_runtime::models::HIDDEN;
 
 use super::cert::{CertNode, Certificate, SplitOn};
 use super::lp::best_lines;
@@ -63,7 +63,7 @@ pub struct QueryReport {
 }
 
 /// A property's outcome over all its queries.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
     /// The property.
     pub property: String,
@@ -86,12 +86,16 @@ pub struct Outcome {
     /// The certificates of the proved queries.
     #[serde(skip)]
     pub certificates: Vec<Certificate>,
+    /// A refutation replayed through the simulator and the real policy: the jobs, the actions
+    /// that reach the state, the policy's decisions there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::bmc::Script>,
 }
 
 /// Makes a point of whole units consistent with how a cluster encodes: an empty slot has no
 /// demand and no wait; a job's wait is its first fit in the free rows (20 when none), after
 /// raising the rows of the jobs the region says fit now; the backlog is empty while a slot is.
-fn realize(region: &Region, point: &mut [u16]) {
+pub(crate) fn realize(region: &Region, point: &mut [u16]) {
     let m = region.m;
     let idx = |f: Feature| region.index(f);
     let get = |p: &[u16], f: Feature| idx(f).and_then(|i| p.get(i).copied()).unwrap_or(0);
@@ -153,7 +157,7 @@ fn inside(region: &Region, point: &[u16]) -> bool {
         .all(|(v, (l, h))| l <= v && v <= h)
 }
 
-fn logits_at<const I: usize, const O: usize>(
+pub(crate) fn logits_at<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
     region: &Region,
     units: &[u16],
@@ -537,6 +541,7 @@ pub fn verify_queries<const I: usize, const O: usize>(
         bounded_leaves: 0,
         evaluated_leaves: 0,
         certificates: Vec::new(),
+        replay: None,
     };
     for (index, q) in queries.iter().enumerate() {
         let mut r = decide(net, q, index, budget)?;
@@ -563,23 +568,6 @@ pub fn verify_queries<const I: usize, const O: usize>(
     }
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
-}
-
-/// Checks `property` on a loaded model (compact encoder only).
-///
-/// # Errors
-/// An image-encoder or int8 model, or as [`verify_net`].
-pub fn verify_model(model: &LoadedModel, property: Property, budget: u64) -> Result<Outcome> {
-    if model.int8.is_some() {
-        bail!("verify checks f32 networks; give the model file as model:PATH, not int8:PATH");
-    }
-    match &model.net {
-        AnyModel::Compact5(n) => verify_net(n, 5, property, budget),
-        AnyModel::Compact10(n) => verify_net(n, 10, property, budget),
-        AnyModel::Image5(_) | AnyModel::Image10(_) => {
-            bail!("verify supports the compact encoder only; this model uses the image encoder")
-        }
-    }
 }
 
 #[cfg(test)]

@@ -17,10 +17,18 @@ pub enum Property {
     /// (b) Two jobs that fit now and differ only in length, in slots 0 and 1 (both orders): the
     /// shorter one's logit is at least the longer one's.
     ShorterFirst,
+    /// (c) Over a region, widened by one unit of occupancy in every horizon row, the chosen
+    /// action is the one chosen at the region's middle state: no change of one row's occupancy by
+    /// one unit changes the action of any state of the region.
+    OccupancyRobust,
+    /// (d) On an idle cluster with a job in slot 0, the raw network starts it within `K`
+    /// decisions (no arrivals meanwhile), checked by unrolling the simulator.
+    StartsWithin(u8),
 }
 
 /// The property names accepted, for error messages.
-pub const PROPERTY_SYNTAX: &str = "no-idle, shorter-first";
+pub const PROPERTY_SYNTAX: &str =
+    "no-idle, shorter-first, occupancy-robust, starts-within:K (K from 1 to 50)";
 
 impl FromStr for Property {
     type Err = anyhow::Error;
@@ -29,6 +37,16 @@ impl FromStr for Property {
         match text {
             "no-idle" => Ok(Property::NoIdle),
             "shorter-first" => Ok(Property::ShorterFirst),
+            "occupancy-robust" => Ok(Property::OccupancyRobust),
+            _ if text.starts_with("starts-within:") => {
+                let k = &text["starts-within:".len()..];
+                match k.parse::<u8>() {
+                    Ok(k) if (1..=50).contains(&k) => Ok(Property::StartsWithin(k)),
+                    _ => bail!(
+                        "property `{text}`: at column 15: expected K, a whole number from 1 to 50, found `{k}`"
+                    ),
+                }
+            }
             _ => bail!("property `{text}` is unknown; expected one of: {PROPERTY_SYNTAX}"),
         }
     }
@@ -39,6 +57,8 @@ impl fmt::Display for Property {
         f.write_str(match self {
             Property::NoIdle => "no-idle",
             Property::ShorterFirst => "shorter-first",
+            Property::OccupancyRobust => "occupancy-robust",
+            Property::StartsWithin(k) => return write!(f, "starts-within:{k}"),
         })
     }
 }
@@ -67,9 +87,16 @@ pub enum Holds {
     VoidNotFirst,
     /// Output `a`'s logit is at least output `b`'s.
     AtLeast {
-        /// The shorter job's slot.
+        /// The output that must not lose (the shorter job's slot).
         a: usize,
-        /// The longer job's slot.
+        /// The other output.
+        b: usize,
+    },
+    /// Output `a`'s logit is strictly above output `b`'s (`b` has the lower index and wins ties).
+    Above {
+        /// The output that must win.
+        a: usize,
+        /// The other output.
         b: usize,
     },
 }
@@ -87,7 +114,8 @@ impl Holds {
                     .fold(f64::NEG_INFINITY, f64::max),
                 None => 0.0,
             },
-            Holds::AtLeast { a, b } => match (logits.get(a), logits.get(b)) {
+            Holds::AtLeast { a, b } | Holds::Above { a, b } => match (logits.get(a), logits.get(b))
+            {
                 (Some(x), Some(y)) => f64::from(*x) - f64::from(*y),
                 _ => 0.0,
             },
@@ -106,11 +134,15 @@ impl Holds {
                 (Some(x), Some(y)) => f64::from(*x) >= f64::from(*y),
                 _ => true,
             },
+            Holds::Above { a, b } => match (logits.get(a), logits.get(b)) {
+                (Some(x), Some(y)) => f64::from(*x) > f64::from(*y),
+                _ => true,
+            },
         }
     }
 }
 
-fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
+pub(crate) fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
     (0..o)
         .map(|i| match (i == k, i == minus) {
             (true, false) => 1.0,
@@ -121,9 +153,12 @@ fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
 }
 
 impl Property {
-    /// The queries of this property for a network with `m` job slots.
+    /// The queries of this property for a network with `m` job slots (none for
+    /// `occupancy-robust`, whose queries depend on the network, and `starts-within`, checked by
+    /// unrolling).
     pub fn queries(self, m: usize) -> Vec<Query> {
         match self {
+            Property::OccupancyRobust | Property::StartsWithin(_) => Vec::new(),
             Property::NoIdle => (0..m)
                 .map(|k| {
                     // Slot k is the first slot holding a job: the regions split the idle states
