@@ -371,6 +371,15 @@ fn decide<const I: usize, const O: usize>(
         .collect();
     let strict = q.strict;
     let closed = |v: f64| if strict { v > 0.0 } else { v >= 0.0 };
+    if !q.region.clone().tighten() {
+        // No state at all (a user region can empty a query's region): vacuously proved.
+        report.certificate = Some(Certificate {
+            query: q.name.clone(),
+            index,
+            nodes: vec![CertNode::Empty],
+        });
+        return Ok(report);
+    }
     // Falsification first: random states of the region, made consistent.
     let mut rng = Pcg64::seed_from_u64(SAMPLE_SEED);
     for _ in 0..SAMPLES {
