@@ -22,6 +22,8 @@
 
 use crate::nn::Mlp;
 
+pub mod phase;
+
 /// `f32` unit roundoff `2^-24`.
 const U32: f64 = 1.0 / 16_777_216.0;
 /// `f64` unit roundoff `2^-53`, doubled for safety margins of this module's own arithmetic.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use whitebox_runtime::models;
-use whitebox_studies::verify::{verify_model, Outcome, Property, Verdict};
+use whitebox_studies::verify::region::Region;
+use whitebox_studies::verify::suite::slots;
+use whitebox_studies::verify::{parse_region, suite, verify_model, Outcome, Property, Verdict};
 
 /// Arguments of `whitebox verify`.
 #[derive(Debug, clap::Args)]
@@ -12,9 +14,19 @@ pub struct VerifyArgs {
     /// Model file (compact encoder).
     #[arg(long, default_value = "fixtures/models/default.model")]
     pub model: PathBuf,
-    /// Property to check (repeatable): no-idle, shorter-first. Default: every property.
+    /// Property to check (repeatable): no-idle, shorter-first, occupancy-robust,
+    /// starts-within:K. Default: every property of the suite.
     #[arg(long = "property", value_parser = parse_property)]
     pub properties: Vec<Property>,
+    /// Region of cluster states, e.g. `idle, slot[0].len=1..20, slot[1..9].len=0, backlog=0`
+    /// (see docs/verify.md). For no-idle and shorter-first it narrows each of their regions;
+    /// occupancy-robust and starts-within use it instead of their default (an idle cluster with
+    /// one job, in slot 0).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Suite mode: check every property and write a Markdown report to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Branch budget per query; a query still open after it is `unknown`.
     #[arg(long, default_value_t = 20_000, value_parser = crate::args::at_least(1u64))]
     pub max_branches: u64,
@@ -46,7 +58,7 @@ fn text(o: &Outcome) -> String {
             s += &format!(", worst bound {b:.4}");
         }
         s += "\n";
-        if let Some(c) = &q.counterexample {
+        if let Some(c) = q.counterexample.as_ref().filter(|c| !c.features.is_empty()) {
             let shown: Vec<String> = c
                 .features
                 .iter()
@@ -60,7 +72,29 @@ fn text(o: &Outcome) -> String {
             );
         }
     }
+    if let Some(r) = &o.replay {
+        s += &format!(
+            "  replay: jobs {}, actions before the state: [{}], the policy then decides: [{}]\n",
+            serde_json::to_string(&r.jobs).unwrap_or_default(),
+            r.prefix.join(", "),
+            r.decisions.join(", ")
+        );
+    }
     s
+}
+
+/// One Markdown table row per outcome.
+fn report_row(o: &Outcome) -> String {
+    let verdict = match o.verdict {
+        Verdict::Proved => "proved",
+        Verdict::Refuted => "**refuted**",
+        Verdict::Unknown => "unknown",
+    };
+    let detail = o.open.first().map(|q| q.query.clone()).unwrap_or_default();
+    format!(
+        "| `{}` | {verdict} | {} of {} | {} | {:.3} | {detail} |\n",
+        o.property, o.proved, o.queries, o.branches, o.seconds
+    )
 }
 
 /// Runs `whitebox verify`.
@@ -70,17 +104,32 @@ fn text(o: &Outcome) -> String {
 pub fn run(a: &VerifyArgs) -> Result<()> {
     let model = models::load(&a.model).with_context(|| format!("--model {}", a.model.display()))?;
     let properties = if a.properties.is_empty() {
-        vec![Property::NoIdle, Property::ShorterFirst]
+        suite()
     } else {
         a.properties.clone()
     };
+    let region = match &a.region {
+        Some(t) => Some(parse_region(t, Region::all(slots(&model))).context("--region")?),
+        None => None,
+    };
+    let mut report = format!(
+        "# whitebox verify: {}\n\n| property | verdict | regions proved | branches | seconds | first open region |\n|---|---|---|---|---|---|\n",
+        a.model.display()
+    );
+    let mut details = String::new();
     for p in properties {
-        let o = verify_model(&model, p, a.max_branches)?;
+        let o = verify_model(&model, p, region.as_ref(), a.max_branches)?;
+        report += &report_row(&o);
+        details += &format!("\n## `{}`\n\n```text\n{}```\n", o.property, text(&o));
         if a.format == "json" {
             println!("{}", serde_json::to_string(&o)?);
         } else {
             print!("{}", text(&o));
         }
+    }
+    if let Some(path) = &a.report {
+        std::fs::write(path, report + &details)
+            .with_context(|| format!("--report {}", path.display()))?;
     }
     Ok(())
 }

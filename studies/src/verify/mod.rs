@@ -17,9 +17,19 @@
 //! Only the compact encoder is supported.
 
 pub mod bab;
+pub mod bmc;
+pub mod cert;
+pub mod lp;
 pub mod property;
 pub mod region;
+pub mod replay;
+pub mod suite;
+pub mod syntax;
 
-pub use bab::{verify_model, verify_net, Outcome, QueryReport, Verdict};
+pub use bab::{verify_net, verify_queries, Outcome, QueryReport, Verdict};
+pub use cert::{CertNode, Certificate, SplitOn};
 pub use property::Property;
+pub use property::{Holds, Query};
 pub use region::{Feature, Region};
+pub use suite::{suite, verify_model};
+pub use syntax::parse_region;

@@ -17,10 +17,18 @@ pub enum Property {
     /// (b) Two jobs that fit now and differ only in length, in slots 0 and 1 (both orders): the
     /// shorter one's logit is at least the longer one's.
     ShorterFirst,
+    /// (c) Over a region, widened by one unit of occupancy in every horizon row, the chosen
+    /// action is the one chosen at the region's middle state: no change of one row's occupancy by
+    /// one unit changes the action of any state of the region.
+    OccupancyRobust,
+    /// (d) On an idle cluster with a job in slot 0, the raw network starts it within `K`
+    /// decisions (no arrivals meanwhile), checked by unrolling the simulator.
+    StartsWithin(u8),
 }
 
 /// The property names accepted, for error messages.
-pub const PROPERTY_SYNTAX: &str = "no-idle, shorter-first";
+pub const PROPERTY_SYNTAX: &str =
+    "no-idle, shorter-first, occupancy-robust, starts-within:K (K from 1 to 50)";
 
 impl FromStr for Property {
     type Err = anyhow::Error;
@@ -29,6 +37,16 @@ impl FromStr for Property {
         match text {
             "no-idle" => Ok(Property::NoIdle),
             "shorter-first" => Ok(Property::ShorterFirst),
+            "occupancy-robust" => Ok(Property::OccupancyRobust),
+            _ if text.starts_with("starts-within:") => {
+                let k = &text["starts-within:".len()..];
+                match k.parse::<u8>() {
+                    Ok(k) if (1..=50).contains(&k) => Ok(Property::StartsWithin(k)),
+                    _ => bail!(
+                        "property `{text}`: at column 15: expected K, a whole number from 1 to 50, found `{k}`"
+                    ),
+                }
+            }
             _ => bail!("property `{text}` is unknown; expected one of: {PROPERTY_SYNTAX}"),
         }
     }
@@ -39,21 +57,27 @@ impl fmt::Display for Property {
         f.write_str(match self {
             Property::NoIdle => "no-idle",
             Property::ShorterFirst => "shorter-first",
+            Property::OccupancyRobust => "occupancy-robust",
+            Property::StartsWithin(k) => return write!(f, "starts-within:{k}"),
         })
     }
 }
 
-/// One query: prove `spec . logits >= 0` over `region`, or find a state where `holds` fails.
+/// One query: prove over `region` that some `spec . logits >= 0` (one of the alternatives, which
+/// may differ from branch to branch), or find a state where `holds` fails.
 #[derive(Clone, Debug)]
 pub struct Query {
     /// What the query covers, for reports.
     pub name: String,
     /// The states.
     pub region: Region,
-    /// The linear specification, shape `[M + 1]`.
-    pub spec: Vec<f32>,
+    /// The linear specifications, each of shape `[M + 1]`: any one that is at least 0 on a
+    /// branch implies the property there.
+    pub specs: Vec<Vec<f32>>,
     /// The property at one state, from the logits.
     pub holds: Holds,
+    /// True when the bound must be strictly positive (`spec . logits > 0`).
+    pub strict: bool,
 }
 
 /// The property at one state.
@@ -63,14 +87,41 @@ pub enum Holds {
     VoidNotFirst,
     /// Output `a`'s logit is at least output `b`'s.
     AtLeast {
-        /// The shorter job's slot.
+        /// The output that must not lose (the shorter job's slot).
         a: usize,
-        /// The longer job's slot.
+        /// The other output.
+        b: usize,
+    },
+    /// Output `a`'s logit is strictly above output `b`'s (`b` has the lower index and wins ties).
+    Above {
+        /// The output that must win.
+        a: usize,
+        /// The other output.
         b: usize,
     },
 }
 
 impl Holds {
+    /// How far the property holds at these logits: at least 0 (above 0 for a strict query)
+    /// exactly when it holds. Void not first: the best slot's logit minus void's; at least: the
+    /// difference. Used to steer the search for counterexamples.
+    pub fn margin(self, logits: &[f32]) -> f64 {
+        match self {
+            Holds::VoidNotFirst => match logits.split_last() {
+                Some((void, slots)) => slots
+                    .iter()
+                    .map(|l| f64::from(*l) - f64::from(*void))
+                    .fold(f64::NEG_INFINITY, f64::max),
+                None => 0.0,
+            },
+            Holds::AtLeast { a, b } | Holds::Above { a, b } => match (logits.get(a), logits.get(b))
+            {
+                (Some(x), Some(y)) => f64::from(*x) - f64::from(*y),
+                _ => 0.0,
+            },
+        }
+    }
+
     /// Evaluates the property on logits, shape `[M + 1]` (exact: differences of `f32` values are
     /// exact in `f64`).
     pub fn check(self, logits: &[f32]) -> bool {
@@ -83,11 +134,15 @@ impl Holds {
                 (Some(x), Some(y)) => f64::from(*x) >= f64::from(*y),
                 _ => true,
             },
+            Holds::Above { a, b } => match (logits.get(a), logits.get(b)) {
+                (Some(x), Some(y)) => f64::from(*x) > f64::from(*y),
+                _ => true,
+            },
         }
     }
 }
 
-fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
+pub(crate) fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
     (0..o)
         .map(|i| match (i == k, i == minus) {
             (true, false) => 1.0,
@@ -98,23 +153,32 @@ fn unit(o: usize, k: usize, minus: usize) -> Vec<f32> {
 }
 
 impl Property {
-    /// The queries of this property for a network with `m` job slots.
+    /// The queries of this property for a network with `m` job slots (none for
+    /// `occupancy-robust`, whose queries depend on the network, and `starts-within`, checked by
+    /// unrolling).
     pub fn queries(self, m: usize) -> Vec<Query> {
         match self {
+            Property::OccupancyRobust | Property::StartsWithin(_) => Vec::new(),
             Property::NoIdle => (0..m)
                 .map(|k| {
+                    // Slot k is the first slot holding a job: the regions split the idle states
+                    // with a waiting job into disjoint parts.
                     let mut region = Region::all(m).idle().with_job(k);
+                    for slot in 0..k {
+                        region.set(Feature::Len { slot }, 0, 0);
+                    }
                     // On an idle cluster every job fits now.
                     for slot in 0..m {
                         region.set(Feature::Wait { slot }, 0, 0);
                     }
                     Query {
                         name: format!(
-                            "idle cluster, a job in slot {k}: logit(slot {k}) >= logit(void)"
+                            "idle cluster, first job in slot {k}: some slot's logit >= logit(void)"
                         ),
                         region,
-                        spec: unit(m + 1, k, m),
+                        specs: (0..m).map(|j| unit(m + 1, j, m)).collect(),
                         holds: Holds::VoidNotFirst,
+                        strict: false,
                     }
                 })
                 .collect(),
@@ -148,8 +212,9 @@ impl Property {
                                         "slot {a} len {len} vs slot {b} longer, demand [{r0}, {r1}]: logit(slot {a}) >= logit(slot {b})"
                                     ),
                                     region,
-                                    spec: unit(m + 1, a, b),
+                                    specs: vec![unit(m + 1, a, b)],
                                     holds: Holds::AtLeast { a, b },
+                                    strict: false,
                                 });
                             }
                         }

@@ -170,6 +170,82 @@ impl Region {
         self
     }
 
+    /// Removes from the region the points that are no cluster state, by rules that hold for
+    /// every state the compact encoder produces: an empty slot (length 0) has no demand and wait
+    /// 0; a slot with a demand or a wait holds a job; the backlog is empty while a slot is.
+    /// Returns false when nothing is left.
+    pub fn tighten(&mut self) -> bool {
+        let m = self.m;
+        for _ in 0..2 {
+            let mut some_empty = false;
+            for slot in 0..m {
+                let Some(li) = self.index(Feature::Len { slot }) else {
+                    continue;
+                };
+                let mut rest: Vec<usize> = (0..NUM_RES)
+                    .filter_map(|res| self.index(Feature::Demand { slot, res }))
+                    .collect();
+                rest.extend(self.index(Feature::Wait { slot }));
+                if self.hi[li] == 0 {
+                    some_empty = true;
+                    for &i in &rest {
+                        self.hi[i] = 0;
+                    }
+                } else if rest.iter().any(|&i| self.lo[i] > 0) {
+                    self.lo[li] = self.lo[li].max(1);
+                }
+            }
+            if let Some(b) = self.index(Feature::Backlog) {
+                if some_empty {
+                    self.hi[b] = 0;
+                } else if self.lo[b] > 0 {
+                    for slot in 0..m {
+                        if let Some(li) = self.index(Feature::Len { slot }) {
+                            self.lo[li] = self.lo[li].max(1);
+                        }
+                    }
+                }
+            }
+        }
+        !self.is_empty()
+    }
+
+    /// Intersects every range with `other`'s (same number of slots).
+    pub fn intersect(&mut self, other: &Region) {
+        for i in 0..self.lo.len().min(other.lo.len()) {
+            self.lo[i] = self.lo[i].max(other.lo[i]);
+            self.hi[i] = self.hi[i].min(other.hi[i]);
+        }
+    }
+
+    /// The region with every free-unit range widened by one unit each way (within 0..=10) and
+    /// every wait free: the states one unit of occupancy away, row by row, from a state of the
+    /// region, and more.
+    pub fn widened(&self) -> Region {
+        let mut r = self.clone();
+        for row in 0..HORIZON {
+            for res in 0..NUM_RES {
+                if let Some(i) = r.index(Feature::Free { row, res }) {
+                    r.lo[i] = r.lo[i].saturating_sub(1);
+                    r.hi[i] = (r.hi[i] + 1).min(u16::from(RES_UNITS));
+                }
+            }
+        }
+        // A job's first fit moves with the occupancy.
+        for slot in 0..r.m {
+            r.set_range(Feature::Wait { slot }, 0, HORIZON as u16);
+        }
+        r
+    }
+
+    /// Sets `feature` to exactly `[lo, hi]` (not intersected).
+    pub fn set_range(&mut self, feature: Feature, lo: u16, hi: u16) {
+        if let Some(i) = self.index(feature) {
+            self.lo[i] = lo;
+            self.hi[i] = hi;
+        }
+    }
+
     /// True when some feature's range is empty.
     pub fn is_empty(&self) -> bool {
         self.lo.iter().zip(&self.hi).any(|(l, h)| l > h)

@@ -84,3 +84,60 @@ fn proved_answers_survive_random_states() {
         }
     }
 }
+
+/// Slot 0 scores `1 + 3 relu(z) - 3 relu(z)` with `z = 4 len0/20 - 2` (two units computing the
+/// same `z`), void 0: slot 0 always scores 1, but CROWN relaxes the two units apart (lower bound
+/// below 0 at the root). Splitting one unit's phase fixes the other's, and the query is proved.
+fn cancelling() -> Box<Net5> {
+    let mut net = Box::new(Net5::zeroed());
+    let len0 = Region::all(5)
+        .index(Feature::Len { slot: 0 })
+        .unwrap_or_else(|| unreachable!());
+    for j in [0, 1] {
+        net.w1[j][len0] = 4.0;
+        net.b1[j] = -2.0;
+    }
+    net.w2[0][0] = 3.0;
+    net.w2[0][1] = -3.0;
+    // Slots 1 to 4 score -1 (below void): only slot 0 can beat void.
+    net.b2 = [1.0, -1.0, -1.0, -1.0, -1.0, 0.0];
+    net
+}
+
+#[test]
+fn relu_splitting_proves_what_one_crown_bound_cannot() {
+    let net = cancelling();
+    let q = &Property::NoIdle.queries(5)[0];
+    assert_eq!(
+        q.region.lo[q.region.index(Feature::Len { slot: 0 }).unwrap_or(0)],
+        1
+    );
+    let (lo, hi) = q.region.input_box();
+    let bx = InputBox::new(
+        lo.try_into().unwrap_or_else(|_| unreachable!()),
+        hi.try_into().unwrap_or_else(|_| unreachable!()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = [0.0f32; 6];
+    (spec[0], spec[5]) = (1.0, -1.0);
+    let root = phase_lower(&*net, &bx, &spec, &[Phase::Free; HIDDEN], None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(root.lower < 0.0, "CROWN alone proves it: {}", root.lower);
+    let o = verify_net(&*net, 5, Property::NoIdle, 1_000).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved, "{o:?}");
+    let relu_splits = o
+        .certificates
+        .iter()
+        .flat_map(|c| &c.nodes)
+        .filter(|n| {
+            matches!(
+                n,
+                CertNode::Split {
+                    on: SplitOn::Relu { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(relu_splits >= 1, "{:?}", o.certificates[0]);
+}

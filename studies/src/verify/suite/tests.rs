@@ -1,0 +1,89 @@
+use super::*;
+use whitebox_core::encoding::compact_len;
+
+type Net5 = Mlp<{ compact_len(5) }, HIDDEN, 6>;
+
+/// Slots score 1, void 0, whatever the state: slot 0 wins every decision (ties go low).
+fn slots_first() -> Box<Net5> {
+    let mut net = Box::new(Net5::zeroed());
+    net.b2 = [1.0, 1.0, 1.0, 1.0, 1.0, 0.0];
+    net
+}
+
+/// As [`slots_first`], but void wins while fewer than 3 steps passed since the last new job
+/// (`since_new / 10 < 0.25`): a job waits 3 decisions on an idle cluster.
+fn waits_three() -> Box<Net5> {
+    let mut net = slots_first();
+    let since = Region::all(5)
+        .index(Feature::SinceNew)
+        .unwrap_or_else(|| unreachable!());
+    // h0 = relu(0.25 - since/10) * 40 >= 1 exactly when since <= 2.
+    net.w1[0][since] = -40.0;
+    net.b1[0] = 10.0;
+    net.w2[5][0] = 1.0;
+    net
+}
+
+#[test]
+fn starts_within_is_proved_for_a_planted_truth_and_refuted_with_a_replay() {
+    let r = one_job_region(5);
+    let o = check_net::<5, _, _>(&*slots_first(), Property::StartsWithin(1), Some(&r), 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+    // 20 lengths x 11 x 11 demands x 11 counter values, every one a state.
+    assert_eq!(o.branches, 20 * 121 * 11);
+    let net = waits_three();
+    let o = check_net::<5, _, _>(&*net, Property::StartsWithin(3), Some(&r), 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Refuted);
+    let s = o.replay.unwrap_or_else(|| panic!("no replay"));
+    assert_eq!(s.decisions, ["void", "void", "void"]);
+    let o = check_net::<5, _, _>(&*net, Property::StartsWithin(4), Some(&r), 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+}
+
+#[test]
+fn occupancy_robustness_is_proved_for_a_planted_truth_and_refuted_at_a_planted_edge() {
+    let r = one_job_region(5);
+    // Slot 0 scores 2, the other slots 1, void 0 (no exact ties, which a bound with rounding
+    // margins cannot close).
+    let mut net = slots_first();
+    net.b2[0] = 2.0;
+    let o = check_net::<5, _, _>(&*net, Property::OccupancyRobust, Some(&r), 100)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((o.verdict, o.queries), (Verdict::Proved, 5));
+    // Void beats slot 0 once row 3 of resource 0 has fewer than 10 free units: on the idle
+    // region the action is slot 0, one unit less in row 3 makes it void.
+    let row3 = Region::all(5)
+        .index(Feature::Free { row: 3, res: 0 })
+        .unwrap_or_else(|| unreachable!());
+    net.w1[0][row3] = -100.0;
+    net.b1[0] = 95.0;
+    net.w2[5][0] = 1.0;
+    let o = check_net::<5, _, _>(&*net, Property::OccupancyRobust, Some(&r), 1000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Refuted);
+    let c = o.open[0]
+        .counterexample
+        .clone()
+        .unwrap_or_else(|| panic!("none"));
+    let v = c
+        .features
+        .iter()
+        .find(|(n, _)| n == "free[3].res0")
+        .map(|(_, v)| *v);
+    assert_eq!(v, Some(9));
+}
+
+#[test]
+fn a_no_idle_counterexample_replays_through_the_simulator_and_the_policy() {
+    let model =
+        whitebox_runtime::models::load(std::path::Path::new("../fixtures/models/default.model"))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    let o = verify_model(&model, Property::NoIdle, None, 1000).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Refuted);
+    let s = o.replay.unwrap_or_else(|| panic!("not replayed"));
+    assert_eq!(s.decisions, ["void"]);
+    assert!(s.jobs.iter().all(|j| j.arrival <= 1));
+}

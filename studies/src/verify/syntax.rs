@@ -1,0 +1,237 @@
+//! The region syntax of `whitebox verify --region`: constraints on the compact features in whole
+//! units, separated by commas.
+//!
+//! ```text
+//! region  := item (',' item)*
+//! item    := 'idle' | name '=' range
+//! name    := 'free' index '.res' digit      free units of horizon rows (over 10)
+//!          | 'slot' index '.' ('len' | 'res0' | 'res1' | 'wait')
+//!          | 'backlog' | 'since_new'
+//! index   := '[' '*' ']' | '[' n ']' | '[' n '..' n ']'     (inclusive)
+//! range   := n | n '..' n                                 (inclusive, whole units)
+//! ```
+//!
+//! Example: `idle, slot[0].len=1..20, slot[1..9].len=0, since_new=0..10`. `idle` fixes every
+//! free-unit feature at 10. An error names the column (from 1), what was expected and what was
+//! found.
+
+use anyhow::{bail, Result};
+use whitebox_core::spec::{HORIZON, NUM_RES};
+
+use super::region::{Feature, Region};
+
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn skip_space(&mut self) {
+        while self.text[self.pos..].starts_with(' ') {
+            self.pos += 1;
+        }
+    }
+
+    fn fail<T>(&self, expected: &str) -> Result<T> {
+        let found = self.text[self.pos..]
+            .chars()
+            .next()
+            .map_or("the end".to_string(), |c| format!("`{c}`"));
+        bail!(
+            "region `{}`: at column {}: expected {expected}, found {found}",
+            self.text,
+            self.pos + 1
+        )
+    }
+
+    fn eat(&mut self, word: &str) -> bool {
+        self.skip_space();
+        let hit = self.text[self.pos..].starts_with(word);
+        if hit {
+            self.pos += word.len();
+        }
+        hit
+    }
+
+    fn expect(&mut self, word: &str) -> Result<()> {
+        if self.eat(word) {
+            Ok(())
+        } else {
+            self.fail(&format!("`{word}`"))
+        }
+    }
+
+    fn number(&mut self) -> Result<u16> {
+        self.skip_space();
+        let digits = self.text[self.pos..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        if digits == 0 {
+            return self.fail("a whole number");
+        }
+        let start = self.pos;
+        self.pos += digits;
+        match self.text[start..self.pos].parse() {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                self.pos = start;
+                self.fail("a number below 65536")
+            }
+        }
+    }
+
+    /// `n` or `n..m`, inclusive.
+    fn range(&mut self) -> Result<(u16, u16)> {
+        let lo = self.number()?;
+        if self.eat("..") {
+            let at = self.pos;
+            let hi = self.number()?;
+            if hi < lo {
+                self.pos = at;
+                return self.fail(&format!("an upper end at least {lo}"));
+            }
+            return Ok((lo, hi));
+        }
+        Ok((lo, lo))
+    }
+
+    /// `[*]`, `[n]` or `[n..m]`, checked against `count` entries.
+    fn index(&mut self, count: usize) -> Result<(usize, usize)> {
+        self.expect("[")?;
+        if self.eat("*") {
+            self.expect("]")?;
+            return Ok((0, count - 1));
+        }
+        let at = self.pos;
+        let (lo, hi) = self.range()?;
+        if usize::from(hi) >= count {
+            self.pos = at;
+            return self.fail(&format!("an index below {count}"));
+        }
+        self.expect("]")?;
+        Ok((usize::from(lo), usize::from(hi)))
+    }
+}
+
+/// Parses `text` into constraints on `region` (intersected with what it allows).
+///
+/// # Errors
+/// The column, what was expected and what was found, for the first syntax error or value out of
+/// its feature's range.
+pub fn parse_region(text: &str, mut region: Region) -> Result<Region> {
+    let mut c = Cursor { text, pos: 0 };
+    loop {
+        let mut features = Vec::new();
+        if c.eat("idle") {
+            region = region.idle();
+        } else {
+            if c.eat("free") {
+                let (a, b) = c.index(HORIZON)?;
+                c.expect(".res")?;
+                let at = c.pos;
+                let res = usize::from(c.number()?);
+                if res >= NUM_RES {
+                    c.pos = at;
+                    return c.fail(&format!("a resource below {NUM_RES}"));
+                }
+                features.extend((a..=b).map(|row| Feature::Free { row, res }));
+            } else if c.eat("slot") {
+                let (a, b) = c.index(region.m)?;
+                c.expect(".")?;
+                let make: fn(usize) -> Feature = if c.eat("len") {
+                    |slot| Feature::Len { slot }
+                } else if c.eat("res0") {
+                    |slot| Feature::Demand { slot, res: 0 }
+                } else if c.eat("res1") {
+                    |slot| Feature::Demand { slot, res: 1 }
+                } else if c.eat("wait") {
+                    |slot| Feature::Wait { slot }
+                } else {
+                    return c.fail("`len`, `res0`, `res1` or `wait`");
+                };
+                features.extend((a..=b).map(make));
+            } else if c.eat("backlog") {
+                features.push(Feature::Backlog);
+            } else if c.eat("since_new") {
+                features.push(Feature::SinceNew);
+            } else {
+                return c.fail("`idle`, `free[..]`, `slot[..]`, `backlog` or `since_new`");
+            }
+            c.expect("=")?;
+            let at = c.pos;
+            let (lo, hi) = c.range()?;
+            let top = features.first().map_or(0, |f| f.domain().0);
+            if hi > top {
+                c.pos = at;
+                return c.fail(&format!("values up to {top}"));
+            }
+            for f in features {
+                region.set(f, lo, hi);
+            }
+        }
+        if !c.eat(",") {
+            break;
+        }
+    }
+    c.skip_space();
+    if c.pos < text.len() {
+        return c.fail("`,` or the end");
+    }
+    Ok(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_parses_into_ranges() {
+        let r = parse_region(
+            "idle, slot[0].len=1..20, slot[1..9].len=0,backlog = 0, free[0].res1=3..4",
+            Region::all(10),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let at = |f| r.index(f).map(|i| (r.lo[i], r.hi[i]));
+        assert_eq!(at(Feature::Len { slot: 0 }), Some((1, 20)));
+        assert_eq!(at(Feature::Len { slot: 9 }), Some((0, 0)));
+        assert_eq!(at(Feature::Backlog), Some((0, 0)));
+        // `idle` fixes 10, then 3..4 intersects to nothing: the region is empty.
+        assert_eq!(at(Feature::Free { row: 0, res: 1 }), Some((10, 4)));
+        assert_eq!(at(Feature::Free { row: 5, res: 0 }), Some((10, 10)));
+    }
+
+    #[test]
+    fn errors_give_the_column_and_what_was_expected() {
+        let err = |t: &str| {
+            parse_region(t, Region::all(10))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            err("slot[0].size=1"),
+            "region `slot[0].size=1`: at column 9: expected `len`, `res0`, `res1` or `wait`, found `s`"
+        );
+        assert_eq!(
+            err("slot[10].len=1"),
+            "region `slot[10].len=1`: at column 6: expected an index below 10, found `1`"
+        );
+        assert_eq!(
+            err("backlog=70"),
+            "region `backlog=70`: at column 9: expected values up to 60, found `7`"
+        );
+        assert_eq!(
+            err("idle slot[0].len=1"),
+            "region `idle slot[0].len=1`: at column 6: expected `,` or the end, found `s`"
+        );
+        assert_eq!(
+            err("since_new=5..2"),
+            "region `since_new=5..2`: at column 14: expected an upper end at least 5, found `2`"
+        );
+        assert_eq!(
+            err("free[0].res0"),
+            "region `free[0].res0`: at column 13: expected `=`, found the end"
+        );
+    }
+}

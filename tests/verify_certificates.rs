@@ -1,0 +1,451 @@
+//! An independent checker of `whitebox verify`'s proofs, in exact rational arithmetic.
+//!
+//! For every proved query it walks the certificate tree from the query's region: it rebuilds
+//! each child's region from its parent and the split (so the leaves cover the region by
+//! construction), removes non-states by its own copy of the consistency rules, and re-derives
+//! every leaf: the hidden pre-activation intervals of the box exactly, the `f32` rounding of the
+//! forward pass by Higham's bound (`|fl(sum) - sum| <= gamma(n) sum |terms|`, `gamma(n) =
+//! n u / (1 - n u)`, `u = 2^-24`, plus `n 2^-149` for underflow), each line against
+//! `lambda relu` at the ends of its phase interval and at 0, and the bound's minimum over the box,
+//! all without rounding. It shares no arithmetic with the prover (which works in `f64` with
+//! outward margins).
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Signed, Zero};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+use whitebox_core::encoding::compact_len;
+use whitebox_core::nn::Mlp;
+use whitebox_core::spec::NUM_RES;
+use whitebox_core::verify::phase::{Line, Phase};
+use whitebox_runtime::models::{self, AnyModel, HIDDEN};
+use whitebox_studies::verify::region::{Feature, Region};
+use whitebox_studies::verify::{
+    verify_queries, CertNode, Certificate, Holds, Property, Query, SplitOn, Verdict,
+};
+
+type Q = BigRational;
+
+fn q(v: f64) -> Q {
+    Q::from_float(v).unwrap_or_else(|| panic!("non-finite {v}"))
+}
+
+fn pow2(e: i32) -> Q {
+    let two = Q::from_integer(BigInt::from(2));
+    if e >= 0 {
+        num_traits::pow(two, e as usize)
+    } else {
+        Q::one() / num_traits::pow(two, (-e) as usize)
+    }
+}
+
+/// Higham's `gamma(n)` for `f32`, exactly, plus the underflow term's factor.
+fn gamma(n: usize) -> Q {
+    let nu = Q::from_integer(BigInt::from(n)) * pow2(-24);
+    nu.clone() / (Q::one() - nu)
+}
+
+fn min(a: Q, b: Q) -> Q {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+fn max(a: Q, b: Q) -> Q {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The checker's own consistency rules (the same facts as the prover's, written again): an empty
+/// slot has no demand and wait 0, a demand or a wait means a job, the backlog is empty while a
+/// slot is.
+fn tighten(r: &mut Region) -> bool {
+    for _ in 0..2 {
+        let mut some_empty = false;
+        for slot in 0..r.m {
+            let li = r.index(Feature::Len { slot }).unwrap_or(0);
+            let mut rest: Vec<usize> = (0..NUM_RES)
+                .filter_map(|res| r.index(Feature::Demand { slot, res }))
+                .collect();
+            rest.extend(r.index(Feature::Wait { slot }));
+            if r.hi[li] == 0 {
+                some_empty = true;
+                rest.iter().for_each(|&i| r.hi[i] = 0);
+            } else if rest.iter().any(|&i| r.lo[i] > 0) {
+                r.lo[li] = r.lo[li].max(1);
+            }
+        }
+        let b = r.index(Feature::Backlog).unwrap_or(0);
+        if some_empty {
+            r.hi[b] = 0;
+        } else if r.lo[b] > 0 {
+            for slot in 0..r.m {
+                let li = r.index(Feature::Len { slot }).unwrap_or(0);
+                r.lo[li] = r.lo[li].max(1);
+            }
+        }
+    }
+    r.lo.iter().zip(&r.hi).all(|(l, h)| l <= h)
+}
+
+/// A network in exact form.
+struct Exact {
+    w1: Vec<Vec<Q>>,
+    b1: Vec<Q>,
+    w2: Vec<Vec<Q>>,
+    b2: Vec<Q>,
+}
+
+impl Exact {
+    fn new<const I: usize, const O: usize>(net: &Mlp<I, HIDDEN, O>) -> Exact {
+        let v = |r: &[f32]| r.iter().map(|w| q(f64::from(*w))).collect::<Vec<_>>();
+        Exact {
+            w1: net.w1.iter().map(|r| v(r)).collect(),
+            b1: v(&net.b1),
+            w2: net.w2.iter().map(|r| v(r)).collect(),
+            b2: v(&net.b2),
+        }
+    }
+}
+
+/// Pre-activation intervals `[lo, hi]` of `fl(z_j)` over the box, rounding included.
+fn hidden(net: &Exact, lo: &[Q], hi: &[Q]) -> Vec<(Q, Q)> {
+    let n = lo.len() + 1;
+    let tiny = Q::from_integer(BigInt::from(n)) * pow2(-149);
+    net.w1
+        .iter()
+        .zip(&net.b1)
+        .map(|(row, b)| {
+            let (mut l, mut h, mut mag) = (b.clone(), b.clone(), b.abs());
+            for ((w, xl), xh) in row.iter().zip(lo).zip(hi) {
+                let (a, c) = (w * xl, w * xh);
+                l += min(a.clone(), c.clone());
+                h += max(a, c);
+                mag += w.abs() * max(xl.abs(), xh.abs());
+            }
+            let e = gamma(n) * mag + tiny.clone();
+            (l - e.clone(), h + e)
+        })
+        .collect()
+}
+
+/// Checks one bound leaf; returns the exact bound.
+fn check_bound(
+    net: &Exact,
+    c: &[f32],
+    r: &Region,
+    phases: &[Phase],
+    lines: &[Line],
+) -> Result<Q, String> {
+    let (flo, fhi) = r.input_box();
+    let lo: Vec<Q> = flo.iter().map(|v| q(f64::from(*v))).collect();
+    let hi: Vec<Q> = fhi.iter().map(|v| q(f64::from(*v))).collect();
+    let c: Vec<Q> = c.iter().map(|v| q(f64::from(*v))).collect();
+    let hb = hidden(net, &lo, &hi);
+    let n_in = lo.len() + 1;
+    let n_out = hb.len() + 1;
+    let mut total = Q::zero();
+    // Output rounding.
+    for ((ck, row), b) in c.iter().zip(&net.w2).zip(&net.b2) {
+        total += ck * b;
+        let mut mag = b.abs();
+        for (w, (_, h)) in row.iter().zip(&hb) {
+            mag += w.abs() * max(h.clone(), Q::zero());
+        }
+        let e = gamma(n_out) * mag + Q::from_integer(BigInt::from(n_out)) * pow2(-149);
+        total -= ck.abs() * e;
+    }
+    let mut g = vec![Q::zero(); lo.len()];
+    for j in 0..hb.len() {
+        let lam: Q = c.iter().zip(&net.w2).map(|(ck, row)| ck * &row[j]).sum();
+        let (l, h) = hb[j].clone();
+        let (tl, th) = match phases[j] {
+            Phase::Free => (l, h),
+            Phase::Active => (max(l, Q::zero()), h),
+            Phase::Inactive => (l, min(h, Q::zero())),
+        };
+        if tl > th {
+            return Ok(pow2(100)); // no input has this phase: vacuous
+        }
+        let (a, o) = (q(lines[j].slope), q(lines[j].offset));
+        let relu = |t: &Q| max(t.clone(), Q::zero());
+        let mut pts = vec![tl.clone(), th.clone()];
+        if tl < Q::zero() && th > Q::zero() {
+            pts.push(Q::zero());
+        }
+        for t in &pts {
+            if &lam * relu(t) < &a * t + &o {
+                return Err(format!("line {j} is above lambda relu at t = {t}"));
+            }
+        }
+        // a fl(z) >= a z - |a| e, with e the rounding of unit j: recompute e from the box.
+        let mut mag = net.b1[j].abs();
+        for ((w, xl), xh) in net.w1[j].iter().zip(&lo).zip(&hi) {
+            mag += w.abs() * max(xl.abs(), xh.abs());
+        }
+        let e = gamma(n_in) * mag + Q::from_integer(BigInt::from(n_in)) * pow2(-149);
+        total += &o + &a * &net.b1[j] - a.abs() * e;
+        for (gi, w) in g.iter_mut().zip(&net.w1[j]) {
+            *gi += &a * w;
+        }
+    }
+    for ((gi, l), h) in g.iter().zip(&lo).zip(&hi) {
+        total += min(gi * l, gi * h);
+    }
+    Ok(total)
+}
+
+/// The spec alternative must imply the property: `e_a - e_b` for at-least, `e_j - e_void` for
+/// void-not-first.
+fn implies(holds: Holds, c: &[f32]) -> bool {
+    let unit = |a: usize, b: usize| {
+        c.iter().enumerate().all(|(i, v)| {
+            *v == if i == a {
+                1.0
+            } else if i == b {
+                -1.0
+            } else {
+                0.0
+            }
+        })
+    };
+    match holds {
+        Holds::AtLeast { a, b } | Holds::Above { a, b } => unit(a, b),
+        Holds::VoidNotFirst => (0..c.len() - 1).any(|j| unit(j, c.len() - 1)),
+    }
+}
+
+/// Walks the certificate of `query`; returns the number of leaves checked.
+fn check<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    query: &Query,
+    cert: &Certificate,
+) -> Result<usize, String> {
+    let exact = Exact::new(net);
+    let mut stack = vec![(0usize, query.region.clone(), vec![Phase::Free; HIDDEN])];
+    let mut leaves = 0;
+    while let Some((n, mut r, phases)) = stack.pop() {
+        leaves += 1;
+        let node = cert.nodes.get(n).ok_or(format!("node {n} missing"))?;
+        if !tighten(&mut r) {
+            continue; // no state here, whatever the node says
+        }
+        match node {
+            CertNode::Split { on, children } => {
+                leaves -= 1;
+                match *on {
+                    SplitOn::Feature { index, at } => {
+                        if !(r.lo[index] <= at && at < r.hi[index]) {
+                            return Err(format!("node {n}: split {index} at {at} outside"));
+                        }
+                        let (mut a, mut b) = (r.clone(), r);
+                        a.hi[index] = at;
+                        b.lo[index] = at + 1;
+                        stack.push((children[0], a, phases.clone()));
+                        stack.push((children[1], b, phases));
+                    }
+                    SplitOn::Relu { unit } => {
+                        if phases[unit] != Phase::Free {
+                            return Err(format!("node {n}: unit {unit} split twice"));
+                        }
+                        let (mut a, mut b) = (phases.clone(), phases);
+                        a[unit] = Phase::Active;
+                        b[unit] = Phase::Inactive;
+                        stack.push((children[0], r.clone(), a));
+                        stack.push((children[1], r, b));
+                    }
+                }
+            }
+            CertNode::Bound { spec, lines, .. } => {
+                let c = query.specs.get(*spec).ok_or("no such spec")?;
+                if !implies(query.holds, c) {
+                    return Err(format!("node {n}: spec {spec} does not imply the property"));
+                }
+                let b = check_bound(&exact, c, &r, &phases, lines)?;
+                let ok = if query.strict {
+                    b > Q::zero()
+                } else {
+                    b >= Q::zero()
+                };
+                if !ok {
+                    return Err(format!("node {n}: exact bound {b} fails"));
+                }
+            }
+            CertNode::Infeasible { unit } => {
+                let (flo, fhi) = r.input_box();
+                let lo: Vec<Q> = flo.iter().map(|v| q(f64::from(*v))).collect();
+                let hi: Vec<Q> = fhi.iter().map(|v| q(f64::from(*v))).collect();
+                let (l, h) = hidden(&exact, &lo, &hi)[*unit].clone();
+                let impossible = match phases[*unit] {
+                    Phase::Active => h <= Q::zero(),
+                    Phase::Inactive => l > Q::zero(),
+                    Phase::Free => false,
+                };
+                if !impossible {
+                    return Err(format!("node {n}: unit {unit} is feasible"));
+                }
+            }
+            CertNode::Point | CertNode::NotAState => {
+                if r.lo != r.hi {
+                    return Err(format!("node {n}: not a single point"));
+                }
+                let x = r.encode(&r.lo);
+                let mut input = [0.0f32; I];
+                input.copy_from_slice(&x);
+                let (mut h, mut y) = ([0.0f32; HIDDEN], [0.0f32; O]);
+                net.forward(&input, &mut h, &mut y);
+                if matches!(node, CertNode::Point) && !query.holds.check(&y) {
+                    return Err(format!("node {n}: property fails at the point"));
+                }
+                if matches!(node, CertNode::NotAState) {
+                    return Err(format!("node {n}: not-a-state leaves are not checked here"));
+                }
+            }
+            CertNode::Empty => return Err(format!("node {n}: claimed empty but is not")),
+            CertNode::Open => return Err(format!("node {n}: open")),
+        }
+    }
+    Ok(leaves)
+}
+
+fn check_all<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    queries: &[Query],
+    certs: &[Certificate],
+) -> usize {
+    certs
+        .iter()
+        .map(|c| check(net, &queries[c.index], c).unwrap_or_else(|e| panic!("{}: {e}", c.query)))
+        .sum()
+}
+
+type Net5 = Mlp<{ compact_len(5) }, HIDDEN, 6>;
+
+/// Slot 0 scores `1 + 3 relu(z) - 3 relu(z)`: proved only by splitting a ReLU.
+fn cancelling() -> Box<Net5> {
+    let mut net = Box::new(Net5::zeroed());
+    let len0 = Region::all(5).index(Feature::Len { slot: 0 }).unwrap_or(0);
+    for j in [0, 1] {
+        net.w1[j][len0] = 4.0;
+        net.b1[j] = -2.0;
+    }
+    net.w2[0][0] = 3.0;
+    net.w2[0][1] = -3.0;
+    net.b2 = [1.0, -1.0, -1.0, -1.0, -1.0, 0.0];
+    net
+}
+
+#[test]
+fn relu_split_certificates_check_and_a_forged_one_does_not() {
+    let net = cancelling();
+    let queries = Property::NoIdle.queries(5);
+    let o = verify_queries(&*net, "no-idle", &queries, 10_000).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+    assert!(check_all(&*net, &queries, &o.certificates) >= 6);
+    // Forge: raise one bound leaf's line offset so the line is above lambda relu.
+    let mut forged = o.certificates[0].clone();
+    let leaf = forged
+        .nodes
+        .iter_mut()
+        .find_map(|n| match n {
+            CertNode::Bound { lines, .. } if lines[0].slope != 0.0 => Some(lines),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no leaf with a line on unit 0"));
+    leaf[0].offset += 0.5;
+    assert!(check(&*net, &queries[0], &forged).is_err());
+    // Forge: claim the root is closed by the leaf's lines without the split.
+    let mut cut = o.certificates[0].clone();
+    let first_bound = cut
+        .nodes
+        .iter()
+        .find(|n| matches!(n, CertNode::Bound { .. }))
+        .cloned()
+        .unwrap_or_else(|| panic!("no bound leaf"));
+    cut.nodes[0] = first_bound;
+    assert!(check(&*net, &queries[0], &cut).is_err());
+}
+
+/// Random small networks with void pushed down, proved; every certificate checks.
+#[test]
+fn certificates_of_random_networks_check() {
+    let mut rng = Pcg64::seed_from_u64(21);
+    let mut leaves = 0;
+    for _ in 0..3 {
+        let mut net = Box::new(Net5::zeroed());
+        for p in net.params_mut() {
+            *p = rng.random_range(-0.3f32..0.3);
+        }
+        net.b2[5] = -2.0;
+        let queries = Property::NoIdle.queries(5);
+        let o =
+            verify_queries(&*net, "no-idle", &queries, 20_000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.verdict, Verdict::Proved, "{:?}", o.open.first());
+        leaves += check_all(&*net, &queries, &o.certificates);
+    }
+    assert!(leaves >= 15);
+}
+
+/// The shipped model on idle clusters with jobs in slots 0 to 4 only: proved with ReLU splits
+/// (361 branches), every leaf checks exactly, and 200,000 random states of the regions agree.
+#[test]
+fn certificates_of_the_shipped_model_check() {
+    let model = models::load(std::path::Path::new("../fixtures/models/default.model"))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let AnyModel::Compact10(net) = &model.net else {
+        panic!("the shipped model is compact with 10 slots")
+    };
+    let queries: Vec<Query> = Property::NoIdle
+        .queries(10)
+        .into_iter()
+        .take(5)
+        .map(|mut q| {
+            for slot in 5..10 {
+                q.region.set(Feature::Len { slot }, 0, 0);
+            }
+            q
+        })
+        .collect();
+    let o = verify_queries(&**net, "no-idle", &queries, 100_000).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved, "{:?}", o.open.first());
+    let relu_splits = o
+        .certificates
+        .iter()
+        .flat_map(|c| &c.nodes)
+        .filter(|n| {
+            matches!(
+                n,
+                CertNode::Split {
+                    on: SplitOn::Relu { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(relu_splits > 10, "{relu_splits}");
+    assert!(check_all(&**net, &queries, &o.certificates) > 100);
+    let mut rng = Pcg64::seed_from_u64(3);
+    for q in &queries {
+        for _ in 0..40_000 {
+            let mut r = q.region.clone();
+            let p = r.point(|_, lo, hi| rng.random_range(lo..=hi));
+            r.lo.clone_from(&p);
+            r.hi.clone_from(&p);
+            if !tighten(&mut r) || r.lo != p {
+                continue; // not a state
+            }
+            let x = r.encode(&p);
+            let mut input = [0.0f32; compact_len(10)];
+            input.copy_from_slice(&x);
+            let (mut h, mut y) = ([0.0f32; HIDDEN], [0.0f32; 11]);
+            net.forward(&input, &mut h, &mut y);
+            assert!(q.holds.check(&y), "{p:?}");
+        }
+    }
+}
