@@ -73,6 +73,10 @@ pub struct CompareRow {
     /// For a guarded policy: renewals, over all files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_renewals: Option<u64>,
+    /// Each file's mean slowdown under this policy, in file order, excluded files too (`None`:
+    /// no job started); for per-file ratios. Not serialised.
+    #[serde(skip)]
+    pub file_slowdowns: Vec<Option<f64>>,
 }
 
 /// Why a file was left out of the means and paired differences.
@@ -242,6 +246,7 @@ pub fn compare(
                 guard_learned_share: p.guard.and_then(|t| t.learned_share()),
                 guard_handovers: p.guard.map(|t| t.handovers),
                 guard_renewals: p.guard.map(|t| t.renewals),
+                file_slowdowns: p.slowdowns.clone(),
             }
         })
         .collect();
