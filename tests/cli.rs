@@ -1861,3 +1861,44 @@ fn check_search_writes_fixtures_that_replay_and_fail_the_bound() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn eval_shards_merge_into_the_unsharded_report_byte_for_byte() {
+    let common = [
+        "eval",
+        "--workload",
+        "deeprm,bursty",
+        "--rate",
+        "0.5,0.7",
+        "--jobsets",
+        "7",
+        "--policies",
+        "sjf,random,tetris",
+        "--rule",
+        "util<=0.8",
+    ];
+    let whole = stdout_of(&[&common[..], &["--format", "json"]].concat());
+    let files: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            let text = stdout_of(&[&common[..], &["--shard", shard.as_str()]].concat());
+            temp_jobs(&format!("shard-{i}"), &text)
+        })
+        .collect();
+    // In another order than the shards' indices.
+    let order = [&files[2], &files[0], &files[1]];
+    let mut args = vec!["eval", "--format", "json", "--merge"];
+    args.extend(order.iter().map(|p| p.to_str().unwrap_or_default()));
+    assert_eq!(stdout_of(&args), whole);
+    // A shard left out is named.
+    let e = failure(&[
+        "eval",
+        "--merge",
+        files[0].to_str().unwrap_or_default(),
+        files[2].to_str().unwrap_or_default(),
+    ]);
+    assert!(e.contains("missing: [1]"), "{e}");
+    for f in files {
+        std::fs::remove_file(f).ok();
+    }
+}
