@@ -1902,3 +1902,89 @@ fn eval_shards_merge_into_the_unsharded_report_byte_for_byte() {
         std::fs::remove_file(f).ok();
     }
 }
+
+#[test]
+fn missing_paths_and_misspelled_rules_name_the_flag() {
+    let e = failure(&["compare", "--slots", "10", "--jobs", "/nonexistent/a.json"]);
+    assert!(
+        e.contains("--jobs") && e.contains("/nonexistent/a.json"),
+        "{e}"
+    );
+    let e = failure(&[
+        "simulate",
+        "--slots",
+        "10",
+        "--end",
+        "all-done",
+        "--policy",
+        "sjf",
+        "--jobs",
+        "/nonexistent/b.json",
+    ]);
+    assert!(
+        e.contains("--jobs") && e.contains("/nonexistent/b.json"),
+        "{e}"
+    );
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = model.to_str().unwrap_or_default();
+    let e = failure(&[
+        "tree",
+        "eval",
+        "--model",
+        model,
+        "--tree",
+        "/nonexistent/c.tree",
+    ]);
+    assert!(e.contains("--tree /nonexistent/c.tree"), "{e}");
+    let e = failure(&["eval", "--jobsets", "2", "--rule", "shorter-frist"]);
+    assert!(
+        e.contains("--rule") && e.contains("did you mean `shorter-first`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn compare_and_eval_say_better_worse_or_tie_by_the_paired_interval() {
+    // Packer loses to SJF on DeepRM's rate-0.7 reference cases (docs/results.md: 12.5 vs 5.0
+    // on the demo's job sets).
+    let files: Vec<String> = (0..10)
+        .map(|s| {
+            fixture(&format!("rate0.7_seed{s}_nw10.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec![
+        "compare",
+        "--slots",
+        "10",
+        "--policies",
+        "sjf,packer",
+        "--format",
+        "json",
+        "--jobs",
+    ];
+    args.extend(files.iter().map(String::as_str));
+    let c = json(&args);
+    assert_eq!(c["rows"][0]["verdict"], Value::Null);
+    let low = c["rows"][1]["diff_ci95"][0].as_f64().unwrap_or(f64::NAN);
+    assert!(low > 0.0, "{}", c["rows"][1]);
+    assert_eq!(c["rows"][1]["verdict"], "worse");
+    let e = json(&[
+        "eval",
+        "--jobsets",
+        "30",
+        "--rate",
+        "0.7",
+        "--slots",
+        "10",
+        "--policies",
+        "sjf,packer",
+        "--format",
+        "json",
+    ]);
+    let vs = &e["rows"][1]["vs_reference"];
+    assert_eq!(vs["reference"], "sjf");
+    assert!(vs["ci95_low"].as_f64().is_some_and(|l| l > 0.0), "{vs}");
+    assert_eq!(vs["verdict"], "worse");
+}

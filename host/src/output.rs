@@ -229,6 +229,18 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
                 r.rejected.to_string(),
                 percent(r.over_cap_share),
                 percent(r.violation_share),
+                r.vs_reference.as_ref().map_or(String::new(), |v| {
+                    let d = v.difference;
+                    match (d, d.and_then(|d| d.ci95)) {
+                        (Some(d), Some((a, b))) => format!("{:+.3} [{a:+.3}, {b:+.3}]", d.mean),
+                        (Some(d), None) => format!("{:+.3}", d.mean),
+                        (None, _) => "-".to_string(),
+                    }
+                }),
+                r.vs_reference
+                    .as_ref()
+                    .map_or("", |v| v.verdict.name())
+                    .to_string(),
             ]
         })
         .collect();
@@ -244,6 +256,8 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
         ("rejected", Right),
         ("steps >80%", Right),
         ("not lone", Right),
+        ("- first policy, paired [95% CI]", Left),
+        ("verdict", Left),
     ];
     let refs = rows.iter().collect::<Vec<_>>();
     with_rule_column(&mut headers, &mut cells, &refs);

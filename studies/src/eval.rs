@@ -21,7 +21,7 @@ use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
 use whitebox_runtime::settings::{End, Slots};
 use whitebox_runtime::shard::Shard;
-use whitebox_runtime::stats::{mean_ci95, FlatKeys, MeanCi};
+use whitebox_runtime::stats::{mean_ci95, FlatKeys, MeanCi, PairedVerdict};
 
 /// XORed into a job set's seed to seed the random policy, so its stream is not the one that
 /// generated the jobs.
@@ -168,6 +168,10 @@ pub struct EvalRow {
     /// For a guarded policy: time steps, over all job sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_steps: Option<u64>,
+    /// The paired difference against the first policy of the same workload and rate, with its
+    /// verdict (`None` for the first policy itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_reference: Option<PairedVs>,
     /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
     /// comparisons; not serialised.
     #[serde(skip)]
@@ -176,6 +180,29 @@ pub struct EvalRow {
     /// allocated job, job sets in index order; empty otherwise. Not serialised.
     #[serde(skip)]
     pub job_slowdowns: Vec<f64>,
+}
+
+/// A row's paired difference `row - reference` in mean slowdown over the job sets both measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairedVs {
+    /// The reference policy's label.
+    pub reference: String,
+    /// Its mean and 95% interval, written as `pairs`, `mean_difference`, `ci95_low` and
+    /// `ci95_high`.
+    #[serde(flatten, serialize_with = "difference_fields")]
+    pub difference: Option<MeanCi>,
+    /// What the interval says about the row's policy.
+    pub verdict: PairedVerdict,
+}
+
+fn difference_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: Some("pairs"),
+        mean: "mean_difference",
+        low: "ci95_low",
+        high: "ci95_high",
+    }
+    .serialize(c, s)
 }
 
 impl EvalRow {
@@ -563,6 +590,7 @@ fn reduce(s: EvalShard) -> Result<EvalReport> {
         if let Some(bad) = sets.iter().find(|o| o.len() != n) {
             bail!("a job set has {} outcomes for {n} policies", bad.len());
         }
+        let start = rows.len();
         for (p, label) in s.policies.iter().enumerate() {
             rows.push(row(
                 label,
@@ -570,6 +598,16 @@ fn reduce(s: EvalShard) -> Result<EvalReport> {
                 rate,
                 sets.iter().filter_map(|o| o.get(p)),
             ));
+        }
+        if let Some((reference, others)) = rows[start..].split_first_mut() {
+            for r in others {
+                let d = paired_slowdown_difference(r, reference);
+                r.vs_reference = Some(PairedVs {
+                    reference: reference.policy.clone(),
+                    difference: d,
+                    verdict: PairedVerdict::of(d.and_then(|d| d.ci95)),
+                });
+            }
         }
     }
     Ok(EvalReport {
@@ -637,6 +675,7 @@ fn row<'a>(
         guard_renewals: totals.map(|t| t.renewals),
         guard_steps: totals.map(|t| t.steps),
         guard_over_budget: totals.map(|t| t.over_budget),
+        vs_reference: None,
         jobset_slowdowns,
         job_slowdowns,
     }
@@ -805,6 +844,13 @@ mod tests {
         );
         // Rate 0: nothing allocated, nothing to pair.
         assert_eq!(paired_slowdown_difference(&r.rows[0], &r.rows[1]), None);
+        // Each row carries its difference against the cell's first policy, with the verdict
+        // its interval gives.
+        assert!(sjf.vs_reference.is_none());
+        let vs = random.vs_reference.as_ref().expect("paired against sjf");
+        assert_eq!((vs.reference.as_str(), vs.difference), ("sjf", d));
+        let ci = d.and_then(|d| d.ci95);
+        assert_eq!(vs.verdict, PairedVerdict::of(ci));
     }
 
     /// Every baseline, a projected SJF and (for the guard's counters) a guarded shipped model.

@@ -111,6 +111,17 @@ pub struct ExtractArgs {
     pub out: PathBuf,
 }
 
+/// Checks that `--model` and `--tree` exist (a shipped model is built in), naming the flag.
+fn inputs(model: &std::path::Path, tree: &std::path::Path) -> Result<()> {
+    if !whitebox_runtime::models::shipped::available(model) {
+        anyhow::bail!("--model {}: no such model file", model.display());
+    }
+    if !tree.is_file() {
+        anyhow::bail!("--tree {}: no such tree file", tree.display());
+    }
+    Ok(())
+}
+
 /// Runs a `tree` subcommand; returns what to print on stdout.
 ///
 /// # Errors
@@ -134,6 +145,7 @@ pub fn run(cmd: &TreeCommand) -> Result<String> {
             seed,
             rules,
         } => {
+            inputs(model, tree)?;
             let report = whitebox_studies::tree::closed_loop::closed_loop(
                 model,
                 tree,
@@ -152,6 +164,7 @@ pub fn run(cmd: &TreeCommand) -> Result<String> {
             adversarial,
             rules,
         } => {
+            inputs(model, tree)?;
             let files = if adversarial.as_os_str().is_empty() {
                 Vec::new()
             } else {

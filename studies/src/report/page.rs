@@ -4,6 +4,7 @@
 //! report directory.
 
 use serde::Serialize;
+use whitebox_runtime::stats::PairedVerdict;
 
 /// One table of the report.
 #[derive(Clone, Debug, Serialize)]
@@ -163,16 +164,10 @@ pub fn diff_ci(mean: Option<f64>, ci95: Option<(f64, f64)>) -> String {
     }
 }
 
-/// What a paired difference's 95% interval says, for the policy on the left of `a - b`:
-/// `better` (interval below 0, lower slowdown), `worse` (above 0), `tie` (contains 0), or
-/// `-` without an interval.
+/// What a paired difference's 95% interval says for the policy on the left of `a - b`
+/// ([`PairedVerdict`]): `better`, `worse`, `tie` or `-`.
 pub fn verdict(ci95: Option<(f64, f64)>) -> &'static str {
-    match ci95 {
-        Some((_, high)) if high < 0.0 => "better",
-        Some((low, _)) if low > 0.0 => "worse",
-        Some(_) => "tie",
-        None => "-",
-    }
+    PairedVerdict::of(ci95).name()
 }
 
 #[cfg(test)]
