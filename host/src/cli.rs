@@ -10,8 +10,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    check, compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, simulate,
-    train, tree, verify,
+    check, compare, demo, eval, explain, fuzz, import, model, plot_curve, record, replay, report,
+    simulate, train, tree, verify,
 };
 use crate::output;
 
@@ -69,6 +69,10 @@ pub enum Command {
     /// A gate for CI: adversarial fixtures, held-out job sets and golden traces against
     /// bounds; exit code 0 when all pass, 1 when one fails, 2 when they cannot run.
     Check(check::CheckArgs),
+    /// Reproduce the headline results (held-out comparison, rules, the guard on the adversarial
+    /// fixtures, the NASA trace, the decision tree) with fixed seeds and 95% intervals, as a
+    /// report directory (index.html, report.md, JSON, figures).
+    Report(report::ReportArgs),
 }
 
 /// Runs a parsed command line and gives the exit code (`check` chooses its own).
@@ -92,6 +96,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(a) => verify::run(&a),
         Command::Import(c) => import::run(&c),
         Command::Tree(c) => output::emit(&tree::run(&c)?),
+        Command::Report(a) => report::run(&a),
     }?;
     Ok(ExitCode::SUCCESS)
 }

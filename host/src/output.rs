@@ -7,7 +7,7 @@ use std::io::Write as _;
 use anyhow::Context;
 use whitebox_runtime::stats::MeanCi;
 use whitebox_studies::demo::{DemoReport, PairedDiff};
-use whitebox_studies::eval::{EvalReport, EvalRow, Verdict};
+use whitebox_studies::eval::{EvalReport, EvalRow};
 use whitebox_studies::simulate::SimReport;
 
 /// Column alignment.
@@ -229,6 +229,18 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
                 r.rejected.to_string(),
                 percent(r.over_cap_share),
                 percent(r.violation_share),
+                r.vs_reference.as_ref().map_or(String::new(), |v| {
+                    let d = v.difference;
+                    match (d, d.and_then(|d| d.ci95)) {
+                        (Some(d), Some((a, b))) => format!("{:+.3} [{a:+.3}, {b:+.3}]", d.mean),
+                        (Some(d), None) => format!("{:+.3}", d.mean),
+                        (None, _) => "-".to_string(),
+                    }
+                }),
+                r.vs_reference
+                    .as_ref()
+                    .map_or("", |v| v.verdict.name())
+                    .to_string(),
             ]
         })
         .collect();
@@ -244,24 +256,9 @@ pub fn eval_table(rows: &[EvalRow]) -> String {
         ("rejected", Right),
         ("steps >80%", Right),
         ("not lone", Right),
+        ("- first policy, paired [95% CI]", Left),
+        ("verdict", Left),
     ];
-    if rows.iter().any(|r| r.vs_sjf.is_some()) {
-        // Beside the slowdown: the paired difference with SJF on the same job sets, and what
-        // its interval says.
-        headers.insert(6, ("- sjf, paired [95% CI]", Left));
-        for (c, r) in cells.iter_mut().zip(rows) {
-            let text = r.vs_sjf.map_or_else(String::new, |d| {
-                let verdict = match Verdict::of(d.ci95) {
-                    Verdict::Beats => "better",
-                    Verdict::Loses => "worse",
-                    Verdict::Ties => "tie",
-                    Verdict::Undetermined => "",
-                };
-                format!("{} {verdict}", mean_ci95(Some(d)))
-            });
-            c.insert(6, text);
-        }
-    }
     let refs = rows.iter().collect::<Vec<_>>();
     with_rule_column(&mut headers, &mut cells, &refs);
     with_guard_columns(&mut headers, &mut cells, &refs);

@@ -18,5 +18,6 @@ pub mod policy;
 pub mod record;
 pub mod rules;
 pub mod settings;
+pub mod shard;
 pub mod stats;
 pub mod trace;

@@ -2,7 +2,7 @@
 //! core, so the choice between 5 and 10 slots is dispatched here, once.
 
 use anyhow::{anyhow, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use whitebox_core::guard::GuardStats;
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::spec::INV_LEN_SCALE;
@@ -128,7 +128,34 @@ pub struct GuardExact {
     pub renewal_steps: Vec<u32>,
 }
 
+/// The counters of one guarded episode that [`GuardTotals`] sums: small enough to store per job
+/// set (in an evaluation shard's file) and to read back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardCounts {
+    /// Time steps seen.
+    pub steps: u32,
+    /// Time steps the learned policy was in charge of.
+    pub learned_steps: u32,
+    /// Hand-overs after the start.
+    pub handovers: u32,
+    /// Renewals.
+    pub renewals: u32,
+    /// Whether the final charge is within `(1 + eps) * SJF + c`.
+    pub within_budget: bool,
+}
+
 impl GuardOutcome {
+    /// The counters [`GuardTotals`] sums.
+    pub fn counts(&self) -> GuardCounts {
+        GuardCounts {
+            steps: self.steps,
+            learned_steps: self.learned_steps,
+            handovers: self.handovers,
+            renewals: self.renewals,
+            within_budget: self.within_budget,
+        }
+    }
+
     /// The learned policy's share of time steps, in `[0, 1]` (`None` for no step).
     pub fn learned_share(&self) -> Option<f64> {
         (self.steps > 0).then(|| f64::from(self.learned_steps) / f64::from(self.steps))
@@ -157,6 +184,11 @@ pub struct GuardTotals {
 impl GuardTotals {
     /// Adds one episode's outcome.
     pub fn add(&mut self, g: &GuardOutcome) {
+        self.add_counts(&g.counts());
+    }
+
+    /// Adds one episode's counters.
+    pub fn add_counts(&mut self, g: &GuardCounts) {
         self.episodes += 1;
         self.steps += u64::from(g.steps);
         self.learned_steps += u64::from(g.learned_steps);

@@ -94,10 +94,31 @@ fn parse_spec(text: &str) -> Result<(Spec, f32)> {
         _ => match (rule.strip_prefix("util<="), rule.strip_prefix("wait<=")) {
             (Some(f), _) => Spec::Cap(parse_fraction(f)?),
             (None, Some(k)) => Spec::BoundedWait(parse_wait(k)?),
-            (None, None) => bail!("unknown rule; allowed: {RULE_SYNTAX}"),
+            (None, None) => match suggestion(rule) {
+                Some(s) => bail!("unknown rule; did you mean `{s}`? allowed: {RULE_SYNTAX}"),
+                None => bail!("unknown rule; allowed: {RULE_SYNTAX}"),
+            },
         },
     };
     Ok((spec, weight))
+}
+
+/// The known rule closest to a misspelled one by edit distance (`strsim`'s Levenshtein), if
+/// it is at most 3 edits and a third of the text away. `util`/`wait` rules keep what follows
+/// their `<=`: `utl<=0.8` suggests `util<=0.8`.
+fn suggestion(rule: &str) -> Option<String> {
+    let mut known: Vec<String> = ["work-conserving", "no-reservation", "shorter-first"]
+        .map(String::from)
+        .to_vec();
+    let tail = rule.split_once("<=").map_or("0.8", |(_, t)| t);
+    known.extend(["util", "wait"].map(|h| format!("{h}<={tail}")));
+    let limit = (rule.chars().count() / 3).clamp(1, 3);
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(rule, &k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 /// Operator rules as written: rule texts such as `util<=0.8@2` and the projection strength `C`
@@ -459,6 +480,26 @@ mod tests {
                 .map(|v| (v.step, v.resource, v.used, v.lone_job))
                 .collect::<Vec<_>>(),
             [(0, 1, 9, true), (1, 0, 9, false), (1, 1, 9, true)]
+        );
+    }
+
+    #[test]
+    fn a_misspelled_rule_gets_the_closest_known_one() {
+        let e = |r: &str| {
+            format!(
+                "{:#}",
+                parse_spec(r).err().unwrap_or_else(|| unreachable!())
+            )
+        };
+        assert!(e("work-conservng").contains("did you mean `work-conserving`?"));
+        assert!(e("shorter_first").contains("did you mean `shorter-first`?"));
+        assert!(e("utl<=0.8").contains("did you mean `util<=0.8`?"));
+        assert!(e("wiat<=5").contains("did you mean `wait<=5`?"));
+        // Nothing close: no guess, the allowed forms only.
+        let far = e("fastest");
+        assert!(
+            !far.contains("did you mean") && far.contains("allowed"),
+            "{far}"
         );
     }
 }

@@ -80,6 +80,42 @@ pub fn mean_ci95(values: &[f64]) -> Option<MeanCi> {
     Some(MeanCi { n, mean, ci95 })
 }
 
+/// What the 95% interval of a paired difference `a - b` of mean slowdowns says about `a`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairedVerdict {
+    /// The interval lies below 0: `a`'s slowdown is lower.
+    Better,
+    /// The interval lies above 0.
+    Worse,
+    /// The interval contains 0.
+    Tie,
+    /// No interval (fewer than two pairs).
+    Undetermined,
+}
+
+impl PairedVerdict {
+    /// The verdict of an interval `(low, high)`.
+    pub fn of(ci95: Option<(f64, f64)>) -> PairedVerdict {
+        match ci95 {
+            Some((_, high)) if high < 0.0 => PairedVerdict::Better,
+            Some((low, _)) if low > 0.0 => PairedVerdict::Worse,
+            Some(_) => PairedVerdict::Tie,
+            None => PairedVerdict::Undetermined,
+        }
+    }
+
+    /// `better`, `worse`, `tie` or `-`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PairedVerdict::Better => "better",
+            PairedVerdict::Worse => "worse",
+            PairedVerdict::Tie => "tie",
+            PairedVerdict::Undetermined => "-",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +205,13 @@ mod tests {
             mean_ci95(&[2.0, 2.0]).and_then(|c| c.ci95),
             Some((2.0, 2.0))
         );
+    }
+
+    #[test]
+    fn verdicts_follow_the_interval() {
+        assert_eq!(PairedVerdict::of(Some((-2.0, -0.1))), PairedVerdict::Better);
+        assert_eq!(PairedVerdict::of(Some((-2.0, 0.1))), PairedVerdict::Tie);
+        assert_eq!(PairedVerdict::of(Some((0.1, 2.0))), PairedVerdict::Worse);
+        assert_eq!(PairedVerdict::of(None).name(), "-");
     }
 }

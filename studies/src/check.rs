@@ -141,7 +141,7 @@ pub fn check(s: &CheckSettings, on_job_set: &(dyn Fn() + Sync)) -> Result<CheckR
     if let Some(dir) = &s.fixtures {
         for path in json_files(dir)? {
             let start = Instant::now();
-            let Some((jobs, slots)) = fixture(&path, s.slots)? else {
+            let Some((jobs, slots)) = read_fixture(&path, s.slots)? else {
                 continue;
             };
             let (passed, message) = fixture_ratio(&jobs, slots, &policy, &sjf, s.max_ratio)
@@ -163,7 +163,7 @@ pub fn check(s: &CheckSettings, on_job_set: &(dyn Fn() + Sync)) -> Result<CheckR
         }
         for path in written {
             let start = Instant::now();
-            let Some((jobs, slots)) = fixture(&path, s.slots)? else {
+            let Some((jobs, slots)) = read_fixture(&path, s.slots)? else {
                 bail!("search fixture {} has no jobs", path.display());
             };
             let (passed, message) = fixture_ratio(&jobs, slots, &policy, &sjf, s.max_ratio)
@@ -260,7 +260,10 @@ fn campaign_fixtures(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// A fixture's jobs and slot count (its recorded `slots`, else `slots`); `None` for JSON
 /// without a `jobs` array (such as a campaign summary).
-fn fixture(path: &Path, slots: Slots) -> Result<Option<(Vec<Job>, Slots)>> {
+///
+/// # Errors
+/// An unreadable file, invalid JSON or jobs, or a recorded slot count other than 5 or 10.
+pub fn read_fixture(path: &Path, slots: Slots) -> Result<Option<(Vec<Job>, Slots)>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read fixture {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -278,6 +281,51 @@ fn fixture(path: &Path, slots: Slots) -> Result<Option<(Vec<Job>, Slots)>> {
     Ok(Some((jobs, slots)))
 }
 
+/// A policy and SJF on one job sequence, all-done with the default time cap: their mean
+/// slowdowns (`None`: no job started) and whether each run was cut by the time cap.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FixtureRun {
+    /// The policy's mean slowdown.
+    pub policy: Option<f64>,
+    /// SJF's mean slowdown.
+    pub sjf: Option<f64>,
+    /// The policy's run hit the time cap.
+    pub policy_truncated: bool,
+    /// SJF's run hit the time cap.
+    pub sjf_truncated: bool,
+}
+
+impl FixtureRun {
+    /// `policy / sjf`, when both started a job and neither run was truncated.
+    pub fn ratio(&self) -> Option<f64> {
+        if self.policy_truncated || self.sjf_truncated {
+            return None;
+        }
+        Some(self.policy? / self.sjf?)
+    }
+}
+
+/// Plays `jobs` with `policy` and with `sjf` (all-done, time cap [`TIME_CAP`]).
+///
+/// # Errors
+/// Invalid jobs or a failing policy.
+pub fn fixture_run(
+    jobs: &[Job],
+    slots: Slots,
+    policy: &PolicySpec,
+    sjf: &PolicySpec,
+) -> Result<FixtureRun> {
+    let end = End::AllDone.mode(SIMU_LEN, TIME_CAP);
+    let p = play(jobs, slots, end, policy, &mut ())?;
+    let s = play(jobs, slots, end, sjf, &mut ())?;
+    Ok(FixtureRun {
+        policy: p.mean_slowdown,
+        sjf: s.mean_slowdown,
+        policy_truncated: p.truncated,
+        sjf_truncated: s.truncated,
+    })
+}
+
 /// The all-done ratio check on one fixture: `(passed, message)`.
 fn fixture_ratio(
     jobs: &[Job],
@@ -286,14 +334,16 @@ fn fixture_ratio(
     sjf: &PolicySpec,
     max_ratio: f64,
 ) -> Result<(bool, String)> {
-    let end = End::AllDone.mode(SIMU_LEN, TIME_CAP);
-    let p = play(jobs, slots, end, policy, &mut ())?;
-    let s = play(jobs, slots, end, sjf, &mut ())?;
-    if p.truncated || s.truncated {
-        let who = if p.truncated { "the policy" } else { "SJF" };
+    let run = fixture_run(jobs, slots, policy, sjf)?;
+    if run.policy_truncated || run.sjf_truncated {
+        let who = if run.policy_truncated {
+            "the policy"
+        } else {
+            "SJF"
+        };
         return Ok((false, format!("{who} hit the time cap {TIME_CAP}")));
     }
-    let (Some(pm), Some(sm)) = (p.mean_slowdown, s.mean_slowdown) else {
+    let (Some(pm), Some(sm)) = (run.policy, run.sjf) else {
         return Ok((false, "no job started, so there is no slowdown".to_string()));
     };
     let ratio = pm / sm;

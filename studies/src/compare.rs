@@ -16,7 +16,7 @@ use whitebox_runtime::guard::{GuardReportSettings, GuardSettings};
 use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, GuardTotals};
 use whitebox_runtime::policy::{NamedPolicy, PolicyName, PolicySpec};
 use whitebox_runtime::settings::{End, Slots};
-use whitebox_runtime::stats::mean_ci95;
+use whitebox_runtime::stats::{mean_ci95, PairedVerdict};
 
 /// How the policies are played.
 #[derive(Clone, Debug)]
@@ -51,6 +51,9 @@ pub struct CompareRow {
     pub diff_vs_reference: Option<f64>,
     /// 95% interval of the paired difference.
     pub diff_ci95: Option<(f64, f64)>,
+    /// What that interval says about this policy against the reference (`null` for the
+    /// reference itself).
+    pub verdict: Option<PairedVerdict>,
     /// Paired files where this policy's mean slowdown is lower than the reference's.
     pub better_files: usize,
     /// Paired files where it is higher.
@@ -73,6 +76,10 @@ pub struct CompareRow {
     /// For a guarded policy: renewals, over all files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_renewals: Option<u64>,
+    /// Each file's mean slowdown under this policy, in file order, excluded files too (`None`:
+    /// no job started); for per-file ratios. Not serialised.
+    #[serde(skip)]
+    pub file_slowdowns: Vec<Option<f64>>,
 }
 
 /// Why a file was left out of the means and paired differences.
@@ -234,6 +241,8 @@ pub fn compare(
                 ci95: m.and_then(|c| c.ci95),
                 diff_vs_reference: d.map(|c| c.mean),
                 diff_ci95: d.and_then(|c| c.ci95),
+                verdict: (!std::ptr::eq(p, &played[0]))
+                    .then(|| PairedVerdict::of(d.and_then(|c| c.ci95))),
                 better_files: diffs.iter().filter(|&&x| x < 0.0).count(),
                 worse_files: diffs.iter().filter(|&&x| x > 0.0).count(),
                 jobs: p.jobs,
@@ -242,6 +251,7 @@ pub fn compare(
                 guard_learned_share: p.guard.and_then(|t| t.learned_share()),
                 guard_handovers: p.guard.map(|t| t.handovers),
                 guard_renewals: p.guard.map(|t| t.renewals),
+                file_slowdowns: p.slowdowns.clone(),
             }
         })
         .collect();
@@ -317,7 +327,7 @@ pub fn table(r: &CompareReport) -> String {
     let paired = r.files.len() - r.excluded.len();
     let mut out = format!(
         "{} job files ({paired} paired, {} excluded); paired differences against {}\n\
-         {:<w$} {:>9} {:>18} {:>10} {:>20} {:>7} {:>6} {:>9} {:>9}",
+         {:<w$} {:>9} {:>18} {:>10} {:>20} {:>7} {:>7} {:>6} {:>9} {:>9}",
         r.files.len(),
         r.excluded.len(),
         r.reference,
@@ -326,6 +336,7 @@ pub fn table(r: &CompareReport) -> String {
         "95% CI",
         "diff",
         "diff 95% CI",
+        "verdict",
         "better",
         "worse",
         "rejected",
@@ -337,12 +348,13 @@ pub fn table(r: &CompareReport) -> String {
     out += "\n";
     for row in &r.rows {
         out += &format!(
-            "{:<w$} {:>9} {:>18} {:>10} {:>20} {:>7} {:>6} {:>9} {:>9}",
+            "{:<w$} {:>9} {:>18} {:>10} {:>20} {:>7} {:>7} {:>6} {:>9} {:>9}",
             row.policy,
             fmt_f(row.mean_slowdown, false),
             fmt_ci(row.ci95),
             fmt_f(row.diff_vs_reference, true),
             fmt_ci(row.diff_ci95),
+            row.verdict.map_or("", PairedVerdict::name),
             row.better_files,
             row.worse_files,
             row.rejected,
@@ -360,6 +372,8 @@ pub fn table(r: &CompareReport) -> String {
         }
         out += "\n";
     }
+    out += "verdict = what the paired 95% interval says about the policy against the reference: \
+            better (below 0), worse (above 0) or tie (contains 0)\n";
     out +=
         "rejected = jobs refused at arrival (backlog full) and truncated = runs cut by the time \
             cap, over all files; slowdown counts only the jobs a policy started\n";

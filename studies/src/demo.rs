@@ -13,7 +13,6 @@ use serde::{Serialize, Serializer};
 use whitebox_core::encoding::Encoding;
 use whitebox_core::workload::Workload;
 
-pub use crate::eval::Verdict;
 use crate::eval::{evaluate, paired_slowdown_difference, EvalConfig, EvalReport, EvalRow};
 use crate::eval::{EvalSettings, SEED_STRIDE};
 use crate::plots::{self, PolicyMean, WorkloadMeans};
@@ -288,6 +287,42 @@ pub struct DemoRow {
     pub row: EvalRow,
     /// Whether this is the workload the model was trained on.
     pub training_distribution: bool,
+}
+
+/// How the learned policy compares with SJF on one workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The 95% interval of dnn - sjf lies entirely below 0: dnn's slowdown is lower.
+    Beats,
+    /// The interval contains 0.
+    Ties,
+    /// The interval lies entirely above 0.
+    Loses,
+    /// No interval (fewer than two job sets measured by both).
+    Undetermined,
+}
+
+impl Verdict {
+    /// The verdict for a difference's 95% interval.
+    pub fn of(ci95: Option<(f64, f64)>) -> Verdict {
+        match ci95 {
+            Some((_, high)) if high < 0.0 => Verdict::Beats,
+            Some((low, _)) if low > 0.0 => Verdict::Loses,
+            Some(_) => Verdict::Ties,
+            None => Verdict::Undetermined,
+        }
+    }
+
+    /// The verdict in words, e.g. `dnn beats sjf`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Beats => "dnn beats sjf (CI below 0)",
+            Verdict::Ties => "tie (CI contains 0)",
+            Verdict::Loses => "dnn loses to sjf (CI above 0)",
+            Verdict::Undetermined => "undetermined (fewer than 2 job sets)",
+        }
+    }
 }
 
 /// The paired difference dnn - sjf in mean slowdown on one workload.

@@ -6,22 +6,22 @@
 //! rayon, but results are collected in index order and reduced sequentially, so the output is
 //! bit-identical for any number of threads.
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{Event, Job, Observer, Step, Summary};
 
-use whitebox_core::projection::ProjectionStats;
 use whitebox_core::rules::Permille;
 
 use whitebox_runtime::guard::GuardReportSettings;
-use whitebox_runtime::play::{play_explained, Explanations, GuardOutcome, GuardTotals};
-use whitebox_runtime::policy::{check_knob, NamedPolicy, PolicyName};
+use whitebox_runtime::play::{play_explained, Explanations, GuardCounts, GuardTotals};
+use whitebox_runtime::policy::{check_knob, NamedPolicy};
 use whitebox_runtime::rules::CapCount;
 pub use whitebox_runtime::settings::{jobset_seed, SEED_STRIDE};
 use whitebox_runtime::settings::{End, Slots};
-use whitebox_runtime::stats::{mean_ci95, FlatKeys, MeanCi};
+use whitebox_runtime::shard::Shard;
+use whitebox_runtime::stats::{mean_ci95, FlatKeys, MeanCi, PairedVerdict};
 
 /// XORed into a job set's seed to seed the random policy, so its stream is not the one that
 /// generated the jobs.
@@ -55,19 +55,19 @@ pub struct EvalConfig {
     pub job_slowdowns: bool,
 }
 
-/// The settings echoed in the JSON report.
-#[derive(Clone, Debug, Serialize)]
+/// The settings echoed in the JSON report (and in a shard's file, which a merge reads back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalSettings {
     /// Job sets per (workload, rate).
     pub jobsets: usize,
     /// Base seed.
     pub seed: u64,
     /// How job-set seeds are derived.
-    pub jobset_seed: &'static str,
+    pub jobset_seed: String,
     /// Visible job slots.
     pub slots: usize,
     /// End mode name.
-    pub end: &'static str,
+    pub end: String,
     /// Arrival window, in steps.
     pub simu_len: u32,
     /// Time cap, in steps.
@@ -75,15 +75,15 @@ pub struct EvalSettings {
     /// Tetris knob.
     pub tetris_knob: f64,
     /// Rules of each projected policy, by label (empty: no policy is projected).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<PolicyRules>,
     /// Guard of each guarded policy, by label (empty: no policy is guarded).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guards: Vec<PolicyGuard>,
 }
 
 /// The guard of a guarded policy.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyGuard {
     /// The policy's label.
     pub policy: String,
@@ -93,7 +93,7 @@ pub struct PolicyGuard {
 }
 
 /// The rules a policy's decisions are projected onto.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyRules {
     /// The policy's label.
     pub policy: String,
@@ -168,16 +168,10 @@ pub struct EvalRow {
     /// For a guarded policy: time steps, over all job sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_steps: Option<u64>,
-    /// For a guarded policy: each job set's guard outcome, by job-set index; not serialised.
-    #[serde(skip)]
-    pub guard_outcomes: Vec<GuardOutcome>,
-    /// When the evaluation also ran SJF under the same rules, unguarded, and this row is another
-    /// policy:
-    /// this row's minus SJF's mean slowdown, paired by job set
-    /// ([`paired_slowdown_difference`]; negative: better than SJF). Written as `vs_sjf_mean`,
-    /// `vs_sjf_ci95_low` and `vs_sjf_ci95_high`, all `null` otherwise.
-    #[serde(flatten, serialize_with = "vs_sjf_fields")]
-    pub vs_sjf: Option<MeanCi>,
+    /// The paired difference against the first policy of the same workload and rate, with its
+    /// verdict (`None` for the first policy itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_reference: Option<PairedVs>,
     /// Each job set's mean slowdown, by job-set index (`None`: nothing allocated), for paired
     /// comparisons; not serialised.
     #[serde(skip)]
@@ -186,6 +180,29 @@ pub struct EvalRow {
     /// allocated job, job sets in index order; empty otherwise. Not serialised.
     #[serde(skip)]
     pub job_slowdowns: Vec<f64>,
+}
+
+/// A row's paired difference `row - reference` in mean slowdown over the job sets both measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairedVs {
+    /// The reference policy's label.
+    pub reference: String,
+    /// Its mean and 95% interval, written as `pairs`, `mean_difference`, `ci95_low` and
+    /// `ci95_high`.
+    #[serde(flatten, serialize_with = "difference_fields")]
+    pub difference: Option<MeanCi>,
+    /// What the interval says about the row's policy.
+    pub verdict: PairedVerdict,
+}
+
+fn difference_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
+    FlatKeys {
+        n: Some("pairs"),
+        mean: "mean_difference",
+        low: "ci95_low",
+        high: "ci95_high",
+    }
+    .serialize(c, s)
 }
 
 impl EvalRow {
@@ -215,16 +232,6 @@ fn completion_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S
     .serialize(c, s)
 }
 
-fn vs_sjf_fields<S: Serializer>(c: &Option<MeanCi>, s: S) -> Result<S::Ok, S::Error> {
-    FlatKeys {
-        n: None,
-        mean: "vs_sjf_mean",
-        low: "vs_sjf_ci95_low",
-        high: "vs_sjf_ci95_high",
-    }
-    .serialize(c, s)
-}
-
 /// The per-job-set differences `a - b` of two rows' mean slowdowns over the job sets both
 /// measured, with their Student-t 95% interval (`None` when no job set was measured by both).
 /// Meaningful for rows of the same evaluation, workload and rate, which ran the same job sets.
@@ -236,43 +243,6 @@ pub fn paired_slowdown_difference(a: &EvalRow, b: &EvalRow) -> Option<MeanCi> {
         .filter_map(|(x, y)| Some((*x)? - (*y)?))
         .collect();
     mean_ci95(&diffs)
-}
-
-/// How a policy compares with SJF (or another baseline) on one workload and rate, by the 95%
-/// interval of the paired difference `policy - sjf` in mean slowdown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The 95% interval of dnn - sjf lies entirely below 0: dnn's slowdown is lower.
-    Beats,
-    /// The interval contains 0.
-    Ties,
-    /// The interval lies entirely above 0.
-    Loses,
-    /// No interval (fewer than two job sets measured by both).
-    Undetermined,
-}
-
-impl Verdict {
-    /// The verdict for a difference's 95% interval.
-    pub fn of(ci95: Option<(f64, f64)>) -> Verdict {
-        match ci95 {
-            Some((_, high)) if high < 0.0 => Verdict::Beats,
-            Some((low, _)) if low > 0.0 => Verdict::Loses,
-            Some(_) => Verdict::Ties,
-            None => Verdict::Undetermined,
-        }
-    }
-
-    /// The verdict in words, e.g. `dnn beats sjf`.
-    pub fn words(self) -> &'static str {
-        match self {
-            Verdict::Beats => "dnn beats sjf (CI below 0)",
-            Verdict::Ties => "tie (CI contains 0)",
-            Verdict::Loses => "dnn loses to sjf (CI above 0)",
-            Verdict::Undetermined => "undetermined (fewer than 2 job sets)",
-        }
-    }
 }
 
 /// The utilization cap the rows' [`EvalRow::over_cap_share`] and [`EvalRow::violation_share`]
@@ -333,9 +303,9 @@ impl EvalConfig {
         EvalSettings {
             jobsets: self.jobsets,
             seed: self.seed,
-            jobset_seed: "seed * 1000003 + k (wrapping u64)",
+            jobset_seed: "seed * 1000003 + k (wrapping u64)".to_string(),
             slots: self.slots.count(),
-            end: self.end.name(),
+            end: self.end.name().to_string(),
             simu_len: self.simu_len,
             time_cap: self.time_cap,
             tetris_knob: self.tetris_knob,
@@ -365,8 +335,53 @@ impl EvalConfig {
 
     /// Number of (workload, rate, job set) tasks, for progress reporting.
     pub fn tasks(&self) -> usize {
-        self.workloads.len() * self.rates.len() * self.jobsets
+        self.shard_tasks(Shard::ALL)
     }
+
+    /// Number of (workload, rate, job set) tasks of one shard.
+    pub fn shard_tasks(&self, shard: Shard) -> usize {
+        self.workloads.len() * self.rates.len() * shard.range(self.jobsets).len()
+    }
+}
+
+/// One policy's result on one job set: what the rows are reduced from, and what a shard's file
+/// stores.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobsetOutcome {
+    /// The episode's summary.
+    pub summary: Summary,
+    /// Ended time steps, those above the 80% cap, and those not excused as a lone job.
+    pub steps: [u64; 3],
+    /// For a projected policy: decisions, decisions the rules changed, fallbacks to void.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<[u32; 3]>,
+    /// For a guarded policy: the guard's counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardCounts>,
+    /// With [`EvalConfig::job_slowdowns`], every allocated job's slowdown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_slowdowns: Vec<f64>,
+}
+
+/// A shard of an evaluation (`eval --shard i/n`): the same settings, and for every (workload,
+/// rate) cell the outcomes of the job sets `shard.range(jobsets)` only. [`merge`] turns the `n`
+/// shards into the report one unsharded run gives, bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalShard {
+    /// Which shard.
+    pub shard: Shard,
+    /// The whole evaluation's settings (`jobsets` is the total over shards).
+    pub settings: EvalSettings,
+    /// Workload names, in report order.
+    pub workloads: Vec<String>,
+    /// Arrival rates, in report order.
+    pub rates: Vec<f64>,
+    /// Policy labels, in report order.
+    pub policies: Vec<String>,
+    /// The job sets of this shard, `first..end` of every cell.
+    pub jobsets: (usize, usize),
+    /// `outcomes[cell][j][p]`: cell `w * rates + r`, job set `first + j`, policy `p`.
+    pub outcomes: Vec<Vec<Vec<JobsetOutcome>>>,
 }
 
 /// Runs the evaluation; `on_task` is called (from any thread) after each job set is done.
@@ -374,6 +389,19 @@ impl EvalConfig {
 /// # Errors
 /// When the Tetris knob is outside `[0, 1]` or a policy fails (never for the baselines).
 pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalReport> {
+    reduce(evaluate_shard(cfg, Shard::ALL, on_task)?)
+}
+
+/// Runs one shard of the evaluation: job sets `shard.range(cfg.jobsets)` of every cell;
+/// `on_task` is called after each.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_shard(
+    cfg: &EvalConfig,
+    shard: Shard,
+    on_task: &(dyn Fn() + Sync),
+) -> Result<EvalShard> {
     check_knob(cfg.tetris_knob)?;
     // Resolve once: a model file is read and checked here, not per job set.
     let policies = cfg
@@ -387,13 +415,13 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
         .iter()
         .flat_map(|&w| cfg.rates.iter().map(move |&r| (w, r)))
         .collect();
+    let range = shard.range(cfg.jobsets);
     let tasks: Vec<(Workload, f64, usize)> = grid
         .iter()
-        .flat_map(|&(w, r)| (0..cfg.jobsets).map(move |k| (w, r, k)))
+        .flat_map(|&(w, r)| range.clone().map(move |k| (w, r, k)))
         .collect();
-    // Indexed parallel collect keeps task order: per task, one Summary (and job slowdowns, if
-    // asked for, and rule counts for a projected policy) per policy.
-    let results: Vec<Vec<Outcome>> = tasks
+    // Indexed parallel collect keeps task order: per task, one outcome per policy.
+    let results: Vec<Vec<JobsetOutcome>> = tasks
         .par_iter()
         .map(|&(workload, rate, k)| {
             let seed = jobset_seed(cfg.seed, k);
@@ -409,10 +437,17 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
                     let s =
                         play_explained(&jobs, cfg.slots, end, &policy, &mut log, counts.as_mut())?;
                     let (rules, guard) = match counts {
-                        Some(c) => (projected.then_some(c.stats), c.guard),
+                        Some(c) => (
+                            projected.then_some([
+                                c.stats.decisions,
+                                c.stats.changed,
+                                c.stats.fallbacks,
+                            ]),
+                            c.guard.map(|g| g.counts()),
+                        ),
                         None => (None, None),
                     };
-                    Ok(Outcome {
+                    Ok(JobsetOutcome {
                         summary: s,
                         steps: [log.cap.steps, log.cap.over_cap, log.cap.violations],
                         job_slowdowns: log.slowdowns,
@@ -425,70 +460,179 @@ pub fn evaluate(cfg: &EvalConfig, on_task: &(dyn Fn() + Sync)) -> Result<EvalRep
             out
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut rows = Vec::with_capacity(grid.len() * cfg.policies.len());
-    // Each row is paired with the unguarded SJF row under the same rules, if SJF ran so.
-    let sjf_of: Vec<Option<usize>> = cfg
-        .policies
+    let mut results = results.into_iter();
+    let outcomes = grid
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let j = cfg.policies.iter().position(|q| {
-                q.policy == PolicyName::Sjf && q.guard.is_none() && q.rules == p.rules
-            })?;
-            (j != i).then_some(j)
-        })
+        .map(|_| results.by_ref().take(range.len()).collect())
         .collect();
-    for (g, &(workload, rate)) in grid.iter().enumerate() {
-        let sets = &results[g * cfg.jobsets..(g + 1) * cfg.jobsets];
-        let first = rows.len();
-        for (p, policy) in cfg.policies.iter().enumerate() {
+    Ok(EvalShard {
+        shard,
+        settings: cfg.settings(),
+        workloads: cfg.workloads.iter().map(|w| w.name().to_string()).collect(),
+        rates: cfg.rates.clone(),
+        policies: cfg.policies.iter().map(|p| p.label.clone()).collect(),
+        jobsets: (range.start, range.end),
+        outcomes,
+    })
+}
+
+/// Merges the shards `0/n` to `n-1/n` of one evaluation (in any order) into its report, the
+/// same bit for bit as the unsharded [`evaluate`].
+///
+/// # Errors
+/// No shard; shards of different evaluations (settings, workloads, rates or policies differ) or
+/// of different counts; a shard missing or given twice; a shard whose job sets or outcomes do
+/// not have the shape its settings imply.
+pub fn merge(mut shards: Vec<EvalShard>) -> Result<EvalReport> {
+    shards.sort_by_key(|s| s.shard.index);
+    let Some(first) = shards.first() else {
+        bail!("no shard to merge");
+    };
+    let count = first.shard.count;
+    for s in &shards {
+        if s.shard.count != count {
+            bail!(
+                "shard {} is one of {} shards, shard {} one of {count}: merge the shards of one run",
+                s.shard,
+                s.shard.count,
+                first.shard
+            );
+        }
+        if (&s.settings, &s.workloads, &s.rates, &s.policies)
+            != (
+                &first.settings,
+                &first.workloads,
+                &first.rates,
+                &first.policies,
+            )
+        {
+            bail!(
+                "shard {} was run with other settings than shard {} (job sets, seed, workloads, \
+                 rates, policies, slots, end, rules and guards must be the same)",
+                s.shard,
+                first.shard
+            );
+        }
+    }
+    let given: Vec<u32> = shards.iter().map(|s| s.shard.index).collect();
+    if given != (0..count).collect::<Vec<_>>() {
+        let missing: Vec<u32> = (0..count).filter(|i| !given.contains(i)).collect();
+        let mut twice = given.clone();
+        twice.dedup();
+        let repeated: Vec<u32> = twice
+            .into_iter()
+            .filter(|i| given.iter().filter(|g| *g == i).count() > 1)
+            .collect();
+        bail!(
+            "shards of {count} given: {given:?}; each of 0..{count} is needed once (missing: \
+             {missing:?}, repeated: {repeated:?})"
+        );
+    }
+    let total = first.settings.jobsets;
+    let cells = first.workloads.len() * first.rates.len();
+    let mut merged = EvalShard {
+        shard: Shard::ALL,
+        outcomes: vec![Vec::with_capacity(total); cells],
+        jobsets: (0, total),
+        ..first.clone()
+    };
+    for s in shards {
+        let range = s.shard.range(total);
+        if s.jobsets != (range.start, range.end) || s.outcomes.len() != cells {
+            bail!(
+                "shard {}: job sets {}..{} in {} cells, expected {}..{} in {cells}",
+                s.shard,
+                s.jobsets.0,
+                s.jobsets.1,
+                s.outcomes.len(),
+                range.start,
+                range.end
+            );
+        }
+        for (all, part) in merged.outcomes.iter_mut().zip(s.outcomes) {
+            if part.len() != range.len() {
+                bail!(
+                    "shard {}: a cell holds {} job sets, expected {}",
+                    s.shard,
+                    part.len(),
+                    range.len()
+                );
+            }
+            all.extend(part);
+        }
+    }
+    reduce(merged)
+}
+
+/// The report's rows from every job set's outcomes.
+fn reduce(s: EvalShard) -> Result<EvalReport> {
+    let workloads = s
+        .workloads
+        .iter()
+        .map(|w| {
+            Workload::from_name(w).with_context(|| format!("unknown workload `{w}` in a shard"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let grid: Vec<(Workload, f64)> = workloads
+        .iter()
+        .flat_map(|&w| s.rates.iter().map(move |&r| (w, r)))
+        .collect();
+    if s.outcomes.len() != grid.len() {
+        bail!(
+            "{} cells of outcomes for {} (workload, rate) cells",
+            s.outcomes.len(),
+            grid.len()
+        );
+    }
+    let n = s.policies.len();
+    let mut rows = Vec::with_capacity(grid.len() * n);
+    for (&(workload, rate), sets) in grid.iter().zip(&s.outcomes) {
+        if let Some(bad) = sets.iter().find(|o| o.len() != n) {
+            bail!("a job set has {} outcomes for {n} policies", bad.len());
+        }
+        let start = rows.len();
+        for (p, label) in s.policies.iter().enumerate() {
             rows.push(row(
-                &policy.label,
+                label,
                 workload,
                 rate,
-                sets.iter().map(|s| &s[p]),
+                sets.iter().filter_map(|o| o.get(p)),
             ));
         }
-        for (p, j) in sjf_of.iter().enumerate() {
-            if let Some(j) = j {
-                rows[first + p].vs_sjf =
-                    paired_slowdown_difference(&rows[first + p], &rows[first + j]);
+        if let Some((reference, others)) = rows[start..].split_first_mut() {
+            for r in others {
+                let d = paired_slowdown_difference(r, reference);
+                r.vs_reference = Some(PairedVs {
+                    reference: reference.policy.clone(),
+                    difference: d,
+                    verdict: PairedVerdict::of(d.and_then(|d| d.ci95)),
+                });
             }
         }
     }
     Ok(EvalReport {
-        settings: cfg.settings(),
+        settings: s.settings,
         rows,
     })
-}
-
-/// One policy's result on one job set.
-struct Outcome {
-    summary: Summary,
-    /// Ended time steps, those above the 80% cap, and those not excused as a lone job.
-    steps: [u64; 3],
-    job_slowdowns: Vec<f64>,
-    rules: Option<ProjectionStats>,
-    guard: Option<GuardOutcome>,
 }
 
 fn row<'a>(
     policy: &str,
     workload: Workload,
     rate: f64,
-    sets: impl Iterator<Item = &'a Outcome>,
+    sets: impl Iterator<Item = &'a JobsetOutcome>,
 ) -> EvalRow {
     let (mut slowdowns, mut completions) = (Vec::new(), Vec::new());
     let (mut jobsets, mut truncated, mut rejected) = (0, 0, 0u64);
     let (mut jobset_slowdowns, mut job_slowdowns) = (Vec::new(), Vec::new());
     let mut rules: Option<[u64; 3]> = None;
     let mut steps = [0u64; 3];
-    let mut guards: Vec<GuardOutcome> = Vec::new();
     let mut totals: Option<GuardTotals> = None;
     for o in sets {
         if let Some(g) = &o.guard {
-            totals.get_or_insert_with(GuardTotals::default).add(g);
-            guards.push(g.clone());
+            totals
+                .get_or_insert_with(GuardTotals::default)
+                .add_counts(g);
         }
         for (sum, n) in steps.iter_mut().zip(o.steps) {
             *sum += n;
@@ -496,9 +640,9 @@ fn row<'a>(
         let (s, jobs) = (&o.summary, &o.job_slowdowns);
         if let Some(r) = o.rules {
             let sum = rules.get_or_insert([0; 3]);
-            sum[0] += u64::from(r.decisions);
-            sum[1] += u64::from(r.changed);
-            sum[2] += u64::from(r.fallbacks);
+            for (a, b) in sum.iter_mut().zip(r) {
+                *a += u64::from(b);
+            }
         }
         jobsets += 1;
         jobset_slowdowns.push(s.mean_slowdown);
@@ -531,8 +675,7 @@ fn row<'a>(
         guard_renewals: totals.map(|t| t.renewals),
         guard_steps: totals.map(|t| t.steps),
         guard_over_budget: totals.map(|t| t.over_budget),
-        guard_outcomes: guards,
-        vs_sjf: None,
+        vs_reference: None,
         jobset_slowdowns,
         job_slowdowns,
     }
@@ -652,41 +795,6 @@ mod tests {
     }
 
     #[test]
-    fn rows_are_paired_with_sjf_under_the_same_rules() {
-        let mut cfg = config(4);
-        let rules = whitebox_runtime::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)
-            .unwrap_or_else(|e| unreachable!("{e:#}"));
-        cfg.policies
-            .push(NamedPolicy::from(PolicyName::Sjf).with_rules(rules.clone()));
-        cfg.policies
-            .push(NamedPolicy::from(PolicyName::Packer).with_rules(rules));
-        let r = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
-        // Per (workload, rate): sjf, packer, tetris, random, sjf+rules, packer+rules.
-        let cell = &r.rows[6..12];
-        assert_eq!(cell[0].rate, 0.5);
-        let by_hand = |a: &EvalRow, b: &EvalRow| {
-            let d: Vec<f64> = a
-                .jobset_slowdowns
-                .iter()
-                .zip(&b.jobset_slowdowns)
-                .map(|(x, y)| x.unwrap_or(f64::NAN) - y.unwrap_or(f64::NAN))
-                .collect();
-            d.iter().sum::<f64>() / d.len() as f64
-        };
-        assert!(cell[0].vs_sjf.is_none() && cell[4].vs_sjf.is_none());
-        let packer = cell[1].vs_sjf.expect("packer vs sjf");
-        assert_eq!(packer.n, 4);
-        assert!((packer.mean - by_hand(&cell[1], &cell[0])).abs() < 1e-12);
-        // The projected Packer is paired with the projected SJF, not the plain one.
-        let projected = cell[5].vs_sjf.expect("packer+rules vs sjf+rules");
-        assert!((projected.mean - by_hand(&cell[5], &cell[4])).abs() < 1e-12);
-        assert!(
-            by_hand(&cell[4], &cell[0]) != 0.0,
-            "the rules changed SJF's schedule"
-        );
-    }
-
-    #[test]
     fn job_slowdowns_are_collected_on_request_and_match_the_means() {
         let plain = evaluate(&config(3), &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
         let mut cfg = config(3);
@@ -736,6 +844,96 @@ mod tests {
         );
         // Rate 0: nothing allocated, nothing to pair.
         assert_eq!(paired_slowdown_difference(&r.rows[0], &r.rows[1]), None);
+        // Each row carries its difference against the cell's first policy, with the verdict
+        // its interval gives.
+        assert!(sjf.vs_reference.is_none());
+        let vs = random.vs_reference.as_ref().expect("paired against sjf");
+        assert_eq!((vs.reference.as_str(), vs.difference), ("sjf", d));
+        let ci = d.and_then(|d| d.ci95);
+        assert_eq!(vs.verdict, PairedVerdict::of(ci));
+    }
+
+    /// Every baseline, a projected SJF and (for the guard's counters) a guarded shipped model.
+    fn mixed_config(jobsets: usize) -> EvalConfig {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let model = PolicyName::Model(root.join("fixtures/models/default.model"));
+        let rules = whitebox_runtime::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)
+            .unwrap_or_else(|e| unreachable!("{e:#}"));
+        let guard = whitebox_runtime::guard::GuardSettings::new(
+            whitebox_core::guard::GuardMode::Lookahead,
+            0.1,
+            5.0,
+        )
+        .unwrap_or_else(|e| unreachable!("{e:#}"));
+        let mut policies = PolicyName::BASELINES.map(NamedPolicy::from).to_vec();
+        policies.push(NamedPolicy::labelled("sjf+rules", PolicyName::Sjf).with_rules(rules));
+        policies.push(NamedPolicy::labelled("dnn+guard", model).with_guard(Some(guard)));
+        EvalConfig {
+            slots: Slots::Ten,
+            rates: vec![0.7],
+            policies,
+            job_slowdowns: true,
+            ..config(jobsets)
+        }
+    }
+
+    #[test]
+    fn merged_shards_give_the_unsharded_report_bit_for_bit() {
+        let cfg = mixed_config(7);
+        let whole = evaluate(&cfg, &|| {}).unwrap_or_else(|e| unreachable!("{e:#}"));
+        for count in [1, 3, 9] {
+            // Each shard through its JSON file's text and back, in reverse order.
+            let shards: Vec<EvalShard> = (0..count)
+                .rev()
+                .map(|index| {
+                    let s = evaluate_shard(&cfg, Shard { index, count }, &|| {})
+                        .unwrap_or_else(|e| unreachable!("{e:#}"));
+                    let text = serde_json::to_string(&s).unwrap_or_default();
+                    serde_json::from_str(&text).unwrap_or_else(|e| unreachable!("{e}"))
+                })
+                .collect();
+            let merged = merge(shards).unwrap_or_else(|e| unreachable!("{e:#}"));
+            assert_eq!(
+                serde_json::to_string(&merged).ok(),
+                serde_json::to_string(&whole).ok(),
+                "{count} shards"
+            );
+            for (a, b) in merged.rows.iter().zip(&whole.rows) {
+                let bits = |r: &EvalRow| r.slowdown.map(|c| c.mean.to_bits());
+                assert_eq!(bits(a), bits(b));
+                assert_eq!(a.jobset_slowdowns, b.jobset_slowdowns);
+                assert_eq!(a.job_slowdowns, b.job_slowdowns);
+            }
+        }
+        // The guard's and the rules' counters came through the files.
+        let guarded = whole.rows.iter().find(|r| r.policy == "dnn+guard");
+        assert!(guarded.is_some_and(|r| r.guard_steps.is_some_and(|s| s > 0)));
+    }
+
+    #[test]
+    fn a_missing_repeated_or_foreign_shard_is_refused() {
+        let cfg = config(4);
+        let shard = |index, count| {
+            evaluate_shard(&cfg, Shard { index, count }, &|| {})
+                .unwrap_or_else(|e| unreachable!("{e:#}"))
+        };
+        let err = |shards| {
+            format!(
+                "{:#}",
+                merge(shards).err().unwrap_or_else(|| unreachable!())
+            )
+        };
+        let e = err(vec![shard(0, 3), shard(2, 3)]);
+        assert!(e.contains("missing: [1]"), "{e}");
+        let e = err(vec![shard(0, 2), shard(0, 2), shard(1, 2)]);
+        assert!(e.contains("repeated: [0]"), "{e}");
+        let e = err(vec![shard(0, 2), shard(1, 3)]);
+        assert!(e.contains("one of 3 shards"), "{e}");
+        let mut other = shard(1, 2);
+        other.settings.seed += 1;
+        let e = err(vec![shard(0, 2), other]);
+        assert!(e.contains("other settings"), "{e}");
+        assert!(err(Vec::new()).contains("no shard"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod plots;
 pub mod quant_report;
+pub mod report;
 pub mod simulate;
 /// Decision traces live in the runtime (so a replay builds without the studies); re-exported
 /// here under their old path.

@@ -64,7 +64,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     let files = a
         .jobs
         .iter()
-        .map(|p| Ok((p.clone(), jobfile::load(p)?)))
+        .map(|p| Ok((p.clone(), jobfile::load(p).context("--jobs")?)))
         .collect::<Result<Vec<_>>>()?;
     let settings = CompareSettings {
         slots: a.slots.into(),

@@ -5,7 +5,8 @@ use clap::ValueEnum;
 use whitebox_runtime::lists::{parse_rates, parse_workloads};
 use whitebox_runtime::policy::NamedPolicy;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
-use whitebox_studies::eval::{evaluate, EvalConfig, EvalReport};
+use whitebox_runtime::shard::Shard;
+use whitebox_studies::eval::{evaluate_shard, merge, EvalConfig, EvalReport, EvalShard};
 
 use crate::args::{tetris_knob, usize_of, EndArg, GuardArgs, RuleArgs, SlotsArg};
 use crate::output::emit;
@@ -60,6 +61,15 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
+    /// Run shard I of N (0-based): job sets I*J/N to (I+1)*J/N - 1 of every cell, J =
+    /// --jobsets; print the shard as JSON (every job set's outcome) for --merge.
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["format", "merge"])]
+    pub shard: Option<String>,
+    /// Merge the JSON files of shards 0/N to N-1/N of one evaluation (any order) and print the
+    /// report, bit for bit that of the unsharded run; the settings come from the files, so the
+    /// other flags but --format are not used.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub merge: Vec<std::path::PathBuf>,
     /// Operator rules applied to every policy (shown as LABEL+rules).
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -73,6 +83,27 @@ pub struct EvalArgs {
 /// # Errors
 /// Invalid flags or policies; a failure to write stdout.
 pub fn run(a: &EvalArgs) -> Result<()> {
+    if !a.merge.is_empty() {
+        let shards = a
+            .merge
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("--merge: cannot read {}", p.display()))?;
+                serde_json::from_str::<EvalShard>(&text).with_context(|| {
+                    format!(
+                        "--merge: {} is not the JSON of `whitebox eval --shard I/N`",
+                        p.display()
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return print(a.format, &merge(shards).context("--merge")?);
+    }
+    let shard = match &a.shard {
+        Some(s) => Some(Shard::parse(s).context("--shard")?),
+        None => None,
+    };
     let cfg = EvalConfig {
         workloads: parse_workloads(&a.workload).context("--workload")?,
         rates: parse_rates(&a.rate).context("--rate")?,
@@ -92,10 +123,21 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         tetris_knob: tetris_knob(a.tetris_knob)?,
         job_slowdowns: false,
     };
-    let report: EvalReport = progress::job_sets(cfg.tasks(), |tick| evaluate(&cfg, tick))?;
-    match a.format {
+    let part = shard.unwrap_or(Shard::ALL);
+    let run: EvalShard = progress::job_sets(cfg.shard_tasks(part), |tick| {
+        evaluate_shard(&cfg, part, tick)
+    })?;
+    if shard.is_some() {
+        return emit(&(serde_json::to_string(&run)? + "\n"));
+    }
+    print(a.format, &whitebox_studies::eval::merge(vec![run])?)
+}
+
+/// Prints a report in `format`.
+fn print(format: EvalFormat, report: &EvalReport) -> Result<()> {
+    match format {
         EvalFormat::Table => emit(&output::eval_table(&report.rows)),
-        EvalFormat::Json => emit(&output::eval_json(&report)?),
+        EvalFormat::Json => emit(&output::eval_json(report)?),
         EvalFormat::Csv => emit(&output::eval_csv(&report.rows)),
     }
 }

@@ -12,6 +12,7 @@ pub mod model;
 pub mod plot_curve;
 pub mod record;
 pub mod replay;
+pub mod report;
 pub mod simulate;
 pub mod train;
 pub mod tree;

@@ -55,7 +55,7 @@ pub fn run(a: &RecordArgs) -> Result<()> {
             a.policy
         ),
     };
-    let jobs = jobfile::load(&a.jobs)?;
+    let jobs = jobfile::load(&a.jobs).context("--jobs")?;
     a.rules.projection()?;
     let c = whitebox_runtime::rules::parse_strength(&a.rules.rule_c)?;
     let guard = a.guard.settings()?.map(|s| s.params);

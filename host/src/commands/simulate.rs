@@ -89,7 +89,7 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         rules: a.rules.projection()?,
         explain_all: a.explain_decisions,
     };
-    let jobs = jobfile::load(&a.jobs)?;
+    let jobs = jobfile::load(&a.jobs).context("--jobs")?;
     let report = simulate_with_rules(&jobs, &settings, &rules)?;
     match a.format {
         SimFormat::Json => emit(&(serde_json::to_string(&report)? + "\n")),

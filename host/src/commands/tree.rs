@@ -38,6 +38,31 @@ pub enum TreeCommand {
         #[command(flatten)]
         rules: RuleArgs,
     },
+    /// How often the tree takes its network's action on the states the network visits, on
+    /// held-out job sets (those `tree extract --seed S` measures on) and in adversarial job
+    /// files; printed as JSON.
+    Fidelity {
+        /// The model the tree was extracted from.
+        #[arg(long)]
+        model: PathBuf,
+        /// The tree file.
+        #[arg(long)]
+        tree: PathBuf,
+        /// Held-out job sets of the model's training workload and rate.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        jobsets: u64,
+        /// Extraction seed whose held-out job sets are used (job set k: 5 * 2^40 + seed * 2^24
+        /// + k).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=MAX_SEED))]
+        seed: u64,
+        /// Directory of adversarial job files (every *.json but campaign.json), or an empty
+        /// string for none.
+        #[arg(long, default_value = "fixtures/adversarial")]
+        adversarial: PathBuf,
+        /// Rules the network's and the tree's decisions are projected onto.
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
     /// Print a tree file as indented text with feature names, after its size.
     Show {
         /// The tree file.
@@ -86,6 +111,17 @@ pub struct ExtractArgs {
     pub out: PathBuf,
 }
 
+/// Checks that `--model` and `--tree` exist (a shipped model is built in), naming the flag.
+fn inputs(model: &std::path::Path, tree: &std::path::Path) -> Result<()> {
+    if !whitebox_runtime::models::shipped::available(model) {
+        anyhow::bail!("--model {}: no such model file", model.display());
+    }
+    if !tree.is_file() {
+        anyhow::bail!("--tree {}: no such tree file", tree.display());
+    }
+    Ok(())
+}
+
 /// Runs a `tree` subcommand; returns what to print on stdout.
 ///
 /// # Errors
@@ -109,6 +145,7 @@ pub fn run(cmd: &TreeCommand) -> Result<String> {
             seed,
             rules,
         } => {
+            inputs(model, tree)?;
             let report = whitebox_studies::tree::closed_loop::closed_loop(
                 model,
                 tree,
@@ -118,6 +155,30 @@ pub fn run(cmd: &TreeCommand) -> Result<String> {
                 rules.rules.clone(),
             )?;
             Ok(serde_json::to_string_pretty(&report)? + "\n")
+        }
+        TreeCommand::Fidelity {
+            model,
+            tree,
+            jobsets,
+            seed,
+            adversarial,
+            rules,
+        } => {
+            inputs(model, tree)?;
+            let files = if adversarial.as_os_str().is_empty() {
+                Vec::new()
+            } else {
+                extract::adversarial_files(adversarial).context("--adversarial")?
+            };
+            let f = extract::fidelity(
+                model,
+                tree,
+                rules.projection()?.as_ref(),
+                *seed,
+                usize_of(*jobsets, "--jobsets")?,
+                &files,
+            )?;
+            Ok(serde_json::to_string_pretty(&f)? + "\n")
         }
         TreeCommand::Extract(a) => {
             let adversarial = if a.adversarial.as_os_str().is_empty() {

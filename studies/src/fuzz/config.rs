@@ -1,8 +1,8 @@
 //! What a search is asked to do: which search, its budget and seed, this run's shard of the
 //! campaign, and the seeds of its random streams.
 
-use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+pub use whitebox_runtime::shard::Shard;
 
 /// Which search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,54 +52,4 @@ pub fn stream_seed(keys: &[u64]) -> u64 {
         h ^= h >> 31;
     }
     h
-}
-
-/// A deterministic split of a campaign: shard `index` of `count`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// 0-based.
-    pub index: u32,
-    /// At least 1.
-    pub count: u32,
-}
-
-impl Shard {
-    /// The whole campaign.
-    pub const ALL: Shard = Shard { index: 0, count: 1 };
-
-    /// Parses `i/n` with `i < n`.
-    ///
-    /// # Errors
-    /// For anything else.
-    pub fn parse(text: &str) -> Result<Shard> {
-        let parsed = text
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-        match parsed {
-            Some((index, count)) if index < count => Ok(Shard { index, count }),
-            _ => bail!("shard = `{text}`, must be i/n with 0 <= i < n (e.g. 0/4)"),
-        }
-    }
-
-    /// This shard's part of `budget` evaluations: `budget / n`, plus one for the first
-    /// `budget % n` shards, so the parts add up to `budget`.
-    pub fn budget(&self, budget: u64) -> u64 {
-        let n = u64::from(self.count);
-        budget / n + u64::from(u64::from(self.index) < budget % n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_parse_and_split_the_budget() {
-        assert_eq!(Shard::parse("1/4").ok(), Some(Shard { index: 1, count: 4 }));
-        assert!(Shard::parse("4/4").is_err() && Shard::parse("x").is_err());
-        let total: u64 = (0..3)
-            .map(|i| Shard { index: i, count: 3 }.budget(10))
-            .sum();
-        assert_eq!(total, 10);
-    }
 }

@@ -443,30 +443,14 @@ where
         bail!("iterations = 0, must be at least 1");
     };
 
-    // Fidelity: the network plays, the tree is asked.
-    let heldout = sets(
-        workload,
-        rate,
-        base(TREE_HELDOUT_BASE),
-        0,
+    let fid = fidelity_m::<M, I, O>(
+        model,
+        rules,
+        &tree,
+        s.seed,
         s.heldout_jobsets,
-    );
-    let held = play_all::<M, I, O>(model, rules, Some(&tree), false, &heldout)?;
-    let heldout_agreement = held
-        .iter()
-        .fold(Agreement::default(), |a, (v, _)| a.merge(&agreement(v)));
-    let mut adversarial_files = Vec::new();
-    for file in &s.adversarial {
-        let jobs = whitebox_runtime::jobfile::load(file)?;
-        let (v, _) = play::<M, I, O>(model, rules, Some(&tree), false, &jobs)?;
-        adversarial_files.push(FileAgreement {
-            file: file.clone(),
-            agreement: agreement(&v),
-        });
-    }
-    let adversarial = adversarial_files
-        .iter()
-        .fold(Agreement::default(), |a, f| a.merge(&f.agreement));
+        &s.adversarial,
+    )?;
     let report = ExtractReport {
         model: s.model.clone(),
         slots: M,
@@ -480,10 +464,10 @@ where
         nodes: tree.nodes().len(),
         leaves: tree.leaves(),
         depth: tree.depth(),
-        heldout: heldout_agreement,
+        heldout: fid.heldout,
         heldout_jobsets: s.heldout_jobsets,
-        adversarial,
-        adversarial_files,
+        adversarial: fid.adversarial,
+        adversarial_files: fid.adversarial_files,
         seeds: format!(
             "job set k: training {TREE_TRAIN_BASE} + seed * 2^24 + iteration * jobsets + k, \
              validation {TREE_VALIDATION_BASE} + seed * 2^24 + k, held-out \
@@ -491,6 +475,110 @@ where
         ),
     };
     Ok((tree, report))
+}
+
+/// How faithful a tree is to its network: agreement on the states the network visits on
+/// held-out job sets and in adversarial job files (as [`ExtractReport`] reports it).
+#[derive(Clone, Debug, Serialize)]
+pub struct Fidelity {
+    /// Agreement on the held-out job sets' states.
+    pub heldout: Agreement,
+    /// Agreement on the adversarial files' states, all files pooled.
+    pub adversarial: Agreement,
+    /// The same per file.
+    pub adversarial_files: Vec<FileAgreement>,
+}
+
+/// Fidelity for `M` slots: the network plays, the tree is asked. Held-out job set `k` is
+/// generated from `TREE_HELDOUT_BASE + seed * 2^24 + k`.
+fn fidelity_m<const M: usize, const I: usize, const O: usize>(
+    model: &LoadedModel,
+    rules: Option<&Projection>,
+    tree: &Tree<M>,
+    seed: u64,
+    heldout_jobsets: usize,
+    adversarial: &[PathBuf],
+) -> Result<Fidelity>
+where
+    LoadedModel: Decide<M>,
+{
+    let (workload, rate) = training_setting(model)?;
+    let heldout = sets(
+        workload,
+        rate,
+        TREE_HELDOUT_BASE + (seed << 24),
+        0,
+        heldout_jobsets,
+    );
+    let held = play_all::<M, I, O>(model, rules, Some(tree), false, &heldout)?;
+    let heldout = held
+        .iter()
+        .fold(Agreement::default(), |a, (v, _)| a.merge(&agreement(v)));
+    let mut adversarial_files = Vec::new();
+    for file in adversarial {
+        let jobs = whitebox_runtime::jobfile::load(file)?;
+        let (v, _) = play::<M, I, O>(model, rules, Some(tree), false, &jobs)?;
+        adversarial_files.push(FileAgreement {
+            file: file.clone(),
+            agreement: agreement(&v),
+        });
+    }
+    let adversarial = adversarial_files
+        .iter()
+        .fold(Agreement::default(), |a, f| a.merge(&f.agreement));
+    Ok(Fidelity {
+        heldout,
+        adversarial,
+        adversarial_files,
+    })
+}
+
+/// The fidelity of the tree file `tree` to the model file `model` (both projected onto `rules`
+/// when given), on `heldout_jobsets` held-out job sets of the model's training workload and rate
+/// from extraction seed `seed` (the job sets `tree extract --seed` measures on, disjoint from
+/// its training and validation sets and from `eval`'s and the demo's) and on the `adversarial`
+/// job files.
+///
+/// # Errors
+/// An unreadable or invalid model, tree or job file, a tree for another slot count than the
+/// model, a seed above [`MAX_SEED`], or a failing policy.
+pub fn fidelity(
+    model: &Path,
+    tree: &Path,
+    rules: Option<&Projection>,
+    seed: u64,
+    heldout_jobsets: usize,
+    adversarial: &[PathBuf],
+) -> Result<Fidelity> {
+    if seed > MAX_SEED {
+        bail!("seed = {seed}, must be at most {MAX_SEED}");
+    }
+    let loaded = models::load(model)?;
+    let t = whitebox_runtime::models::tree::load_tree(tree)?;
+    match (&t.tree, loaded.slots()) {
+        (AnyTree::Five(t), 5) => fidelity_m::<5, { feature_count(5) }, 6>(
+            &loaded,
+            rules,
+            t,
+            seed,
+            heldout_jobsets,
+            adversarial,
+        ),
+        (AnyTree::Ten(t), 10) => fidelity_m::<10, { feature_count(10) }, 11>(
+            &loaded,
+            rules,
+            t,
+            seed,
+            heldout_jobsets,
+            adversarial,
+        ),
+        (_, slots) => bail!(
+            "tree {} is for {} job slots, model {} for {slots}",
+            tree.display(),
+            t.slots(),
+            model.display()
+        ),
+    }
 }
 
 /// Extracts a tree from the model `s.model` (see the module docs); `progress` sees each
@@ -596,6 +684,29 @@ mod tests {
         assert!(h.decisions > 0 && h.same <= h.decisions && h.contested <= h.decisions);
         assert!((h.share - h.same as f64 / h.decisions as f64).abs() < 1e-12);
         assert_eq!(report.adversarial, report.adversarial_files[0].agreement);
+    }
+
+    #[test]
+    fn fidelity_of_a_tree_file_is_what_its_extraction_reported() {
+        let s = settings();
+        let (tree, report) = extract(&s, &mut |_| {}).expect("extract");
+        let path =
+            std::env::temp_dir().join(format!("whitebox-fidelity-{}.tree", std::process::id()));
+        std::fs::write(&path, tree.to_bytes()).expect("write tree");
+        let f = fidelity(
+            &s.model,
+            &path,
+            None,
+            s.seed,
+            s.heldout_jobsets,
+            &s.adversarial,
+        )
+        .expect("fidelity");
+        std::fs::remove_file(&path).ok();
+        assert_eq!(f.heldout, report.heldout);
+        assert_eq!(f.adversarial, report.adversarial);
+        let e = fidelity(&s.model, &path, None, MAX_SEED + 1, 1, &[]).expect_err("seed");
+        assert!(format!("{e:#}").contains("seed = 65536, must be at most 65535"));
     }
 
     #[test]
