@@ -22,7 +22,7 @@ use serde_json::Value;
 
 /// The shipped model decoded into `COMPACT_NET` for the size and speed images (compact
 /// encoder, 10 slots).
-const MODEL: &str = "fixtures/models/default.model";
+const MODEL: &str = "fixtures/models/deeprm.model";
 const OUTPUTS: usize = 11;
 /// Shape of the firmware's network (`whitebox_firmware::Net`): every embedded model must have it.
 const ENCODING: whitebox_core::encoding::Encoding = whitebox_core::encoding::Encoding::Compact;

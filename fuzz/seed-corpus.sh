@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 WHITEBOX=${WHITEBOX:-../target/release/whitebox}
 mkdir -p corpus/model_load corpus/job_file corpus/simulator_steps
-cp ../fixtures/models/default.model corpus/model_load/
+cp ../fixtures/models/deeprm.model corpus/model_load/
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Input lengths: compact 40 + 4M + 2, image 20 * ((10 + 10M) * 2 + 4).

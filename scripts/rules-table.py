@@ -6,7 +6,7 @@ WB = os.environ.get("WB", "target/release/whitebox")
 R = os.environ.get("RUNS", "runs")  # plain{2,3}.model and distill{1,2,3}.model from whitebox train
 WL = ["deeprm", "long-jobs", "wide-demands", "bursty"]
 T2 = 4.303  # Student t, 2 df, 95%
-models = {s: {"plain": f"{R}/plain{s}.model" if s != 1 else "fixtures/models/default.model",
+models = {s: {"plain": f"{R}/plain{s}.model" if s != 1 else "fixtures/models/deeprm.model",
               "distilled": f"{R}/distill{s}.model"} for s in (1, 2, 3)}
 seeds = [s for s in (1, 2, 3) if all(os.path.exists(p) for p in models[s].values())]
 rules = ["--rule", "util<=0.8", "--rule", "work-conserving"]

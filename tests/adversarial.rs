@@ -25,9 +25,9 @@ use whitebox_runtime::settings::Slots;
 use whitebox_studies::fuzz::{search, Objective, SearchConfig, SearchKind, Shard, Support, Target};
 
 const BIN: &str = env!("CARGO_BIN_EXE_whitebox");
-const MODEL: &str = "fixtures/models/default.model";
+const MODEL: &str = "fixtures/models/deeprm.model";
 /// The shipped rule-distilled student.
-const STUDENT: &str = "fixtures/models/distilled.model";
+const STUDENT: &str = "fixtures/models/deeprm-distilled.model";
 
 /// The worst-case envelope of the shipped model against SJF, on all-done sequences of at most
 /// [`MAX_JOBS`] jobs from DeepRM's workload support (rate 0.7, `simu_len` 50, 10 slots):
@@ -383,7 +383,7 @@ fn fuzz_shards_merge_and_write_replayable_fixtures() {
     let dir = |name: &str| base.join(name).display().to_string();
     let common = [
         "--policy",
-        "model:fixtures/models/default.model",
+        "model:fixtures/models/deeprm.model",
         "--rate",
         "0.7",
         "--budget",
@@ -411,7 +411,7 @@ fn fuzz_shards_merge_and_write_replayable_fixtures() {
         let file = base.join("merged").join(name.as_str().unwrap_or_default());
         let fx: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}"));
-        let pm = simulate_mean(&file, "model:fixtures/models/default.model", &fx);
+        let pm = simulate_mean(&file, "model:fixtures/models/deeprm.model", &fx);
         let sm = simulate_mean(&file, "sjf", &fx);
         assert!((pm - sm - fx["gap"].as_f64().unwrap_or(f64::NAN)).abs() < 1e-9);
         assert!(pm > sm);

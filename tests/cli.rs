@@ -730,7 +730,7 @@ fn model_files_round_trip_through_json_and_corruption_is_named() {
     assert!(info.get("w1").is_none(), "{info}");
     // The rate as given to `train`: the shipped model's 0.7, not its stored f32 widened to
     // 0.699999988079071.
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     assert_eq!(json(&["model", "info", utf8(&shipped)])["rate"], 0.7);
     let exported = dir.join("model.json");
     let imported = dir.join("imported.model");
@@ -818,7 +818,7 @@ fn compare_on_reference_cases_matches_their_sjf_and_packer_means() {
 
 #[test]
 fn explain_reports_complete_attributions_for_the_shipped_model() {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let r = json(&[
         "explain",
         "--model",
@@ -866,7 +866,7 @@ fn explain_reports_complete_attributions_for_the_shipped_model() {
 #[test]
 fn explain_reports_hidden_units_smoothgrad_and_draws_pictures() {
     let dir = temp_dir("explain-out");
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let out = dir.join("pictures");
     let r = json(&[
         "explain",
@@ -953,7 +953,7 @@ fn explain_reports_hidden_units_smoothgrad_and_draws_pictures() {
 
 #[test]
 fn quantize_report_compares_the_int8_model_with_the_f32_one() {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let model = model.to_str().expect("utf-8 path");
     let r = json(&[
         "model",
@@ -1007,7 +1007,7 @@ fn quantize_report_compares_the_int8_model_with_the_f32_one() {
 #[test]
 fn explain_a_decision_of_a_recorded_trace() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = root.join("fixtures/models/default.model");
+    let model = root.join("fixtures/models/deeprm.model");
     let (model, trace) = (
         utf8(&model),
         root.join("fixtures/golden/default-heavy.json"),
@@ -1039,7 +1039,7 @@ fn explain_a_decision_of_a_recorded_trace() {
     ]);
     assert_eq!(by_trace, by_jobs);
     // The trace's model is checked, and a decision past the end is named.
-    let other = root.join("fixtures/models/distilled.model");
+    let other = root.join("fixtures/models/deeprm-distilled.model");
     let err = failure(&[
         "explain",
         "--model",
@@ -1050,7 +1050,7 @@ fn explain_a_decision_of_a_recorded_trace() {
         "5",
     ]);
     assert!(
-        err.contains("was recorded with fixtures/models/default.model"),
+        err.contains("was recorded with fixtures/models/deeprm.model"),
         "{err}"
     );
     let err = failure(&[
@@ -1068,7 +1068,7 @@ fn explain_a_decision_of_a_recorded_trace() {
 #[test]
 fn explain_method_chooses_the_columns_shown() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = root.join("fixtures/models/default.model");
+    let model = root.join("fixtures/models/deeprm.model");
     let jobs = root.join("fixtures/reference/deeprm/cases/rate0.7_seed1_nw10.json");
     let base = [
         "explain",
@@ -1339,7 +1339,7 @@ fn every_policy_finishes_zero_demand_jobs() {
         ("tetris", &[][..]),
         ("tetris", &["--tetris-knob", "1"][..]),
         ("random", &[][..]),
-        ("model:fixtures/models/default.model", &[][..]),
+        ("model:fixtures/models/deeprm.model", &[][..]),
     ] {
         let mut args = vec![
             "simulate", "--jobs", p, "--policy", policy, "--slots", "10", "--end", "all-done",
@@ -1664,7 +1664,7 @@ fn shipped_models_work_from_any_directory() {
         stdout.contains("model fixtures/models/default.model (compact encoder, 10 slots)"),
         "{stdout}"
     );
-    for model in ["default", "distilled"] {
+    for model in ["default", "distilled", "rules"] {
         let note = format!("note: fixtures/models/{model}.model not found here; using the copy");
         assert_eq!(stderr.matches(&note).count(), 1, "{stderr}");
     }
@@ -1705,7 +1705,7 @@ fn shipped_models_work_from_any_directory() {
 #[test]
 fn rate_and_count_errors_state_the_bound_and_quantize_report_takes_a_path() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = root.join("fixtures/models/default.model");
+    let model = root.join("fixtures/models/deeprm.model");
     let model = utf8(&model);
     for args in [
         &["eval", "--rate", "-0.1"][..],
@@ -1931,7 +1931,7 @@ fn missing_paths_and_misspelled_rules_name_the_flag() {
         e.contains("--jobs") && e.contains("/nonexistent/b.json"),
         "{e}"
     );
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let model = model.to_str().unwrap_or_default();
     let e = failure(&[
         "tree",

@@ -40,7 +40,7 @@ fn every_golden_trace_and_model_passes() {
         }
     }
     assert!(traces >= 10, "{traces} golden traces");
-    for model in ["default.model", "distilled.model"] {
+    for model in ["deeprm.model", "deeprm-distilled.model"] {
         assert!(
             stdout.contains(&format!("\nok model fixtures/models/{model}: ")),
             "{stdout}"
@@ -96,7 +96,7 @@ fn a_flipped_logit_bit_and_a_foreign_trace_text_fail_the_run() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("\nok model fixtures/models/default.model: "),
+        stdout.contains("\nok model fixtures/models/deeprm.model: "),
         "{stdout}"
     );
     assert!(stdout.ends_with("\n2 passed, 2 failed\n"), "{stdout}");

@@ -28,7 +28,7 @@ use whitebox_runtime::policy::{PolicyName, PolicySpec};
 use whitebox_runtime::settings::Slots;
 
 const BIN: &str = env!("CARGO_BIN_EXE_whitebox");
-const MODEL: &str = "fixtures/models/default.model";
+const MODEL: &str = "fixtures/models/deeprm.model";
 const END: EndMode = EndMode::AllDone { time_cap: 10_000 };
 
 fn root() -> PathBuf {
@@ -241,7 +241,7 @@ fn simulate(extra: &[&str]) -> std::process::Output {
         "--jobs",
         FIXTURE,
         "--policy",
-        "model:fixtures/models/default.model",
+        "model:fixtures/models/deeprm.model",
         "--slots",
         "10",
         "--end",
@@ -367,7 +367,7 @@ fn lookahead_guard_overrides_and_fuzz_attacks_the_guarded_policy() {
     let out = whitebox(&[
         "fuzz",
         "--policy",
-        "model:fixtures/models/default.model",
+        "model:fixtures/models/deeprm.model",
         "--guard",
         "lookahead",
         "--guard-eps",
@@ -399,7 +399,7 @@ fn eval_and_compare_add_guarded_rows() {
     let out = whitebox(&[
         "eval",
         "--policies",
-        "sjf,dnn=model:fixtures/models/default.model",
+        "sjf,dnn=model:fixtures/models/deeprm.model",
         "--jobsets",
         "2",
         "--rate",
@@ -428,7 +428,7 @@ fn eval_and_compare_add_guarded_rows() {
         "--jobs",
         FIXTURE,
         "--policies",
-        "sjf,model:fixtures/models/default.model",
+        "sjf,model:fixtures/models/deeprm.model",
         "--slots",
         "10",
         "--guard",
@@ -436,7 +436,7 @@ fn eval_and_compare_add_guarded_rows() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && text.contains("default.model+guard"),
+        out.status.success() && text.contains("deeprm.model+guard"),
         "{text}"
     );
     assert!(

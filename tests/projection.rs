@@ -479,7 +479,7 @@ mod cli {
     fn simulate_with_a_cap_keeps_every_fixture_schedule_under_it() {
         let files = job_files();
         assert!(files.len() >= 60, "{files:?}");
-        let model = fixtures().join("models/default.model");
+        let model = fixtures().join("models/deeprm.model");
         let model = format!("model:{}", model.to_str().expect("utf-8"));
         let (mut runs, mut lone) = (0, 0);
         for file in &files {
@@ -638,7 +638,7 @@ mod cli {
     #[test]
     fn demo_adds_projected_rows_when_rules_are_given() {
         let out = std::env::temp_dir().join(format!("whitebox-rules-demo-{}", std::process::id()));
-        let model = fixtures().join("models/default.model");
+        let model = fixtures().join("models/deeprm.model");
         let (ok, table, err) = run(&[
             "demo",
             "--model",

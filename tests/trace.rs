@@ -208,7 +208,7 @@ fn a_tampered_projected_probability_bit_is_the_first_divergence() {
         std::process::id()
     ));
     std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let out = whitebox(&[
         "replay",
         copy.to_str().unwrap_or_default(),
@@ -398,7 +398,7 @@ fn a_tampered_hand_over_is_a_divergence_naming_its_step() {
         std::process::id()
     ));
     std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let out = whitebox(&[
         "replay",
         copy.to_str().unwrap_or_default(),
@@ -420,7 +420,7 @@ fn a_tampered_hand_over_is_a_divergence_naming_its_step() {
 fn bad_guard_flags_name_flag_value_and_range() {
     let jobs = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures/guard/default-deeprm-gap-seed1-1-twice.json");
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let model = format!("model:{}", model.display());
     let out_file =
         std::env::temp_dir().join(format!("whitebox-trace-{}-bad.json", std::process::id()));
@@ -463,7 +463,7 @@ fn explain_says_a_guarded_decision_was_sjfs() {
         .position(|d| d["decided_by"] == "fallback")
         .unwrap_or_else(|| panic!("no decision by the fallback"));
     let h = &value["guard"]["handovers"][1];
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let explain = |k: usize| {
         let out = whitebox(&[
             "explain",
@@ -587,7 +587,7 @@ fn a_tampered_int8_logit_is_reported_as_an_integer() {
         std::process::id()
     ));
     std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let out = whitebox(&[
         "replay",
         copy.to_str().unwrap_or_default(),

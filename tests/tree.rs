@@ -53,7 +53,7 @@ fn shipped_tree_is_reproducible_from_its_command() {
         "tree",
         "extract",
         "--model",
-        "fixtures/models/default.model",
+        "fixtures/models/deeprm.model",
         "--out",
         &out_s,
     ]);
@@ -142,7 +142,7 @@ fn tree_eval_pairs_the_tree_with_its_network_and_sjf() {
         "tree",
         "eval",
         "--model",
-        &path("fixtures/models/default.model"),
+        &path("fixtures/models/deeprm.model"),
         "--tree",
         &path("fixtures/models/default.tree"),
         "--jobsets",

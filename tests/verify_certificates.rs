@@ -396,7 +396,7 @@ fn certificates_of_random_networks_check() {
 /// (361 branches), every leaf checks exactly, and 200,000 random states of the regions agree.
 #[test]
 fn certificates_of_the_shipped_model_check() {
-    let model = models::load(std::path::Path::new("../fixtures/models/default.model"))
+    let model = models::load(std::path::Path::new("../fixtures/models/deeprm.model"))
         .unwrap_or_else(|e| panic!("{e:#}"));
     let AnyModel::Compact10(net) = &model.net else {
         panic!("the shipped model is compact with 10 slots")

@@ -50,7 +50,7 @@ pub const IMAGE_INPUTS: usize = whitebox_core::image::image_len(SLOTS);
 /// A network for the image encoder, 10 slots, 20 hidden units.
 pub type ImageNet = Mlp<IMAGE_INPUTS, HIDDEN, OUTPUTS>;
 
-/// The shipped model's weights (`fixtures/models/default.model`), decoded at build time with
+/// The shipped model's weights (`fixtures/models/deeprm.model`), decoded at build time with
 /// `whitebox_core::model::load`: the same bits as [`load_model`] produces, kept in flash.
 pub static COMPACT_NET: Net = include!(concat!(env!("OUT_DIR"), "/compact_net.rs"));
 

@@ -74,7 +74,7 @@ fn shield() -> Result<Projection> {
 fn main() -> Result<()> {
     let case = std::env::args().nth(1).unwrap_or_else(|| "compact".into());
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bytes = std::fs::read(root.join("fixtures/models/default.model"))?;
+    let bytes = std::fs::read(root.join("fixtures/models/deeprm.model"))?;
     let mut net = Box::new(Mlp::<CI, H, O>::zeroed());
     model::load(
         &bytes,
@@ -107,7 +107,7 @@ fn main() -> Result<()> {
     // The int8 policy of `int8:PATH` (quantized with its fixed calibration), for its cases only.
     let qnet = if case.starts_with("compact-int8") {
         let loaded =
-            whitebox_runtime::models::int8::load_int8(&root.join("fixtures/models/default.model"))?;
+            whitebox_runtime::models::int8::load_int8(&root.join("fixtures/models/deeprm.model"))?;
         match loaded.int8.as_deref().map(|q| &q.net) {
             Some(whitebox_runtime::models::Arch::Compact10(q)) => Some(q.clone()),
             _ => bail!("the shipped model is not a compact 10-slot network"),

@@ -562,7 +562,7 @@ mod tests {
         assert!(e.contains("`random` cannot be guarded"), "{e}");
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../fixtures/models/default.model"
+            "/../fixtures/models/deeprm.model"
         );
         let model = NamedPolicy::from(PolicyName::Model(PathBuf::from(path)));
         let rules = crate::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)

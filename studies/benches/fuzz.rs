@@ -22,7 +22,7 @@ use whitebox_studies::fuzz::{evaluate, Objective, Support, Target};
 const SEQUENCES: usize = 64;
 
 fn target() -> Target {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     let name = PolicyName::parse(&format!("model:{}", model.display())).expect("model policy");
     Target {
         policy: name.with(0.5, 0).expect("shipped model loads"),

@@ -856,7 +856,7 @@ mod tests {
     /// Every baseline, a projected SJF and (for the guard's counters) a guarded shipped model.
     fn mixed_config(jobsets: usize) -> EvalConfig {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let model = PolicyName::Model(root.join("fixtures/models/default.model"));
+        let model = PolicyName::Model(root.join("fixtures/models/deeprm.model"));
         let rules = whitebox_runtime::rules::projection(&["util<=0.8".to_string()], f32::INFINITY)
             .unwrap_or_else(|e| unreachable!("{e:#}"));
         let guard = whitebox_runtime::guard::GuardSettings::new(

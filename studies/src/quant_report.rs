@@ -365,7 +365,7 @@ mod tests {
     use super::*;
 
     fn shipped() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/default.model")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model")
     }
 
     #[test]

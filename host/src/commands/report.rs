@@ -28,9 +28,13 @@ pub struct ReportArgs {
     /// Model trained under the demo's rules, shown as `rules-dnn+rules`, or `none`.
     #[arg(long, default_value = demo::DEFAULT_RULES_MODEL)]
     pub rules_model: PathBuf,
-    /// Decision tree distilled from the model.
+    /// Decision tree.
     #[arg(long, default_value = "fixtures/models/default.tree")]
     pub tree: PathBuf,
+    /// The model the tree was distilled from (the shipped tree's teacher is the previous
+    /// default, DeepRM's workload only).
+    #[arg(long, default_value = "fixtures/models/deeprm.model")]
+    pub tree_model: PathBuf,
     /// Directory of adversarial fixtures (as `whitebox fuzz` writes them).
     #[arg(long, default_value = "fixtures/adversarial")]
     pub fixtures: PathBuf,
@@ -54,6 +58,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         student: (a.student.as_os_str() != "none").then(|| a.student.clone()),
         rules_model: (a.rules_model.as_os_str() != "none").then(|| a.rules_model.clone()),
         tree: a.tree.clone(),
+        tree_model: a.tree_model.clone(),
         fixtures: a.fixtures.clone(),
         trace: a
             .trace

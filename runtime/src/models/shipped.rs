@@ -1,8 +1,8 @@
 //! The shipped models, built into the binary so `whitebox demo`, `explain`, `verify` and any
 //! `model:fixtures/models/default.model` work from every directory and after `cargo install`.
 //!
-//! A shipped model's path (`fixtures/models/default.model`, `distilled.model` or `rules.model`
-//! there, or any path ending in one) reads the file when it exists, so a retrained model put there is
+//! A shipped model's path (`fixtures/models/default.model`, `distilled.model`, `rules.model`,
+//! `deeprm.model` or `deeprm-distilled.model` there, or any path ending in one) reads the file when it exists, so a retrained model put there is
 //! used, and otherwise the built-in copy, with a note on stderr the first time. Any other
 //! missing path is an error as before.
 
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Once;
 
 /// The shipped models: their path in the repository and their bytes.
-pub const SHIPPED: [(&str, &[u8]); 3] = [
+pub const SHIPPED: [(&str, &[u8]); 5] = [
     (
         "fixtures/models/default.model",
         include_bytes!("../../../fixtures/models/default.model"),
@@ -22,6 +22,16 @@ pub const SHIPPED: [(&str, &[u8]); 3] = [
     (
         "fixtures/models/rules.model",
         include_bytes!("../../../fixtures/models/rules.model"),
+    ),
+    // The previous default (DeepRM's workload only) and its rule student: the golden traces,
+    // adversarial fixtures and most measurements in the docs were made with them.
+    (
+        "fixtures/models/deeprm.model",
+        include_bytes!("../../../fixtures/models/deeprm.model"),
+    ),
+    (
+        "fixtures/models/deeprm-distilled.model",
+        include_bytes!("../../../fixtures/models/deeprm-distilled.model"),
     ),
 ];
 

@@ -71,8 +71,11 @@ pub struct ReportSettings {
     pub student: Option<PathBuf>,
     /// The model trained under the demo's rules, shown under them in the demo, if any.
     pub rules_model: Option<PathBuf>,
-    /// The decision tree distilled from the model.
+    /// The decision tree.
     pub tree: PathBuf,
+    /// The model the tree was distilled from (its teacher), which the tree section compares
+    /// it with.
+    pub tree_model: PathBuf,
     /// Directory of adversarial fixtures.
     pub fixtures: PathBuf,
     /// The NASA iPSC/860 SWF log (plain or gzipped).

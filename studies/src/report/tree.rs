@@ -24,11 +24,18 @@ pub struct TreeReport {
 }
 
 pub(super) fn section(s: &ReportSettings) -> Result<Section> {
-    let closed_loop =
-        closed_loop(&s.model, &s.tree, s.jobsets, DEMO_SEED, None, Vec::new()).context("--tree")?;
+    let closed_loop = closed_loop(
+        &s.tree_model,
+        &s.tree,
+        s.jobsets,
+        DEMO_SEED,
+        None,
+        Vec::new(),
+    )
+    .context("--tree")?;
     let adversarial = adversarial_files(&s.fixtures).context("--fixtures")?;
     let fidelity = fidelity(
-        &s.model,
+        &s.tree_model,
         &s.tree,
         None,
         FIDELITY_SEED,
@@ -92,7 +99,7 @@ fn render(s: &ReportSettings, r: &TreeReport) -> Section {
         title: "Closed loop: mean slowdown [95% CI]".into(),
         command: format!(
             "whitebox tree eval --model {} --tree {} --jobsets {} --seed {DEMO_SEED}",
-            s.model.display(),
+            s.tree_model.display(),
             s.tree.display(),
             s.jobsets
         ),
@@ -113,7 +120,7 @@ fn render(s: &ReportSettings, r: &TreeReport) -> Section {
         command: format!(
             "whitebox tree fidelity --model {} --tree {} --jobsets {} --seed {FIDELITY_SEED} \
              --adversarial {}",
-            s.model.display(),
+            s.tree_model.display(),
             s.tree.display(),
             s.jobsets,
             s.fixtures.display()
@@ -148,7 +155,7 @@ fn render(s: &ReportSettings, r: &TreeReport) -> Section {
             "{} (tree:PATH) played against its network {} and SJF, and how often it takes the \
              network's action.",
             s.tree.display(),
-            s.model.display()
+            s.tree_model.display()
         )],
         tables: vec![closed, fid],
         figures: Vec::new(),

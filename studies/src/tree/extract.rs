@@ -653,7 +653,7 @@ mod tests {
     fn settings() -> ExtractSettings {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         ExtractSettings {
-            model: root.join("fixtures/models/default.model"),
+            model: root.join("fixtures/models/deeprm.model"),
             leaves: 8,
             rules: None,
             rule_texts: Vec::new(),

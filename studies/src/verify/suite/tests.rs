@@ -79,7 +79,7 @@ fn occupancy_robustness_is_proved_for_a_planted_truth_and_refuted_at_a_planted_e
 #[test]
 fn a_no_idle_counterexample_replays_through_the_simulator_and_the_policy() {
     let model =
-        whitebox_runtime::models::load(std::path::Path::new("../fixtures/models/default.model"))
+        whitebox_runtime::models::load(std::path::Path::new("../fixtures/models/deeprm.model"))
             .unwrap_or_else(|e| panic!("{e:#}"));
     let o = verify_model(&model, Property::NoIdle, None, 1000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.verdict, Verdict::Refuted);
