@@ -463,6 +463,11 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
     /// is theirs and nothing changes hands. Otherwise the learned choice stands if
     /// `R(t) + drain(after it) <= (1 + eps) * (S(t) + drain(shadow)) + c` ([`drain`]), and the
     /// fallback's choice is taken if not.
+    // Never inlined: its two cluster copies (the state after the learned choice and the shadow
+    // to drain, ~0.7 KB each on Cortex-M) then live only in this frame, during a lookahead
+    // decision, instead of in the frame of whatever plays the guard in any mode (the firmware's
+    // `size_compact_guard` image had them in its `main`, +744 B of stack, docs/performance.md).
+    #[inline(never)]
     fn lookahead(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let learned = self.learned.decide(cluster)?;
         let fallback = self.fallback.decide(cluster)?;
