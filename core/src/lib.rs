@@ -16,6 +16,7 @@ pub mod baselines;
 pub mod cluster;
 pub mod encoding;
 pub mod episode;
+pub mod framing;
 pub mod guard;
 pub mod image;
 pub mod job;

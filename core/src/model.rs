@@ -21,6 +21,7 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::encoding::Encoding;
+use crate::framing::{self, FramingError, CRC_LEN};
 use crate::nn::Mlp;
 use crate::spec::ClusterSpec;
 
@@ -28,15 +29,7 @@ use crate::spec::ClusterSpec;
 pub const MAGIC: [u8; 8] = *b"WBXMODEL";
 /// The format version this build reads and writes.
 pub const FORMAT_VERSION: u16 = 1;
-const PREFIX: usize = MAGIC.len() + 2;
-/// Bytes of the trailing checksum.
-pub(crate) const CRC_LEN: usize = 4;
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
-
-/// The CRC-32 (ISO-HDLC, as zlib) that ends a whitebox binary file (model and tree files).
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    CRC.checksum(bytes)
-}
+const PREFIX: usize = framing::PREFIX_LEN;
 
 /// The first field in which `found` differs from `expected`, with both values.
 pub(crate) fn spec_mismatch(
@@ -115,41 +108,11 @@ pub enum SpecField {
 /// Why a model file was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelError {
-    /// The file ends before the length its header implies.
-    Truncated {
-        /// Bytes present.
-        found: usize,
-        /// Bytes needed.
-        expected: usize,
-    },
-    /// The file has bytes after the CRC.
-    TrailingBytes {
-        /// Bytes present.
-        found: usize,
-        /// Bytes expected.
-        expected: usize,
-    },
-    /// The first 8 bytes are not `WBXMODEL`.
-    BadMagic {
-        /// The bytes found.
-        found: [u8; 8],
-    },
-    /// A format version this build cannot read.
-    UnsupportedVersion {
-        /// Version in the file.
-        found: u16,
-        /// Version this build reads.
-        supported: u16,
-    },
+    /// The shared file framing (length, magic `WBXMODEL`, version, CRC) is wrong; the
+    /// [`FramingError`] is the [`source`](core::error::Error::source).
+    Framing(FramingError),
     /// The header could not be decoded.
     MalformedHeader,
-    /// The stored CRC-32 does not match the contents.
-    CrcMismatch {
-        /// CRC in the file.
-        stored: u32,
-        /// CRC of the contents.
-        computed: u32,
-    },
     /// The model was trained with another observation encoder (or an unknown code).
     EncodingMismatch {
         /// Encoder code in the file.
@@ -190,26 +153,8 @@ pub enum ModelError {
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModelError::Truncated { found, expected } => {
-                write!(f, "model file truncated: {found} bytes, expected {expected}")
-            }
-            ModelError::TrailingBytes { found, expected } => write!(
-                f,
-                "model file has trailing bytes: {found} bytes, expected {expected}"
-            ),
-            ModelError::BadMagic { found } => write!(
-                f,
-                "not a whitebox model: magic {found:02x?}, expected \"WBXMODEL\""
-            ),
-            ModelError::UnsupportedVersion { found, supported } => write!(
-                f,
-                "model format version {found} is not supported (this build reads version {supported})"
-            ),
+            ModelError::Framing(_) => write!(f, "model file framing"),
             ModelError::MalformedHeader => write!(f, "model header cannot be decoded"),
-            ModelError::CrcMismatch { stored, computed } => write!(
-                f,
-                "model file corrupt: stored CRC-32 {stored:#010x}, contents give {computed:#010x}"
-            ),
             ModelError::EncodingMismatch { found, expected } => write!(
                 f,
                 "model encoder code {found}, expected {} (code {})",
@@ -233,13 +178,29 @@ impl fmt::Display for ModelError {
                 write!(f, "model weight {index} is NaN or infinite")
             }
             ModelError::BufferTooSmall { available } => {
-                write!(f, "output buffer of {available} bytes is too small for the model")
+                write!(
+                    f,
+                    "output buffer of {available} bytes is too small for the model"
+                )
             }
         }
     }
 }
 
-impl core::error::Error for ModelError {}
+impl core::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            ModelError::Framing(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<FramingError> for ModelError {
+    fn from(e: FramingError) -> Self {
+        ModelError::Framing(e)
+    }
+}
 
 /// Serializes the parameters as one `postcard` sequence of known length.
 struct Params<'a, const I: usize, const H: usize, const O: usize>(&'a Mlp<I, H, O>);
@@ -344,11 +305,7 @@ pub fn save<const I: usize, const H: usize, const O: usize>(
     used += postcard::to_slice(&Params(net), buf.get_mut(used..).ok_or(too_small)?)
         .map_err(|_| too_small)?
         .len();
-    let crc = CRC.checksum(buf.get(..used).ok_or(too_small)?);
-    buf.get_mut(used..used + CRC_LEN)
-        .ok_or(too_small)?
-        .copy_from_slice(&crc.to_le_bytes());
-    Ok(used + CRC_LEN)
+    framing::seal(buf, used).ok_or(too_small)
 }
 
 /// Size in bytes of the file [`save`] writes for a network of `Mlp<I, H, O>` (an upper bound
@@ -391,31 +348,18 @@ fn check_spec(found: &ClusterSpec, expected: &ClusterSpec) -> Result<(), ModelEr
 /// header and CRC. Returns the header and the weight bytes.
 ///
 /// # Errors
-/// [`ModelError::Truncated`], [`ModelError::BadMagic`], [`ModelError::UnsupportedVersion`],
-/// [`ModelError::MalformedHeader`], [`ModelError::TrailingBytes`], [`ModelError::CrcMismatch`].
+/// [`ModelError::Framing`] (each [`FramingError`]), [`ModelError::MalformedHeader`].
 pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelError> {
-    let truncated = |expected| ModelError::Truncated {
-        found: bytes.len(),
-        expected,
-    };
-    let prefix = bytes.get(..PREFIX).ok_or(truncated(PREFIX))?;
-    let mut magic = [0u8; 8];
-    magic.copy_from_slice(&prefix[..MAGIC.len()]);
-    if magic != MAGIC {
-        return Err(ModelError::BadMagic { found: magic });
-    }
-    let version = u16::from_le_bytes([prefix[MAGIC.len()], prefix[MAGIC.len() + 1]]);
-    if version != FORMAT_VERSION {
-        return Err(ModelError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let rest = &bytes[PREFIX..];
+    framing::check_prefix(bytes, MAGIC, FORMAT_VERSION, PREFIX)?;
+    let rest = bytes.get(PREFIX..).ok_or(ModelError::MalformedHeader)?;
     let (header, weights) = match postcard::take_from_bytes::<ModelHeader>(rest) {
         Ok(ok) => ok,
         Err(postcard::Error::DeserializeUnexpectedEnd) => {
-            return Err(truncated(bytes.len().saturating_add(1)))
+            return Err(FramingError::Truncated {
+                found: bytes.len(),
+                expected: bytes.len().saturating_add(1),
+            }
+            .into())
         }
         Err(_) => return Err(ModelError::MalformedHeader),
     };
@@ -426,25 +370,9 @@ pub fn read_header(bytes: &[u8]) -> Result<(ModelHeader, &[u8]), ModelError> {
         .and_then(|n| n.checked_add(params.checked_mul(4)?))
         .and_then(|n| n.checked_add(CRC_LEN))
         .ok_or(ModelError::MalformedHeader)?;
-    if bytes.len() < expected {
-        return Err(truncated(expected));
-    }
-    if bytes.len() > expected {
-        return Err(ModelError::TrailingBytes {
-            found: bytes.len(),
-            expected,
-        });
-    }
     // No panicking slicing even where the lengths above already rule it out, so the
     // panic-never probe links whatever model bytes it is given.
-    let (body, crc) = bytes
-        .split_last_chunk::<CRC_LEN>()
-        .ok_or(truncated(expected))?;
-    let stored = u32::from_le_bytes(*crc);
-    let computed = CRC.checksum(body);
-    if stored != computed {
-        return Err(ModelError::CrcMismatch { stored, computed });
-    }
+    let body = framing::check_length_and_crc(bytes, expected)?;
     let weights = body.get(header_len..).ok_or(ModelError::MalformedHeader)?;
     Ok((header, weights))
 }
@@ -565,7 +493,7 @@ mod tests {
 
     fn reseal(bytes: &mut [u8]) {
         let n = bytes.len() - CRC_LEN;
-        let crc = CRC.checksum(&bytes[..n]);
+        let crc = framing::crc32(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
     }
 
@@ -595,33 +523,33 @@ mod tests {
         flipped[n - 100] ^= 0x01;
         assert!(matches!(
             load5(&flipped[..n]),
-            Err(ModelError::CrcMismatch { .. })
+            Err(ModelError::Framing(FramingError::CrcMismatch { .. }))
         ));
         assert_eq!(
             load5(&buf[..n - 1]),
-            Err(ModelError::Truncated {
+            Err(ModelError::Framing(FramingError::Truncated {
                 found: n - 1,
                 expected: n
-            })
+            }))
         );
         assert!(matches!(
             load5(&buf[..4]),
-            Err(ModelError::Truncated { .. })
+            Err(ModelError::Framing(FramingError::Truncated { .. }))
         ));
         let mut magic = buf;
         magic[0] = b'X';
         assert!(matches!(
             load5(&magic[..n]),
-            Err(ModelError::BadMagic { .. })
+            Err(ModelError::Framing(FramingError::BadMagic { .. }))
         ));
         let mut version = buf;
         version[8] = 2;
         assert_eq!(
             load5(&version[..n]),
-            Err(ModelError::UnsupportedVersion {
+            Err(ModelError::Framing(FramingError::UnsupportedVersion {
                 found: 2,
                 supported: 1
-            })
+            }))
         );
         let mut dest = Net::zeroed();
         assert_eq!(
@@ -667,8 +595,33 @@ mod tests {
         long[..n].copy_from_slice(&buf[..n]);
         assert!(matches!(
             load5(&long[..n + 1]),
-            Err(ModelError::TrailingBytes { .. })
+            Err(ModelError::Framing(FramingError::TrailingBytes { .. }))
         ));
+    }
+
+    #[test]
+    fn framing_errors_are_the_source_and_name_value_and_limit() {
+        use core::error::Error;
+        let (buf, n) = file();
+        let Err(e) = load5(&buf[..n - 1]) else {
+            unreachable!("a truncated file loads")
+        };
+        let source = e.source().and_then(|s| s.downcast_ref::<FramingError>());
+        let framing = FramingError::Truncated {
+            found: n - 1,
+            expected: n,
+        };
+        assert_eq!(source, Some(&framing));
+        let (mut text, mut want) = (heapless::String::<64>::new(), heapless::String::<64>::new());
+        core::fmt::write(&mut text, format_args!("{e}: {framing}"))
+            .unwrap_or_else(|_| unreachable!());
+        let m = n - 1;
+        core::fmt::write(
+            &mut want,
+            format_args!("model file framing: truncated: {m} bytes, expected {n}"),
+        )
+        .unwrap_or_else(|_| unreachable!());
+        assert_eq!(text, want);
     }
 
     #[test]

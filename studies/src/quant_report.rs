@@ -8,11 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
-use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
-use whitebox_core::image::image_len;
+use whitebox_core::encoding::{Encoder, Encoding};
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
 use whitebox_core::quant::{QMlp, QPolicy};
@@ -20,7 +19,7 @@ use whitebox_core::workload::JobGenerator;
 use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
 
 use whitebox_runtime::models::int8::{load_int8, training_setting, AnyQModel, Calibration};
-use whitebox_runtime::models::{AnyModel, HIDDEN};
+use whitebox_runtime::models::{ArchVisitor, F32, HIDDEN};
 use whitebox_runtime::policy::{NamedPolicy, PolicyName};
 use whitebox_runtime::settings::{jobset_seed, End, Slots, SIMU_LEN, TIME_CAP};
 use whitebox_runtime::stats::{FlatKeys, MeanCi};
@@ -213,6 +212,28 @@ struct ArchReport {
     shape: [usize; 3],
 }
 
+/// [`arch_report`] on one architecture, with the int8 network of the same architecture.
+struct ArchReportOf<'a> {
+    int8: &'a AnyQModel,
+    mask: bool,
+    jobsets: &'a [Vec<Job>],
+}
+
+impl ArchVisitor<'_, F32> for ArchReportOf<'_> {
+    type Out = Result<ArchReport>;
+
+    fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &Mlp<I, HIDDEN, O>,
+    ) -> Self::Out {
+        let q = self
+            .int8
+            .net::<E, M, I, O>()
+            .context("the int8 network does not have the f32 network's architecture")?;
+        arch_report::<E, M, I, HIDDEN, O>(net, q, self.mask, self.jobsets)
+    }
+}
+
 fn arch_report<E: Encoder, const M: usize, const I: usize, const H: usize, const O: usize>(
     net: &Mlp<I, H, O>,
     q: &QMlp<I, H, O>,
@@ -282,22 +303,11 @@ pub fn report(model: &Path, jobsets: usize, seed: u64, rate: Option<f64>) -> Res
     let sets: Vec<Vec<Job>> = (0..jobsets)
         .map(|k| JobGenerator::new(workload, rate, SIMU_LEN, jobset_seed(seed, k)).collect())
         .collect();
-    let mask = loaded.header.meta.mask_invalid;
-    let arch = match (&loaded.net, &int8.net) {
-        (AnyModel::Compact5(n), AnyQModel::Compact5(q)) => {
-            arch_report::<Compact, 5, { compact_len(5) }, HIDDEN, 6>(n, q, mask, &sets)?
-        }
-        (AnyModel::Compact10(n), AnyQModel::Compact10(q)) => {
-            arch_report::<Compact, 10, { compact_len(10) }, HIDDEN, 11>(n, q, mask, &sets)?
-        }
-        (AnyModel::Image5(n), AnyQModel::Image5(q)) => {
-            arch_report::<Image, 5, { image_len(5) }, HIDDEN, 6>(n, q, mask, &sets)?
-        }
-        (AnyModel::Image10(n), AnyQModel::Image10(q)) => {
-            arch_report::<Image, 10, { image_len(10) }, HIDDEN, 11>(n, q, mask, &sets)?
-        }
-        _ => bail!("the int8 network does not have the f32 network's architecture"),
-    };
+    let arch = loaded.net.visit(ArchReportOf {
+        int8: &int8.net,
+        mask: loaded.header.meta.mask_invalid,
+        jobsets: &sets,
+    })?;
 
     let cfg = EvalConfig {
         workloads: vec![workload],

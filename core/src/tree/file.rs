@@ -19,7 +19,8 @@
 
 use core::fmt;
 
-use crate::model::{crc32, spec_mismatch, SpecField, CRC_LEN};
+use crate::framing::{self, FramingError, CRC_LEN, PREFIX_LEN};
+use crate::model::{spec_mismatch, SpecField};
 use crate::spec::ClusterSpec;
 use crate::tree::{Node, Tree, MAX_NODES};
 
@@ -30,7 +31,7 @@ pub const FORMAT_VERSION: u16 = 1;
 /// Bytes of one node.
 pub const NODE_LEN: usize = 9;
 /// Bytes before the nodes: magic, version, cluster, node count.
-const HEAD_LEN: usize = MAGIC.len() + 2 + 5 + 2;
+const HEAD_LEN: usize = PREFIX_LEN + 5 + 2;
 const KIND_SPLIT: u8 = 0;
 const KIND_LEAF: u8 = 1;
 
@@ -42,32 +43,9 @@ pub const fn file_len(nodes: usize) -> usize {
 /// Why a tree file or a list of nodes was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TreeError {
-    /// The file ends before the length its header implies.
-    Truncated {
-        /// Bytes present.
-        found: usize,
-        /// Bytes needed.
-        expected: usize,
-    },
-    /// The file has bytes after the CRC.
-    TrailingBytes {
-        /// Bytes present.
-        found: usize,
-        /// Bytes expected.
-        expected: usize,
-    },
-    /// The first 8 bytes are not `WBXTREE\0`.
-    BadMagic {
-        /// The bytes found.
-        found: [u8; 8],
-    },
-    /// A format version this build cannot read.
-    UnsupportedVersion {
-        /// Version in the file.
-        found: u16,
-        /// Version this build reads.
-        supported: u16,
-    },
+    /// The shared file framing (length, magic `WBXTREE\0`, version, CRC) is wrong; the
+    /// [`FramingError`] is the [`source`](core::error::Error::source).
+    Framing(FramingError),
     /// The tree was made for another cluster.
     SpecMismatch {
         /// Which field.
@@ -83,13 +61,6 @@ pub enum TreeError {
         found: usize,
         /// Capacity, [`MAX_NODES`].
         max: usize,
-    },
-    /// The stored CRC-32 does not match the contents.
-    CrcMismatch {
-        /// CRC in the file.
-        stored: u32,
-        /// CRC of the contents.
-        computed: u32,
     },
     /// A node kind other than 0 (split) or 1 (leaf).
     BadNodeKind {
@@ -166,21 +137,7 @@ pub enum TreeError {
 impl fmt::Display for TreeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TreeError::Truncated { found, expected } => {
-                write!(f, "tree file truncated: {found} bytes, expected {expected}")
-            }
-            TreeError::TrailingBytes { found, expected } => write!(
-                f,
-                "tree file has trailing bytes: {found} bytes, expected {expected}"
-            ),
-            TreeError::BadMagic { found } => write!(
-                f,
-                "not a whitebox tree: magic {found:02x?}, expected \"WBXTREE\\0\""
-            ),
-            TreeError::UnsupportedVersion { found, supported } => write!(
-                f,
-                "tree format version {found} is not supported (this build reads version {supported})"
-            ),
+            TreeError::Framing(_) => write!(f, "tree file framing"),
             TreeError::SpecMismatch {
                 field,
                 found,
@@ -192,10 +149,6 @@ impl fmt::Display for TreeError {
             TreeError::NodeCount { found, max } => {
                 write!(f, "tree node count = {found}, must be in 1..={max}")
             }
-            TreeError::CrcMismatch { stored, computed } => write!(
-                f,
-                "tree file corrupt: stored CRC-32 {stored:#010x}, contents give {computed:#010x}"
-            ),
             TreeError::BadNodeKind { node, kind } => write!(
                 f,
                 "tree node {node}: kind = {kind}, must be 0 (split) or 1 (leaf)"
@@ -242,7 +195,20 @@ impl fmt::Display for TreeError {
     }
 }
 
-impl core::error::Error for TreeError {}
+impl core::error::Error for TreeError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            TreeError::Framing(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<FramingError> for TreeError {
+    fn from(e: FramingError) -> Self {
+        TreeError::Framing(e)
+    }
+}
 
 fn u16_at(bytes: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([byte(bytes, at), byte(bytes, at + 1)])
@@ -308,11 +274,7 @@ pub fn save<const M: usize>(tree: &Tree<M>, buf: &mut [u8]) -> Result<usize, Tre
         }
         at += NODE_LEN;
     }
-    let crc = crc32(out.get(..at).unwrap_or(&[]));
-    if let Some(o) = out.get_mut(at..at + CRC_LEN) {
-        o.copy_from_slice(&crc.to_le_bytes());
-    }
-    Ok(needed)
+    framing::seal(out, at).ok_or(TreeError::BufferTooSmall { available, needed })
 }
 
 /// Reads a tree file for a cluster with `M` job slots (see the module docs for the checks).
@@ -320,27 +282,7 @@ pub fn save<const M: usize>(tree: &Tree<M>, buf: &mut [u8]) -> Result<usize, Tre
 /// # Errors
 /// Every [`TreeError`] but [`TreeError::BufferTooSmall`].
 pub fn load<const M: usize>(bytes: &[u8]) -> Result<Tree<M>, TreeError> {
-    let truncated = |expected| TreeError::Truncated {
-        found: bytes.len(),
-        expected,
-    };
-    if bytes.len() < HEAD_LEN {
-        return Err(truncated(HEAD_LEN));
-    }
-    let mut magic = [0u8; 8];
-    for (k, m) in magic.iter_mut().enumerate() {
-        *m = byte(bytes, k);
-    }
-    if magic != MAGIC {
-        return Err(TreeError::BadMagic { found: magic });
-    }
-    let version = u16_at(bytes, 8);
-    if version != FORMAT_VERSION {
-        return Err(TreeError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
+    framing::check_prefix(bytes, MAGIC, FORMAT_VERSION, HEAD_LEN)?;
     let found = ClusterSpec {
         num_res: byte(bytes, 10),
         res_units: byte(bytes, 11),
@@ -363,24 +305,7 @@ pub fn load<const M: usize>(bytes: &[u8]) -> Result<Tree<M>, TreeError> {
             max: MAX_NODES,
         });
     }
-    let expected = file_len(count);
-    if bytes.len() < expected {
-        return Err(truncated(expected));
-    }
-    if bytes.len() > expected {
-        return Err(TreeError::TrailingBytes {
-            found: bytes.len(),
-            expected,
-        });
-    }
-    let (body, crc) = bytes
-        .split_last_chunk::<CRC_LEN>()
-        .ok_or(truncated(expected))?;
-    let stored = u32::from_le_bytes(*crc);
-    let computed = crc32(body);
-    if stored != computed {
-        return Err(TreeError::CrcMismatch { stored, computed });
-    }
+    let body = framing::check_length_and_crc(bytes, file_len(count))?;
     let mut nodes = [Node::Leaf { action: 0 }; MAX_NODES];
     let records = body.get(HEAD_LEN..).unwrap_or(&[]).chunks_exact(NODE_LEN);
     for (k, (node, rec)) in nodes.iter_mut().zip(records).enumerate() {

@@ -3,6 +3,7 @@
 use super::file::{file_len, load, save, NODE_LEN};
 use super::text::{PathText, TreeText};
 use super::*;
+use crate::framing::FramingError;
 use crate::model::SpecField;
 use crate::projection::{Projected, Projection};
 use crate::rules::{Rule, RuleSet};
@@ -172,7 +173,7 @@ fn bytes() -> ([u8; file_len(5)], usize) {
 /// Recomputes the CRC after an edit, so the edit reaches the checks behind it.
 fn reseal(b: &mut [u8]) {
     let n = b.len() - 4;
-    let crc = crate::model::crc32(&b[..n]);
+    let crc = crate::framing::crc32(&b[..n]);
     b[n..].copy_from_slice(&crc.to_le_bytes());
 }
 
@@ -218,19 +219,22 @@ fn header_corruptions_have_their_own_errors() {
     flipped[30] ^= 0x10;
     assert!(matches!(
         load::<3>(&flipped),
-        Err(TreeError::CrcMismatch { .. })
+        Err(TreeError::Framing(FramingError::CrcMismatch { .. }))
     ));
     let mut magic = buf;
     magic[0] = b'X';
-    assert!(matches!(load::<3>(&magic), Err(TreeError::BadMagic { .. })));
+    assert!(matches!(
+        load::<3>(&magic),
+        Err(TreeError::Framing(FramingError::BadMagic { .. }))
+    ));
     let mut version = buf;
     version[8] = 7;
     assert_eq!(
         load::<3>(&version),
-        Err(TreeError::UnsupportedVersion {
+        Err(TreeError::Framing(FramingError::UnsupportedVersion {
             found: 7,
             supported: 1
-        })
+        }))
     );
     assert_eq!(
         load::<5>(&buf),
@@ -242,26 +246,26 @@ fn header_corruptions_have_their_own_errors() {
     );
     assert_eq!(
         load::<3>(&buf[..n - 1]),
-        Err(TreeError::Truncated {
+        Err(TreeError::Framing(FramingError::Truncated {
             found: n - 1,
             expected: n
-        })
+        }))
     );
     assert_eq!(
         load::<3>(&buf[..5]),
-        Err(TreeError::Truncated {
+        Err(TreeError::Framing(FramingError::Truncated {
             found: 5,
             expected: 17
-        })
+        }))
     );
     let mut long = [0u8; file_len(5) + 1];
     long[..n].copy_from_slice(&buf);
     assert_eq!(
         load::<3>(&long),
-        Err(TreeError::TrailingBytes {
+        Err(TreeError::Framing(FramingError::TrailingBytes {
             found: n + 1,
             expected: n
-        })
+        }))
     );
     for count in [0u16, 256] {
         let mut c = buf;

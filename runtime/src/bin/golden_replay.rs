@@ -28,10 +28,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use whitebox_core::encoding::Encoder;
 use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::nn::Mlp;
 use whitebox_runtime::jobfile;
-use whitebox_runtime::models::{self, AnyModel};
+use whitebox_runtime::models::{self, ArchVisitor, F32, HIDDEN};
 use whitebox_runtime::trace::{replay, rerecord, Trace};
 
 /// Checks passed and failed.
@@ -126,17 +127,26 @@ fn write_model<const I: usize, const H: usize, const O: usize>(
     Ok(buf)
 }
 
+/// [`write_model`] on one architecture.
+struct WriteModel<'h>(&'h ModelHeader);
+
+impl ArchVisitor<'_, F32> for WriteModel<'_> {
+    type Out = Result<Vec<u8>>;
+
+    fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &Mlp<I, HIDDEN, O>,
+    ) -> Self::Out {
+        write_model(net, self.0)
+    }
+}
+
 /// One model file: loads, and is written again byte for byte.
 fn check_model(path: &Path) -> Result<String> {
     let stored =
         std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
     let m = models::from_bytes(&stored)?;
-    let written = match &m.net {
-        AnyModel::Compact5(n) => write_model(n, &m.header)?,
-        AnyModel::Compact10(n) => write_model(n, &m.header)?,
-        AnyModel::Image5(n) => write_model(n, &m.header)?,
-        AnyModel::Image10(n) => write_model(n, &m.header)?,
-    };
+    let written = m.net.visit(WriteModel(&m.header))?;
     if written != stored {
         let at = written
             .iter()

@@ -13,15 +13,14 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use whitebox_core::encoding::{compact_len, Compact, Encoder, Image};
-use whitebox_core::image::image_len;
+use whitebox_core::encoding::Encoder;
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
 use whitebox_core::quant::{HiddenRange, QMlp, QuantError};
 use whitebox_core::workload::{JobGenerator, Workload};
 use whitebox_core::{run, Action, Cluster, EndMode, Episode, Job, PolicyError, Scheduler};
 
-use crate::models::{AnyModel, Arch, Int8, LoadedModel, HIDDEN};
+use crate::models::{Arch, ArchVisitor, Int8, LoadedModel, F32, HIDDEN};
 use crate::settings::{jobset_seed, rate_from_f32, SIMU_LEN, TIME_CAP};
 
 /// Job sets the calibration plays.
@@ -128,6 +127,26 @@ fn calibrate<E: Encoder, const M: usize, const I: usize, const H: usize, const O
     Ok((Box::new(q), s.range))
 }
 
+/// [`calibrate`] on one architecture.
+struct Quantize {
+    mask: bool,
+    workload: Workload,
+    rate: f64,
+}
+
+impl ArchVisitor<'_, F32> for Quantize {
+    type Out = Result<(AnyQModel, HiddenRange)>;
+
+    fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &Mlp<I, HIDDEN, O>,
+    ) -> Self::Out {
+        let (q, range) = calibrate::<E, M, I, HIDDEN, O>(net, self.mask, self.workload, self.rate)?;
+        let q = AnyQModel::from_net::<E, M, I, O>(q).context("no int8 architecture matches")?;
+        Ok((q, range))
+    }
+}
+
 /// Quantizes a loaded f32 model with the fixed calibration of the module docs.
 ///
 /// # Errors
@@ -136,28 +155,11 @@ fn calibrate<E: Encoder, const M: usize, const I: usize, const H: usize, const O
 pub fn quantize(loaded: &LoadedModel) -> Result<Int8Model> {
     let (workload, rate) = training_setting(loaded)?;
     let mask = loaded.header.meta.mask_invalid;
-    let (net, range) = match &loaded.net {
-        AnyModel::Compact5(n) => {
-            let (q, r) =
-                calibrate::<Compact, 5, { compact_len(5) }, HIDDEN, 6>(n, mask, workload, rate)?;
-            (AnyQModel::Compact5(q), r)
-        }
-        AnyModel::Compact10(n) => {
-            let (q, r) =
-                calibrate::<Compact, 10, { compact_len(10) }, HIDDEN, 11>(n, mask, workload, rate)?;
-            (AnyQModel::Compact10(q), r)
-        }
-        AnyModel::Image5(n) => {
-            let (q, r) =
-                calibrate::<Image, 5, { image_len(5) }, HIDDEN, 6>(n, mask, workload, rate)?;
-            (AnyQModel::Image5(q), r)
-        }
-        AnyModel::Image10(n) => {
-            let (q, r) =
-                calibrate::<Image, 10, { image_len(10) }, HIDDEN, 11>(n, mask, workload, rate)?;
-            (AnyQModel::Image10(q), r)
-        }
-    };
+    let (net, range) = loaded.net.visit(Quantize {
+        mask,
+        workload,
+        rate,
+    })?;
     Ok(Int8Model {
         net,
         mask_invalid: mask,

@@ -4,87 +4,24 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
+use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
 use whitebox_core::image::image_len;
 use whitebox_core::model::{self, ModelHeader};
 use whitebox_core::network::Network;
 use whitebox_core::nn::Mlp;
 use whitebox_core::policy::Policy;
-use whitebox_core::quant::QMlp;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::Preference;
 use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
+pub mod arch;
 pub mod int8;
 pub mod shipped;
 pub mod tree;
 
-/// Hidden units of every shipped architecture (DeepRM's Dense(20)).
-pub const HIDDEN: usize = 20;
-
-/// A family of networks with DeepRM's 20 hidden units: the `f32` perceptron ([`F32`]) or its
-/// int8 quantization ([`Int8`]). [`Arch`] holds one network of a family in one of the shipped
-/// architectures, so both families share one architecture dispatch and one decision path.
-pub trait Family {
-    /// The network with `I` inputs and `O` outputs.
-    type Net<const I: usize, const O: usize>: Network<I, O> + Clone + std::fmt::Debug;
-}
-
-/// `f32` networks ([`Mlp`]).
-#[derive(Clone, Copy, Debug)]
-pub struct F32;
-
-impl Family for F32 {
-    type Net<const I: usize, const O: usize> = Mlp<I, HIDDEN, O>;
-}
-
-/// Int8 networks ([`QMlp`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Int8;
-
-impl Family for Int8 {
-    type Net<const I: usize, const O: usize> = QMlp<I, HIDDEN, O>;
-}
-
-/// Compact encoder, 5 slots.
-pub type Compact5 = Mlp<{ compact_len(5) }, HIDDEN, 6>;
-/// Compact encoder, 10 slots.
-pub type Compact10 = Mlp<{ compact_len(10) }, HIDDEN, 11>;
-/// Image encoder, 5 slots.
-pub type Image5 = Mlp<{ image_len(5) }, HIDDEN, 6>;
-/// Image encoder, 10 slots.
-pub type Image10 = Mlp<{ image_len(10) }, HIDDEN, 11>;
-
-/// Calls the generic function `$f::<Encoder, M, I, H, O>($args)` for a runtime encoding and slot
-/// count, or evaluates `$err` for an unsupported combination.
-#[macro_export]
-macro_rules! with_arch {
-    ($encoding:expr, $slots:expr, $f:ident ( $($arg:expr),* ), $err:expr) => {{
-        use whitebox_core::encoding::{compact_len, Compact, Encoding, Image};
-        use whitebox_core::image::image_len;
-        use $crate::models::HIDDEN;
-        match ($encoding, $slots) {
-            (Encoding::Compact, 5) => $f::<Compact, 5, { compact_len(5) }, HIDDEN, 6>($($arg),*),
-            (Encoding::Compact, 10) => $f::<Compact, 10, { compact_len(10) }, HIDDEN, 11>($($arg),*),
-            (Encoding::Image, 5) => $f::<Image, 5, { image_len(5) }, HIDDEN, 6>($($arg),*),
-            (Encoding::Image, 10) => $f::<Image, 10, { image_len(10) }, HIDDEN, 11>($($arg),*),
-            _ => $err,
-        }
-    }};
-}
-
-/// A network of family `F` in one of the shipped architectures (encoder x job slots).
-#[derive(Clone, Debug)]
-pub enum Arch<F: Family> {
-    /// Compact encoder, 5 slots.
-    Compact5(Box<F::Net<{ compact_len(5) }, 6>>),
-    /// Compact encoder, 10 slots.
-    Compact10(Box<F::Net<{ compact_len(10) }, 11>>),
-    /// Image encoder, 5 slots.
-    Image5(Box<F::Net<{ image_len(5) }, 6>>),
-    /// Image encoder, 10 slots.
-    Image10(Box<F::Net<{ image_len(10) }, 11>>),
-}
+pub use arch::{
+    Arch, ArchVisitor, Compact10, Compact5, Family, Image10, Image5, Int8, F32, HIDDEN,
+};
 
 /// A loaded `f32` model of one of the shipped architectures.
 pub type AnyModel = Arch<F32>;
@@ -113,14 +50,17 @@ impl LoadedModel {
     }
 }
 
-fn load_as<const I: usize, const H: usize, const O: usize>(
+/// Loads the weights of architecture (`E`, `M`); `_H` is [`HIDDEN`], as [`crate::with_arch`]
+/// passes it.
+fn load_as<E: Encoder, const M: usize, const I: usize, const _H: usize, const O: usize>(
     bytes: &[u8],
     encoding: Encoding,
     slots: u8,
-) -> Result<(ModelHeader, Box<Mlp<I, H, O>>)> {
-    let mut net = Box::new(Mlp::<I, H, O>::zeroed());
-    let header = model::load(bytes, encoding, &ClusterSpec::with_slots(slots), &mut net)?;
-    Ok((header, net))
+) -> Result<AnyModel> {
+    let mut net = Box::new(Mlp::<I, HIDDEN, O>::zeroed());
+    model::load(bytes, encoding, &ClusterSpec::with_slots(slots), &mut net)?;
+    AnyModel::from_net::<E, M, I, O>(net)
+        .with_context(|| format!("no shipped architecture has {slots} job slots"))
 }
 
 /// Loads a model file from bytes: the header picks the architecture, then every check of
@@ -137,13 +77,12 @@ pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
         )
     })?;
     let slots = header.spec.slots;
-    let net = match (encoding, slots) {
-        (Encoding::Compact, 5) => AnyModel::Compact5(load_as(bytes, encoding, slots)?.1),
-        (Encoding::Compact, 10) => AnyModel::Compact10(load_as(bytes, encoding, slots)?.1),
-        (Encoding::Image, 5) => AnyModel::Image5(load_as(bytes, encoding, slots)?.1),
-        (Encoding::Image, 10) => AnyModel::Image10(load_as(bytes, encoding, slots)?.1),
-        (_, other) => bail!("model has {other} job slots; this build supports 5 and 10"),
-    };
+    let net = crate::with_arch!(
+        encoding,
+        usize::from(slots),
+        load_as(bytes, encoding, slots),
+        bail!("model has {slots} job slots; this build supports 5 and 10")
+    )?;
     Ok(LoadedModel {
         header,
         net,
@@ -313,16 +252,6 @@ where
 impl_arch_decide!(5, Compact5, Image5);
 impl_arch_decide!(10, Compact10, Image10);
 
-impl<F: Family> Arch<F> {
-    /// Job slots of the architecture.
-    pub fn slots(&self) -> usize {
-        match self {
-            Arch::Compact5(_) | Arch::Image5(_) => 5,
-            Arch::Compact10(_) | Arch::Image10(_) => 10,
-        }
-    }
-}
-
 impl LoadedModel {
     /// Runs `f` on the model's policy for `M` slots: the int8 network's when it has one.
     fn with_policy<const M: usize, T>(
@@ -448,12 +377,17 @@ fn to_json_net<const I: usize, const H: usize, const O: usize>(
 
 /// The JSON form of a loaded model.
 pub fn to_json(m: &LoadedModel) -> ModelJson {
-    match &m.net {
-        AnyModel::Compact5(n) => to_json_net(&m.header, n),
-        AnyModel::Compact10(n) => to_json_net(&m.header, n),
-        AnyModel::Image5(n) => to_json_net(&m.header, n),
-        AnyModel::Image10(n) => to_json_net(&m.header, n),
+    struct ToJson<'h>(&'h ModelHeader);
+    impl ArchVisitor<'_, F32> for ToJson<'_> {
+        type Out = ModelJson;
+        fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+            self,
+            net: &Mlp<I, HIDDEN, O>,
+        ) -> ModelJson {
+            to_json_net(self.0, net)
+        }
     }
+    m.net.visit(ToJson(&m.header))
 }
 
 fn rows<const N: usize>(field: &str, values: &[f32]) -> Result<[f32; N]> {

@@ -208,11 +208,11 @@ mod tests {
         );
         assert!(e.contains("missing.tree"), "{e}");
         let mut bytes = tree10().to_bytes();
-        // Leaf 2's action 10 -> 12 (past SJF's choice, 11), CRC recomputed by hand below.
+        // Leaf 2's action 10 -> 12 (past SJF's choice, 11), CRC resealed below with crc32fast.
         let at = 17 + 9 * 2 + 1;
         bytes[at] = 12;
         let n = bytes.len() - 4;
-        let crc = crc32_bitwise(&bytes[..n]);
+        let crc = crc32fast::hash(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &bytes).expect("write");
         let e = format!("{:#}", load_tree(&path).expect_err("bad action"));
@@ -224,21 +224,5 @@ mod tests {
         let e = format!("{:#}", tree_from_bytes(&bytes).expect_err("slots"));
         assert!(e.contains("7 job slots"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
-    }
-
-    /// CRC-32 (ISO-HDLC) bit by bit, independent of the core's table-driven one.
-    fn crc32_bitwise(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
     }
 }

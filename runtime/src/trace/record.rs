@@ -2,11 +2,10 @@
 
 use std::path::Path;
 
-use crate::models::{Arch, Family, LoadedModel};
+use crate::models::{ArchVisitor, Family, LoadedModel};
 use anyhow::{Context, Result};
-use whitebox_core::encoding::{compact_len, Compact, Encoder, Image};
+use whitebox_core::encoding::Encoder;
 use whitebox_core::guard::{Guard, GuardParams};
-use whitebox_core::image::image_len;
 use whitebox_core::network::Network;
 use whitebox_core::policy::Policy;
 use whitebox_core::{
@@ -209,41 +208,40 @@ pub fn trace(
     projection: Option<&Projection>,
     guard: Option<GuardParams>,
 ) -> Result<Recorded> {
-    let mask = model.header.meta.mask_invalid;
+    let t = TraceArch {
+        mask: model.header.meta.mask_invalid,
+        jobs,
+        end,
+        projection,
+        guard,
+    };
     match &model.int8 {
-        Some(q) => trace_arch(&q.net, mask, jobs, end, projection, guard),
-        None => trace_arch(&model.net, mask, jobs, end, projection, guard),
+        Some(q) => q.net.visit(t),
+        None => model.net.visit(t),
     }
 }
 
-fn trace_arch<F: Family>(
-    net: &Arch<F>,
+/// [`trace_net`] on one architecture.
+struct TraceArch<'a> {
     mask: bool,
-    jobs: &[Job],
+    jobs: &'a [Job],
     end: EndMode,
-    projection: Option<&Projection>,
+    projection: Option<&'a Projection>,
     guard: Option<GuardParams>,
-) -> Result<Recorded>
+}
+
+impl<F: Family> ArchVisitor<'_, F> for TraceArch<'_>
 where
-    <F::Net<{ compact_len(5) }, 6> as Network<{ compact_len(5) }, 6>>::Logit: LogitBits,
-    <F::Net<{ compact_len(10) }, 11> as Network<{ compact_len(10) }, 11>>::Logit: LogitBits,
-    <F::Net<{ image_len(5) }, 6> as Network<{ image_len(5) }, 6>>::Logit: LogitBits,
-    <F::Net<{ image_len(10) }, 11> as Network<{ image_len(10) }, 11>>::Logit: LogitBits,
+    F::Logit: LogitBits,
 {
-    let (p, g) = (projection, guard);
-    match net {
-        Arch::Compact5(n) => {
-            trace_net::<Compact, _, 5, { compact_len(5) }, 6>(&**n, mask, jobs, end, p, g)
-        }
-        Arch::Compact10(n) => {
-            trace_net::<Compact, _, 10, { compact_len(10) }, 11>(&**n, mask, jobs, end, p, g)
-        }
-        Arch::Image5(n) => {
-            trace_net::<Image, _, 5, { image_len(5) }, 6>(&**n, mask, jobs, end, p, g)
-        }
-        Arch::Image10(n) => {
-            trace_net::<Image, _, 10, { image_len(10) }, 11>(&**n, mask, jobs, end, p, g)
-        }
+    type Out = Result<Recorded>;
+
+    fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &F::Net<I, O>,
+    ) -> Self::Out {
+        let (p, g) = (self.projection, self.guard);
+        trace_net::<E, _, M, I, O>(net, self.mask, self.jobs, self.end, p, g)
     }
 }
 

@@ -11,7 +11,7 @@ use whitebox_core::nn::MlpPolicy;
 use whitebox_core::nn::{masked_softmax, Mlp};
 use whitebox_core::workload::JobGenerator;
 use whitebox_core::{Cluster, EndMode, Episode, Job, Scheduler};
-use whitebox_runtime::models::LoadedModel;
+use whitebox_runtime::models::{ArchVisitor, LoadedModel, F32, HIDDEN};
 
 use super::groups::{groups, Category, Group};
 use super::report::{DecisionReport, ExplainReport, GroupAttribution, Saliency, Shares};
@@ -45,20 +45,33 @@ pub fn explain_with(
     target: &Target,
     options: &Options,
 ) -> Result<ExplainReport> {
-    use whitebox_core::encoding::{Compact, Image};
-    use whitebox_runtime::models::AnyModel;
-    let mask = model.header.meta.mask_invalid;
-    let o = options;
-    let mut report = match &model.net {
-        AnyModel::Compact5(n) => explain_net::<Compact, 5, _, _, _>(n, mask, target, o),
-        AnyModel::Compact10(n) => explain_net::<Compact, 10, _, _, _>(n, mask, target, o),
-        AnyModel::Image5(n) => explain_net::<Image, 5, _, _, _>(n, mask, target, o),
-        AnyModel::Image10(n) => explain_net::<Image, 10, _, _, _>(n, mask, target, o),
-    }?;
+    let mut report = model.net.visit(ExplainNet {
+        mask: model.header.meta.mask_invalid,
+        target,
+        options,
+    })?;
     if let (Target::One { guard, .. }, [d]) = (target, report.decisions.as_mut_slice()) {
         d.guard.clone_from(guard);
     }
     Ok(report)
+}
+
+/// [`explain_net`] on one architecture.
+struct ExplainNet<'a> {
+    mask: bool,
+    target: &'a Target,
+    options: &'a Options,
+}
+
+impl ArchVisitor<'_, F32> for ExplainNet<'_> {
+    type Out = Result<ExplainReport>;
+
+    fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &Mlp<I, HIDDEN, O>,
+    ) -> Self::Out {
+        explain_net::<E, M, I, HIDDEN, O>(net, self.mask, self.target, self.options)
+    }
 }
 
 /// Where [`decisions_of`] looks: every explainable decision of a greedy all-done episode, or

@@ -2,11 +2,11 @@
 //! gives, and the suite of every property.
 
 use anyhow::{bail, Result};
-use whitebox_core::encoding::Compact;
+use whitebox_core::encoding::{compact_len, Compact};
 use whitebox_core::nn::{Mlp, MlpPolicy};
 use whitebox_core::{Action, Scheduler};
 use whitebox_runtime::jobfile::to_raw;
-use whitebox_runtime::models::{AnyModel, LoadedModel, HIDDEN};
+use whitebox_runtime::models::{LoadedModel, HIDDEN};
 
 use super::bab::{logits_at, realize, verify_queries, Outcome, Verdict};
 use super::bmc::{starts_within, Script};
@@ -137,21 +137,21 @@ pub fn verify_model(
     if model.int8.is_some() {
         bail!("verify checks f32 networks; give the model file as model:PATH, not int8:PATH");
     }
-    match &model.net {
-        AnyModel::Compact5(n) => check_net::<5, _, _>(&**n, property, region, budget),
-        AnyModel::Compact10(n) => check_net::<10, _, _>(&**n, property, region, budget),
-        AnyModel::Image5(_) | AnyModel::Image10(_) => {
-            bail!("verify supports the compact encoder only; this model uses the image encoder")
-        }
+    // The verifier reads the compact encoder's feature layout, so it names the compact
+    // architectures it supports rather than visiting every one.
+    let (p, r, b) = (property, region, budget);
+    if let Some(n) = model.net.net::<Compact, 5, { compact_len(5) }, 6>() {
+        return check_net::<5, _, _>(n, p, r, b);
     }
+    if let Some(n) = model.net.net::<Compact, 10, { compact_len(10) }, 11>() {
+        return check_net::<10, _, _>(n, p, r, b);
+    }
+    bail!("verify supports the compact encoder only; this model uses the image encoder")
 }
 
 /// The number of job slots of a compact model (for parsing regions).
 pub fn slots(model: &LoadedModel) -> usize {
-    match &model.net {
-        AnyModel::Compact5(_) | AnyModel::Image5(_) => 5,
-        AnyModel::Compact10(_) | AnyModel::Image10(_) => 10,
-    }
+    model.net.slots()
 }
 
 #[cfg(test)]
