@@ -108,8 +108,9 @@ pub enum SpecField {
 /// Why a model file was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelError {
-    /// The shared file framing (length, magic `WBXMODEL`, version, CRC) is wrong; the
-    /// [`FramingError`] is the [`source`](core::error::Error::source).
+    /// The shared file framing (length, magic `WBXMODEL`, version, CRC) is wrong. Shown as
+    /// `model file: ` and the [`FramingError`]'s message (field, value and limit), so printing
+    /// this error alone loses nothing.
     Framing(FramingError),
     /// The header could not be decoded.
     MalformedHeader,
@@ -153,7 +154,7 @@ pub enum ModelError {
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModelError::Framing(_) => write!(f, "model file framing"),
+            ModelError::Framing(e) => write!(f, "model file: {e}"),
             ModelError::MalformedHeader => write!(f, "model header cannot be decoded"),
             ModelError::EncodingMismatch { found, expected } => write!(
                 f,
@@ -187,14 +188,9 @@ impl fmt::Display for ModelError {
     }
 }
 
-impl core::error::Error for ModelError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            ModelError::Framing(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+// The framing error's message is part of this one's (see `Framing`), so it is not repeated as
+// a source.
+impl core::error::Error for ModelError {}
 
 impl From<FramingError> for ModelError {
     fn from(e: FramingError) -> Self {
@@ -600,25 +596,22 @@ mod tests {
     }
 
     #[test]
-    fn framing_errors_are_the_source_and_name_value_and_limit() {
-        use core::error::Error;
+    fn framing_errors_name_value_and_limit_in_the_message() {
         let (buf, n) = file();
         let Err(e) = load5(&buf[..n - 1]) else {
             unreachable!("a truncated file loads")
         };
-        let source = e.source().and_then(|s| s.downcast_ref::<FramingError>());
         let framing = FramingError::Truncated {
             found: n - 1,
             expected: n,
         };
-        assert_eq!(source, Some(&framing));
+        assert_eq!(e, ModelError::Framing(framing));
         let (mut text, mut want) = (heapless::String::<64>::new(), heapless::String::<64>::new());
-        core::fmt::write(&mut text, format_args!("{e}: {framing}"))
-            .unwrap_or_else(|_| unreachable!());
+        core::fmt::write(&mut text, format_args!("{e}")).unwrap_or_else(|_| unreachable!());
         let m = n - 1;
         core::fmt::write(
             &mut want,
-            format_args!("model file framing: truncated: {m} bytes, expected {n}"),
+            format_args!("model file: truncated: {m} bytes, expected {n}"),
         )
         .unwrap_or_else(|_| unreachable!());
         assert_eq!(text, want);

@@ -43,8 +43,9 @@ pub const fn file_len(nodes: usize) -> usize {
 /// Why a tree file or a list of nodes was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TreeError {
-    /// The shared file framing (length, magic `WBXTREE\0`, version, CRC) is wrong; the
-    /// [`FramingError`] is the [`source`](core::error::Error::source).
+    /// The shared file framing (length, magic `WBXTREE\0`, version, CRC) is wrong. Shown as
+    /// `tree file: ` and the [`FramingError`]'s message (field, value and limit), so printing
+    /// this error alone loses nothing.
     Framing(FramingError),
     /// The tree was made for another cluster.
     SpecMismatch {
@@ -137,7 +138,7 @@ pub enum TreeError {
 impl fmt::Display for TreeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TreeError::Framing(_) => write!(f, "tree file framing"),
+            TreeError::Framing(e) => write!(f, "tree file: {e}"),
             TreeError::SpecMismatch {
                 field,
                 found,
@@ -195,14 +196,9 @@ impl fmt::Display for TreeError {
     }
 }
 
-impl core::error::Error for TreeError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            TreeError::Framing(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+// The framing error's message is part of this one's (see `Framing`), so it is not repeated as
+// a source.
+impl core::error::Error for TreeError {}
 
 impl From<FramingError> for TreeError {
     fn from(e: FramingError) -> Self {
