@@ -238,9 +238,6 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             pool: a.curriculum_pool,
         }),
     };
-    if let Some(c) = &config.curriculum {
-        c.check().context("--curriculum-*")?;
-    }
     if a.rule_mode != RuleModeArg::Distill && a.rules.is_empty() {
         anyhow::bail!("--rule-mode shielded and penalty need at least one --rule");
     }

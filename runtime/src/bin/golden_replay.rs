@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::Encoder;
-use whitebox_core::model::{self, ModelHeader};
+use whitebox_core::model::ModelHeader;
 use whitebox_core::nn::Mlp;
 use whitebox_runtime::jobfile;
 use whitebox_runtime::models::{self, ArchVisitor, F32, HIDDEN};
@@ -116,18 +116,7 @@ fn check_trace(path: &Path) -> Result<String> {
     ))
 }
 
-/// The bytes the core's model writer writes for `net` and `header`.
-fn write_model<const I: usize, const H: usize, const O: usize>(
-    net: &Mlp<I, H, O>,
-    header: &ModelHeader,
-) -> Result<Vec<u8>> {
-    let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-    let n = model::save(net, header, &mut buf)?;
-    buf.truncate(n);
-    Ok(buf)
-}
-
-/// [`write_model`] on one architecture.
+/// [`models::to_bytes`] on one architecture.
 struct WriteModel<'h>(&'h ModelHeader);
 
 impl ArchVisitor<'_, F32> for WriteModel<'_> {
@@ -137,7 +126,7 @@ impl ArchVisitor<'_, F32> for WriteModel<'_> {
         self,
         net: &Mlp<I, HIDDEN, O>,
     ) -> Self::Out {
-        write_model(net, self.0)
+        models::to_bytes(net, self.0)
     }
 }
 

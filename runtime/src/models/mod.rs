@@ -289,18 +289,30 @@ where
     }
 }
 
+/// The model file bytes of `net` with `header`, as the core's writer lays them out.
+///
+/// # Errors
+/// A non-finite weight or a header that does not match the network.
+pub fn to_bytes<const I: usize, const H: usize, const O: usize>(
+    net: &Mlp<I, H, O>,
+    header: &ModelHeader,
+) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
+    let n = model::save(net, header, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// Writes `net` with `header` to `path`.
 ///
 /// # Errors
-/// A non-finite weight, a header that does not match the network, or an I/O error.
+/// As [`to_bytes`], or an I/O error.
 pub fn save<const I: usize, const H: usize, const O: usize>(
     path: &Path,
     net: &Mlp<I, H, O>,
     header: &ModelHeader,
 ) -> Result<()> {
-    let mut buf = vec![0u8; model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-    let n = model::save(net, header, &mut buf)?;
-    buf.truncate(n);
+    let buf = to_bytes(net, header)?;
     std::fs::write(path, &buf).with_context(|| format!("cannot write model {}", path.display()))
 }
 

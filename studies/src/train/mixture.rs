@@ -95,8 +95,9 @@ impl Mixture {
         };
         let ratios: Vec<f64> = (0..self.cells.len())
             .filter_map(|c| {
-                let (p, s) = (mean(&per_cell(policy, c)), mean(&per_cell(sjf, c)));
-                (s > 0.0 && !per_cell(sjf, c).is_empty()).then(|| p / s)
+                let s = mean(&per_cell(sjf, c));
+                // An empty cell has mean 0 and is left out, as is one where SJF scores 0.
+                (s > 0.0).then(|| mean(&per_cell(policy, c)) / s)
             })
             .collect();
         mean(&ratios) * mean(sjf)

@@ -10,6 +10,7 @@ pub mod reinforce;
 pub mod rollout;
 pub mod shield;
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -485,23 +486,23 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             || reinforce::Teacher::weight(config.rule_pi0, config.rule_alpha, k) >= config.rule_pi0
     };
     for iteration in first_iteration..config.iterations {
-        let mut sets = if config.resample {
+        // The fixed family is borrowed; it is copied only when the curriculum replaces some.
+        let mut sets: Cow<'_, [Vec<Job>]> = if config.resample {
             let first = (iteration as usize + 1) * config.jobsets;
-            (first..first + config.jobsets)
-                .map(|k| gen(TRAIN_SEED_BASE, k))
-                .collect()
+            Cow::Owned(
+                (first..first + config.jobsets)
+                    .map(|k| gen(TRAIN_SEED_BASE, k))
+                    .collect(),
+            )
         } else {
-            train_sets.clone()
+            Cow::Borrowed(&train_sets)
         };
         if let Some(c) = &config.curriculum {
             let n = c.per_iteration(config.jobsets);
             if iteration % c.every == 0 {
-                let mut bytes =
-                    vec![0u8; whitebox_core::model::max_file_len(Mlp::<I, H, O>::PARAMS)];
-                let len = whitebox_core::model::save(&net, &header(iteration), &mut bytes)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let bytes = whitebox_runtime::models::to_bytes(&*net, &header(iteration))?;
                 let round = curriculum::Round {
-                    model: &bytes[..len],
+                    model: &bytes,
                     rules: rule_training.as_ref().map(|r| r.projection.clone()),
                     mixture: &mixture,
                     slots: M,
@@ -513,11 +514,13 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             }
             // The pool's sequences replace the last `n` job sets of the iteration.
             let drawn = pool.draw(iteration, n);
-            let keep = sets.len() - drawn.len();
-            sets.truncate(keep);
-            sets.extend(drawn);
+            if !drawn.is_empty() {
+                let sets = sets.to_mut();
+                sets.truncate(sets.len() - drawn.len());
+                sets.extend(drawn);
+            }
         }
-        let sets = &sets;
+        let sets = &*sets;
         settings.teacher = projection
             .clone()
             .filter(|_| config.rule_mode == RuleMode::Distill)
