@@ -106,6 +106,11 @@ where
     }
 }
 
+/// A path flag that may be `none` (for an optional model): `None` for `none`.
+pub fn unless_none(path: &std::path::Path) -> Option<&std::path::Path> {
+    (path.as_os_str() != "none").then_some(path)
+}
+
 /// A count flag as `usize`.
 ///
 /// # Errors

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use whitebox_studies::demo;
 
-use crate::args::{usize_of, GuardArgs, RuleArgs};
+use crate::args::{unless_none, usize_of, GuardArgs, RuleArgs};
 use crate::output::emit;
 use crate::{output, progress};
 
@@ -43,8 +43,8 @@ pub struct DemoArgs {
 /// # Errors
 /// A missing or invalid model, bad rules, or files that cannot be written.
 pub fn run(a: &DemoArgs) -> Result<()> {
-    let student = (a.student.as_os_str() != "none").then_some(a.student.as_path());
-    let rules_model = (a.rules_model.as_os_str() != "none").then_some(a.rules_model.as_path());
+    let student = unless_none(&a.student);
+    let rules_model = unless_none(&a.rules_model);
     let rules = RuleArgs {
         rules: if a.rules.rules.is_empty() {
             demo::DEFAULT_RULES.map(String::from).to_vec()

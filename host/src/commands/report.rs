@@ -1,11 +1,12 @@
 //! `whitebox report`: the headline results reproduced in one run, written as a report directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use whitebox_studies::demo;
 use whitebox_studies::report::{self, ReportSettings, Size};
 
+use crate::args::unless_none;
 use crate::progress;
 
 /// Arguments of `whitebox report`.
@@ -55,8 +56,8 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         size,
         jobsets: size.jobsets(),
         model: a.model.clone(),
-        student: (a.student.as_os_str() != "none").then(|| a.student.clone()),
-        rules_model: (a.rules_model.as_os_str() != "none").then(|| a.rules_model.clone()),
+        student: unless_none(&a.student).map(Path::to_path_buf),
+        rules_model: unless_none(&a.rules_model).map(Path::to_path_buf),
         tree: a.tree.clone(),
         tree_model: a.tree_model.clone(),
         fixtures: a.fixtures.clone(),
