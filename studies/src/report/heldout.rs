@@ -22,11 +22,12 @@ const POLICIES: [&str; 7] = [
 ];
 
 /// Policies of the rules table.
-const RULE_POLICIES: [&str; 4] = [
+const RULE_POLICIES: [&str; 5] = [
     demo::SJF_RULES,
     demo::DNN_RULES,
     demo::DNN_GUARD_RULES,
     demo::STUDENT_RULES,
+    demo::RULES_DNN,
 ];
 
 /// Runs the demo into the report directory; `on_task` ticks per job set.
