@@ -280,3 +280,41 @@ fn a_missing_input_names_its_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn a_report_from_outside_the_repository_uses_the_built_in_files_and_is_the_same() {
+    let cwd = temp("elsewhere");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = Command::new(BIN)
+        .args(["report", "--quick", "--out", "r"])
+        .current_dir(&cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Every input came from the binary, and said so.
+    for file in [
+        "default.model",
+        "default.tree",
+        "NASA-iPSC-1993-3.1-cln.swf",
+    ] {
+        assert!(err.contains(file), "no note for {file}: {err}");
+    }
+    for table in ["demo.json", "fixtures.json", "nasa.json", "tree.json"] {
+        assert_eq!(
+            file_names(read_json(&cwd.join("r").join(table))),
+            file_names(read_json(&quick().join(table))),
+            "{table}"
+        );
+    }
+}
+
+/// `v` with every path reduced to its file name: the output directories differ.
+fn file_names(v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.rsplit('/').next().unwrap_or_default().to_string()),
+        Value::Array(a) => Value::Array(a.into_iter().map(file_names).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, file_names(v))).collect()),
+        other => other,
+    }
+}

@@ -37,7 +37,7 @@ struct RawFile {
 /// When the file cannot be read, is not JSON with a `jobs` array, or a job is invalid (the
 /// message names the job index, field, value and limit).
 pub fn load(path: &Path) -> Result<Vec<Job>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::shipped::read_to_string(path)
         .with_context(|| format!("cannot read job file {}", path.display()))?;
     parse(&text).with_context(|| format!("invalid job file {}", path.display()))
 }

@@ -19,5 +19,6 @@ pub mod record;
 pub mod rules;
 pub mod settings;
 pub mod shard;
+pub mod shipped;
 pub mod stats;
 pub mod trace;

@@ -24,10 +24,10 @@ use whitebox_core::{Job, Projection};
 use crate::eval::{evaluate, paired_slowdown_difference, EvalConfig};
 use crate::trace::replay;
 use whitebox_runtime::guard::GuardSettings;
-use whitebox_runtime::jobfile;
 use whitebox_runtime::play::play;
 use whitebox_runtime::policy::{NamedPolicy, PolicyName, PolicySpec};
 use whitebox_runtime::settings::{End, Slots, SIMU_LEN, TIME_CAP};
+use whitebox_runtime::{jobfile, shipped};
 
 /// The held-out check's job sets.
 #[derive(Clone, Debug)]
@@ -223,12 +223,9 @@ fn file_name(path: &Path) -> String {
 
 /// The `*.json` files of `dir`, sorted by name.
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<Vec<_>>>()
+    let mut files = shipped::list_dir(dir)
         .with_context(|| format!("cannot read directory {}", dir.display()))?;
-    files.retain(|p| p.extension().is_some_and(|e| e == "json") && p.is_file());
+    files.retain(|p| p.extension().is_some_and(|e| e == "json") && !p.is_dir());
     files.sort();
     if files.is_empty() {
         bail!("directory {} holds no .json file", dir.display());
@@ -240,7 +237,7 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// not checked).
 fn campaign_fixtures(dir: &Path) -> Result<Vec<PathBuf>> {
     let path = dir.join("campaign.json");
-    let text = std::fs::read_to_string(&path)
+    let text = shipped::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
@@ -264,7 +261,7 @@ fn campaign_fixtures(dir: &Path) -> Result<Vec<PathBuf>> {
 /// # Errors
 /// An unreadable file, invalid JSON or jobs, or a recorded slot count other than 5 or 10.
 pub fn read_fixture(path: &Path, slots: Slots) -> Result<Option<(Vec<Job>, Slots)>> {
-    let text = std::fs::read_to_string(path)
+    let text = shipped::read_to_string(path)
         .with_context(|| format!("cannot read fixture {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("fixture {} is not JSON", path.display()))?;

@@ -151,7 +151,7 @@ pub fn plan(
     guard: GuardSettings,
 ) -> Result<DemoPlan> {
     for m in std::iter::once(model).chain(student).chain(rules_model) {
-        if !whitebox_runtime::models::shipped::available(m) {
+        if !whitebox_runtime::shipped::available(m) {
             return Err(missing_model(m));
         }
     }

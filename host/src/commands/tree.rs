@@ -113,10 +113,10 @@ pub struct ExtractArgs {
 
 /// Checks that `--model` and `--tree` exist (a shipped model is built in), naming the flag.
 fn inputs(model: &std::path::Path, tree: &std::path::Path) -> Result<()> {
-    if !whitebox_runtime::models::shipped::available(model) {
+    if !whitebox_runtime::shipped::available(model) {
         anyhow::bail!("--model {}: no such model file", model.display());
     }
-    if !tree.is_file() {
+    if !whitebox_runtime::shipped::available(tree) {
         anyhow::bail!("--tree {}: no such tree file", tree.display());
     }
     Ok(())

@@ -241,8 +241,8 @@ pub struct Log {
 /// # Errors
 /// When the file cannot be read or decompressed, or is not UTF-8.
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read log {}", path.display()))?;
+    let bytes = crate::shipped::read(path)
+        .with_context(|| format!("cannot read log {}", path.display()))?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut text = String::new();
         flate2::read::MultiGzDecoder::new(bytes.as_slice())

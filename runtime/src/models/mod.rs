@@ -16,7 +16,6 @@ use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
 
 pub mod arch;
 pub mod int8;
-pub mod shipped;
 pub mod tree;
 
 pub use arch::{
@@ -96,12 +95,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
 /// # Errors
 /// When the file cannot be read.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
-    match shipped::builtin(path) {
-        Some(bytes) => Ok(bytes.to_vec()),
-        None => {
-            std::fs::read(path).with_context(|| format!("cannot read model {}", where_is(path)))
-        }
-    }
+    crate::shipped::read(path).with_context(|| format!("cannot read model {}", where_is(path)))
 }
 
 /// `path`, and for a relative path the directory it was looked up from (a file "not found" is
@@ -538,5 +532,16 @@ mod tests {
         slots.slots = 7;
         let e = format!("{:#}", from_json(&slots).expect_err("slots"));
         assert!(e.contains("`slots` = 7"), "{e}");
+    }
+
+    #[test]
+    fn built_in_models_load() {
+        let models = crate::shipped::SHIPPED
+            .iter()
+            .filter(|(p, _)| p.ends_with(".model"));
+        for (path, bytes) in models {
+            let m = from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e:#}"));
+            assert_eq!(m.slots(), 10, "{path}");
+        }
     }
 }

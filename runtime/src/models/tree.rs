@@ -104,7 +104,7 @@ pub fn tree_from_bytes(bytes: &[u8]) -> Result<LoadedTree> {
 /// # Errors
 /// When the file cannot be read, and as [`tree_from_bytes`]; both name the path.
 pub fn load_tree(path: &Path) -> Result<LoadedTree> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::shipped::read(path)
         .with_context(|| format!("cannot read tree {}", super::where_is(path)))?;
     tree_from_bytes(&bytes).with_context(|| format!("invalid tree file {}", path.display()))
 }

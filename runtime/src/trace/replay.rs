@@ -78,7 +78,7 @@ fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Res
         .skip(1)
         .map(|a| a.join(recorded))
         .find(|p| p.is_file())
-        .or_else(|| crate::models::shipped::available(recorded).then(|| recorded.to_path_buf()))
+        .or_else(|| crate::shipped::available(recorded).then(|| recorded.to_path_buf()))
         .with_context(|| {
             format!(
                 "model {} of trace {} not found (give it with --model)",

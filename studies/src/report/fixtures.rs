@@ -104,7 +104,7 @@ pub struct FixturesReport {
 
 /// The fixture's recorded policy (`model:PATH`, as `whitebox fuzz` writes it).
 fn recorded_policy(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path)
+    let text = whitebox_runtime::shipped::read_to_string(path)
         .with_context(|| format!("cannot read fixture {}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("fixture {} is not JSON", path.display()))?;

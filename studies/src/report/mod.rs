@@ -122,7 +122,7 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<()> {
 
 /// Checks that an input exists, naming the flag that gives it.
 fn exists(path: &Path, flag: &str, what: &str) -> Result<()> {
-    if path.exists() || whitebox_runtime::models::shipped::available(path) {
+    if whitebox_runtime::shipped::available(path) {
         return Ok(());
     }
     let cwd = std::env::current_dir().map_or_else(|_| "?".into(), |d| d.display().to_string());

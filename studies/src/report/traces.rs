@@ -109,7 +109,7 @@ pub struct TracesReport {
 }
 
 pub(super) fn section(s: &ReportSettings) -> Result<Section> {
-    if !s.trace.is_file() {
+    if !whitebox_runtime::shipped::available(&s.trace) {
         bail!(
             "--trace {}: no such file (the NASA iPSC/860 SWF log; the full log is \
              ../shared/traces/NASA-iPSC-1993-3.1-cln.swf.gz, an excerpt is \

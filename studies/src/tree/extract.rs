@@ -634,9 +634,9 @@ pub fn extract(
 /// # Errors
 /// When `dir` cannot be read.
 pub fn adversarial_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut files: Vec<PathBuf> = whitebox_runtime::shipped::list_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .into_iter()
         .filter(|p| {
             p.extension().is_some_and(|e| e == "json")
                 && p.file_name().is_some_and(|n| n != "campaign.json")
