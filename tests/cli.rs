@@ -397,6 +397,21 @@ fn eval_csv_and_table_have_one_line_per_row() {
         "{csv}"
     );
     assert!(lines[1].starts_with("sjf,deeprm,0.5,"), "{csv}");
+    // Every line has the header's columns; the reference row has no paired difference, and
+    // Packer's row names SJF as its reference with a verdict.
+    let columns = lines[0].split(',').count();
+    assert!(
+        lines.iter().all(|l| l.split(',').count() == columns),
+        "{csv}"
+    );
+    assert!(lines[0].ends_with(",reference,diff_vs_reference,diff_ci95_low,diff_ci95_high,verdict"));
+    assert!(lines[1].ends_with(",,,,,"), "{csv}");
+    let packer: Vec<&str> = lines[2].split(',').collect();
+    assert_eq!(packer[columns - 5], "sjf", "{csv}");
+    assert!(
+        ["better", "worse", "tie"].contains(&packer[columns - 1]),
+        "{csv}"
+    );
     let table = stdout_of(&base);
     assert_eq!(table.lines().count(), 3, "{table}");
     assert!(table.contains("slowdown mean [95% CI]"), "{table}");

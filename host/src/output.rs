@@ -433,17 +433,21 @@ fn mean_ci_csv(c: Option<MeanCi>) -> String {
     format!("{mean},{low},{high}")
 }
 
-/// CSV of the evaluation rows; missing values are empty fields. Names contain no commas.
+/// CSV of the evaluation rows; missing values are empty fields. Names contain no commas. The
+/// last four columns are the paired difference `row - reference` in mean slowdown (its mean and
+/// 95% interval) and its verdict, empty for the reference row itself.
 pub fn eval_csv(rows: &[EvalRow]) -> String {
     let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut out = String::from(
         "policy,workload,rate,load,jobsets,measured,mean_slowdown,ci95_low,ci95_high,\
-         mean_completion_time,completion_ci95_low,completion_ci95_high,truncated,rejected,over_cap_share,violation_share\n",
+         mean_completion_time,completion_ci95_low,completion_ci95_high,truncated,rejected,over_cap_share,violation_share,\
+         reference,diff_vs_reference,diff_ci95_low,diff_ci95_high,verdict\n",
     );
     for r in rows {
+        let vs = r.vs_reference.as_ref();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.policy,
             r.workload,
             r.rate,
@@ -455,7 +459,10 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
             r.truncated,
             r.rejected,
             f(r.over_cap_share),
-            f(r.violation_share)
+            f(r.violation_share),
+            vs.map_or("", |v| v.reference.as_str()),
+            mean_ci_csv(vs.and_then(|v| v.difference)),
+            vs.map_or("", |v| v.verdict.name()),
         );
     }
     out
