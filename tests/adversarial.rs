@@ -17,12 +17,14 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
+use whitebox_core::workload::Workload;
 use whitebox_core::{EndMode, Job, Summary};
 use whitebox_runtime::play::play;
 use whitebox_runtime::policy::{PolicyName, PolicySpec};
 use whitebox_runtime::record::Recorder;
 use whitebox_runtime::settings::Slots;
 use whitebox_studies::fuzz::{search, Objective, SearchConfig, SearchKind, Shard, Support, Target};
+use whitebox_studies::testing::{jobs_in_support, SjfBound};
 
 const BIN: &str = env!("CARGO_BIN_EXE_whitebox");
 const MODEL: &str = "fixtures/models/deeprm.model";
@@ -116,32 +118,11 @@ fn config() -> ProptestConfig {
 
 const END: EndMode = EndMode::AllDone { time_cap: 10_000 };
 
-/// Arbitrary sequences in DeepRM's support: distinct arrival steps in 1..50, lengths 1-3 or
-/// 10-15, the dominant resource 5-10 units and the other 1-2.
+/// Arbitrary sequences in DeepRM's support (rate 0.7, `simu_len` 50), at most [`MAX_JOBS`]
+/// jobs: the strategy the library exports for users' own property tests.
 fn in_support() -> impl Strategy<Value = Vec<Job>> {
-    let steps: Vec<u32> = (1..50).collect();
-    prop::sample::subsequence(steps, 0..=MAX_JOBS).prop_flat_map(|arrivals| {
-        let n = arrivals.len();
-        let job = (
-            prop::sample::select(vec![1u8, 2, 3, 10, 11, 12, 13, 14, 15]),
-            any::<bool>(),
-            5u8..=10,
-            1u8..=2,
-        );
-        prop::collection::vec(job, n).prop_map(move |specs| {
-            arrivals
-                .iter()
-                .zip(specs)
-                .enumerate()
-                .map(|(id, (&arrival, (len, first, dom, other)))| Job {
-                    id: id as u32,
-                    arrival,
-                    len,
-                    res: if first { [dom, other] } else { [other, dom] },
-                })
-                .collect()
-        })
-    })
+    let support = Support::new(Workload::DeepRm, 0.7, 50, Some(MAX_JOBS));
+    jobs_in_support(&support)
 }
 
 fn run(jobs: &[Job], policy: &PolicySpec) -> (Summary, Vec<Option<u32>>) {
@@ -156,7 +137,7 @@ proptest! {
 
     #[test]
     fn the_models_conserve_jobs_and_are_deterministic(jobs in in_support()) {
-        let support = Support::new(whitebox_core::workload::Workload::DeepRm, 0.7, 50, None);
+        let support = Support::new(Workload::DeepRm, 0.7, 50, None);
         prop_assert!(support.contains(&jobs));
         for policy in [model(), student()] {
             let (a, finish_a) = run(&jobs, policy);
@@ -190,13 +171,9 @@ proptest! {
 
     #[test]
     fn the_model_is_within_the_envelope_of_sjf(jobs in in_support()) {
-        let (p, _) = run(&jobs, model());
-        let (s, _) = run(&jobs, &PolicySpec::Sjf);
-        if let (Some(pm), Some(sm)) = (p.mean_slowdown, s.mean_slowdown) {
-            prop_assert!(
-                pm <= K * sm + DELTA,
-                "dnn {pm} > {K} * sjf {sm} + {DELTA} on {jobs:?}"
-            );
+        let bound = SjfBound::new(K, DELTA).unwrap_or_else(|e| panic!("{e:#}"));
+        if let Err(e) = bound.check(model(), &jobs) {
+            return Err(TestCaseError::fail(format!("{e:#} on {jobs:?}")));
         }
     }
 }

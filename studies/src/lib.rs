@@ -16,6 +16,8 @@ pub mod plots;
 pub mod quant_report;
 pub mod report;
 pub mod simulate;
+#[cfg(feature = "testing")]
+pub mod testing;
 /// Decision traces live in the runtime (so a replay builds without the studies); re-exported
 /// here under their old path.
 pub use whitebox_runtime::trace;
