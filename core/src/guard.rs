@@ -58,6 +58,25 @@ pub enum GuardMode {
     Lookahead,
 }
 
+impl GuardMode {
+    /// Every mode.
+    pub const ALL: [GuardMode; 3] = [GuardMode::Renewal, GuardMode::Budget, GuardMode::Lookahead];
+
+    /// The name settings, reports and traces use: `renewal`, `budget` or `lookahead`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            GuardMode::Renewal => "renewal",
+            GuardMode::Budget => "budget",
+            GuardMode::Lookahead => "lookahead",
+        }
+    }
+
+    /// The mode named `name`, if any.
+    pub fn from_name(name: &str) -> Option<GuardMode> {
+        GuardMode::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
 /// Time steps a drain rollout (see [`GuardMode::Lookahead`]) plays at most. Without arrivals a
 /// work-conserving fallback empties the `M + BACKLOG` waiting jobs (each at most `HORIZON` steps
 /// long) well within this; a job that never fits (a rule forbids it) stops the drain here.
@@ -193,6 +212,24 @@ pub enum Leader {
     Fallback,
 }
 
+impl Leader {
+    /// Both schedulers.
+    pub const ALL: [Leader; 2] = [Leader::Learned, Leader::Fallback];
+
+    /// The name traces use: `learned` or `fallback`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Leader::Learned => "learned",
+            Leader::Fallback => "fallback",
+        }
+    }
+
+    /// The scheduler named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Leader> {
+        Leader::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
 /// Why the guard handed the decisions over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandoverReason {
@@ -213,10 +250,26 @@ pub enum HandoverReason {
 }
 
 impl HandoverReason {
+    /// Every reason.
+    pub const ALL: [HandoverReason; 7] = [
+        HandoverReason::Start,
+        HandoverReason::RenewalWithinBudget,
+        HandoverReason::RenewalOverBudget,
+        HandoverReason::WithinBudget,
+        HandoverReason::OverBudget,
+        HandoverReason::DrainWithinBudget,
+        HandoverReason::DrainOverBudget,
+    ];
+
+    /// The reason named `name`, if any.
+    pub fn from_name(name: &str) -> Option<HandoverReason> {
+        HandoverReason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The name reports and traces use: `start`, `renewal-within-budget`,
     /// `renewal-over-budget`, `within-budget`, `over-budget`, `drain-within-budget` or
     /// `drain-over-budget`.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             HandoverReason::Start => "start",
             HandoverReason::RenewalWithinBudget => "renewal-within-budget",
