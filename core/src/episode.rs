@@ -36,23 +36,12 @@ pub enum End {
     NoNewJob,
 }
 
+crate::names::named!(End {
+    AllDone => "all-done",
+    NoNewJob => "no-new-job",
+});
+
 impl End {
-    /// Every end mode.
-    pub const ALL: [End; 2] = [End::AllDone, End::NoNewJob];
-
-    /// Its name in reports, traces and on the command line: `all-done` or `no-new-job`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            End::AllDone => "all-done",
-            End::NoNewJob => "no-new-job",
-        }
-    }
-
-    /// The end mode named `name`, if any.
-    pub fn from_name(name: &str) -> Option<End> {
-        End::ALL.into_iter().find(|e| e.name() == name)
-    }
-
     /// The end mode with its parameter; `simu_len` and `time_cap` are in time steps.
     pub const fn mode(self, simu_len: u32, time_cap: u32) -> EndMode {
         match self {

@@ -58,24 +58,11 @@ pub enum GuardMode {
     Lookahead,
 }
 
-impl GuardMode {
-    /// Every mode.
-    pub const ALL: [GuardMode; 3] = [GuardMode::Renewal, GuardMode::Budget, GuardMode::Lookahead];
-
-    /// The name settings, reports and traces use: `renewal`, `budget` or `lookahead`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            GuardMode::Renewal => "renewal",
-            GuardMode::Budget => "budget",
-            GuardMode::Lookahead => "lookahead",
-        }
-    }
-
-    /// The mode named `name`, if any.
-    pub fn from_name(name: &str) -> Option<GuardMode> {
-        GuardMode::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
+crate::names::named!(GuardMode {
+    Renewal => "renewal",
+    Budget => "budget",
+    Lookahead => "lookahead",
+});
 
 /// Time steps a drain rollout (see [`GuardMode::Lookahead`]) plays at most. Without arrivals a
 /// work-conserving fallback empties the `M + BACKLOG` waiting jobs (each at most `HORIZON` steps
@@ -212,23 +199,10 @@ pub enum Leader {
     Fallback,
 }
 
-impl Leader {
-    /// Both schedulers.
-    pub const ALL: [Leader; 2] = [Leader::Learned, Leader::Fallback];
-
-    /// The name traces use: `learned` or `fallback`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Leader::Learned => "learned",
-            Leader::Fallback => "fallback",
-        }
-    }
-
-    /// The scheduler named `name`, if any.
-    pub fn from_name(name: &str) -> Option<Leader> {
-        Leader::ALL.into_iter().find(|l| l.name() == name)
-    }
-}
+crate::names::named!(Leader {
+    Learned => "learned",
+    Fallback => "fallback",
+});
 
 /// Why the guard handed the decisions over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,38 +223,15 @@ pub enum HandoverReason {
     DrainOverBudget,
 }
 
-impl HandoverReason {
-    /// Every reason.
-    pub const ALL: [HandoverReason; 7] = [
-        HandoverReason::Start,
-        HandoverReason::RenewalWithinBudget,
-        HandoverReason::RenewalOverBudget,
-        HandoverReason::WithinBudget,
-        HandoverReason::OverBudget,
-        HandoverReason::DrainWithinBudget,
-        HandoverReason::DrainOverBudget,
-    ];
-
-    /// The reason named `name`, if any.
-    pub fn from_name(name: &str) -> Option<HandoverReason> {
-        HandoverReason::ALL.into_iter().find(|r| r.name() == name)
-    }
-
-    /// The name reports and traces use: `start`, `renewal-within-budget`,
-    /// `renewal-over-budget`, `within-budget`, `over-budget`, `drain-within-budget` or
-    /// `drain-over-budget`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            HandoverReason::Start => "start",
-            HandoverReason::RenewalWithinBudget => "renewal-within-budget",
-            HandoverReason::RenewalOverBudget => "renewal-over-budget",
-            HandoverReason::WithinBudget => "within-budget",
-            HandoverReason::OverBudget => "over-budget",
-            HandoverReason::DrainWithinBudget => "drain-within-budget",
-            HandoverReason::DrainOverBudget => "drain-over-budget",
-        }
-    }
-}
+crate::names::named!(HandoverReason {
+    Start => "start",
+    RenewalWithinBudget => "renewal-within-budget",
+    RenewalOverBudget => "renewal-over-budget",
+    WithinBudget => "within-budget",
+    OverBudget => "over-budget",
+    DrainWithinBudget => "drain-within-budget",
+    DrainOverBudget => "drain-over-budget",
+});
 
 /// A change of the scheduler in charge, for audit traces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

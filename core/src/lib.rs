@@ -21,6 +21,7 @@ pub mod guard;
 pub mod image;
 pub mod job;
 pub mod model;
+mod names;
 pub mod network;
 pub mod nn;
 pub mod policy;

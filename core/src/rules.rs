@@ -153,33 +153,15 @@ pub enum RuleKind {
     BoundedWait,
 }
 
+crate::names::named!(RuleKind {
+    UtilizationCap => "utilization-cap",
+    WorkConserving => "work-conserving",
+    NoReservation => "no-reservation",
+    ShorterFirst => "shorter-first",
+    BoundedWait => "bounded-wait",
+});
+
 impl RuleKind {
-    /// Every kind.
-    pub const ALL: [RuleKind; 5] = [
-        RuleKind::UtilizationCap,
-        RuleKind::WorkConserving,
-        RuleKind::NoReservation,
-        RuleKind::ShorterFirst,
-        RuleKind::BoundedWait,
-    ];
-
-    /// The name traces use: `utilization-cap`, `work-conserving`, `no-reservation`,
-    /// `shorter-first` or `bounded-wait`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RuleKind::UtilizationCap => "utilization-cap",
-            RuleKind::WorkConserving => "work-conserving",
-            RuleKind::NoReservation => "no-reservation",
-            RuleKind::ShorterFirst => "shorter-first",
-            RuleKind::BoundedWait => "bounded-wait",
-        }
-    }
-
-    /// The kind named `name`, if any.
-    pub fn from_name(name: &str) -> Option<RuleKind> {
-        RuleKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
     /// The rule of this kind with cap `max` (unused by no-reservation) and, for bounded-wait,
     /// priority from a wait of `steps` time steps.
     pub const fn rule(self, max: Permille, steps: u16) -> Rule {
@@ -481,7 +463,7 @@ mod tests {
                 "bounded-wait"
             ]
         );
-        let max = Permille::new(805).expect("permille");
+        let max = Permille::new(805).unwrap_or_else(|| unreachable!("805 permille"));
         for kind in RuleKind::ALL {
             assert_eq!(RuleKind::from_name(kind.name()), Some(kind));
             let rule = kind.rule(max, 7);

@@ -20,6 +20,4 @@ pub mod rules;
 pub mod settings;
 pub mod shard;
 pub mod stats;
-#[doc(hidden)]
-pub mod testing;
 pub mod trace;

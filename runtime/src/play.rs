@@ -439,7 +439,7 @@ mod tests {
         use whitebox_core::workload::{JobGenerator, Workload};
         use whitebox_core::{run, Episode};
 
-        let tree10 = crate::testing::fit_or_void_10();
+        let tree10 = crate::models::testing::fit_or_void_10();
         let dir = std::env::temp_dir().join(format!("wbx-tree-play-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("t.tree");

@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_tree_decides_only_for_its_slot_count() {
-        let tree = crate::testing::fit_or_void_10();
+        let tree = crate::models::testing::fit_or_void_10();
         let five: Cluster<5> = Cluster::new();
         assert_eq!(
             tree.decide_greedy(&five),

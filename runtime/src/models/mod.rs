@@ -14,6 +14,8 @@ pub mod arch;
 pub mod decide;
 pub mod int8;
 pub mod shipped;
+#[doc(hidden)]
+pub mod testing;
 pub mod tree;
 
 pub use arch::{

@@ -141,7 +141,7 @@ impl<const M: usize> Decide<M> for LoadedTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::fit_or_void_10 as tree10;
+    use crate::models::testing::fit_or_void_10 as tree10;
 
     #[test]
     fn files_round_trip_and_errors_name_path_field_and_limit() {

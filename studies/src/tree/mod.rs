@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn path_text_of_a_cluster() {
         // slot0.fit <= 0 ? start slot 0 : void, on 5 slots.
-        let tree = whitebox_runtime::testing::fit_or_void::<5>();
+        let tree = whitebox_runtime::models::testing::fit_or_void::<5>();
         let mut c: Cluster<5> = Cluster::new();
         c.submit(Job::new(0, 0, 4, [10, 1]).expect("job")).ok();
         c.submit(Job::new(1, 0, 2, [5, 1]).expect("job")).ok();

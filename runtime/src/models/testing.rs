@@ -2,7 +2,7 @@
 
 use whitebox_core::tree::{Node, Tree};
 
-use crate::models::tree::{AnyTree, LoadedTree};
+use super::tree::{AnyTree, LoadedTree};
 
 /// The small tree `slot0.fit <= 0 ? start slot 0 : void` for `M` slots (feature 4 is
 /// `slot0.fit`, the first time step from which slot 0's job fits; leaf `M` is void).
