@@ -19,6 +19,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use whitebox_core::guard::{GuardMode, HandoverReason, Leader};
+use whitebox_core::{End, Permille, RuleKind};
 
 /// The shipped model decoded into `COMPACT_NET` for the size and speed images (compact
 /// encoder, 10 slots).
@@ -87,11 +89,16 @@ fn main() {
         );
         let model_index = embed_model(name, &t["model"], &root, &mut models);
         let end = &t["end"];
-        let end = match end["mode"].as_str() {
-            Some("all-done") => format!("EndMode::AllDone {{ time_cap: {} }}", end["time_cap"]),
-            Some("no-new-job") => format!("EndMode::NoNewJob {{ simu_len: {} }}", end["simu_len"]),
-            other => panic!("{name}: end mode {other:?}"),
+        let steps = |k: &str| {
+            let v = end[k].as_u64().unwrap_or_else(|| panic!("{name}: end.{k}"));
+            u32::try_from(v).unwrap_or_else(|_| panic!("{name}: end.{k} = {v} is not 32 bits"))
         };
+        let mode = named(name, "end mode", &end["mode"], End::from_name);
+        // `EndMode`'s derived `Debug` is its Rust expression (`AllDone { time_cap: 10000 }`).
+        let end = format!(
+            "EndMode::{:?}",
+            mode.mode(steps("simu_len"), steps("time_cap"))
+        );
         if name == "default-heavy" {
             heavy_end = Some(end.clone());
         }
@@ -120,11 +127,12 @@ fn main() {
                 .iter()
                 .map(|l| format!("{:#010x}", l.as_u64().expect("bits")))
                 .collect();
-            let decided_by = match d.get("decided_by").and_then(Value::as_str) {
-                None => "None",
-                Some("learned") => "Some(Leader::Learned)",
-                Some("fallback") => "Some(Leader::Fallback)",
-                Some(other) => panic!("{name}: decided_by {other:?}"),
+            let decided_by = match d.get("decided_by") {
+                None => "None".to_string(),
+                Some(by) => format!(
+                    "Some(Leader::{:?})",
+                    named(name, "decided_by", by, Leader::from_name)
+                ),
             };
             writeln!(
                 code,
@@ -241,6 +249,14 @@ fn main() {
     networks(&model, int8, &out);
 }
 
+/// The core's value named by the trace's string `text` (the name the trace writer took from the
+/// same core enum); its variant name is its derived `Debug`.
+fn named<T>(name: &str, field: &str, text: &Value, from_name: fn(&str) -> Option<T>) -> T {
+    text.as_str()
+        .and_then(from_name)
+        .unwrap_or_else(|| panic!("{name}: {field} {text}"))
+}
+
 /// Checks the model a trace names (`{"path", "bytes", "crc32"}`) and returns its index in
 /// `models`, adding it on first use.
 fn embed_model(
@@ -291,34 +307,21 @@ fn embed_model(
 /// Writes `GUARD_{n}`: the guard of a guarded trace (mode, `eps` and `c` as `f32` bit patterns
 /// of the stored values, the counters at the end) and every hand-over as the core's `Handover`.
 fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
-    let mode = match g["mode"].as_str() {
-        Some("renewal") => "GuardMode::Renewal",
-        Some("budget") => "GuardMode::Budget",
-        Some("lookahead") => "GuardMode::Lookahead",
-        other => panic!("{name}: guard mode {other:?}"),
-    };
+    let mode = named(name, "guard mode", &g["mode"], GuardMode::from_name);
     let f32_bits = |v: &Value| (v.as_f64().expect("guard parameter") as f32).to_bits();
     writeln!(code, "const HANDOVERS_{n}: &[Handover] = &[").unwrap();
     for h in g["handovers"].as_array().expect("guard.handovers") {
-        let to = match h["to"].as_str() {
-            Some("learned") => "Leader::Learned",
-            Some("fallback") => "Leader::Fallback",
-            other => panic!("{name}: hand-over to {other:?}"),
-        };
-        let reason = match h["reason"].as_str() {
-            Some("start") => "Start",
-            Some("renewal-within-budget") => "RenewalWithinBudget",
-            Some("renewal-over-budget") => "RenewalOverBudget",
-            Some("within-budget") => "WithinBudget",
-            Some("over-budget") => "OverBudget",
-            Some("drain-within-budget") => "DrainWithinBudget",
-            Some("drain-over-budget") => "DrainOverBudget",
-            other => panic!("{name}: hand-over reason {other:?}"),
-        };
+        let to = named(name, "hand-over to", &h["to"], Leader::from_name);
+        let reason = named(
+            name,
+            "hand-over reason",
+            &h["reason"],
+            HandoverReason::from_name,
+        );
         writeln!(
             code,
-            "    Handover {{ step: {}, to: {to}, reason: HandoverReason::{reason}, real_cost: {}, \
-             sjf_cost: {} }},",
+            "    Handover {{ step: {}, to: Leader::{to:?}, reason: HandoverReason::{reason:?}, \
+             real_cost: {}, sjf_cost: {} }},",
             h["step"], h["real_cost"], h["sjf_cost"]
         )
         .unwrap();
@@ -327,7 +330,7 @@ fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
     let st = &g["stats"];
     writeln!(
         code,
-        "static GUARD_{n}: GoldenGuard = GoldenGuard {{ mode: {mode}, eps_bits: {:#010x}, \
+        "static GUARD_{n}: GoldenGuard = GoldenGuard {{ mode: GuardMode::{mode:?}, eps_bits: {:#010x}, \
          c_bits: {:#010x}, handovers: HANDOVERS_{n}, stats: GuardStats {{ steps: {}, \
          learned_steps: {}, renewals: {}, handovers: {}, worst_round_loss: {}, \
          overrides: {} }} }};",
@@ -352,31 +355,25 @@ fn golden_rules(code: &mut String, n: usize, name: &str, rules: &Value, decision
     let rule_list: Vec<String> = set
         .iter()
         .map(|r| {
-            let max = || {
-                let p = r["max_permille"].as_u64().expect("max_permille");
-                assert!(p <= 1000, "{name}: cap {p} above 1000 permille");
-                p
-            };
-            let rule = match r["kind"].as_str() {
-                Some("utilization-cap") => {
-                    format!("Rule::UtilizationCap {{ max: permille({}) }}", max())
-                }
-                Some("work-conserving") => {
-                    format!("Rule::WorkConserving {{ max: permille({}) }}", max())
-                }
-                Some("no-reservation") => "Rule::NoReservation".to_string(),
-                Some("shorter-first") => {
-                    format!("Rule::ShorterFirst {{ max: permille({}) }}", max())
-                }
-                Some("bounded-wait") => format!(
-                    "Rule::BoundedWait {{ steps: {}, max: permille({}) }}",
-                    r["wait_steps"].as_u64().expect("wait_steps"),
-                    max()
-                ),
-                other => panic!("{name}: rule kind {other:?}"),
-            };
+            let kind = named(name, "rule kind", &r["kind"], RuleKind::from_name);
+            let max = r["max_permille"].as_u64();
+            let steps = r["wait_steps"].as_u64();
+            let (p, s) = (max.unwrap_or(1000), steps.unwrap_or(0));
+            let cap = u16::try_from(p)
+                .ok()
+                .and_then(Permille::new)
+                .unwrap_or_else(|| panic!("{name}: cap {p} above 1000 permille"));
+            let wait = u16::try_from(s).unwrap_or_else(|_| panic!("{name}: wait {s} steps"));
+            // The parameters the core's rule of this kind has, no more and no fewer.
+            let rule = kind.rule(cap, wait);
+            assert_eq!(
+                (rule.cap().is_some(), rule.wait_steps().is_some()),
+                (max.is_some(), steps.is_some()),
+                "{name}: the parameters of a {} rule",
+                kind.name()
+            );
             format!(
-                "({rule}, {:#010x})",
+                "(RuleKind::{kind:?}.rule(permille({p}), {s}), {:#010x})",
                 r["lambda_bits"].as_u64().expect("lambda_bits")
             )
         })

@@ -15,11 +15,11 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
-use whitebox_core::encoding::compact_len;
+use whitebox_core::encoding::{compact_len, Compact};
 use whitebox_core::nn::Mlp;
 use whitebox_core::spec::NUM_RES;
 use whitebox_core::verify::phase::{Line, Phase};
-use whitebox_runtime::models::{self, AnyModel, HIDDEN};
+use whitebox_runtime::models::{self, HIDDEN};
 use whitebox_studies::verify::region::{Feature, Region};
 use whitebox_studies::verify::{
     verify_queries, CertNode, Certificate, Holds, Property, Query, SplitOn, Verdict,
@@ -398,9 +398,10 @@ fn certificates_of_random_networks_check() {
 fn certificates_of_the_shipped_model_check() {
     let model = models::load(std::path::Path::new("../fixtures/models/deeprm.model"))
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let AnyModel::Compact10(net) = &model.net else {
-        panic!("the shipped model is compact with 10 slots")
-    };
+    let net = model
+        .net
+        .net::<Compact, 10, { compact_len(10) }, 11>()
+        .expect("the shipped model is compact with 10 slots");
     let queries: Vec<Query> = Property::NoIdle
         .queries(10)
         .into_iter()
@@ -412,7 +413,7 @@ fn certificates_of_the_shipped_model_check() {
             q
         })
         .collect();
-    let o = verify_queries(&**net, "no-idle", &queries, 100_000).unwrap_or_else(|e| panic!("{e}"));
+    let o = verify_queries(net, "no-idle", &queries, 100_000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.verdict, Verdict::Proved, "{:?}", o.open.first());
     let relu_splits = o
         .certificates
@@ -429,7 +430,7 @@ fn certificates_of_the_shipped_model_check() {
         })
         .count();
     assert!(relu_splits > 10, "{relu_splits}");
-    assert!(check_all(&**net, &queries, &o.certificates) > 100);
+    assert!(check_all(net, &queries, &o.certificates) > 100);
     let mut rng = Pcg64::seed_from_u64(3);
     for q in &queries {
         for _ in 0..40_000 {

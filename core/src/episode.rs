@@ -26,6 +26,37 @@ pub enum EndMode {
     },
 }
 
+/// Which end mode, without its parameter: the name settings, reports and traces use for an
+/// [`EndMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Every job arrived and left, or the time cap was reached (truncated).
+    AllDone,
+    /// At time step `simu_len`; later arrivals never enter (DeepRM's `no_new_job`).
+    NoNewJob,
+}
+
+crate::names::named!(End {
+    AllDone => "all-done",
+    NoNewJob => "no-new-job",
+});
+
+impl End {
+    /// The end mode with its parameter; `simu_len` and `time_cap` are in time steps.
+    pub const fn mode(self, simu_len: u32, time_cap: u32) -> EndMode {
+        match self {
+            End::AllDone => EndMode::AllDone { time_cap },
+            End::NoNewJob => EndMode::NoNewJob { simu_len },
+        }
+    }
+}
+
+impl core::fmt::Display for End {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why a job sequence cannot be simulated. Nothing is simulated when this is returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EpisodeError {

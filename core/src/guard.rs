@@ -58,6 +58,12 @@ pub enum GuardMode {
     Lookahead,
 }
 
+crate::names::named!(GuardMode {
+    Renewal => "renewal",
+    Budget => "budget",
+    Lookahead => "lookahead",
+});
+
 /// Time steps a drain rollout (see [`GuardMode::Lookahead`]) plays at most. Without arrivals a
 /// work-conserving fallback empties the `M + BACKLOG` waiting jobs (each at most `HORIZON` steps
 /// long) well within this; a job that never fits (a rule forbids it) stops the drain here.
@@ -193,6 +199,11 @@ pub enum Leader {
     Fallback,
 }
 
+crate::names::named!(Leader {
+    Learned => "learned",
+    Fallback => "fallback",
+});
+
 /// Why the guard handed the decisions over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandoverReason {
@@ -212,22 +223,15 @@ pub enum HandoverReason {
     DrainOverBudget,
 }
 
-impl HandoverReason {
-    /// The name reports and traces use: `start`, `renewal-within-budget`,
-    /// `renewal-over-budget`, `within-budget`, `over-budget`, `drain-within-budget` or
-    /// `drain-over-budget`.
-    pub fn name(self) -> &'static str {
-        match self {
-            HandoverReason::Start => "start",
-            HandoverReason::RenewalWithinBudget => "renewal-within-budget",
-            HandoverReason::RenewalOverBudget => "renewal-over-budget",
-            HandoverReason::WithinBudget => "within-budget",
-            HandoverReason::OverBudget => "over-budget",
-            HandoverReason::DrainWithinBudget => "drain-within-budget",
-            HandoverReason::DrainOverBudget => "drain-over-budget",
-        }
-    }
-}
+crate::names::named!(HandoverReason {
+    Start => "start",
+    RenewalWithinBudget => "renewal-within-budget",
+    RenewalOverBudget => "renewal-over-budget",
+    WithinBudget => "within-budget",
+    OverBudget => "over-budget",
+    DrainWithinBudget => "drain-within-budget",
+    DrainOverBudget => "drain-over-budget",
+});
 
 /// A change of the scheduler in charge, for audit traces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -138,6 +138,43 @@ pub enum Rule {
     },
 }
 
+/// A rule's kind, without its parameters: the names traces use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    /// [`Rule::UtilizationCap`].
+    UtilizationCap,
+    /// [`Rule::WorkConserving`].
+    WorkConserving,
+    /// [`Rule::NoReservation`].
+    NoReservation,
+    /// [`Rule::ShorterFirst`].
+    ShorterFirst,
+    /// [`Rule::BoundedWait`].
+    BoundedWait,
+}
+
+crate::names::named!(RuleKind {
+    UtilizationCap => "utilization-cap",
+    WorkConserving => "work-conserving",
+    NoReservation => "no-reservation",
+    ShorterFirst => "shorter-first",
+    BoundedWait => "bounded-wait",
+});
+
+impl RuleKind {
+    /// The rule of this kind with cap `max` (unused by no-reservation) and, for bounded-wait,
+    /// priority from a wait of `steps` time steps.
+    pub const fn rule(self, max: Permille, steps: u16) -> Rule {
+        match self {
+            RuleKind::UtilizationCap => Rule::UtilizationCap { max },
+            RuleKind::WorkConserving => Rule::WorkConserving { max },
+            RuleKind::NoReservation => Rule::NoReservation,
+            RuleKind::ShorterFirst => Rule::ShorterFirst { max },
+            RuleKind::BoundedWait => Rule::BoundedWait { steps, max },
+        }
+    }
+}
+
 /// What an action does to the cluster, as [`Cluster::step`] would carry it out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -241,6 +278,37 @@ pub fn shortest_startable<const M: usize>(cluster: &Cluster<M>, max: Permille) -
 }
 
 impl Rule {
+    /// The rule's kind.
+    pub const fn kind(&self) -> RuleKind {
+        match self {
+            Rule::UtilizationCap { .. } => RuleKind::UtilizationCap,
+            Rule::WorkConserving { .. } => RuleKind::WorkConserving,
+            Rule::NoReservation => RuleKind::NoReservation,
+            Rule::ShorterFirst { .. } => RuleKind::ShorterFirst,
+            Rule::BoundedWait { .. } => RuleKind::BoundedWait,
+        }
+    }
+
+    /// The rule's cap; `None` for no-reservation, which has none.
+    pub const fn cap(&self) -> Option<Permille> {
+        match *self {
+            Rule::UtilizationCap { max }
+            | Rule::WorkConserving { max }
+            | Rule::ShorterFirst { max }
+            | Rule::BoundedWait { max, .. } => Some(max),
+            Rule::NoReservation => None,
+        }
+    }
+
+    /// The wait, in time steps, from which bounded-wait gives a job priority; `None` for the
+    /// other kinds.
+    pub const fn wait_steps(&self) -> Option<u16> {
+        match *self {
+            Rule::BoundedWait { steps, .. } => Some(steps),
+            _ => None,
+        }
+    }
+
     /// The soft truth value `r(s, a)` in `[0, 1]` of this rule for an action with `effect` in
     /// `cluster`. It is exactly 1 when the rule holds (the hard verdict) and below 1 when it is
     /// violated.
@@ -381,6 +449,36 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_kinds_name_build_and_take_apart_every_rule() {
+        let names = RuleKind::ALL.map(RuleKind::name);
+        assert_eq!(
+            names,
+            [
+                "utilization-cap",
+                "work-conserving",
+                "no-reservation",
+                "shorter-first",
+                "bounded-wait"
+            ]
+        );
+        let max = Permille::new(805).unwrap_or_else(|| unreachable!("805 permille"));
+        for kind in RuleKind::ALL {
+            assert_eq!(RuleKind::from_name(kind.name()), Some(kind));
+            let rule = kind.rule(max, 7);
+            assert_eq!(rule.kind(), kind);
+            let no_cap = kind == RuleKind::NoReservation;
+            assert_eq!(rule.cap(), (!no_cap).then_some(max));
+            let wait = (kind == RuleKind::BoundedWait).then_some(7);
+            assert_eq!(rule.wait_steps(), wait);
+        }
+        assert_eq!(
+            RuleKind::BoundedWait.rule(max, 7),
+            Rule::BoundedWait { steps: 7, max }
+        );
+        assert_eq!(RuleKind::from_name("util<=0.8"), None);
+    }
 
     fn job(id: u32, len: u32, res: [u32; 2]) -> Job {
         Job::new(id, 0, len, res).unwrap_or_else(|e| unreachable!("{e}"))

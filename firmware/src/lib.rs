@@ -30,7 +30,7 @@ use whitebox_core::quant::{HiddenRange, Multiplier, QMlp, QParts, QuantError};
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected,
-    ProjectedDecision, Projection, Rule, RuleSet, Scheduler, Sjf,
+    ProjectedDecision, Projection, Rule, RuleKind, RuleSet, Scheduler, Sjf,
 };
 
 /// Job slots of the embedded model.

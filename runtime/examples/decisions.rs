@@ -108,9 +108,10 @@ fn main() -> Result<()> {
     let qnet = if case.starts_with("compact-int8") {
         let loaded =
             whitebox_runtime::models::int8::load_int8(&root.join("fixtures/models/deeprm.model"))?;
-        match loaded.int8.as_deref().map(|q| &q.net) {
-            Some(whitebox_runtime::models::Arch::Compact10(q)) => Some(q.clone()),
-            _ => bail!("the shipped model is not a compact 10-slot network"),
+        let q = loaded.int8.as_deref().context("int8 network")?;
+        match q.net.net::<Compact, M, CI, O>() {
+            Some(q) => Some(Box::new(q.clone())),
+            None => bail!("the shipped model is not a compact 10-slot network"),
         }
     } else {
         None

@@ -19,22 +19,16 @@ impl FromStr for ModeName {
     type Err = anyhow::Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "renewal" => Ok(ModeName(GuardMode::Renewal)),
-            "budget" => Ok(ModeName(GuardMode::Budget)),
-            "lookahead" => Ok(ModeName(GuardMode::Lookahead)),
-            _ => bail!("guard mode `{text}` is unknown; allowed: {GUARD_SYNTAX}"),
+        match GuardMode::from_name(text) {
+            Some(mode) => Ok(ModeName(mode)),
+            None => bail!("guard mode `{text}` is unknown; allowed: {GUARD_SYNTAX}"),
         }
     }
 }
 
 impl fmt::Display for ModeName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.0 {
-            GuardMode::Renewal => "renewal",
-            GuardMode::Budget => "budget",
-            GuardMode::Lookahead => "lookahead",
-        })
+        f.write_str(self.0.name())
     }
 }
 

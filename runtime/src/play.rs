@@ -429,32 +429,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::tree::{save_tree, AnyTree, LoadedTree};
+    use crate::models::tree::{save_tree, AnyTree};
     use crate::policy::{NamedPolicy, PolicyName};
     use crate::settings::{End, SIMU_LEN, TIME_CAP};
-    use whitebox_core::tree::{feature_count, Node, Tree, TreePolicy};
+    use whitebox_core::tree::{feature_count, TreePolicy};
 
     #[test]
     fn tree_policies_play_with_rules_and_guard_like_the_core_policy() {
         use whitebox_core::workload::{JobGenerator, Workload};
         use whitebox_core::{run, Episode};
 
-        // slot0.fit <= 0 ? start slot 0 : void.
-        let nodes = [
-            Node::Split {
-                feature: 4,
-                threshold: 0,
-                left: 1,
-                right: 2,
-            },
-            Node::Leaf { action: 0 },
-            Node::Leaf { action: 10 },
-        ];
-        let tree10 = LoadedTree {
-            tree: AnyTree::Ten(Box::new(
-                Tree::<10>::from_nodes(&nodes).expect("valid tree"),
-            )),
-        };
+        let tree10 = crate::models::testing::fit_or_void_10();
         let dir = std::env::temp_dir().join(format!("wbx-tree-play-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("t.tree");

@@ -1,10 +1,6 @@
 //! Run-time settings shared by every study: the slot count, the end mode, the default episode
 //! lengths and the job-set seeds.
 
-use std::fmt;
-
-use whitebox_core::EndMode;
-
 /// Default time cap of `all-done` episodes, in time steps: long enough that no shipped
 /// workload reaches it, so a truncated episode means a policy that stopped scheduling.
 pub const TIME_CAP: u32 = 10_000;
@@ -57,45 +53,8 @@ impl Slots {
     }
 }
 
-/// When an episode ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
-    /// Every job arrived and left, or the time cap was reached (truncated).
-    AllDone,
-    /// At time step `simu_len`; later arrivals never enter (DeepRM's `no_new_job`).
-    NoNewJob,
-}
-
-impl End {
-    /// Its name in reports and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            End::AllDone => "all-done",
-            End::NoNewJob => "no-new-job",
-        }
-    }
-
-    /// The end mode named `name`, if any.
-    pub fn from_name(name: &str) -> Option<End> {
-        [End::AllDone, End::NoNewJob]
-            .into_iter()
-            .find(|e| e.name() == name)
-    }
-
-    /// The core end mode; `simu_len` and `time_cap` are in time steps.
-    pub fn mode(self, simu_len: u32, time_cap: u32) -> EndMode {
-        match self {
-            End::AllDone => EndMode::AllDone { time_cap },
-            End::NoNewJob => EndMode::NoNewJob { simu_len },
-        }
-    }
-}
-
-impl fmt::Display for End {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// When an episode ends (the core's, re-exported where the settings are).
+pub use whitebox_core::episode::End;
 
 #[cfg(test)]
 mod tests {

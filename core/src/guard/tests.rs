@@ -186,3 +186,38 @@ fn renewal_guard_bound_holds_against_a_bad_policy() {
         assert!(u128::from(real) <= bound, "seed {seed}: {real} > {bound}");
     }
 }
+
+/// The names traces use (written by the runtime, read by the firmware's build script), checked
+/// against the documented spelling, one per value and back.
+#[test]
+fn guard_names_are_the_documented_ones_and_parse_back() {
+    let modes = GuardMode::ALL.map(GuardMode::name);
+    assert_eq!(modes, ["renewal", "budget", "lookahead"]);
+    let leaders = Leader::ALL.map(Leader::name);
+    assert_eq!(leaders, ["learned", "fallback"]);
+    let reasons = HandoverReason::ALL.map(HandoverReason::name);
+    assert_eq!(
+        reasons,
+        [
+            "start",
+            "renewal-within-budget",
+            "renewal-over-budget",
+            "within-budget",
+            "over-budget",
+            "drain-within-budget",
+            "drain-over-budget"
+        ]
+    );
+    for m in GuardMode::ALL {
+        assert_eq!(GuardMode::from_name(m.name()), Some(m));
+    }
+    for l in Leader::ALL {
+        assert_eq!(Leader::from_name(l.name()), Some(l));
+    }
+    for r in HandoverReason::ALL {
+        assert_eq!(HandoverReason::from_name(r.name()), Some(r));
+    }
+    assert_eq!(GuardMode::from_name("Renewal"), None);
+    assert_eq!(Leader::from_name("sjf"), None);
+    assert_eq!(HandoverReason::from_name(""), None);
+}

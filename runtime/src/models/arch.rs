@@ -1,6 +1,9 @@
 //! The shipped architectures (encoder x job slots, DeepRM's 20 hidden units) and the one place
-//! that dispatches on them: adding an architecture means a variant of [`Arch`], an arm in each
-//! match of this file and (for a new slot count) a line `impl_arch_decide!` in the parent module.
+//! that dispatches on them: adding an architecture (a slot count or an encoder) means a variant
+//! of [`Arch`] and an arm in each match of this file, and nothing elsewhere. Everything else
+//! reaches the network through [`Arch::visit`] (any architecture, such as the decision path of
+//! [`super::Decide`]), [`Arch::visit_compact`] (compact-encoder code such as the verifier),
+//! [`Arch::from_net`] and [`with_arch!`](crate::with_arch) (a run-time encoder and slot count).
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -99,6 +102,20 @@ pub trait ArchVisitor<'a, F: Family> {
     ) -> Self::Out;
 }
 
+/// Code for the compact encoder's architectures only (it reads the compact feature layout, as
+/// the verifier does), run by [`Arch::visit_compact`] on the network with `M` job slots,
+/// `I = compact_len(M)` inputs and `O = M + 1` outputs.
+pub trait CompactVisitor<'a, F: Family> {
+    /// What the visit returns.
+    type Out;
+
+    /// Runs on `net`.
+    fn visit<const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &'a F::Net<I, O>,
+    ) -> Self::Out;
+}
+
 impl<F: Family> Arch<F> {
     /// Runs `v` on the network with its architecture's types.
     pub fn visit<'a, V: ArchVisitor<'a, F>>(&'a self, v: V) -> V::Out {
@@ -107,6 +124,15 @@ impl<F: Family> Arch<F> {
             Arch::Compact10(n) => v.visit::<Compact, 10, { compact_len(10) }, 11>(n),
             Arch::Image5(n) => v.visit::<Image, 5, { image_len(5) }, 6>(n),
             Arch::Image10(n) => v.visit::<Image, 10, { image_len(10) }, 11>(n),
+        }
+    }
+
+    /// Runs `v` on the network if its encoder is the compact one; `None` for the image encoder.
+    pub fn visit_compact<'a, V: CompactVisitor<'a, F>>(&'a self, v: V) -> Option<V::Out> {
+        match self {
+            Arch::Compact5(n) => Some(v.visit::<5, { compact_len(5) }, 6>(n)),
+            Arch::Compact10(n) => Some(v.visit::<10, { compact_len(10) }, 11>(n)),
+            Arch::Image5(_) | Arch::Image10(_) => None,
         }
     }
 

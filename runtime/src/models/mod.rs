@@ -4,23 +4,24 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use whitebox_core::encoding::{compact_len, Compact, Encoder, Encoding, Image};
-use whitebox_core::image::image_len;
+use whitebox_core::encoding::{Encoder, Encoding};
 use whitebox_core::model::{self, ModelHeader};
-use whitebox_core::network::Network;
 use whitebox_core::nn::Mlp;
-use whitebox_core::policy::Policy;
 use whitebox_core::spec::ClusterSpec;
-use whitebox_core::Preference;
-use whitebox_core::{Action, Cluster, PolicyError, Scheduler};
+use whitebox_core::PolicyError;
 
 pub mod arch;
+pub mod decide;
 pub mod int8;
+#[doc(hidden)]
+pub mod testing;
 pub mod tree;
 
 pub use arch::{
-    Arch, ArchVisitor, Compact10, Compact5, Family, Image10, Image5, Int8, F32, HIDDEN,
+    Arch, ArchVisitor, Compact10, Compact5, CompactVisitor, Family, Image10, Image5, Int8, F32,
+    HIDDEN,
 };
+pub use decide::{Decide, PolicyOps};
 
 /// A loaded `f32` model of one of the shipped architectures.
 pub type AnyModel = Arch<F32>;
@@ -118,168 +119,18 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
     from_bytes(&bytes).with_context(|| format!("invalid model file {}", path.display()))
 }
 
-/// Greedy decisions of a loaded model on a cluster with `M` slots: with its int8 network when
-/// it has one, else with the `f32` one, through the core's one generic
-/// [`whitebox_core::policy::Policy`].
-pub trait Decide<const M: usize> {
-    /// The model's greedy action (invalid actions masked, as trained).
-    ///
-    /// # Errors
-    /// [`PolicyError::NonFiniteOutput`] for a non-finite logit; [`PolicyError::WrongSlots`] when
-    /// the model was trained for another slot count.
-    fn decide_greedy(&self, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
-
-    /// The model's logits and invalid-action mask (shape `[M + 1]`), for a rule projection.
-    ///
-    /// # Errors
-    /// [`PolicyError::WrongSlots`] when the model was trained for another slot count.
-    fn preference<const O: usize>(
-        &self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32; O],
-        valid: &mut [bool; O],
-    ) -> Result<(), PolicyError>;
-}
-
-/// An architecture's network as a policy for a cluster with `M` slots, built on the fly (the
-/// policy only borrows the network).
-pub trait ArchDecide<const M: usize> {
-    /// Runs `f` on the policy of this network with masking setting `mask`.
-    ///
-    /// # Errors
-    /// `f`'s error, or [`PolicyError::WrongSlots`] when the network decides for another slot
-    /// count.
+impl<const M: usize> Decide<M> for LoadedModel {
+    /// The policy of the int8 network when the model has one, else of the `f32` network, with
+    /// the model's masking setting.
     fn with_policy<T>(
         &self,
-        mask: bool,
         f: impl FnOnce(&mut dyn PolicyOps<M>) -> Result<T, PolicyError>,
-    ) -> Result<T, PolicyError>;
-}
-
-/// The one place a network of either family becomes a policy: `M` slots, architecture variants
-/// `$compact` and `$image` (the other slot count's variants are a [`PolicyError::WrongSlots`]).
-macro_rules! impl_arch_decide {
-    ($m:literal, $compact:ident, $image:ident) => {
-        impl<F: Family> ArchDecide<$m> for Arch<F> {
-            fn with_policy<T>(
-                &self,
-                mask: bool,
-                f: impl FnOnce(&mut dyn PolicyOps<$m>) -> Result<T, PolicyError>,
-            ) -> Result<T, PolicyError> {
-                match self {
-                    Arch::$compact(net) => f(&mut Policy::<
-                        '_,
-                        Compact,
-                        F::Net<{ compact_len($m) }, { $m + 1 }>,
-                        $m,
-                        { compact_len($m) },
-                        { $m + 1 },
-                    >::new(net, mask)),
-                    Arch::$image(net) => f(&mut Policy::<
-                        '_,
-                        Image,
-                        F::Net<{ image_len($m) }, { $m + 1 }>,
-                        $m,
-                        { image_len($m) },
-                        { $m + 1 },
-                    >::new(net, mask)),
-                    other => Err(PolicyError::WrongSlots {
-                        policy: other.slots(),
-                        cluster: $m,
-                    }),
-                }
-            }
-        }
-    };
-}
-
-/// A policy for `M` slots as a trait object: its decision, and its preference (logits and mask)
-/// copied into slices (the core's [`Preference`] is generic over the width, so it cannot be
-/// called through a trait object).
-pub trait PolicyOps<const M: usize> {
-    /// As [`Scheduler::decide`].
-    ///
-    /// # Errors
-    /// As [`Scheduler::decide`].
-    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
-
-    /// As [`Preference::preference`], into the first `M + 1` entries of `logits` and `valid`.
-    ///
-    /// # Errors
-    /// As [`Preference::preference`].
-    fn preference_into(
-        &mut self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32],
-        valid: &mut [bool],
-    ) -> Result<(), PolicyError>;
-}
-
-impl<E, N, const M: usize, const I: usize, const O: usize> PolicyOps<M>
-    for Policy<'_, E, N, M, I, O>
-where
-    E: whitebox_core::encoding::Observe<M, I>,
-    N: Network<I, O>,
-{
-    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        Scheduler::decide(self, cluster)
-    }
-
-    fn preference_into(
-        &mut self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32],
-        valid: &mut [bool],
-    ) -> Result<(), PolicyError> {
-        let (mut l, mut v) = ([0.0f32; O], [false; O]);
-        Preference::preference(self, cluster, &mut l, &mut v)?;
-        for (dst, src) in logits.iter_mut().zip(l) {
-            *dst = src;
-        }
-        for (dst, src) in valid.iter_mut().zip(v) {
-            *dst = src;
-        }
-        Ok(())
-    }
-}
-
-impl_arch_decide!(5, Compact5, Image5);
-impl_arch_decide!(10, Compact10, Image10);
-
-impl LoadedModel {
-    /// Runs `f` on the model's policy for `M` slots: the int8 network's when it has one.
-    fn with_policy<const M: usize, T>(
-        &self,
-        f: impl FnOnce(&mut dyn PolicyOps<M>) -> Result<T, PolicyError>,
-    ) -> Result<T, PolicyError>
-    where
-        Arch<F32>: ArchDecide<M>,
-        Arch<Int8>: ArchDecide<M>,
-    {
+    ) -> Result<T, PolicyError> {
         let mask = self.header.meta.mask_invalid;
         match &self.int8 {
             Some(q) => q.net.with_policy(mask, f),
             None => self.net.with_policy(mask, f),
         }
-    }
-}
-
-impl<const M: usize> Decide<M> for LoadedModel
-where
-    Arch<F32>: ArchDecide<M>,
-    Arch<Int8>: ArchDecide<M>,
-{
-    fn decide_greedy(&self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        self.with_policy(|p| p.decide(cluster))
-    }
-
-    fn preference<const O: usize>(
-        &self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32; O],
-        valid: &mut [bool; O],
-    ) -> Result<(), PolicyError> {
-        self.with_policy(|p| p.preference_into(cluster, logits, valid))
     }
 }
 
@@ -480,6 +331,7 @@ pub fn from_json(j: &ModelJson) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use whitebox_core::encoding::compact_len;
     use whitebox_core::model::TrainingMeta;
 
     fn model_bytes() -> Vec<u8> {

@@ -11,8 +11,9 @@ use anyhow::{bail, Context, Result};
 use whitebox_core::model::SpecField;
 use whitebox_core::tree::file::{self, TreeError};
 use whitebox_core::tree::{feature_count, Tree, TreePolicy};
-use whitebox_core::{Action, Cluster, PolicyError};
+use whitebox_core::PolicyError;
 
+use crate::models::decide::run_as;
 use crate::models::{Decide, PolicyOps};
 
 /// A tree for one of the slot counts this build supports.
@@ -118,82 +119,29 @@ pub fn save_tree(path: &Path, tree: &LoadedTree) -> Result<()> {
         .with_context(|| format!("cannot write tree {}", path.display()))
 }
 
-/// Runs `f` on the tree's policy for `M` slots (invalid actions masked, as the networks it is
-/// extracted from).
-trait TreeDecide<const M: usize> {
+impl<const M: usize> Decide<M> for LoadedTree {
+    /// The tree's policy, invalid actions masked (as the networks it is extracted from).
     fn with_policy<T>(
         &self,
         f: impl FnOnce(&mut dyn PolicyOps<M>) -> Result<T, PolicyError>,
-    ) -> Result<T, PolicyError>;
-}
-
-macro_rules! impl_tree_decide {
-    ($m:literal, $variant:ident) => {
-        impl TreeDecide<$m> for LoadedTree {
-            fn with_policy<T>(
-                &self,
-                f: impl FnOnce(&mut dyn PolicyOps<$m>) -> Result<T, PolicyError>,
-            ) -> Result<T, PolicyError> {
-                match &self.tree {
-                    AnyTree::$variant(t) => f(&mut TreePolicy::<
-                        '_,
-                        $m,
-                        { feature_count($m) },
-                        { $m + 1 },
-                    >::new(t, true)),
-                    _ => Err(PolicyError::WrongSlots {
-                        policy: self.slots(),
-                        cluster: $m,
-                    }),
-                }
-            }
+    ) -> Result<T, PolicyError> {
+        match &self.tree {
+            AnyTree::Five(t) => run_as(
+                TreePolicy::<'_, 5, { feature_count(5) }, 6>::new(t, true),
+                f,
+            ),
+            AnyTree::Ten(t) => run_as(
+                TreePolicy::<'_, 10, { feature_count(10) }, 11>::new(t, true),
+                f,
+            ),
         }
-    };
-}
-
-impl_tree_decide!(5, Five);
-impl_tree_decide!(10, Ten);
-
-impl<const M: usize> Decide<M> for LoadedTree
-where
-    LoadedTree: TreeDecide<M>,
-{
-    fn decide_greedy(&self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        self.with_policy(|p| p.decide(cluster))
-    }
-
-    fn preference<const O: usize>(
-        &self,
-        cluster: &Cluster<M>,
-        logits: &mut [f32; O],
-        valid: &mut [bool; O],
-    ) -> Result<(), PolicyError> {
-        self.with_policy(|p| p.preference_into(cluster, logits, valid))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use whitebox_core::tree::Node;
-
-    fn tree10() -> LoadedTree {
-        // slot0.fit <= 0 ? start slot 0 : void.
-        let nodes = [
-            Node::Split {
-                feature: 4,
-                threshold: 0,
-                left: 1,
-                right: 2,
-            },
-            Node::Leaf { action: 0 },
-            Node::Leaf { action: 10 },
-        ];
-        let tree = Tree::<10>::from_nodes(&nodes).expect("valid tree");
-        LoadedTree {
-            tree: AnyTree::Ten(Box::new(tree)),
-        }
-    }
+    use crate::models::testing::fit_or_void_10 as tree10;
 
     #[test]
     fn files_round_trip_and_errors_name_path_field_and_limit() {

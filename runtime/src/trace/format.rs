@@ -8,7 +8,7 @@ use crate::jobfile::{self, RawJob};
 use crate::settings::End;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use whitebox_core::guard::{GuardParams, GuardStats, Handover, Leader};
+use whitebox_core::guard::{GuardParams, GuardStats, Handover};
 use whitebox_core::{EndMode, Job, Summary};
 
 /// Value of a trace's `format` field.
@@ -212,19 +212,11 @@ pub struct GuardRef {
 /// The episode metrics at the end: the core's [`Summary`], serialized field by field.
 pub type Metrics = Summary;
 
-/// A scheduler's name in a trace: `learned` or `fallback`.
-pub(super) fn leader_name(l: Leader) -> &'static str {
-    match l {
-        Leader::Learned => "learned",
-        Leader::Fallback => "fallback",
-    }
-}
-
 impl From<&Handover> for HandoverRef {
     fn from(h: &Handover) -> Self {
         HandoverRef {
             step: h.step,
-            to: leader_name(h.to).to_string(),
+            to: h.to.name().to_string(),
             reason: h.reason.name().to_string(),
             real_cost: h.real_cost,
             sjf_cost: h.sjf_cost,
@@ -419,10 +411,12 @@ pub fn end_ref(end: End, simu_len: u32, time_cap: u32) -> EndRef {
 }
 
 pub(super) fn end_mode(e: &EndRef) -> Result<EndMode> {
-    match e.mode.as_str() {
-        "all-done" => Ok(End::AllDone.mode(e.simu_len, e.time_cap)),
-        "no-new-job" => Ok(End::NoNewJob.mode(e.simu_len, e.time_cap)),
-        other => bail!("`end.mode` = {other:?}, expected \"all-done\" or \"no-new-job\""),
+    match End::from_name(&e.mode) {
+        Some(end) => Ok(end.mode(e.simu_len, e.time_cap)),
+        None => bail!(
+            "`end.mode` = {:?}, expected \"all-done\" or \"no-new-job\"",
+            e.mode
+        ),
     }
 }
 

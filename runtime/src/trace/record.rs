@@ -9,13 +9,13 @@ use whitebox_core::guard::{Guard, GuardParams};
 use whitebox_core::network::Network;
 use whitebox_core::policy::Policy;
 use whitebox_core::{
-    run, Action, Cluster, EndMode, Episode, Job, PolicyError, Projected, Projection, Rule,
+    run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected, Projection,
     Scheduler, Sjf, Summary,
 };
 
 use super::format::{
-    end_mode, leader_name, model_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef,
-    Int8Ref, RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
+    end_mode, model_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef, Int8Ref, RuleRef,
+    RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
 
 /// A logit as a trace stores it: an `f32` logit's bit pattern, an `i32` logit (int8 network) as
@@ -111,7 +111,7 @@ where
         };
         if let Some(g) = &mut self.guard {
             action = g.decide(cluster)?;
-            d.decided_by = Some(leader_name(g.leader()).to_string());
+            d.decided_by = Some(g.leader().name().to_string());
             if let Some(h) = g.last_handover() {
                 // Lookahead mode may hand over more than once in a step; each differs from
                 // the one before it.
@@ -254,24 +254,12 @@ pub(super) fn rules_ref(given: &[String], p: &Projection) -> RulesRef {
         set: p
             .rules()
             .iter()
-            .map(|(rule, lambda)| {
-                let (kind, max) = match rule {
-                    Rule::UtilizationCap { max } => ("utilization-cap", Some(max.get())),
-                    Rule::WorkConserving { max } => ("work-conserving", Some(max.get())),
-                    Rule::NoReservation => ("no-reservation", None),
-                    Rule::ShorterFirst { max } => ("shorter-first", Some(max.get())),
-                    Rule::BoundedWait { max, .. } => ("bounded-wait", Some(max.get())),
-                };
-                RuleRef {
-                    rule: rule.to_string(),
-                    kind: kind.to_string(),
-                    max_permille: max,
-                    wait_steps: match rule {
-                        Rule::BoundedWait { steps, .. } => Some(*steps),
-                        _ => None,
-                    },
-                    lambda_bits: lambda.to_bits(),
-                }
+            .map(|(rule, lambda)| RuleRef {
+                rule: rule.to_string(),
+                kind: rule.kind().name().to_string(),
+                max_permille: rule.cap().map(Permille::get),
+                wait_steps: rule.wait_steps(),
+                lambda_bits: lambda.to_bits(),
             })
             .collect(),
     }

@@ -38,23 +38,13 @@ pub fn path_text<const M: usize, const I: usize>(tree: &Tree<M>, cluster: &Clust
 #[cfg(test)]
 mod tests {
     use super::*;
-    use whitebox_core::tree::{feature_count, Node};
+    use whitebox_core::tree::feature_count;
     use whitebox_core::{Action, Job};
 
     #[test]
     fn path_text_of_a_cluster() {
         // slot0.fit <= 0 ? start slot 0 : void, on 5 slots.
-        let nodes = [
-            Node::Split {
-                feature: 4,
-                threshold: 0,
-                left: 1,
-                right: 2,
-            },
-            Node::Leaf { action: 0 },
-            Node::Leaf { action: 5 },
-        ];
-        let tree = Tree::<5>::from_nodes(&nodes).expect("tree");
+        let tree = whitebox_runtime::models::testing::fit_or_void::<5>();
         let mut c: Cluster<5> = Cluster::new();
         c.submit(Job::new(0, 0, 4, [10, 1]).expect("job")).ok();
         c.submit(Job::new(1, 0, 2, [5, 1]).expect("job")).ok();

@@ -2,11 +2,11 @@
 //! gives, and the suite of every property.
 
 use anyhow::{bail, Result};
-use whitebox_core::encoding::{compact_len, Compact};
+use whitebox_core::encoding::Compact;
 use whitebox_core::nn::{Mlp, MlpPolicy};
 use whitebox_core::{Action, Scheduler};
 use whitebox_runtime::jobfile::to_raw;
-use whitebox_runtime::models::{LoadedModel, HIDDEN};
+use whitebox_runtime::models::{CompactVisitor, LoadedModel, F32, HIDDEN};
 
 use super::bab::{logits_at, realize, verify_queries, Outcome, Verdict};
 use super::bmc::{starts_within, Script};
@@ -137,16 +137,33 @@ pub fn verify_model(
     if model.int8.is_some() {
         bail!("verify checks f32 networks; give the model file as model:PATH, not int8:PATH");
     }
-    // The verifier reads the compact encoder's feature layout, so it names the compact
-    // architectures it supports rather than visiting every one.
-    let (p, r, b) = (property, region, budget);
-    if let Some(n) = model.net.net::<Compact, 5, { compact_len(5) }, 6>() {
-        return check_net::<5, _, _>(n, p, r, b);
+    // The verifier reads the compact encoder's feature layout, so it visits the compact
+    // architectures only.
+    struct Check<'r> {
+        property: Property,
+        region: Option<&'r Region>,
+        budget: u64,
     }
-    if let Some(n) = model.net.net::<Compact, 10, { compact_len(10) }, 11>() {
-        return check_net::<10, _, _>(n, p, r, b);
+    impl CompactVisitor<'_, F32> for Check<'_> {
+        type Out = Result<Outcome>;
+        fn visit<const M: usize, const I: usize, const O: usize>(
+            self,
+            net: &Mlp<I, HIDDEN, O>,
+        ) -> Result<Outcome> {
+            check_net::<M, I, O>(net, self.property, self.region, self.budget)
+        }
     }
-    bail!("verify supports the compact encoder only; this model uses the image encoder")
+    let check = Check {
+        property,
+        region,
+        budget,
+    };
+    match model.net.visit_compact(check) {
+        Some(outcome) => outcome,
+        None => {
+            bail!("verify supports the compact encoder only; this model uses the image encoder")
+        }
+    }
 }
 
 /// The number of job slots of a compact model (for parsing regions).
