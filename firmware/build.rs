@@ -251,12 +251,21 @@ fn main() {
         "/// Every tree file a golden trace names (`Golden::tree`)."
     )
     .unwrap();
-    writeln!(code, "pub static TREES: &[EmbeddedModel] = &[").unwrap();
-    for (path, file, crc) in &trees {
+    // Each tree's bytes in a named static (`TREE_BYTES_{i}`), which the size script measures.
+    for (i, (_, file, _)) in trees.iter().enumerate() {
+        let len = std::fs::metadata(file).expect("tree file").len();
         writeln!(
             code,
-            "    EmbeddedModel {{ path: {path:?}, bytes: include_bytes!({:?}), crc32: {crc:#010x} }},",
+            "static TREE_BYTES_{i}: [u8; {len}] = *include_bytes!({:?});",
             file.display().to_string()
+        )
+        .unwrap();
+    }
+    writeln!(code, "pub static TREES: &[EmbeddedModel] = &[").unwrap();
+    for (i, (path, _, crc)) in trees.iter().enumerate() {
+        writeln!(
+            code,
+            "    EmbeddedModel {{ path: {path:?}, bytes: &TREE_BYTES_{i}, crc32: {crc:#010x} }},"
         )
         .unwrap();
     }
