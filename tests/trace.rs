@@ -784,3 +784,45 @@ fn a_tree_trace_is_refused_with_another_tree_file() {
     );
     assert!(stderr.contains(&want), "{stderr}\nwanted: {want}");
 }
+
+#[test]
+fn explain_on_a_tree_decision_prints_its_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let t = load("tree-heavy.json");
+    let tree = root.join(t["tree"]["path"].as_str().unwrap_or_default());
+    let policy = format!("tree:{}", tree.display());
+    let golden = golden_dir().join("tree-heavy.json");
+    for k in [0usize, 1, 7, 50] {
+        let d = &t["decisions"][k];
+        let out = whitebox(&[
+            "explain",
+            "--policy",
+            &policy,
+            "--trace",
+            golden.to_str().unwrap_or_default(),
+            "--decision",
+            &k.to_string(),
+        ]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        let head = format!("decision {k} at time step {}: ", d["time"]);
+        assert!(stdout.starts_with(&head), "{stdout}");
+        // Tests joined by `and`, then the leaf's action; no gradients.
+        let path = stdout.lines().next().unwrap_or_default();
+        assert!(path.contains(" <= ") || path.contains(" > "), "{stdout}");
+        assert!(
+            path.contains(" -> ") && !stdout.contains("Shapley"),
+            "{stdout}"
+        );
+        let action = d["action"].as_u64().unwrap_or(99);
+        let name = if action == 10 {
+            "void".to_string()
+        } else {
+            format!("start slot {action}")
+        };
+        assert!(
+            stdout.contains(&format!("tree policy: {name}\nrecorded: {name}\n")),
+            "{stdout}"
+        );
+    }
+}
