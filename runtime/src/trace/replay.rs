@@ -54,10 +54,15 @@ fn check_file(t: &Trace, path: &Path, file: &Path) -> Result<()> {
     let found = model_ref(&recorded.path, &bytes);
     if (found.bytes, found.crc32) != (recorded.bytes, recorded.crc32) {
         bail!(
-            "trace {} was recorded with {} {} ({} bytes, CRC-32 {:#010x}), but {} has {} \
+            "trace {} was recorded with {}{} ({} bytes, CRC-32 {:#010x}), but {} has {} \
              bytes, CRC-32 {:#010x}",
             path.display(),
-            kind.field(),
+            // A tree file is named as one; a model's message is as before trees.
+            if kind == PolicyFile::Tree {
+                "tree "
+            } else {
+                ""
+            },
             recorded.path,
             recorded.bytes,
             recorded.crc32,
