@@ -6,7 +6,8 @@
 //! and violations, the projected probabilities' bits and what the rules changed. Every model a
 //! trace names (its `model.path`, relative to the repository root) is embedded once with
 //! `include_bytes!` (`MODELS`), after checking its length and CRC-32 against the trace and its
-//! shape against the firmware's network. It also decodes the shipped model with
+//! shape against the firmware's network; likewise every tree file a decision-tree trace names
+//! (`TREES`, with each decision's leaf). It also decodes the shipped model with
 //! `whitebox_core::model::load` into a `static` network literal (`$OUT_DIR/compact_net.rs`,
 //! weights in flash), quantizes it to int8 with the ranges of its int8 golden trace (as the
 //! host's `int8:PATH` policy does) into a checked `QMlp::from_parts` literal
@@ -72,6 +73,7 @@ fn main() {
         }
     }
     let mut list = Vec::new();
+    let mut trees: Vec<(String, PathBuf, u32)> = Vec::new();
     let mut heavy_end = None;
     // The shipped model's int8 ranges (input_max, hidden_max, calibration states), from its
     // first int8 trace.
@@ -87,7 +89,20 @@ fn main() {
             t["slots"], 10,
             "{name}: the firmware replays 10-slot models"
         );
-        let model_index = embed_model(name, &t["model"], &root, &mut models);
+        // A decision-tree trace names a tree file instead of a model.
+        let (model_index, tree_index) = match t.get("tree") {
+            Some(tree) => (
+                "None".to_string(),
+                format!("Some({})", embed_tree(name, tree, &root, &mut trees)),
+            ),
+            None => (
+                format!(
+                    "Some({})",
+                    embed_model(name, &t["model"], &root, &mut models)
+                ),
+                "None".to_string(),
+            ),
+        };
         let end = &t["end"];
         let steps = |k: &str| {
             let v = end[k].as_u64().unwrap_or_else(|| panic!("{name}: end.{k}"));
@@ -134,10 +149,13 @@ fn main() {
                     named(name, "decided_by", by, Leader::from_name)
                 ),
             };
+            let leaf = d
+                .get("leaf")
+                .map_or("None".to_string(), |l| format!("Some({l})"));
             writeln!(
                 code,
                 "    GoldenDecision {{ time: {}, action: {}, valid: {mask:#05x}, logits: [{}], \
-                 decided_by: {decided_by} }},",
+                 decided_by: {decided_by}, leaf: {leaf} }},",
                 d["time"],
                 d["action"],
                 logits.join(", ")
@@ -193,7 +211,7 @@ fn main() {
             None => "None".to_string(),
         };
         list.push(format!(
-            "    Golden {{ name: {name:?}, model: {model_index}, end: {end}, jobs: JOBS_{n}, \
+            "    Golden {{ name: {name:?}, model: {model_index}, tree: {tree_index}, end: {end}, jobs: JOBS_{n}, \
              decisions: DECISIONS_{n}, rules: {rules}, guard: {guard}, int8: {int8}, \
              final_time: {}, allocated: {}, mean_slowdown_bits: {}, total_reward_bits: {} }},",
             s["final_time"],
@@ -232,6 +250,30 @@ fn main() {
             code,
             "    EmbeddedModel {{ path: {path:?}, bytes: include_bytes!({:?}), crc32: {crc:#010x} }},",
             file.display().to_string()
+        )
+        .unwrap();
+    }
+    writeln!(code, "];").unwrap();
+    writeln!(
+        code,
+        "/// Every tree file a golden trace names (`Golden::tree`)."
+    )
+    .unwrap();
+    // Each tree's bytes in a named static (`TREE_BYTES_{i}`), which the size script measures.
+    for (i, (_, file, _)) in trees.iter().enumerate() {
+        let len = std::fs::metadata(file).expect("tree file").len();
+        writeln!(
+            code,
+            "static TREE_BYTES_{i}: [u8; {len}] = *include_bytes!({:?});",
+            file.display().to_string()
+        )
+        .unwrap();
+    }
+    writeln!(code, "pub static TREES: &[EmbeddedModel] = &[").unwrap();
+    for (i, (path, _, crc)) in trees.iter().enumerate() {
+        writeln!(
+            code,
+            "    EmbeddedModel {{ path: {path:?}, bytes: &TREE_BYTES_{i}, crc32: {crc:#010x} }},"
         )
         .unwrap();
     }
@@ -302,6 +344,45 @@ fn embed_model(
     );
     models.push((path.to_string(), file, stored));
     models.len() - 1
+}
+
+/// Checks the tree file a tree trace names (`{"path", "bytes", "crc32"}`: length, CRC-32, a
+/// valid 10-slot tree) and returns its index in `trees`, adding it on first use.
+fn embed_tree(
+    name: &str,
+    tree: &Value,
+    root: &Path,
+    trees: &mut Vec<(String, PathBuf, u32)>,
+) -> usize {
+    let path = tree["path"].as_str().expect("tree.path");
+    let crc = tree["crc32"].as_u64().expect("tree.crc32");
+    if let Some(i) = trees.iter().position(|(p, _, _)| p == path) {
+        assert_eq!(
+            u64::from(trees[i].2),
+            crc,
+            "{name}: tree {path} recorded with another CRC-32 than an earlier trace"
+        );
+        return i;
+    }
+    let file = root
+        .join(path)
+        .canonicalize()
+        .unwrap_or_else(|_| panic!("{name}: tree {path} not found (relative to the repository)"));
+    println!("cargo:rerun-if-changed={}", file.display());
+    let bytes = std::fs::read(&file).expect("read tree");
+    whitebox_core::tree::file::load::<10>(&bytes)
+        .unwrap_or_else(|e| panic!("{name}: tree {path}: {e}"));
+    let stored = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("crc"));
+    assert!(
+        tree["bytes"].as_u64() == Some(bytes.len() as u64) && u64::from(stored) == crc,
+        "{name}: {path} is not the tree the trace was recorded with ({} bytes, CRC-32 \
+         {stored:#010x}; the trace says {} bytes, CRC-32 {crc:#010x}); re-record the tree \
+         traces with scripts/golden-tree.sh",
+        bytes.len(),
+        tree["bytes"]
+    );
+    trees.push((path.to_string(), file, stored));
+    trees.len() - 1
 }
 
 /// Writes `GUARD_{n}`: the guard of a guarded trace (mode, `eps` and `c` as `f32` bit patterns

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=thumbv7em-none-eabihf
-IMAGES="size_empty size_compact size_compact_int8 size_compact_shield size_compact_guard size_image"
+IMAGES="size_empty size_compact size_compact_int8 size_compact_shield size_compact_guard size_image size_sjf size_tree"
 GOLDEN=firmware/sizes.golden
 DOC=docs/performance.md
 TOLERANCE=10 # percent
@@ -29,7 +29,7 @@ if [ "$mode" = full ]; then bins="$bins --bin bench"; fi
 elf() { echo "firmware/target/$TARGET/release/$1"; }
 
 # One line per image: name text rodata weights data bss, in bytes. text includes the 1 KiB
-# vector table; weights is the size of the network's static (part of rodata).
+# vector table; weights is the size of the network's static or the tree file's bytes (rodata).
 measure() {
   for i in $IMAGES; do
     arm-none-eabi-size -A "$(elf "$i")" | awk -v name="$i" '
@@ -40,7 +40,7 @@ measure() {
       END { printf "%s %d %d", name, text, ro; printf " %d %d\n", data, bss }' |
       while read -r name text ro data bss; do
         w=0
-        for h in $(arm-none-eabi-nm -S "$(elf "$name")" | awk '/(COMPACT|IMAGE)_(NET|INT8)/ { print $2 }'); do
+        for h in $(arm-none-eabi-nm -S "$(elf "$name")" | awk '/(COMPACT|IMAGE)_(NET|INT8)|TREE_BYTES/ { print $2 }'); do
           w=$((w + 16#$h))
         done
         echo "$name $text $ro $w $data $bss"
@@ -126,6 +126,13 @@ guard_ram() {
   }
 }
 
+tree_over_sjf() {
+  local t s
+  t=$(echo "$sizes" | awk '$1 == "size_tree" { print $2 + $3 }')
+  s=$(echo "$sizes" | awk '$1 == "size_sjf" { print $2 + $3 }')
+  echo "$(fmt $((t - s))) bytes ($(kb $((t - s))) KiB), of which the tree file $(fmt "$(echo "$sizes" | awk '$1 == "size_tree" { print $4 }')") bytes"
+}
+
 row() { # image label
   echo "$sizes" | awk -v n="$1" '$1 == n' | {
     read -r _ text ro w data bss
@@ -165,6 +172,14 @@ $(row size_compact_int8 "compact, M = 10, shipped model quantized to int8 (\`siz
 $(row size_compact_shield "compact + shield (\`util<=0.8\`, work-conserving) (\`size_compact_shield\`)")
 $(row size_compact_guard "compact + guard (renewal, SJF fallback, one shadow episode) (\`size_compact_guard\`)")
 $(row size_image "image, M = 10, random 4480-20-11 network (\`size_image\`)")
+$(row size_sjf "SJF baseline, same harness and simulator (\`size_sjf\`)")
+$(row size_tree "decision tree, shipped \`default.tree\` as file bytes, loaded at start (\`size_tree\`)")
+
+The decision tree over the SJF image (what the tree policy adds to the same simulator: operator
+features, the tree walk, SJF's order behind the leaf, mask, argmax, the tree loader, and the
+tree's file bytes, counted in the weights column): $(tree_over_sjf). Target of issue 14: code and
+tree together under 4 KiB of flash. The tree is loaded from its bytes into a fixed 255-node
+\`Tree\` on the stack, hence its larger stack.
 
 Decisions played per image: compact ${decisions[size_compact]}, compact int8 ${decisions[size_compact_int8]}, compact + shield ${decisions[size_compact_shield]}, compact + guard ${decisions[size_compact_guard]}, image ${decisions[size_image]}
 (the int8 policy decides differently in places and the image network is not trained, so their
@@ -198,6 +213,8 @@ measured function, divided by 124).
 | compact int8 + shield | $(fmt "$(m4f compact-int8+shield)") | $(fmt "$(x86 compact-int8+shield)") |
 | image, M = 10 (4480-20-11) | $(fmt "$(m4f image)") | $(fmt "$(x86 image)") |
 | image + shield | $(fmt "$(m4f image+shield)") | $(fmt "$(x86 image+shield)") |
+| decision tree, shipped \`default.tree\` (\`tree:PATH\`) | **$(fmt "$(m4f tree)")** | not measured |
+| decision tree + shield | $(fmt "$(m4f tree+shield)") | not measured |
 
 The parts of a compact decision, each timed alone on the same 124 states (Cortex-M4F): the
 encoding, the action mask, and the network's forward pass on the encoded observations. The int8
@@ -215,6 +232,7 @@ has no DSP intrinsics, and the core has no \`unsafe\` (so no \`asm!\`); the comp
 | network, int8 | **$(fmt "$(m4f part/network-int8)")** |
 | of which the input quantization | $(fmt "$(m4f part/int8-quantize-input)") |
 | of which the integer layers and requantization | $(fmt "$(m4f part/int8-integer-layers)") |
+| operator features of a tree decision (\`operator_features\`) | $(fmt "$(m4f part/tree-features)") |
 
 ### Guarded decisions (Cortex-M4F)
 

@@ -1,5 +1,6 @@
 //! The golden-trace replay binary that CI runs on aarch64 and big-endian s390x under qemu-user
-//! (`runtime/src/bin/golden_replay.rs`), run natively: every golden trace and model passes, and
+//! (`runtime/src/bin/golden_replay.rs`), run natively: every golden trace, model and tree file
+//! (the tree traces' `fixtures/models/default.tree`) passes, and
 //! a flipped logit bit or a trace text other than the writer's fails the run.
 
 use std::path::{Path, PathBuf};
@@ -47,7 +48,11 @@ fn every_golden_trace_and_model_passes() {
         );
     }
     assert!(
-        stdout.ends_with(&format!("\n{} passed, 0 failed\n", traces + 2)),
+        stdout.contains("\nok tree fixtures/models/default.tree: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!("\n{} passed, 0 failed\n", traces + 3)),
         "{stdout}"
     );
 }

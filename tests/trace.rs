@@ -607,3 +607,222 @@ fn a_tampered_int8_logit_is_reported_as_an_integer() {
     );
     assert!(stdout.contains(&expected), "{stdout}\nwanted: {expected}");
 }
+
+// ---- Traces of a decision tree (`record --policy tree:PATH`) ----
+
+/// The `--rule` arguments a golden trace was recorded with.
+fn rule_args(t: &serde_json::Value) -> Vec<String> {
+    t["rules"]["given"]
+        .as_array()
+        .map(|given| {
+            given
+                .iter()
+                .flat_map(|r| ["--rule".to_string(), r.as_str().unwrap_or_default().into()])
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn tree_traces_record_byte_for_byte_and_name_a_leaf_per_decision() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for name in [
+        "tree-heavy.json",
+        "tree-adversarial.json",
+        "tree-heavy-rules.json",
+    ] {
+        let expected =
+            std::fs::read_to_string(golden_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
+        let t: serde_json::Value =
+            serde_json::from_str(&expected).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            t.get("model").is_none(),
+            "{name}: a tree trace names no model"
+        );
+        let tree = t["tree"]["path"].as_str().unwrap_or_default();
+        assert_eq!(tree, "fixtures/models/default.tree", "{name}");
+        let decisions = t["decisions"].as_array().cloned().unwrap_or_default();
+        assert!(
+            decisions.len() > 100,
+            "{name}: {} decisions",
+            decisions.len()
+        );
+        for d in &decisions {
+            // Leaves of a tree of at most 255 nodes; the root (0) is a split in the shipped one.
+            let leaf = d["leaf"].as_u64().unwrap_or_else(|| panic!("{name}: {d}"));
+            assert!((1..255).contains(&leaf), "{name}: {d}");
+            if t.get("rules").is_none() {
+                // Without rules the action is the argmax of the allowed rank scores (the
+                // leaf's action 0 unless masked, the others -(64 + k)), lowest index on ties.
+                let valid = d["valid"].as_str().unwrap_or_default().as_bytes();
+                let score = |k: usize| {
+                    let bits = d["logits_bits"][k].as_u64().unwrap_or_default() as u32;
+                    f32::from_bits(bits)
+                };
+                let best = (0..valid.len()).filter(|&k| valid[k] == b'1').fold(
+                    None,
+                    |b: Option<usize>, k| match b {
+                        Some(b) if score(b) >= score(k) => Some(b),
+                        _ => Some(k),
+                    },
+                );
+                assert_eq!(d["action"].as_u64(), best.map(|b| b as u64), "{name}: {d}");
+            }
+        }
+        let out = std::env::temp_dir().join(format!("wbx-{}-{name}", std::process::id()));
+        let mut args: Vec<String> = [
+            "record",
+            "--policy",
+            &format!("tree:{tree}"),
+            "--jobs",
+            t["source"].as_str().unwrap_or_default(),
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(rule_args(&t));
+        let run = Command::new(BIN)
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let written = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::remove_file(&out).ok();
+        assert!(written == expected, "{name}: re-recorded text differs");
+    }
+}
+
+/// `tree-heavy.json` with `f` applied, written to a temporary file; replayed with `--model`
+/// `tree` (default: the recorded tree). Returns (success, stdout, stderr).
+fn replay_tampered_tree(
+    tag: &str,
+    f: impl FnOnce(&mut serde_json::Value),
+    tree: Option<&Path>,
+) -> (bool, String, String) {
+    let golden = golden_dir().join("tree-heavy.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(value["tree"]["path"].as_str().unwrap_or_default());
+    f(&mut value);
+    let copy = std::env::temp_dir().join(format!("wbx-{}-{tag}.json", std::process::id()));
+    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let tree = tree.unwrap_or(&recorded);
+    let out = whitebox(&[
+        "replay",
+        copy.to_str().unwrap_or_default(),
+        "--model",
+        tree.to_str().unwrap_or_default(),
+    ]);
+    std::fs::remove_file(&copy).ok();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn a_tampered_tree_action_or_leaf_is_the_first_divergence() {
+    let t = load("tree-heavy.json");
+    let decisions = t["decisions"].as_array().cloned().unwrap_or_default();
+    // The first decision that starts a job (action below 10 slots): recorded as void instead.
+    let k = decisions
+        .iter()
+        .position(|d| d["action"].as_u64().is_some_and(|a| a < 10))
+        .unwrap_or_else(|| panic!("no job started in tree-heavy"));
+    let action = decisions[k]["action"].clone();
+    let (ok, stdout, _) =
+        replay_tampered_tree("action", |v| v["decisions"][k]["action"] = 10.into(), None);
+    assert!(!ok);
+    let want =
+        format!("first divergence at decision {k}, field `action`: expected 10, got {action}");
+    assert!(stdout.contains(&want), "{stdout}\nwanted: {want}");
+    // Another leaf at decision 7: named as the leaf, before the scores it decides.
+    let leaf = decisions[7]["leaf"].as_u64().unwrap_or_default();
+    let (ok, stdout, _) = replay_tampered_tree(
+        "leaf",
+        |v| v["decisions"][7]["leaf"] = (leaf + 1).into(),
+        None,
+    );
+    assert!(!ok);
+    let want = format!(
+        "first divergence at decision 7, field `leaf`: expected {}, got {leaf}",
+        leaf + 1
+    );
+    assert!(stdout.contains(&want), "{stdout}\nwanted: {want}");
+}
+
+#[test]
+fn a_tree_trace_is_refused_with_another_tree_file() {
+    use whitebox_core::tree::{file, Node, Tree};
+    // A valid 10-slot tree other than the shipped one: slot0.fit <= 0 ? start slot 0 : void.
+    let nodes = [
+        Node::Split {
+            feature: 3,
+            threshold: 0,
+            left: 1,
+            right: 2,
+        },
+        Node::Leaf { action: 0 },
+        Node::Leaf { action: 10 },
+    ];
+    let tree = Tree::<10>::from_nodes(&nodes).unwrap_or_else(|e| panic!("{e}"));
+    let mut bytes = vec![0u8; file::file_len(nodes.len())];
+    let n = file::save(&tree, &mut bytes).unwrap_or_else(|e| panic!("{e}"));
+    let other = std::env::temp_dir().join(format!("wbx-{}-other.tree", std::process::id()));
+    std::fs::write(&other, &bytes[..n]).unwrap_or_else(|e| panic!("{e}"));
+    let (ok, stdout, stderr) = replay_tampered_tree("other", |_| {}, Some(&other));
+    std::fs::remove_file(&other).ok();
+    assert!(!ok && !stdout.contains("identical"), "{stdout}");
+    let t = load("tree-heavy.json");
+    let want = format!(
+        "was recorded with tree fixtures/models/default.tree ({} bytes, CRC-32 {:#010x}), but {} has {n} bytes",
+        t["tree"]["bytes"],
+        t["tree"]["crc32"].as_u64().unwrap_or_default(),
+        other.display()
+    );
+    assert!(stderr.contains(&want), "{stderr}\nwanted: {want}");
+}
+
+#[test]
+fn explain_on_a_tree_decision_prints_its_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let t = load("tree-heavy.json");
+    let tree = root.join(t["tree"]["path"].as_str().unwrap_or_default());
+    let policy = format!("tree:{}", tree.display());
+    let golden = golden_dir().join("tree-heavy.json");
+    for k in [0usize, 1, 7, 50] {
+        let d = &t["decisions"][k];
+        let out = whitebox(&[
+            "explain",
+            "--policy",
+            &policy,
+            "--trace",
+            golden.to_str().unwrap_or_default(),
+            "--decision",
+            &k.to_string(),
+        ]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        let head = format!("decision {k} at time step {}: ", d["time"]);
+        assert!(stdout.starts_with(&head), "{stdout}");
+        // Tests joined by `and`, then the leaf's action; no gradients.
+        let path = stdout.lines().next().unwrap_or_default();
+        assert!(path.contains(" <= ") || path.contains(" > "), "{stdout}");
+        assert!(
+            path.contains(" -> ") && !stdout.contains("Shapley"),
+            "{stdout}"
+        );
+        let action = d["action"].as_u64().unwrap_or(99);
+        let name = if action == 10 {
+            "void".to_string()
+        } else {
+            format!("start slot {action}")
+        };
+        assert!(
+            stdout.contains(&format!("tree policy: {name}\nrecorded: {name}\n")),
+            "{stdout}"
+        );
+    }
+}

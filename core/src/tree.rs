@@ -290,13 +290,19 @@ fn sjf_order<const M: usize, const O: usize>(first: usize, x: &[f32], order: &mu
             (4, 0.0)
         }
     };
-    let before = |a: usize, b: usize| {
-        let ((ca, la), (cb, lb)) = (key(a), key(b));
-        ca.cmp(&cb).then(la.total_cmp(&lb)).then(a.cmp(&b)).is_lt()
-    };
+    // Each action's key once (O of them), not once per comparison (2 O^2): on a Cortex-M4F
+    // the repeated feature lookups were most of a tree decision's cost.
+    let mut keys = [(0u8, 0.0f32); O];
+    for (k, slot_key) in keys.iter_mut().enumerate() {
+        *slot_key = key(k);
+    }
     // Counting places instead of sorting keeps this free of panicking paths.
-    for k in 0..O {
-        let place = (0..O).filter(|&j| before(j, k)).count();
+    for (k, &(ck, lk)) in keys.iter().enumerate() {
+        let place = keys
+            .iter()
+            .enumerate()
+            .filter(|&(j, &(cj, lj))| cj.cmp(&ck).then(lj.total_cmp(&lk)).then(j.cmp(&k)).is_lt())
+            .count();
         if let Some(o) = order.get_mut(place) {
             *o = k;
         }

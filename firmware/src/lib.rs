@@ -4,7 +4,8 @@
 //! A trace recorded with operator rules is replayed through the core's [`Projection`] with the
 //! recorded rules and `C`, and its raw choice, truth values, violations, projected-probability
 //! bit patterns and changes are compared too. Every model a trace names is embedded
-//! ([`MODELS`]); each trace is replayed with its own.
+//! ([`MODELS`]); each trace is replayed with its own. A decision-tree trace is replayed with
+//! its embedded tree file ([`TREES`], [`replay_tree`]) and its leaves compared too.
 //!
 //! Shared by the QEMU test (`src/bin/on_target.rs`), the panic-never probe
 //! (`src/bin/panic_probe.rs`), the decision-path size images (`src/bin/size_*.rs`) and the
@@ -18,7 +19,7 @@
 pub mod measure;
 pub mod monitor;
 
-use whitebox_core::encoding::{compact_len, Compact, Encoding};
+use whitebox_core::encoding::{compact_len, Compact, Encoding, Observe};
 use whitebox_core::guard::{
     Guard, GuardError, GuardMode, GuardParams, GuardStats, Handover, HandoverReason, Leader,
 };
@@ -28,6 +29,7 @@ use whitebox_core::nn::Mlp;
 use whitebox_core::policy::Policy as GenericPolicy;
 use whitebox_core::quant::{HiddenRange, Multiplier, QMlp, QParts, QuantError};
 use whitebox_core::spec::ClusterSpec;
+use whitebox_core::tree::{feature_count, Operator, Reached, Tree, TreeError};
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected,
     ProjectedDecision, Projection, Rule, RuleKind, RuleSet, Scheduler, Sjf,
@@ -49,6 +51,21 @@ pub type QNet = QMlp<INPUTS, HIDDEN, OUTPUTS>;
 pub const IMAGE_INPUTS: usize = whitebox_core::image::image_len(SLOTS);
 /// A network for the image encoder, 10 slots, 20 hidden units.
 pub type ImageNet = Mlp<IMAGE_INPUTS, HIDDEN, OUTPUTS>;
+/// Operator features a decision tree for 10 slots reads (`5 M + 8`).
+pub const TREE_INPUTS: usize = feature_count(SLOTS);
+/// A decision tree for 10 slots.
+pub type TreeNet = Tree<SLOTS>;
+/// The decision-tree policy (`tree:PATH` on the host): operator features, the tree, invalid
+/// actions masked, argmax.
+pub type TreePolicy<'t> = whitebox_core::tree::TreePolicy<'t, SLOTS, TREE_INPUTS, OUTPUTS>;
+
+/// Loads an embedded tree file (every check of `whitebox_core::tree::file::load`).
+///
+/// # Errors
+/// Any [`TreeError`] of the file.
+pub fn load_tree(tree: &EmbeddedModel) -> Result<TreeNet, TreeError> {
+    whitebox_core::tree::file::load::<SLOTS>(tree.bytes)
+}
 
 /// The shipped model's weights (`fixtures/models/deeprm.model`), decoded at build time with
 /// `whitebox_core::model::load`: the same bits as [`load_model`] produces, kept in flash.
@@ -140,7 +157,7 @@ impl GoldenInt8 {
     }
 }
 
-/// A model file a golden trace was recorded with, embedded byte for byte.
+/// A model (or tree) file a golden trace was recorded with, embedded byte for byte.
 pub struct EmbeddedModel {
     /// Its path as recorded in the trace (relative to the repository root).
     pub path: &'static str,
@@ -209,6 +226,8 @@ pub struct GoldenDecision {
     pub logits: [u32; OUTPUTS],
     /// With a guard: the scheduler whose decision `action` is.
     pub decided_by: Option<Leader>,
+    /// A tree trace: the node index of the leaf reached.
+    pub leaf: Option<u8>,
 }
 
 /// The guard of a guarded golden trace.
@@ -245,14 +264,21 @@ pub type Policy<'m, N = Net> = GenericPolicy<'m, Compact, N, SLOTS, INPUTS, OUTP
 // Built once per episode and never moved on the decision path; without a heap there is no box
 // to shrink the projected variant into.
 #[allow(clippy::large_enum_variant)]
-pub enum Learned<'m, N: Network<INPUTS, OUTPUTS> = Net> {
+pub enum Learned<
+    'm,
+    N: Network<I, OUTPUTS> = Net,
+    E: Observe<SLOTS, I> = Compact,
+    const I: usize = INPUTS,
+> {
     /// The policy as it is.
-    Plain(Policy<'m, N>),
+    Plain(GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>),
     /// The policy projected onto rules.
-    Projected(Projected<Policy<'m, N>, OUTPUTS>),
+    Projected(Projected<GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>, OUTPUTS>),
 }
 
-impl<N: Network<INPUTS, OUTPUTS>> Scheduler<SLOTS> for Learned<'_, N> {
+impl<N: Network<I, OUTPUTS>, E: Observe<SLOTS, I>, const I: usize> Scheduler<SLOTS>
+    for Learned<'_, N, E, I>
+{
     fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
         match self {
             Learned::Plain(p) => p.decide(cluster),
@@ -280,7 +306,8 @@ impl Scheduler<SLOTS> for Fallback {
 }
 
 /// The guarded learned scheduler of the firmware.
-pub type Guarded<'a, 'm, N = Net> = Guard<'a, Learned<'m, N>, Fallback, SLOTS>;
+pub type Guarded<'a, 'm, N = Net, E = Compact, const I: usize = INPUTS> =
+    Guard<'a, Learned<'m, N, E, I>, Fallback, SLOTS>;
 
 /// The greedy policy of `net` guarded against SJF with `params` on the episode of `jobs`, both
 /// projected onto `projection` if given (as `whitebox record --guard` builds it).
@@ -295,7 +322,22 @@ pub fn guarded<'a, 'm, N: Network<INPUTS, OUTPUTS>>(
     jobs: &'a [Job],
     end: EndMode,
 ) -> Result<Guarded<'a, 'm, N>, GuardError> {
-    let policy = Policy::new(net, mask_invalid);
+    guarded_with(net, mask_invalid, projection, params, jobs, end)
+}
+
+/// [`guarded`] for any observation `E` of `I` features (a tree's operator features).
+///
+/// # Errors
+/// [`GuardError::Episode`] for an invalid job sequence.
+pub fn guarded_with<'a, 'm, E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const I: usize>(
+    net: &'m N,
+    mask_invalid: bool,
+    projection: Option<&Projection>,
+    params: GuardParams,
+    jobs: &'a [Job],
+    end: EndMode,
+) -> Result<Guarded<'a, 'm, N, E, I>, GuardError> {
+    let policy = GenericPolicy::new(net, mask_invalid);
     let (learned, fallback) = match projection {
         None => (Learned::Plain(policy), Fallback::Plain(Sjf)),
         Some(p) => (
@@ -310,8 +352,10 @@ pub fn guarded<'a, 'm, N: Network<INPUTS, OUTPUTS>>(
 pub struct Golden {
     /// Trace file name without `.json`.
     pub name: &'static str,
-    /// Index of its model in [`MODELS`].
-    pub model: usize,
+    /// Index of its model in [`MODELS`] (`None` for a tree trace).
+    pub model: Option<usize>,
+    /// A decision-tree trace: index of its tree file in [`TREES`].
+    pub tree: Option<usize>,
     /// End mode of the episode.
     pub end: EndMode,
     /// The jobs.
@@ -341,6 +385,8 @@ include!(concat!(env!("OUT_DIR"), "/golden.rs"));
 pub enum Field {
     /// The decision's time step.
     Time,
+    /// The leaf a tree decision reached (node index; 256 for none).
+    Leaf,
     /// The action mask (bit `k` = output `k`).
     Valid,
     /// The logit of this output index (bit patterns).
@@ -413,6 +459,7 @@ impl core::fmt::Display for Field {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             Field::Time => f.write_str("time"),
+            Field::Leaf => f.write_str("leaf"),
             Field::Valid => f.write_str("valid (mask)"),
             Field::Logit(k) => write!(f, "logits_bits[{k}]"),
             Field::Action => f.write_str("action"),
@@ -471,14 +518,21 @@ pub fn load_model(model: &EmbeddedModel, net: &mut Net) -> Result<bool, ModelErr
 /// against the golden one as it goes.
 /// A guard being replayed: the guard, the recorded hand-overs, how many were made and the last
 /// one.
-type Replayed<'a, 'm, N> = (Guarded<'a, 'm, N>, &'a [Handover], usize, Option<Handover>);
+type Replayed<'a, 'm, N, E, const I: usize> = (
+    Guarded<'a, 'm, N, E, I>,
+    &'a [Handover],
+    usize,
+    Option<Handover>,
+);
 
-struct Checker<'a, 'm, N: Network<INPUTS, OUTPUTS>> {
-    policy: Policy<'m, N>,
+struct Checker<'a, 'm, E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const I: usize> {
+    policy: GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>,
+    /// The leaf a tree decision reached, from the network's work buffer (`None` for a network).
+    leaf: fn(&N::Scratch) -> Option<u8>,
     projection: Option<(Projection, &'a [GoldenProjection])>,
     /// With a guard: the guard, the recorded hand-overs, how many were made and the last one
     /// (the lookahead mode may hand over more than once in a step, each unlike the one before).
-    guard: Option<Replayed<'a, 'm, N>>,
+    guard: Option<Replayed<'a, 'm, N, E, I>>,
     expected: &'a [GoldenDecision],
     next: usize,
     first: Option<Mismatch>,
@@ -549,7 +603,7 @@ fn compare_projection(
     None
 }
 
-impl<N: Network<INPUTS, OUTPUTS>> Checker<'_, '_, N>
+impl<E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const I: usize> Checker<'_, '_, E, N, I>
 where
     N::Logit: LogitBits,
 {
@@ -578,6 +632,12 @@ where
         };
         if e.time != cluster.now() {
             return miss(Field::Time, e.time.into(), cluster.now().into());
+        }
+        // A tree's leaf decides its scores: compared before them, as on the host.
+        let leaf = (self.leaf)(self.policy.scratch());
+        if e.leaf != leaf {
+            let code = |l: Option<u8>| l.map_or(256, u64::from);
+            return miss(Field::Leaf, code(e.leaf), code(leaf));
         }
         for (k, (&want, got)) in e.logits.iter().zip(self.policy.logits().iter()).enumerate() {
             if want != got.bits() {
@@ -622,7 +682,7 @@ where
     }
 }
 
-impl<N: Network<INPUTS, OUTPUTS>> Checker<'_, '_, N> {
+impl<E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const I: usize> Checker<'_, '_, E, N, I> {
     /// Compares a hand-over made here with the next recorded one.
     fn compare_handover(&mut self, h: Handover) -> Option<Mismatch> {
         let decision = self.next;
@@ -660,7 +720,8 @@ impl<N: Network<INPUTS, OUTPUTS>> Checker<'_, '_, N> {
     }
 }
 
-impl<N: Network<INPUTS, OUTPUTS>> Scheduler<SLOTS> for Checker<'_, '_, N>
+impl<E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const I: usize> Scheduler<SLOTS>
+    for Checker<'_, '_, E, N, I>
 where
     N::Logit: LogitBits,
 {
@@ -714,6 +775,34 @@ pub fn replay<N: Network<INPUTS, OUTPUTS>>(
 where
     N::Logit: LogitBits,
 {
+    replay_with::<Compact, N, INPUTS>(golden, net, mask_invalid, |_| None)
+}
+
+/// Replays a decision-tree trace with `tree` (loaded from its tree file, [`Golden::tree`]):
+/// the host's `tree:PATH` policy (operator features, invalid actions masked), projected and
+/// guarded as recorded, comparing every decision's leaf as well. Returns the number of
+/// decisions, or the first mismatch.
+///
+/// # Errors
+/// The first [`Mismatch`].
+pub fn replay_tree(golden: &Golden, tree: &TreeNet) -> Result<usize, Mismatch> {
+    fn leaf(r: &Reached) -> Option<u8> {
+        Some(r.leaf)
+    }
+    replay_with::<Operator, TreeNet, TREE_INPUTS>(golden, tree, true, leaf)
+}
+
+/// [`replay`] for any observation `E` of `I` features; `leaf` reads a tree's leaf from the
+/// network's work buffer.
+fn replay_with<E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const I: usize>(
+    golden: &Golden,
+    net: &N,
+    mask_invalid: bool,
+    leaf: fn(&N::Scratch) -> Option<u8>,
+) -> Result<usize, Mismatch>
+where
+    N::Logit: LogitBits,
+{
     let fail = |field, decision| Mismatch {
         decision,
         field,
@@ -728,8 +817,9 @@ where
         Some(g) => {
             let params = g.params().ok_or(fail(Field::Guard, 0))?;
             let p = projection.as_ref().map(|(p, _)| p);
-            let guard = guarded(net, mask_invalid, p, params, golden.jobs, golden.end)
-                .map_err(|_| fail(Field::Run, 0))?;
+            let guard =
+                guarded_with::<E, N, I>(net, mask_invalid, p, params, golden.jobs, golden.end)
+                    .map_err(|_| fail(Field::Run, 0))?;
             Some((guard, g.handovers, 0, None))
         }
         None => None,
@@ -737,7 +827,8 @@ where
     let mut episode: Episode<'_, SLOTS> =
         Episode::new(golden.jobs, golden.end, &mut ()).map_err(|_| fail(Field::Run, 0))?;
     let mut checker = Checker {
-        policy: Policy::new(net, mask_invalid),
+        policy: GenericPolicy::new(net, mask_invalid),
+        leaf,
         projection,
         guard,
         expected: golden.decisions,

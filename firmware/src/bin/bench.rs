@@ -16,6 +16,9 @@
 //!    same states: the compact encoding, the action mask, and the network's forward pass (f32,
 //!    int8 with its input quantization, and the int8 integer layers alone).
 //!
+//!    The shipped decision tree (the tree traces' file, loaded from its bytes) decides on the
+//!    same states, alone and with the shield.
+//!
 //! 4. Guarded decisions: a guard is stateful (its shadow follows the episode), so the policy
 //!    alone and guarded (renewal, budget and lookahead mode, default `eps` and `c`) each play an episode
 //!    and only the time inside `decide` is counted (policy, shadow step(s), comparison), on the
@@ -41,8 +44,8 @@ use whitebox_core::{
     Action, Cluster, EndMode, GuardMode, GuardParams, Job, PolicyError, Projected, Scheduler,
 };
 use whitebox_firmware::{
-    guarded, play, shield, COMPACT_INT8, COMPACT_NET, GOLDEN, HEAVY_END, HEAVY_JOBS, HIDDEN,
-    IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS,
+    guarded, load_tree, play, shield, TreePolicy, COMPACT_INT8, COMPACT_NET, GOLDEN, HEAVY_END,
+    HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS, TREES,
 };
 
 /// Room for the kept states (`default-heavy` has 124 decisions).
@@ -299,6 +302,30 @@ fn main() -> ! {
         Projected::new(ImagePolicy::new(&IMAGE_NET, true), shield());
     let t = time(&mut shielded, states);
     report("image+shield", states.len(), t, per_tick);
+
+    // The shipped tree (`fixtures/models/default.tree`, the tree traces' file) on the same
+    // states: operator features, the tree walk, SJF's order behind the leaf, mask, argmax.
+    if let Some(tree) = TREES.first().and_then(|f| load_tree(f).ok()) {
+        let mut policy = TreePolicy::new(&tree, true);
+        report("tree", states.len(), time(&mut policy, states), per_tick);
+        let mut shielded: Projected<_, OUTPUTS> =
+            Projected::new(TreePolicy::new(&tree, true), shield());
+        let t = time(&mut shielded, states);
+        report("tree+shield", states.len(), t, per_tick);
+        // Its first part alone: the operator features of every state.
+        let mut x = [0i32; whitebox_firmware::TREE_INPUTS];
+        let start = now();
+        for s in states {
+            whitebox_core::tree::operator_features(black_box(s), &mut x);
+            black_box(&x);
+        }
+        report(
+            "part/tree-features",
+            states.len(),
+            ticks(start, now()),
+            per_tick,
+        );
+    }
 
     hprintln!(
         "ram guard={} shadow_episode={} policy={}",

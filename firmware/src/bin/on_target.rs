@@ -1,5 +1,5 @@
 //! The on-target test: replays every golden decision trace with whitebox-core on the emulated
-//! Cortex-M, each with the model it names and, for a trace recorded with rules, through the same
+//! Cortex-M, each with the model or decision tree it names and, for a trace recorded with rules, through the same
 //! projection; prints `ok NAME` or `FAIL NAME ...` per check and `N passed, N failed`, and exits
 //! through semihosting with success only if every check passed. Each trace's recorded actions
 //! are also played a second time with the operator's [`Monitor`] attached (its running slowdown
@@ -18,7 +18,8 @@ use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{Action, Episode, Event, Observer, Step, Summary};
 use whitebox_firmware::monitor::Monitor;
 use whitebox_firmware::{
-    load_model, replay, Golden, Mismatch, Net, COMPACT_INT8, GOLDEN, MODELS, SLOTS,
+    load_model, load_tree, replay, replay_tree, Golden, Mismatch, Net, COMPACT_INT8, GOLDEN,
+    MODELS, SLOTS, TREES,
 };
 
 /// AHP, DN, FZ and RMode bits of FPSCR: all zero is IEEE 754 round-to-nearest-even with
@@ -212,14 +213,15 @@ fn main() -> ! {
         failed: 0,
     };
     hprintln!(
-        "whitebox on-target: {} golden traces, {} models",
+        "whitebox on-target: {} golden traces, {} models, {} trees",
         GOLDEN.len(),
-        MODELS.len()
+        MODELS.len(),
+        TREES.len()
     );
     check_fpu(&mut t);
     let mut net = Net::zeroed();
     for (i, model) in MODELS.iter().enumerate() {
-        let traces = GOLDEN.iter().filter(|g| g.model == i);
+        let traces = GOLDEN.iter().filter(|g| g.model == Some(i));
         let mask = match load_model(model, &mut net) {
             Ok(mask) => {
                 hprintln!(
@@ -273,6 +275,35 @@ fn main() -> ! {
             check_monitor(&mut t, g);
         }
     }
+    for (i, file) in TREES.iter().enumerate() {
+        let traces = GOLDEN.iter().filter(|g| g.tree == Some(i));
+        let tree = match load_tree(file) {
+            Ok(tree) => {
+                hprintln!(
+                    "ok load tree {} ({} bytes, CRC-32 {:#010x}, {} nodes)",
+                    file.path,
+                    file.bytes.len(),
+                    file.crc32,
+                    tree.nodes().len()
+                );
+                t.check(true);
+                tree
+            }
+            Err(e) => {
+                hprintln!("FAIL load tree {}: {}", file.path, e);
+                t.check(false);
+                for g in traces {
+                    hprintln!("FAIL {}: its tree {} did not load", g.name, file.path);
+                    t.check(false);
+                }
+                continue;
+            }
+        };
+        for g in traces {
+            report(&mut t, g, replay_tree(g, &tree));
+            check_monitor(&mut t, g);
+        }
+    }
     hprintln!("{} passed, {} failed", t.passed, t.failed);
     debug::exit(if t.failed == 0 {
         debug::EXIT_SUCCESS
@@ -303,6 +334,8 @@ fn report(t: &mut Tally, g: &Golden, result: Result<usize, Mismatch>) {
             };
             let int8 = if g.int8.is_some() {
                 "int8 network, i32 logits; "
+            } else if g.tree.is_some() {
+                "decision tree, leaves equal; "
             } else {
                 ""
             };

@@ -1,6 +1,7 @@
 //! Panic-freedom probe of the decision path: loads the shipped model, plays its golden job
 //! sets (observe, encode, forward, mask, argmax, the rule projection for traces recorded with
-//! rules, apply; for int8 traces the quantization and the int8 network) and checks them against
+//! rules, apply; for int8 traces the quantization and the int8 network; for tree traces the tree
+//! loader, operator features and the tree walk) and checks them against
 //! the traces. The
 //! panic handler is `panic-never`, so the release build fails to link if any panicking branch
 //! is reachable from this code. It also runs under QEMU and exits with the check's result.
@@ -12,7 +13,7 @@ use core::hint::black_box;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use panic_never as _;
-use whitebox_firmware::{load_model, replay, Net, GOLDEN, MODELS};
+use whitebox_firmware::{load_model, load_tree, replay, replay_tree, Net, GOLDEN, MODELS, TREES};
 
 #[entry]
 fn main() -> ! {
@@ -23,7 +24,7 @@ fn main() -> ! {
         match load_model(black_box(model), black_box(&mut net)) {
             Ok(mask) => GOLDEN
                 .iter()
-                .filter(|g| g.model == m)
+                .filter(|g| g.model == Some(m))
                 .all(|g| match g.int8 {
                     None => replay(black_box(g), black_box(&net), mask).is_ok(),
                     Some(q) => match black_box(q).quantize(black_box(&net)) {
@@ -31,6 +32,15 @@ fn main() -> ! {
                         Err(_) => false,
                     },
                 }),
+            Err(_) => false,
+        }
+    }) && TREES.iter().enumerate().all(|(i, file)| {
+        // The tree bytes go through `black_box` too: the tree loader for any input.
+        match load_tree(black_box(file)) {
+            Ok(tree) => GOLDEN
+                .iter()
+                .filter(|g| g.tree == Some(i))
+                .all(|g| replay_tree(black_box(g), black_box(&tree)).is_ok()),
             Err(_) => false,
         }
     });

@@ -60,6 +60,10 @@ pub struct ExplainArgs {
     /// The model file.
     #[arg(long, default_value = "fixtures/models/default.model")]
     pub model: std::path::PathBuf,
+    /// Or a decision tree, `tree:PATH`: a decision (`--jobs`/`--step` or `--trace`/
+    /// `--decision`) is explained by its path from the root to the leaf, not by gradients.
+    #[arg(long, value_name = "tree:PATH", conflicts_with = "model")]
+    pub policy: Option<String>,
     /// Explain one decision of the model's greedy episode on this job file...
     #[arg(long)]
     pub jobs: Option<std::path::PathBuf>,
@@ -120,6 +124,9 @@ pub struct ExplainArgs {
 /// # Errors
 /// Invalid flags, unreadable model, job or trace files, and as [`explain_with`].
 pub fn run(a: &ExplainArgs) -> Result<String> {
+    if let Some(policy) = &a.policy {
+        return explain_tree(a, policy);
+    }
     let model = whitebox_runtime::models::load(&a.model)?;
     if let Some(rate) = a.rate.filter(|r| !(0.0..=1.0).contains(r)) {
         bail!("--rate = {rate}, must be in [0, 1] jobs per time step");
@@ -169,5 +176,43 @@ pub fn run(a: &ExplainArgs) -> Result<String> {
     match a.format {
         ExplainFormat::Text => Ok(text(&report, &a.model, &methods)),
         ExplainFormat::Json => json(&report, &methods),
+    }
+}
+
+/// `explain --policy tree:PATH`: the path of one decision of the tree's episode on `--jobs`, or
+/// of a recorded trace's decision (`--trace`, which must name this tree file).
+fn explain_tree(a: &ExplainArgs, policy: &str) -> Result<String> {
+    use whitebox_runtime::policy::PolicyName;
+    let PolicyName::Tree(path) = PolicyName::parse(policy).context("--policy")? else {
+        bail!("--policy {policy}: explain takes a decision tree here, tree:PATH (a model is --model PATH)");
+    };
+    let tree = whitebox_runtime::models::tree::load_tree(&path)?;
+    match (&a.trace, a.decision, &a.jobs) {
+        (Some(trace), Some(k), _) => {
+            let t = whitebox_studies::trace::episode_of(trace, &path)?;
+            let mut text = whitebox_studies::tree::explain::explain_tree(
+                &tree,
+                &t.jobs,
+                t.end,
+                k,
+                Some(&t.actions()),
+            )?;
+            if let Some(note) = GuardNote::of(&t, k) {
+                let action = t.decisions.get(k).map_or(tree.slots(), |d| d.action);
+                text.push_str(&note.text(k, action));
+                text.push('\n');
+            }
+            Ok(text)
+        }
+        (None, _, Some(jobs)) => {
+            let jobs = whitebox_runtime::jobfile::load(jobs)?;
+            let end = whitebox_core::EndMode::AllDone {
+                time_cap: whitebox_runtime::settings::TIME_CAP,
+            };
+            whitebox_studies::tree::explain::explain_tree(&tree, &jobs, end, a.step, None)
+        }
+        _ => bail!(
+            "--policy {policy}: a tree decision is explained by its path; give --jobs FILE [--step K] or --trace FIXTURE --decision K"
+        ),
     }
 }

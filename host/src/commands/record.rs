@@ -1,4 +1,5 @@
-//! `whitebox record`: a learned policy's decision trace on one job file.
+//! `whitebox record`: a learned policy's (model's or decision tree's) decision trace on one
+//! job file.
 
 use std::path::PathBuf;
 
@@ -6,14 +7,15 @@ use anyhow::{bail, Context, Result};
 use whitebox_runtime::jobfile;
 use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
-use whitebox_studies::trace::{end_ref, record};
+use whitebox_studies::trace::{end_ref, record, record_tree};
 
 use crate::args::{EndArg, GuardArgs, RuleArgs};
 
 /// Arguments of `whitebox record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// The learned policy, `model:PATH` or `int8:PATH` (baselines have no logits to record).
+    /// The learned policy, `model:PATH`, `int8:PATH` or `tree:PATH` (baselines have no logits
+    /// to record; a tree's trace also names the leaf of every decision).
     #[arg(long)]
     pub policy: String,
     /// Job file: JSON with a `jobs` array of {arrival, len, res}, sorted by arrival.
@@ -43,32 +45,29 @@ pub struct RecordArgs {
 /// Runs `whitebox record`.
 ///
 /// # Errors
-/// A policy that is not `model:PATH` or `int8:PATH`, and as [`record`]; a failure to write the
-/// trace.
+/// A policy that is not `model:PATH`, `int8:PATH` or `tree:PATH`, and as [`record`] and
+/// [`record_tree`]; a failure to write the trace.
 pub fn run(a: &RecordArgs) -> Result<()> {
-    let (path, int8) = match PolicyName::parse(&a.policy).context("--policy")? {
-        PolicyName::Model(path) => (path, false),
-        PolicyName::Int8(path) => (path, true),
-        _ => bail!(
-            "--policy {}: record needs a learned policy model:PATH or int8:PATH (baselines have \
-             no logits)",
-            a.policy
-        ),
-    };
+    let policy = PolicyName::parse(&a.policy).context("--policy")?;
     let jobs = jobfile::load(&a.jobs).context("--jobs")?;
     a.rules.projection()?;
     let c = whitebox_runtime::rules::parse_strength(&a.rules.rule_c)?;
     let guard = a.guard.settings()?.map(|s| s.params);
-    let t = record(
-        &path,
-        int8,
-        &jobs,
-        &a.jobs.to_string_lossy(),
+    let (source, end) = (
+        a.jobs.to_string_lossy(),
         end_ref(a.end.into(), a.simu_len, a.time_cap),
-        &a.rules.rules,
-        c,
-        guard,
-    )?;
+    );
+    let rules = &a.rules.rules;
+    let t = match policy {
+        PolicyName::Model(path) => record(&path, false, &jobs, &source, end, rules, c, guard)?,
+        PolicyName::Int8(path) => record(&path, true, &jobs, &source, end, rules, c, guard)?,
+        PolicyName::Tree(path) => record_tree(&path, &jobs, &source, end, rules, c, guard)?,
+        _ => bail!(
+            "--policy {}: record needs a learned policy model:PATH, int8:PATH or tree:PATH \
+             (baselines have no logits)",
+            a.policy
+        ),
+    };
     std::fs::write(&a.out, t.to_text()?)
         .with_context(|| format!("cannot write trace {}", a.out.display()))?;
     let changed = t

@@ -11,8 +11,9 @@ pub struct ReplayArgs {
     /// Trace files written by `whitebox record`.
     #[arg(required = true)]
     pub fixtures: Vec<PathBuf>,
-    /// Model file to replay with (default: the trace's model path, looked up as given and then
-    /// relative to each directory above the trace).
+    /// Model (or, for a tree trace, tree) file to replay with (default: the trace's path,
+    /// looked up as given and then relative to each directory above the trace). A tree file
+    /// other than the recorded one is refused.
     #[arg(long)]
     pub model: Option<PathBuf>,
 }

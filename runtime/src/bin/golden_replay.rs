@@ -16,8 +16,8 @@
 //!   byte ([`rerecord`]);
 //! * the trace's `source` job file loads to the trace's jobs.
 //!
-//! And for every model file a trace names: it loads, and the core's writer writes the loaded
-//! model again as the stored file byte for byte. The fixtures were written on x86-64, so on a
+//! And for every model or tree file a trace names: it loads, and the core's writer writes it
+//! again as the stored file byte for byte. The fixtures were written on x86-64, so on a
 //! big-endian CPU a byte-order assumption in a reader or a writer fails a check.
 //!
 //! Prints one `ok`/`FAIL` line per trace and model and `N passed, N failed`; exits non-zero when
@@ -154,6 +154,24 @@ fn check_model(path: &Path) -> Result<String> {
     ))
 }
 
+/// One tree file: loads, and is written again byte for byte.
+fn check_tree(path: &Path) -> Result<String> {
+    let stored =
+        std::fs::read(path).with_context(|| format!("cannot read tree {}", path.display()))?;
+    let written = models::tree::tree_from_bytes(&stored)?.to_bytes();
+    if written != stored {
+        bail!(
+            "written again as {} bytes, stored {} bytes",
+            written.len(),
+            stored.len()
+        );
+    }
+    Ok(format!(
+        "{} bytes, loaded and written again byte for byte",
+        stored.len()
+    ))
+}
+
 /// Every check; `Err` only when the traces cannot be listed.
 fn run(root: &Path, tally: &mut Tally) -> Result<()> {
     // Traces name their model and job file relative to the repository root.
@@ -170,7 +188,7 @@ fn run(root: &Path, tally: &mut Tally) -> Result<()> {
     if traces.is_empty() {
         bail!("no golden trace in {}", dir.display());
     }
-    let mut model_paths = BTreeSet::new();
+    let (mut model_paths, mut tree_paths) = (BTreeSet::new(), BTreeSet::new());
     for path in &traces {
         let name = path.file_stem().map_or_else(
             || path.display().to_string(),
@@ -178,12 +196,16 @@ fn run(root: &Path, tally: &mut Tally) -> Result<()> {
         );
         // A trace that does not load fails its own check below.
         if let Ok(t) = Trace::load(path) {
-            model_paths.insert(t.model.path);
+            model_paths.extend(t.model.map(|m| m.path));
+            tree_paths.extend(t.tree.map(|m| m.path));
         }
         tally.check(&name, check_trace(path));
     }
     for path in &model_paths {
         tally.check(&format!("model {path}"), check_model(Path::new(path)));
+    }
+    for path in &tree_paths {
+        tally.check(&format!("tree {path}"), check_tree(Path::new(path)));
     }
     Ok(())
 }

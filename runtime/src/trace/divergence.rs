@@ -169,18 +169,27 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
             got: g,
         })
     };
-    if expected.model.crc32 != got.model.crc32 || expected.model.bytes != got.model.bytes {
+    let file = |t: &Trace| {
+        t.policy_file().map_or_else(
+            |e| (String::from("model"), format!("{e}")),
+            |(kind, f)| {
+                (
+                    kind.field().to_string(),
+                    format!("{} bytes, CRC-32 {:#010x}", f.bytes, f.crc32),
+                )
+            },
+        )
+    };
+    let (e_file, g_file) = (file(expected), file(got));
+    if e_file != g_file {
+        if e_file.0 == g_file.0 {
+            return div(None, &e_file.0, e_file.1, g_file.1);
+        }
         return div(
             None,
-            "model",
-            format!(
-                "{} bytes, CRC-32 {:#010x}",
-                expected.model.bytes, expected.model.crc32
-            ),
-            format!(
-                "{} bytes, CRC-32 {:#010x}",
-                got.model.bytes, got.model.crc32
-            ),
+            "model or tree",
+            format!("{} {}", e_file.0, e_file.1),
+            format!("{} {}", g_file.0, g_file.1),
         );
     }
     if expected.slots != got.slots {
@@ -222,6 +231,10 @@ pub fn first_divergence(expected: &Trace, got: &Trace) -> Option<Divergence> {
         }
         if e.time != g.time {
             return div(d, "time", e.time.to_string(), g.time.to_string());
+        }
+        // A tree's leaf decides its scores: compared before them.
+        if e.leaf != g.leaf {
+            return div(d, "leaf", json(&e.leaf), json(&g.leaf));
         }
         if let Some(mut d) =
             bits_divergence(k, "logits_bits", "logits", &e.logits_bits, &g.logits_bits)
@@ -505,7 +518,8 @@ mod tests {
         let t = Trace {
             format: FORMAT.to_string(),
             version: VERSION,
-            model: model_ref("m.model", &[0; 8]),
+            model: Some(model_ref("m.model", &[0; 8])),
+            tree: None,
             slots: 2,
             int8: None,
             end: end_ref(End::AllDone, 50, 100),

@@ -16,7 +16,8 @@ pub const FORMAT: &str = "whitebox-trace";
 /// The trace format version this build writes and reads.
 pub const VERSION: u32 = 1;
 
-/// The model a trace was recorded with.
+/// The policy file a trace was recorded with: a model file (`model`) or a decision-tree file
+/// (`tree`). Both formats end in the CRC-32 of everything before it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRef {
@@ -125,8 +126,13 @@ pub struct Decision {
     /// Allowed outputs, one character per output index: `1` allowed, `0` masked.
     pub valid: String,
     /// The logits' bit patterns by output index: `f32::to_bits`, or for an int8 trace the `i32`
-    /// logits as two's complement (`i32::cast_unsigned`).
+    /// logits as two's complement (`i32::cast_unsigned`). A tree's logits are its rank scores
+    /// (the leaf's action 0, the others `-(64 + k)` in SJF's order).
     pub logits_bits: Vec<u32>,
+    /// A tree trace: the node index of the leaf the decision reached (its path is the tests from
+    /// the root to it, `explain --trace` prints them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf: Option<u8>,
     /// With rules: the policy's own greedy choice (argmax of the allowed logits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_choice: Option<usize>,
@@ -271,8 +277,12 @@ pub struct Trace {
     pub format: String,
     /// Format version, [`VERSION`].
     pub version: u32,
-    /// The model file.
-    pub model: ModelRef,
+    /// The model file (absent in a tree trace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
+    /// The decision-tree file of a tree trace (`tree:PATH`); absent for a model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree: Option<ModelRef>,
     /// Job slots `M` (from the model).
     pub slots: u8,
     /// For a trace of the int8 policy (`int8:PATH`): the quantization ranges; absent for the
@@ -297,11 +307,43 @@ pub struct Trace {
     pub summary: Metrics,
 }
 
+/// Which kind of policy file a trace names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyFile {
+    /// A model file (`model:PATH` or `int8:PATH`).
+    Model,
+    /// A decision-tree file (`tree:PATH`).
+    Tree,
+}
+
+impl PolicyFile {
+    /// The trace field naming the file: `model` or `tree`.
+    pub fn field(self) -> &'static str {
+        match self {
+            PolicyFile::Model => "model",
+            PolicyFile::Tree => "tree",
+        }
+    }
+}
+
 impl Trace {
+    /// The policy file the trace was recorded with and its kind.
+    ///
+    /// # Errors
+    /// A trace naming both a model and a tree, or neither.
+    pub fn policy_file(&self) -> Result<(PolicyFile, &ModelRef)> {
+        match (&self.model, &self.tree) {
+            (Some(m), None) => Ok((PolicyFile::Model, m)),
+            (None, Some(t)) => Ok((PolicyFile::Tree, t)),
+            (Some(_), Some(_)) => bail!("the trace names both a `model` and a `tree`"),
+            (None, None) => bail!("the trace names no policy file (`model` or `tree`)"),
+        }
+    }
+
     /// The trace as JSON text: one line per job and per decision, so traces diff line by line.
     ///
     /// # Errors
-    /// Never in practice (serialization of plain data).
+    /// A trace naming no policy file or two ([`Trace::policy_file`]).
     pub fn to_text(&self) -> Result<String> {
         let list = |items: Vec<String>| {
             if items.is_empty() {
@@ -335,11 +377,13 @@ impl Trace {
             }
             None => String::new(),
         };
+        let (kind, file) = self.policy_file()?;
         Ok(format!(
-            "{{\n  \"format\": {},\n  \"version\": {},\n  \"model\": {},\n  \"slots\": {},{}\n  \"end\": {},{}{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
+            "{{\n  \"format\": {},\n  \"version\": {},\n  \"{}\": {},\n  \"slots\": {},{}\n  \"end\": {},{}{}\n  \"source\": {},\n  \"jobs\": {},\n  \"decisions\": {},\n  \"summary\": {}\n}}\n",
             serde_json::to_string(&self.format)?,
             self.version,
-            serde_json::to_string(&self.model)?,
+            kind.field(),
+            serde_json::to_string(file)?,
             self.slots,
             int8,
             serde_json::to_string(&self.end)?,
@@ -367,6 +411,7 @@ impl Trace {
                 t.version
             );
         }
+        t.policy_file()?;
         Ok(t)
     }
 
@@ -386,7 +431,7 @@ fn one_line<T: Serialize>(v: &T) -> Result<String> {
     Ok(serde_json::to_string(v)?)
 }
 
-/// A model's identity: its length and stored CRC-32.
+/// A model's or tree's identity: its length and stored CRC-32.
 pub(super) fn model_ref(path: &str, bytes: &[u8]) -> ModelRef {
     let crc32 = bytes
         .len()
@@ -443,11 +488,12 @@ pub(super) mod tests {
         Trace {
             format: FORMAT.to_string(),
             version: VERSION,
-            model: ModelRef {
+            model: Some(ModelRef {
                 path: "m.model".into(),
                 bytes: 10,
                 crc32: 0xdead_beef,
-            },
+            }),
+            tree: None,
             slots: 5,
             int8: None,
             end: end_ref(End::NoNewJob, 50, 100),

@@ -12,6 +12,10 @@
 //! `int8`) and the logits are the network's `i32` ones as two's complement bit patterns; replay
 //! quantizes the model again with the same calibration.
 //!
+//! For a decision tree (`tree:PATH`) the trace names the tree file (top-level `tree`, its
+//! length and CRC-32, instead of `model`) and every decision the leaf it reached; replay
+//! refuses a tree file other than the recorded one.
+//!
 //! The format is described in `docs/embedded.md` ("Audit trace format"). A trace's `jobs` array has
 //! the job-file layout, so a trace is also a valid `--jobs` file. The firmware test in
 //! `firmware/` compiles the traces in `fixtures/golden/` into its image and checks the same bits
@@ -25,7 +29,7 @@ mod replay;
 pub use divergence::{first_divergence, Divergence};
 pub use format::{
     end_ref, Decision, EndRef, GuardRef, GuardStatsRef, HandoverRef, Int8Ref, Metrics, ModelRef,
-    RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
+    PolicyFile, RuleRef, RuleVerdict, RulesRef, Trace, TraceJob, FORMAT, VERSION,
 };
-pub use record::{record, trace, Recorded};
+pub use record::{record, record_tree, trace, trace_tree, Recorded};
 pub use replay::{episode_of, replay, rerecord, TraceEpisode};

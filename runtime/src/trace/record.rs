@@ -2,12 +2,14 @@
 
 use std::path::Path;
 
+use crate::models::tree::{tree_from_bytes, AnyTree, LoadedTree};
 use crate::models::{ArchVisitor, Family, LoadedModel};
 use anyhow::{Context, Result};
-use whitebox_core::encoding::Encoder;
+use whitebox_core::encoding::{Encoder, Observe};
 use whitebox_core::guard::{Guard, GuardParams};
 use whitebox_core::network::Network;
 use whitebox_core::policy::Policy;
+use whitebox_core::tree::{feature_count, Operator, Reached, Tree};
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected, Projection,
     Scheduler, Sjf, Summary,
@@ -49,11 +51,21 @@ impl<const M: usize> Scheduler<M> for Dyn<'_, M> {
 /// logits and mask, projected onto `projection`'s rules when there are any (as the core's
 /// `Projected` scheduler decides). With a `guard` (around the same policy), the guard decides
 /// and the record also says which scheduler it gave the decision to, and every hand-over.
-struct Tracing<'m, 'g, E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
-{
+struct Tracing<
+    'm,
+    'g,
+    E: Observe<M, I>,
+    N: Network<I, O>,
+    const M: usize,
+    const I: usize,
+    const O: usize,
+> {
     policy: Policy<'m, E, N, M, I, O>,
     projection: Option<&'m Projection>,
     guard: Option<Guard<'g, Dyn<'g, M>, Dyn<'g, M>, M>>,
+    /// The leaf a tree decision reached, read from the network's work buffer (`None` for a
+    /// network).
+    leaf: fn(&N::Scratch) -> Option<u8>,
     decisions: Vec<Decision>,
     handovers: Vec<HandoverRef>,
 }
@@ -63,8 +75,8 @@ fn flags(bits: impl Iterator<Item = bool>) -> String {
     bits.map(|v| if v { '1' } else { '0' }).collect()
 }
 
-impl<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize> Scheduler<M>
-    for Tracing<'_, '_, E, N, M, I, O>
+impl<E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
+    Scheduler<M> for Tracing<'_, '_, E, N, M, I, O>
 where
     N::Logit: LogitBits,
 {
@@ -76,6 +88,7 @@ where
             action: M,
             valid: flags(self.policy.valid().iter().copied()),
             logits_bits: self.policy.logits().iter().map(|l| l.bits()).collect(),
+            leaf: (self.leaf)(self.policy.scratch()),
             ..Decision::default()
         };
         let mut action = match self.projection {
@@ -138,9 +151,11 @@ pub struct Recorded {
     pub guard: Option<GuardRef>,
 }
 
-fn trace_net<E: Encoder, N: Network<I, O>, const M: usize, const I: usize, const O: usize>(
+#[allow(clippy::too_many_arguments)]
+fn trace_net<E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, const O: usize>(
     net: &N,
     mask_invalid: bool,
+    leaf: fn(&N::Scratch) -> Option<u8>,
     jobs: &[Job],
     end: EndMode,
     projection: Option<&Projection>,
@@ -173,6 +188,7 @@ where
         policy: Policy::new(net, mask_invalid),
         projection,
         guard,
+        leaf,
         decisions: Vec::new(),
         handovers: Vec::new(),
     };
@@ -241,7 +257,7 @@ where
         net: &F::Net<I, O>,
     ) -> Self::Out {
         let (p, g) = (self.projection, self.guard);
-        trace_net::<E, _, M, I, O>(net, self.mask, self.jobs, self.end, p, g)
+        trace_net::<E, _, M, I, O>(net, self.mask, |_| None, self.jobs, self.end, p, g)
     }
 }
 
@@ -304,21 +320,92 @@ pub fn record(
     Ok(Trace {
         format: FORMAT.to_string(),
         version: VERSION,
-        model: model_ref(&model_path.to_string_lossy(), &bytes),
+        model: Some(model_ref(&model_path.to_string_lossy(), &bytes)),
+        tree: None,
         slots: model.header.spec.slots,
         int8,
         end,
         rules: projection.as_ref().map(|p| rules_ref(rules, p)),
         guard: r.guard,
         source: source.to_string(),
-        jobs: jobs
-            .iter()
-            .map(|j| TraceJob {
-                arrival: j.arrival,
-                len: j.len,
-                res: j.res.to_vec(),
-            })
-            .collect(),
+        jobs: trace_jobs_of(jobs),
+        decisions: r.decisions,
+        summary: r.summary,
+    })
+}
+
+/// The jobs in job-file form.
+fn trace_jobs_of(jobs: &[Job]) -> Vec<TraceJob> {
+    jobs.iter()
+        .map(|j| TraceJob {
+            arrival: j.arrival,
+            len: j.len,
+            res: j.res.to_vec(),
+        })
+        .collect()
+}
+
+/// Plays `jobs` with the decision tree `tree` (`tree:PATH`: operator features, the tree,
+/// invalid actions masked), projected and guarded as [`trace`] does, recording per decision
+/// the leaf reached as well.
+///
+/// # Errors
+/// Invalid jobs, or a policy error.
+pub fn trace_tree(
+    tree: &LoadedTree,
+    jobs: &[Job],
+    end: EndMode,
+    projection: Option<&Projection>,
+    guard: Option<GuardParams>,
+) -> Result<Recorded> {
+    fn leaf(r: &Reached) -> Option<u8> {
+        Some(r.leaf)
+    }
+    match &tree.tree {
+        AnyTree::Five(t) => trace_net::<Operator, Tree<5>, 5, { feature_count(5) }, 6>(
+            t, true, leaf, jobs, end, projection, guard,
+        ),
+        AnyTree::Ten(t) => trace_net::<Operator, Tree<10>, 10, { feature_count(10) }, 11>(
+            t, true, leaf, jobs, end, projection, guard,
+        ),
+    }
+}
+
+/// Records the trace of the decision tree in `tree_path` (`tree:PATH`) on `jobs`, projected
+/// onto the rules `rules` with strength `c` and guarded with `guard` if given, as [`record`]
+/// does for a model. The trace names the tree file (`tree`: path, length, CRC-32) instead of a
+/// model, and every decision the leaf it reached.
+///
+/// # Errors
+/// An unreadable or invalid tree file, a bad rule or strength, invalid jobs, or a policy error.
+#[allow(clippy::too_many_arguments)]
+pub fn record_tree(
+    tree_path: &Path,
+    jobs: &[Job],
+    source: &str,
+    end: EndRef,
+    rules: &[String],
+    c: f32,
+    guard: Option<GuardParams>,
+) -> Result<Trace> {
+    let bytes = std::fs::read(tree_path)
+        .with_context(|| format!("cannot read tree {}", tree_path.display()))?;
+    let tree = tree_from_bytes(&bytes)
+        .with_context(|| format!("invalid tree file {}", tree_path.display()))?;
+    let projection = crate::rules::projection(rules, c)?;
+    let r = trace_tree(&tree, jobs, end_mode(&end)?, projection.as_ref(), guard)?;
+    Ok(Trace {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        model: None,
+        tree: Some(model_ref(&tree_path.to_string_lossy(), &bytes)),
+        slots: u8::try_from(tree.slots()).unwrap_or(u8::MAX),
+        int8: None,
+        end,
+        rules: projection.as_ref().map(|p| rules_ref(rules, p)),
+        guard: r.guard,
+        source: source.to_string(),
+        jobs: trace_jobs_of(jobs),
         decisions: r.decisions,
         summary: r.summary,
     })

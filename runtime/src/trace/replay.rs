@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use whitebox_core::{EndMode, Job};
 
 use super::divergence::{first_divergence, Divergence};
-use super::format::{end_mode, model_ref, trace_jobs, Decision, GuardRef, Trace};
-use super::record::record;
+use super::format::{end_mode, model_ref, trace_jobs, Decision, GuardRef, PolicyFile, Trace};
+use super::record::{record, record_tree};
 
 /// A recorded episode, for `whitebox explain --trace`.
 #[derive(Clone, Debug)]
@@ -29,28 +29,14 @@ impl TraceEpisode {
     }
 }
 
-/// A trace's episode: its jobs, end mode and recorded decisions (and guard). `model` must be
-/// the model file the trace names: same length and CRC-32.
+/// A trace's episode: its jobs, end mode and recorded decisions (and guard). `file` must be
+/// the model or tree file the trace names: same length and CRC-32.
 ///
 /// # Errors
-/// An unreadable or invalid trace, or a model file other than the trace's.
-pub fn episode_of(path: &Path, model: &Path) -> Result<TraceEpisode> {
+/// An unreadable or invalid trace, or a policy file other than the trace's.
+pub fn episode_of(path: &Path, file: &Path) -> Result<TraceEpisode> {
     let t = Trace::load(path)?;
-    let bytes = crate::models::read(model)?;
-    let found = model_ref(&t.model.path, &bytes);
-    if (found.bytes, found.crc32) != (t.model.bytes, t.model.crc32) {
-        bail!(
-            "trace {} was recorded with {} ({} bytes, CRC-32 {:#010x}), but --model {} has {} \
-             bytes, CRC-32 {:#010x}",
-            path.display(),
-            t.model.path,
-            t.model.bytes,
-            t.model.crc32,
-            model.display(),
-            found.bytes,
-            found.crc32
-        );
-    }
+    check_file(&t, path, file)?;
     Ok(TraceEpisode {
         jobs: trace_jobs(&t, path)?,
         end: end_mode(&t.end)?,
@@ -59,7 +45,36 @@ pub fn episode_of(path: &Path, model: &Path) -> Result<TraceEpisode> {
     })
 }
 
-/// Finds the model of a trace: `explicit` if given, else its recorded path as given, else that
+/// Refuses `file` unless it is the model or tree file trace `t` (at `path`) was recorded with:
+/// same length and CRC-32.
+fn check_file(t: &Trace, path: &Path, file: &Path) -> Result<()> {
+    let (kind, recorded) = t.policy_file()?;
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read {} {}", kind.field(), file.display()))?;
+    let found = model_ref(&recorded.path, &bytes);
+    if (found.bytes, found.crc32) != (recorded.bytes, recorded.crc32) {
+        bail!(
+            "trace {} was recorded with {}{} ({} bytes, CRC-32 {:#010x}), but {} has {} \
+             bytes, CRC-32 {:#010x}",
+            path.display(),
+            // A tree file is named as one; a model's message is as before trees.
+            if kind == PolicyFile::Tree {
+                "tree "
+            } else {
+                ""
+            },
+            recorded.path,
+            recorded.bytes,
+            recorded.crc32,
+            file.display(),
+            found.bytes,
+            found.crc32
+        );
+    }
+    Ok(())
+}
+
+/// Finds the model (or tree) file of a trace: `explicit` if given, else its recorded path as given, else that
 /// path relative to each directory above the trace file.
 fn find_model(trace_path: &Path, recorded: &str, explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
@@ -106,7 +121,8 @@ pub fn replay(path: &Path, model: Option<&Path>) -> Result<Option<Divergence>> {
 /// An unreadable trace or model, or jobs/end mode the trace cannot describe.
 pub fn rerecord(path: &Path, model: Option<&Path>) -> Result<(Trace, Trace)> {
     let expected = Trace::load(path)?;
-    let model_path = find_model(path, &expected.model.path, model)?;
+    let (kind, recorded) = expected.policy_file()?;
+    let model_path = find_model(path, &recorded.path, model)?;
     let jobs = trace_jobs(&expected, path)?;
     // Re-apply the recorded rules: the texts as given, with the recorded `C` bit for bit. A
     // change in how they resolve shows as a divergence of the field `rules`.
@@ -122,19 +138,36 @@ pub fn rerecord(path: &Path, model: Option<&Path>) -> Result<(Trace, Trace)> {
         .map(|g| g.params())
         .transpose()
         .with_context(|| format!("trace {}", path.display()))?;
-    // An int8 trace is recorded again with the model quantized by the same calibration; its
-    // ranges are compared like the rest (field `int8`).
-    let mut got = record(
-        &model_path,
-        expected.int8.is_some(),
-        &jobs,
-        &expected.source,
-        expected.end.clone(),
-        rules,
-        c,
-        guard,
-    )
+    let mut got = match kind {
+        // A tree trace is refused with another tree file: its leaves name other nodes.
+        PolicyFile::Tree => {
+            check_file(&expected, path, &model_path)?;
+            record_tree(
+                &model_path,
+                &jobs,
+                &expected.source,
+                expected.end.clone(),
+                rules,
+                c,
+                guard,
+            )
+        }
+        // An int8 trace is recorded again with the model quantized by the same calibration;
+        // its ranges are compared like the rest (field `int8`).
+        PolicyFile::Model => record(
+            &model_path,
+            expected.int8.is_some(),
+            &jobs,
+            &expected.source,
+            expected.end.clone(),
+            rules,
+            c,
+            guard,
+        ),
+    }
     .with_context(|| format!("replaying {}", path.display()))?;
-    got.model.path.clone_from(&expected.model.path);
+    for f in [&mut got.model, &mut got.tree].into_iter().flatten() {
+        f.path.clone_from(&recorded.path);
+    }
     Ok((expected, got))
 }

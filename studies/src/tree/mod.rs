@@ -6,6 +6,7 @@
 //! * [`cart`]: the weighted CART the extraction fits.
 //! * [`closed_loop`]: the tree against its network and SJF on held-out job sets, with paired
 //!   differences.
+//! * [`explain`]: `whitebox explain` on a tree: one decision's path.
 //! * [`path_text`]: one decision of a tree as the path of tests that led to it, for
 //!   explanations.
 //!
@@ -19,6 +20,7 @@
 
 pub mod cart;
 pub mod closed_loop;
+pub mod explain;
 pub mod extract;
 
 use whitebox_core::tree::text::PathText;
