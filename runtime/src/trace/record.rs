@@ -388,7 +388,7 @@ pub fn record_tree(
     c: f32,
     guard: Option<GuardParams>,
 ) -> Result<Trace> {
-    let bytes = std::fs::read(tree_path)
+    let bytes = crate::shipped::read(tree_path)
         .with_context(|| format!("cannot read tree {}", tree_path.display()))?;
     let tree = tree_from_bytes(&bytes)
         .with_context(|| format!("invalid tree file {}", tree_path.display()))?;

@@ -49,7 +49,7 @@ pub fn episode_of(path: &Path, file: &Path) -> Result<TraceEpisode> {
 /// same length and CRC-32.
 fn check_file(t: &Trace, path: &Path, file: &Path) -> Result<()> {
     let (kind, recorded) = t.policy_file()?;
-    let bytes = std::fs::read(file)
+    let bytes = crate::shipped::read(file)
         .with_context(|| format!("cannot read {} {}", kind.field(), file.display()))?;
     let found = model_ref(&recorded.path, &bytes);
     if (found.bytes, found.crc32) != (recorded.bytes, recorded.crc32) {
