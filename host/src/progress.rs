@@ -72,7 +72,11 @@ impl SearchProgress for Searches {
     fn update(&mut self, done: u64, best: f64, objective: Objective) {
         if let Some(b) = &self.0 {
             b.set_position(done);
-            b.set_message(format!("best {} {best:.4}", objective.name()));
+            b.set_message(format!(
+                "best {} {:.4}",
+                objective.name(),
+                objective.value(best)
+            ));
         }
     }
 

@@ -295,7 +295,7 @@ fn campaign(
             result
                 .best
                 .first()
-                .map_or(f64::NAN, |c| c.excess(a.objective)),
+                .map_or(f64::NAN, |c| a.objective.value(c.excess(a.objective))),
         );
         searches.push(SearchReport {
             shards: vec![shard],
@@ -461,7 +461,7 @@ fn report(c: &Campaign) -> String {
         "seconds",
         "sequences/s",
         "worse",
-        "best",
+        format!("best {}", obj.name()),
         "policy",
         "sjf",
         "best ll"
@@ -486,7 +486,7 @@ fn report(c: &Campaign) -> String {
             s.seconds,
             s.evaluations_per_second,
             r.worse_than_sjf,
-            best.map_or(f64::NAN, |b| b.excess(obj)),
+            best.map_or(f64::NAN, |b| obj.value(b.excess(obj))),
             score.map_or(f64::NAN, |s| s.policy_mean_slowdown),
             score.map_or(f64::NAN, |s| s.sjf_mean_slowdown),
             best.and_then(|b| support.log_likelihood(&b.jobs))

@@ -28,6 +28,15 @@ impl Objective {
             Objective::Ratio => "ratio",
         }
     }
+
+    /// The objective's own value (the gap, or the ratio) for an excess of [`Score::excess`]:
+    /// what reports print, so a "ratio" is `policy / SJF`, never the excess `ratio - 1`.
+    pub fn value(self, excess: f64) -> f64 {
+        match self {
+            Objective::Gap => excess,
+            Objective::Ratio => excess + 1.0,
+        }
+    }
 }
 
 /// A sequence played by the policy and by SJF.
