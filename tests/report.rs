@@ -140,7 +140,7 @@ fn the_demo_tables_are_what_the_demo_prints() {
 #[test]
 fn the_tree_tables_are_what_tree_eval_and_tree_fidelity_print() {
     let tree = read_json(&quick().join("tree.json"));
-    let model = "fixtures/models/deeprm.model";
+    let model = "fixtures/models/default.model";
     let t = "fixtures/models/default.tree";
     let eval: Value = serde_json::from_str(&stdout_of(&[
         "tree",
