@@ -159,13 +159,25 @@ fn tree_eval_pairs_the_tree_with_its_network_and_sjf() {
 fn tree_check_decides_every_leaf_and_tree_show_draws_every_node() {
     let t = path("fixtures/models/default.tree");
     let report = stdout_of(&[
-        "tree", "check", "--tree", &t, "--rule", "util<=0.8", "--rule", "work-conserving",
+        "tree",
+        "check",
+        "--tree",
+        &t,
+        "--rule",
+        "util<=0.8",
+        "--rule",
+        "work-conserving",
         "--json",
     ]);
     let r: Value = serde_json::from_str(&report).expect("json");
     let leaves = r["leaves"].as_array().expect("leaves");
     assert!(!leaves.is_empty() && leaves.len() <= 64);
-    let names = ["no-idle", "verify:starts-within:1", "verify:shorter-first", "util<=0.8"];
+    let names = [
+        "no-idle",
+        "verify:starts-within:1",
+        "verify:shorter-first",
+        "util<=0.8",
+    ];
     for (i, name) in names.iter().enumerate() {
         assert_eq!(r["properties"][i], *name, "{r}");
     }
@@ -173,7 +185,11 @@ fn tree_check_decides_every_leaf_and_tree_show_draws_every_node() {
     assert_eq!(r["properties"][4], "work-conserving(util<=0.8)");
     for tally in r["tally"].as_array().expect("tally") {
         let n = |k: &str| tally[k].as_u64().unwrap_or(0) as usize;
-        assert_eq!(n("holds") + n("violated") + n("unknown"), leaves.len(), "{tally}");
+        assert_eq!(
+            n("holds") + n("violated") + n("unknown"),
+            leaves.len(),
+            "{tally}"
+        );
     }
     for leaf in leaves {
         let path = leaf["path"].as_str().unwrap_or("");
