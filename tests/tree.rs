@@ -53,7 +53,7 @@ fn shipped_tree_is_reproducible_from_its_command() {
         "tree",
         "extract",
         "--model",
-        "fixtures/models/deeprm.model",
+        "fixtures/models/default.model",
         "--out",
         &out_s,
     ]);
@@ -142,7 +142,7 @@ fn tree_eval_pairs_the_tree_with_its_network_and_sjf() {
         "tree",
         "eval",
         "--model",
-        &path("fixtures/models/deeprm.model"),
+        &path("fixtures/models/default.model"),
         "--tree",
         &path("fixtures/models/default.tree"),
         "--jobsets",
@@ -153,4 +153,74 @@ fn tree_eval_pairs_the_tree_with_its_network_and_sjf() {
     let diff = mean("tree_slowdown") - mean("network");
     assert!((mean("tree_minus_network") - diff).abs() < 1e-9, "{r}");
     assert_eq!(r["seed"], 7000);
+}
+
+#[test]
+fn tree_check_decides_every_leaf_and_tree_show_draws_every_node() {
+    let t = path("fixtures/models/default.tree");
+    let report = stdout_of(&[
+        "tree",
+        "check",
+        "--tree",
+        &t,
+        "--rule",
+        "util<=0.8",
+        "--rule",
+        "work-conserving",
+        "--json",
+    ]);
+    let r: Value = serde_json::from_str(&report).expect("json");
+    let leaves = r["leaves"].as_array().expect("leaves");
+    assert!(!leaves.is_empty() && leaves.len() <= 64);
+    let names = [
+        "no-idle",
+        "verify:starts-within:1",
+        "verify:shorter-first",
+        "util<=0.8",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(r["properties"][i], *name, "{r}");
+    }
+    // The work-conserving rule takes the cap given beside it.
+    assert_eq!(r["properties"][4], "work-conserving(util<=0.8)");
+    for tally in r["tally"].as_array().expect("tally") {
+        let n = |k: &str| tally[k].as_u64().unwrap_or(0) as usize;
+        assert_eq!(
+            n("holds") + n("violated") + n("unknown"),
+            leaves.len(),
+            "{tally}"
+        );
+    }
+    for leaf in leaves {
+        let path = leaf["path"].as_str().unwrap_or("");
+        assert!(path.contains(" -> "), "{path}");
+        for v in leaf["verdicts"].as_array().expect("verdicts") {
+            match v["verdict"].as_str() {
+                Some("violated") => assert!(v["witness"].is_string(), "{v}"),
+                Some("unknown") => assert!(v["why"].is_string(), "{v}"),
+                Some("holds") => assert!(v.get("witness").is_none(), "{v}"),
+                other => panic!("verdict {other:?}"),
+            }
+        }
+        // A void leaf never starts a job, so it cannot break the cap.
+        if leaf["action"] == "void" {
+            assert_eq!(leaf["verdicts"][3]["verdict"], "holds", "{leaf}");
+        }
+    }
+    let e = failure(&["tree", "check", "--tree", &t, "--rule", "util<=2"]);
+    assert!(e.contains("--rule") && e.contains("util<=2"), "{e}");
+
+    let dir = temp_dir("svg");
+    let svg = dir.join("tree.svg");
+    let text = stdout_of(&["tree", "show", &t, "--svg", &svg.to_string_lossy()]);
+    let nodes: usize = text
+        .split(" nodes")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("node count in the first line");
+    let drawn = std::fs::read_to_string(&svg).expect("svg");
+    assert!(drawn.trim_end().ends_with("</svg>"));
+    assert_eq!(drawn.matches("<rect").count(), nodes);
+    std::fs::remove_dir_all(&dir).ok();
 }

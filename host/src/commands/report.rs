@@ -32,9 +32,9 @@ pub struct ReportArgs {
     /// Decision tree.
     #[arg(long, default_value = "fixtures/models/default.tree")]
     pub tree: PathBuf,
-    /// The model the tree was distilled from (the shipped tree's teacher is the previous
-    /// default, DeepRM's workload only).
-    #[arg(long, default_value = "fixtures/models/deeprm.model")]
+    /// The model the tree was distilled from (the shipped tree's teacher is the shipped
+    /// default model).
+    #[arg(long, default_value = "fixtures/models/default.model")]
     pub tree_model: PathBuf,
     /// Directory of adversarial fixtures (as `whitebox fuzz` writes them).
     #[arg(long, default_value = "fixtures/adversarial")]

@@ -1,11 +1,14 @@
-//! `whitebox tree extract|eval|show`: distil a model into a decision tree, play it in closed
-//! loop against its network and SJF, and print a tree file.
+//! `whitebox tree extract|eval|fidelity|show|check`: distil a model into a decision tree, play
+//! it in closed loop against its network and SJF, print or draw a tree file, and check every
+//! leaf's properties and rules.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use whitebox_runtime::models::tree::{load_tree, save_tree};
+use whitebox_runtime::models::tree::{load_tree, save_tree, AnyTree, LoadedTree};
+use whitebox_studies::plots::tree_picture;
+use whitebox_studies::tree::check;
 use whitebox_studies::tree::extract::{self, ExtractSettings, DEFAULT_LEAVES, MAX_SEED};
 
 use crate::args::{usize_of, RuleArgs};
@@ -63,10 +66,35 @@ pub enum TreeCommand {
         #[command(flatten)]
         rules: RuleArgs,
     },
-    /// Print a tree file as indented text with feature names, after its size.
+    /// Print a tree file as indented text with feature names, after its size; optionally draw
+    /// it (one row per depth, a box per node, edges labelled yes/no).
     Show {
         /// The tree file.
         tree: PathBuf,
+        /// Also draw the tree as SVG to this file.
+        #[arg(long, value_name = "OUT.svg")]
+        svg: Option<PathBuf>,
+        /// Also draw the tree as PNG to this file.
+        #[arg(long, value_name = "OUT.png")]
+        png: Option<PathBuf>,
+    },
+    /// Decide, leaf by leaf and exactly over the operator features, whether each leaf can idle
+    /// while the cluster is idle and a job fits now (no-idle), the one-decision properties of
+    /// `whitebox verify` (starts-within:1, shorter-first), and whether its action can break
+    /// each --rule; print holds / violated (with a witness) / unknown (with why) per leaf (see
+    /// docs/tree.md, "Exhaustive checks").
+    Check {
+        /// The tree file.
+        #[arg(long)]
+        tree: PathBuf,
+        /// A rule to check every leaf against, repeatable (as for eval: util<=0.8,
+        /// work-conserving, no-reservation, shorter-first, wait<=K; work-conserving,
+        /// shorter-first and wait<=K take the tightest util<= cap given).
+        #[arg(long = "rule", value_name = "RULE")]
+        rules: Vec<String>,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -122,14 +150,30 @@ fn inputs(model: &std::path::Path, tree: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Draws `tree` to `out` as PNG or SVG.
+fn draw(tree: &LoadedTree, out: &std::path::Path, png: bool) -> Result<()> {
+    let flag = if png { "--png" } else { "--svg" };
+    match &tree.tree {
+        AnyTree::Five(t) => tree_picture(out, t.nodes(), 5, png),
+        AnyTree::Ten(t) => tree_picture(out, t.nodes(), 10, png),
+    }
+    .with_context(|| flag.to_string())
+}
+
 /// Runs a `tree` subcommand; returns what to print on stdout.
 ///
 /// # Errors
 /// Invalid flags, unreadable or invalid files (the message names the file and what is wrong).
 pub fn run(cmd: &TreeCommand) -> Result<String> {
     match cmd {
-        TreeCommand::Show { tree } => {
+        TreeCommand::Show { tree, svg, png } => {
             let t = load_tree(tree)?;
+            for (out, is_png) in [(svg, false), (png, true)] {
+                if let Some(out) = out {
+                    draw(&t, out, is_png)?;
+                    eprintln!("wrote {}", out.display());
+                }
+            }
             let (nodes, leaves, depth) = t.size();
             Ok(format!(
                 "# {}: {} job slots, {nodes} nodes, {leaves} leaves, depth {depth}\n{}",
@@ -137,6 +181,21 @@ pub fn run(cmd: &TreeCommand) -> Result<String> {
                 t.slots(),
                 t.text()
             ))
+        }
+        TreeCommand::Check { tree, rules, json } => {
+            let t = load_tree(tree)?;
+            let projection =
+                whitebox_runtime::rules::projection(rules, f32::INFINITY).context("--rule")?;
+            let rules: Vec<_> = projection
+                .iter()
+                .flat_map(|p| p.rules().iter().map(|(r, _)| *r))
+                .collect();
+            let report = check::check(&t, &rules);
+            if *json {
+                Ok(serde_json::to_string_pretty(&report)? + "\n")
+            } else {
+                Ok(check::render(&report))
+            }
         }
         TreeCommand::Eval {
             model,

@@ -1,6 +1,7 @@
-//! Plots, each written as a PNG and an SVG: the learning curve of `whitebox train`
+//! Plots, written as PNG and SVG: the learning curve of `whitebox train`
 //! ([`learning_curve`]) and the figures of `whitebox demo` ([`slowdown_by_workload`],
-//! [`slowdown_cdf`]) and of `whitebox explain` ([`share_bars`], [`heatmap`]).
+//! [`slowdown_cdf`]), of `whitebox explain` ([`share_bars`], [`heatmap`]) and of
+//! `whitebox tree show` ([`tree_picture`]).
 //!
 //! Text is laid out and rasterised by plotters' pure-Rust `ab_glyph` renderer with DejaVu Sans
 //! embedded in the binary (the `dejavu` crate), so plotting needs no system fonts, fontconfig
@@ -10,6 +11,7 @@
 mod curve;
 mod demo;
 mod explain;
+mod tree;
 
 use std::ffi::OsString;
 use std::fmt::Display;
@@ -24,6 +26,7 @@ use plotters::prelude::*;
 pub use curve::{learning_curve, parse_curve, read_curve, CurveRow};
 pub use demo::{slowdown_by_workload, slowdown_cdf, PolicyMean, WorkloadMeans};
 pub use explain::{heatmap, share_bars, Heatmap, Region, ShareBar};
+pub use tree::tree_picture;
 
 /// The font family every plot uses (registered as the embedded DejaVu Sans).
 const FAMILY: &str = "sans-serif";

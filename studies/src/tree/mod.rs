@@ -4,6 +4,7 @@
 //!   the choice of iteration on validation job sets, and the tree's fidelity to the network on
 //!   held-out job sets and adversarial job files.
 //! * [`cart`]: the weighted CART the extraction fits.
+//! * [`check`]: exhaustive leaf-by-leaf checks of a tree's properties and rules.
 //! * [`closed_loop`]: the tree against its network and SJF on held-out job sets, with paired
 //!   differences.
 //! * [`explain`]: `whitebox explain` on a tree: one decision's path.
@@ -19,6 +20,7 @@
 //! places thresholds on feature values present in the data, which are exact integers.
 
 pub mod cart;
+pub mod check;
 pub mod closed_loop;
 pub mod explain;
 pub mod extract;
