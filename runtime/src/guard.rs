@@ -199,7 +199,10 @@ mod tests {
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
         assert!(e.contains("`sjf-reserve`") && e.contains("renewal"), "{e}");
-        let e = "lifo".parse::<GuardFallback>().err().map(|e| format!("{e:#}"));
+        let e = "lifo"
+            .parse::<GuardFallback>()
+            .err()
+            .map(|e| format!("{e:#}"));
         assert!(e.is_some_and(|e| e.contains("`lifo`") && e.contains("sjf-reserve")));
         let s = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0)
             .and_then(|s| s.with_fallback(GuardFallback::SjfReserve));
