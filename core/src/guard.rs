@@ -266,13 +266,50 @@ pub struct GuardStats {
     pub overrides: u32,
 }
 
-/// A learned scheduler `L` guarded by a fallback `F` on a cluster with `M` job slots; see the
-/// module docs. Memory: the two schedulers, one shadow [`Episode`] (a [`Cluster`] and its
-/// accounting) and a few counters; no allocation.
+/// Who makes the real cluster's fallback decisions: the fallback itself ([`SameFallback`], the
+/// default) or a repairing scheduler ([`Repair`]). The shadow and the drains always run the
+/// fallback `F`, which stays the cost reference.
+pub trait RealFallback<F, const M: usize> {
+    /// The fallback decision on the real cluster.
+    ///
+    /// # Errors
+    /// A [`PolicyError`] of the scheduler deciding.
+    fn decide(&mut self, fallback: &mut F, cluster: &Cluster<M>) -> Result<Action, PolicyError>;
+}
+
+/// The fallback decides the real cluster too (every guard mode's default; the renewal theorem
+/// needs it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SameFallback;
+
+impl<F: Scheduler<M>, const M: usize> RealFallback<F, M> for SameFallback {
+    fn decide(&mut self, fallback: &mut F, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        fallback.decide(cluster)
+    }
+}
+
+/// A repairing scheduler `R` makes the real cluster's fallback decisions (e.g.
+/// [`crate::SjfReserve`], which reserves a starved job's start), while the shadow and the drains
+/// stay the fallback's. Budget and lookahead modes only in spirit: in renewal mode the real
+/// cluster under `R` no longer equals the pure fallback run, so the theorem does not apply.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Repair<R>(pub R);
+
+impl<F, R: Scheduler<M>, const M: usize> RealFallback<F, M> for Repair<R> {
+    fn decide(&mut self, _: &mut F, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        self.0.decide(cluster)
+    }
+}
+
+/// A learned scheduler `L` guarded by a fallback `F` on a cluster with `M` job slots, the real
+/// cluster's fallback decisions made by `R` (see [`RealFallback`]); see the module docs. Memory:
+/// the schedulers, one shadow [`Episode`] (a [`Cluster`] and its accounting) and a few counters;
+/// no allocation.
 #[derive(Clone, Debug)]
-pub struct Guard<'a, L, F, const M: usize> {
+pub struct Guard<'a, L, F, const M: usize, R = SameFallback> {
     learned: L,
     fallback: F,
+    repair: R,
     params: GuardParams,
     shadow: Episode<'a, M>,
     leader: Leader,
@@ -293,7 +330,8 @@ pub struct Guard<'a, L, F, const M: usize> {
 }
 
 impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
-    /// A guard for the episode of `jobs` with end mode `end` (the same the real episode plays).
+    /// A guard for the episode of `jobs` with end mode `end` (the same the real episode plays),
+    /// whose fallback also makes the real fallback decisions.
     ///
     /// # Errors
     /// [`GuardError::Episode`] when the job sequence is invalid.
@@ -304,10 +342,30 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
         jobs: &'a [Job],
         end: EndMode,
     ) -> Result<Self, GuardError> {
+        Guard::with_repair(learned, fallback, SameFallback, params, jobs, end)
+    }
+}
+
+impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize, R: RealFallback<F, M>>
+    Guard<'a, L, F, M, R>
+{
+    /// As [`Guard::new`], with `repair` making the real cluster's fallback decisions.
+    ///
+    /// # Errors
+    /// [`GuardError::Episode`] when the job sequence is invalid.
+    pub fn with_repair(
+        learned: L,
+        fallback: F,
+        repair: R,
+        params: GuardParams,
+        jobs: &'a [Job],
+        end: EndMode,
+    ) -> Result<Self, GuardError> {
         let shadow = Episode::new(jobs, end, &mut ()).map_err(GuardError::Episode)?;
         Ok(Guard {
             learned,
             fallback,
+            repair,
             params,
             shadow,
             leader: Leader::Learned,
@@ -463,8 +521,8 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
         });
     }
 
-    /// Lookahead mode: one decision. Where the learned policy and the fallback agree the action
-    /// is theirs and nothing changes hands. Otherwise the learned choice stands if
+    /// Lookahead mode: one decision. Where the learned policy and the real fallback (the
+    /// fallback, or the repair scheduler) agree the action is theirs and nothing changes hands. Otherwise the learned choice stands if
     /// `R(t) + drain(after it) <= (1 + eps) * (S(t) + drain(shadow)) + c` ([`drain`]), and the
     /// fallback's choice is taken if not.
     // Never inlined: its two cluster copies (the state after the learned choice and the shadow
@@ -474,7 +532,7 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
     #[inline(never)]
     fn lookahead(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let learned = self.learned.decide(cluster)?;
-        let fallback = self.fallback.decide(cluster)?;
+        let fallback = self.repair.decide(&mut self.fallback, cluster)?;
         if learned == fallback {
             return Ok(learned);
         }
@@ -535,7 +593,9 @@ impl<'a, L: Scheduler<M>, F: Scheduler<M>, const M: usize> Guard<'a, L, F, M> {
     }
 }
 
-impl<L: Scheduler<M>, F: Scheduler<M>, const M: usize> Scheduler<M> for Guard<'_, L, F, M> {
+impl<L: Scheduler<M>, F: Scheduler<M>, const M: usize, R: RealFallback<F, M>> Scheduler<M>
+    for Guard<'_, L, F, M, R>
+{
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.settle(cluster)?;
         if self.params.mode == GuardMode::Lookahead {
@@ -543,7 +603,7 @@ impl<L: Scheduler<M>, F: Scheduler<M>, const M: usize> Scheduler<M> for Guard<'_
         }
         match self.leader {
             Leader::Learned => self.learned.decide(cluster),
-            Leader::Fallback => self.fallback.decide(cluster),
+            Leader::Fallback => self.repair.decide(&mut self.fallback, cluster),
         }
     }
 }

@@ -144,6 +144,11 @@ pub struct GuardArgs {
     /// [0, 1000000] [default: 5].
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub guard_c: Option<String>,
+    /// Who makes the real cluster's fallback decisions: sjf, or sjf-reserve (SJF that reserves
+    /// the shortest waiting job's start when it does not fit now; budget and lookahead modes
+    /// only). The shadow stays SJF [default: sjf].
+    #[arg(long, value_name = "NAME")]
+    pub guard_fallback: Option<String>,
 }
 
 impl GuardArgs {
@@ -156,15 +161,22 @@ impl GuardArgs {
     pub fn settings(&self) -> Result<Option<GuardSettings>> {
         let (eps, c) = self.parameters()?;
         let Some(mode) = &self.mode else {
-            let flag = match (&self.guard_eps, &self.guard_c) {
-                (Some(_), _) => "--guard-eps",
-                (_, Some(_)) => "--guard-c",
-                (None, None) => return Ok(None),
+            let flag = match (&self.guard_eps, &self.guard_c, &self.guard_fallback) {
+                (Some(_), _, _) => "--guard-eps",
+                (_, Some(_), _) => "--guard-c",
+                (_, _, Some(_)) => "--guard-fallback",
+                (None, None, None) => return Ok(None),
             };
             bail!("{flag} sets a guard parameter, but no guard is on: add --guard MODE");
         };
         let mode: ModeName = mode.parse().context("--guard")?;
-        Ok(Some(GuardSettings::new(mode.0, eps, c)?))
+        let settings = GuardSettings::new(mode.0, eps, c)?;
+        Ok(Some(match &self.guard_fallback {
+            Some(f) => settings
+                .with_fallback(f.parse().context("--guard-fallback")?)
+                .context("--guard-fallback")?,
+            None => settings,
+        }))
     }
 
     /// The guard, renewal mode when `--guard` is absent (the demo's default).

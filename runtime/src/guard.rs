@@ -1,5 +1,6 @@
-//! Guard settings as text (the command line's `--guard`, `--guard-eps`, `--guard-c`) and the
-//! core [`GuardParams`] they give. See `docs/guard.md` for the modes and the bound.
+//! Guard settings as text (the command line's `--guard`, `--guard-eps`, `--guard-c`,
+//! `--guard-fallback`) and the core [`GuardParams`] they give. See `docs/guard.md` for the modes
+//! and the bound.
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,13 +33,52 @@ impl fmt::Display for ModeName {
     }
 }
 
+/// The scheduler that makes the real cluster's fallback decisions. The shadow and the
+/// lookahead drains run SJF either way (the cost reference); see `docs/guard.md`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GuardFallback {
+    /// SJF (the default; the renewal theorem needs it).
+    #[default]
+    Sjf,
+    /// SJF with a reservation for the shortest waiting job (`whitebox_core::SjfReserve`);
+    /// budget and lookahead modes only.
+    SjfReserve,
+}
+
+/// The fallbacks accepted, for error messages.
+pub const FALLBACK_SYNTAX: &str = "sjf or sjf-reserve (budget and lookahead modes only)";
+
+impl GuardFallback {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GuardFallback::Sjf => "sjf",
+            GuardFallback::SjfReserve => "sjf-reserve",
+        }
+    }
+}
+
+impl FromStr for GuardFallback {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "sjf" => Ok(GuardFallback::Sjf),
+            "sjf-reserve" => Ok(GuardFallback::SjfReserve),
+            _ => bail!("guard fallback `{text}` is unknown; allowed: {FALLBACK_SYNTAX}"),
+        }
+    }
+}
+
 /// A guard as configured: mode, relative slack `eps` and additive slack `c` (slowdown units of
-/// total charge), checked by the core ([`GuardParams::new`]). The default is the core's
-/// (renewal, `eps` 0.1, `c` 5).
+/// total charge), checked by the core ([`GuardParams::new`]), and the real cluster's fallback.
+/// The default is the core's (renewal, `eps` 0.1, `c` 5) with SJF.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GuardSettings {
     /// The validated parameters.
     pub params: GuardParams,
+    /// Who makes the real cluster's fallback decisions.
+    pub fallback: GuardFallback,
 }
 
 impl GuardSettings {
@@ -50,13 +90,34 @@ impl GuardSettings {
     pub fn new(mode: GuardMode, eps: f32, c: f32) -> Result<GuardSettings> {
         Ok(GuardSettings {
             params: GuardParams::new(mode, eps, c)?,
+            fallback: GuardFallback::Sjf,
         })
     }
 
-    /// What reports print: `renewal(eps=0.1,c=5)`.
+    /// The same settings with `fallback` making the real fallback decisions.
+    ///
+    /// # Errors
+    /// A repairing fallback in renewal mode: the theorem there needs the real cluster under
+    /// the fallback to be the pure SJF run.
+    pub fn with_fallback(self, fallback: GuardFallback) -> Result<GuardSettings> {
+        if fallback != GuardFallback::Sjf && self.params.mode() == GuardMode::Renewal {
+            bail!(
+                "guard fallback `{}` needs guard mode budget or lookahead, not renewal \
+                 (the renewal bound holds for the SJF fallback only)",
+                fallback.name()
+            );
+        }
+        Ok(GuardSettings { fallback, ..self })
+    }
+
+    /// What reports print: `renewal(eps=0.1,c=5)`, with `,fallback=NAME` unless SJF.
     pub fn label(&self) -> String {
+        let fallback = match self.fallback {
+            GuardFallback::Sjf => String::new(),
+            other => format!(",fallback={}", other.name()),
+        };
         format!(
-            "{}(eps={},c={})",
+            "{}(eps={},c={}{fallback})",
             ModeName(self.params.mode()),
             self.params.eps(),
             self.params.c()
@@ -69,6 +130,7 @@ impl GuardSettings {
             mode: ModeName(self.params.mode()).to_string(),
             eps: self.params.eps(),
             c: self.params.c(),
+            fallback: (self.fallback != GuardFallback::Sjf).then(|| self.fallback.name().into()),
         }
     }
 }
@@ -82,6 +144,9 @@ pub struct GuardReportSettings {
     pub eps: f64,
     /// Additive slack, slowdown units of total charge.
     pub c: f64,
+    /// The real cluster's fallback when it is not SJF (absent: SJF, so older reports read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl GuardReportSettings {
@@ -92,7 +157,11 @@ impl GuardReportSettings {
     pub fn settings(&self) -> Result<GuardSettings> {
         let mode: ModeName = self.mode.parse()?;
         // Stored values are multiples of 0.001, so rounding to thousandths again is exact.
-        GuardSettings::new(mode.0, self.eps as f32, self.c as f32)
+        let s = GuardSettings::new(mode.0, self.eps as f32, self.c as f32)?;
+        match &self.fallback {
+            Some(f) => s.with_fallback(f.parse()?),
+            None => Ok(s),
+        }
     }
 }
 
@@ -120,5 +189,27 @@ mod tests {
             s.map(|s| s.label()).as_deref(),
             Some("budget(eps=0.25,c=2)")
         );
+    }
+
+    #[test]
+    fn a_repairing_fallback_is_refused_in_renewal_mode_and_survives_a_report() {
+        let e = GuardSettings::new(GuardMode::Renewal, 0.1, 5.0)
+            .and_then(|s| s.with_fallback(GuardFallback::SjfReserve))
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(e.contains("`sjf-reserve`") && e.contains("renewal"), "{e}");
+        let e = "lifo"
+            .parse::<GuardFallback>()
+            .err()
+            .map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("`lifo`") && e.contains("sjf-reserve")));
+        let s = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0)
+            .and_then(|s| s.with_fallback(GuardFallback::SjfReserve));
+        let s = s.unwrap_or_default();
+        assert_eq!(s.label(), "lookahead(eps=0.1,c=5,fallback=sjf-reserve)");
+        assert_eq!(s.report().settings().ok(), Some(s));
+        let plain = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0).unwrap_or_default();
+        assert_eq!(plain.report().fallback, None);
     }
 }

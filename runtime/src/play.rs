@@ -3,15 +3,15 @@
 
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
-use whitebox_core::guard::GuardStats;
+use whitebox_core::guard::{GuardStats, RealFallback, Repair};
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Guard, Handover, Job, Leader, Observer, PolicyError,
-    Scheduler, Sjf, Summary,
+    Scheduler, Sjf, SjfReserve, Summary,
 };
 
-use crate::guard::{GuardReportSettings, GuardSettings};
+use crate::guard::{GuardFallback, GuardReportSettings, GuardSettings};
 use crate::models::tree::LoadedTree;
 use crate::models::{Decide, LoadedModel};
 use crate::policy::{AnyScheduler, PolicySpec};
@@ -294,13 +294,13 @@ where
 }
 
 /// A guard that notes the time steps of its renewals.
-struct Noting<'a, const M: usize, const O: usize> {
-    guard: Guard<'a, Part<O>, Part<O>, M>,
+struct Noting<'a, const M: usize, const O: usize, R> {
+    guard: Guard<'a, Part<O>, Part<O>, M, R>,
     renewal_steps: Vec<u32>,
     handovers: Vec<Handover>,
 }
 
-impl<const M: usize, const O: usize> Noting<'_, M, O>
+impl<const M: usize, const O: usize, R: RealFallback<Part<O>, M>> Noting<'_, M, O, R>
 where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
@@ -317,7 +317,8 @@ where
     }
 }
 
-impl<const M: usize, const O: usize> Scheduler<M> for Noting<'_, M, O>
+impl<const M: usize, const O: usize, R: RealFallback<Part<O>, M>> Scheduler<M>
+    for Noting<'_, M, O, R>
 where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
@@ -331,7 +332,8 @@ where
 }
 
 /// Plays a guarded policy: `base` is the learned policy, possibly projected; the fallback is SJF
-/// under the same projection.
+/// under the same projection, and the real cluster's fallback decisions are made by
+/// `settings.fallback` under it too.
 fn play_guarded<const M: usize, const O: usize>(
     episode: &mut Episode<'_, M>,
     jobs: &[Job],
@@ -344,19 +346,38 @@ where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
 {
-    let (learned, fallback) = match base.projection() {
-        Some(p) => (
-            Part::Projected(Box::new(Projected::new(base.scheduler(), p.clone()))),
-            Part::Projected(Box::new(Projected::new(AnyScheduler::Sjf(Sjf), p.clone()))),
-        ),
-        None => (
-            Part::Plain(base.scheduler()),
-            Part::Plain(AnyScheduler::Sjf(Sjf)),
-        ),
+    let part = |s: AnyScheduler| match base.projection() {
+        Some(p) => Part::Projected(Box::new(Projected::new(s, p.clone()))),
+        None => Part::Plain(s),
     };
-    let guard =
-        Guard::new(learned, fallback, settings.params, jobs, end).map_err(|e| anyhow!("{e}"))?;
-    let mut s = Noting::<M, O> {
+    let (learned, fallback) = (part(base.scheduler()), part(AnyScheduler::Sjf(Sjf)));
+    let (params, e) = (settings.params, |e| anyhow!("{e}"));
+    match settings.fallback {
+        GuardFallback::Sjf => {
+            let guard = Guard::new(learned, fallback, params, jobs, end).map_err(e)?;
+            play_noting::<M, O, _>(episode, guard, settings, observer)
+        }
+        GuardFallback::SjfReserve => {
+            let repair = Repair(part(AnyScheduler::SjfReserve(SjfReserve)));
+            let guard =
+                Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
+            play_noting::<M, O, _>(episode, guard, settings, observer)
+        }
+    }
+}
+
+/// Plays `guard` on `episode`, noting its renewals and hand-overs.
+fn play_noting<const M: usize, const O: usize, R: RealFallback<Part<O>, M>>(
+    episode: &mut Episode<'_, M>,
+    guard: Guard<'_, Part<O>, Part<O>, M, R>,
+    settings: &GuardSettings,
+    observer: &mut impl Observer,
+) -> Result<(Summary, GuardOutcome)>
+where
+    LoadedModel: Decide<M>,
+    LoadedTree: Decide<M>,
+{
+    let mut s = Noting::<M, O, R> {
         guard,
         renewal_steps: Vec::new(),
         handovers: Vec::new(),

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use whitebox_core::projection::Projection;
 use whitebox_core::Preference;
-use whitebox_core::{Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris};
+use whitebox_core::{
+    Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, SjfReserve, Tetris,
+};
 
 use crate::guard::GuardSettings;
 use crate::models::tree::LoadedTree;
@@ -30,6 +32,9 @@ pub enum PolicyName {
     Tetris,
     /// Uniformly random action.
     Random,
+    /// SJF with a reservation for the shortest waiting job when it does not fit now
+    /// ([`SjfReserve`]); not one of the report's [`PolicyName::BASELINES`].
+    SjfReserve,
     /// A learned policy from a model file (greedy, invalid actions masked).
     Model(PathBuf),
     /// The same, quantized to int8 when loaded ([`whitebox_core::quant`]).
@@ -54,6 +59,15 @@ impl PolicyName {
         PolicyName::Random,
     ];
 
+    /// Every rule-based policy a name selects: the baselines and `sjf-reserve`.
+    pub const RULE_BASED: [PolicyName; 5] = [
+        PolicyName::Sjf,
+        PolicyName::Packer,
+        PolicyName::Tetris,
+        PolicyName::Random,
+        PolicyName::SjfReserve,
+    ];
+
     /// The command-line name of a baseline.
     fn baseline_name(&self) -> &'static str {
         match self {
@@ -61,6 +75,7 @@ impl PolicyName {
             PolicyName::Packer => "packer",
             PolicyName::Tetris => "tetris",
             PolicyName::Random => "random",
+            PolicyName::SjfReserve => "sjf-reserve",
             PolicyName::Model(_) => "model",
             PolicyName::Int8(_) => "int8",
             PolicyName::Tree(_) => "tree",
@@ -109,14 +124,14 @@ impl PolicyName {
             }
             return Ok(PolicyName::Tree(PathBuf::from(path)));
         }
-        match PolicyName::BASELINES
+        match PolicyName::RULE_BASED
             .into_iter()
             .find(|p| p.baseline_name() == text)
         {
             Some(p) => Ok(p),
             None => bail!(
                 "unknown policy `{text}`; allowed: {}, {MODEL_PREFIX}PATH, {INT8_PREFIX}PATH or {TREE_PREFIX}PATH",
-                PolicyName::BASELINES.map(|p| p.baseline_name()).join(", ")
+                PolicyName::RULE_BASED.map(|p| p.baseline_name()).join(", ")
             ),
         }
     }
@@ -150,6 +165,7 @@ impl PolicyName {
                 knob: check_knob(knob)?,
             },
             PolicyName::Random => PolicySpec::Random { seed },
+            PolicyName::SjfReserve => PolicySpec::SjfReserve,
         })
     }
 }
@@ -237,7 +253,7 @@ impl NamedPolicy {
             return PolicyName::parse(text).map(NamedPolicy::from);
         };
         let policy = PolicyName::parse(policy)?;
-        if label != policy.name() && PolicyName::BASELINES.iter().any(|b| b.name() == label) {
+        if label != policy.name() && PolicyName::RULE_BASED.iter().any(|b| b.name() == label) {
             bail!("policy `{text}`: the label `{label}` is the name of another policy");
         }
         Ok(NamedPolicy::labelled(label, policy))
@@ -303,6 +319,8 @@ pub enum PolicySpec {
         /// PCG-32 seed.
         seed: u64,
     },
+    /// SJF with a reservation ([`SjfReserve`]).
+    SjfReserve,
     /// A loaded model (deciding with its int8 network when it has one), shared between threads.
     Learned(Arc<LoadedModel>),
     /// A loaded decision tree, shared between threads.
@@ -404,6 +422,7 @@ impl PolicySpec {
             PolicySpec::Packer => AnyScheduler::Packer(Packer),
             PolicySpec::Tetris { knob } => AnyScheduler::Tetris(Tetris { knob: *knob }),
             PolicySpec::Random { seed } => AnyScheduler::Random(RandomPolicy::new(*seed)),
+            PolicySpec::SjfReserve => AnyScheduler::SjfReserve(SjfReserve),
             PolicySpec::Learned(m) => AnyScheduler::Learned(Arc::clone(m)),
             PolicySpec::Tree(t) => AnyScheduler::Tree(Arc::clone(t)),
             PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.scheduler(),
@@ -424,6 +443,8 @@ pub enum AnyScheduler {
     Tetris(Tetris),
     /// See [`RandomPolicy`].
     Random(RandomPolicy),
+    /// See [`SjfReserve`].
+    SjfReserve(SjfReserve),
     /// A learned policy, see [`Decide`].
     Learned(Arc<LoadedModel>),
     /// A decision tree, see [`Decide`].
@@ -441,6 +462,7 @@ where
             AnyScheduler::Packer(s) => s.decide(cluster),
             AnyScheduler::Tetris(s) => s.decide(cluster),
             AnyScheduler::Random(s) => s.decide(cluster),
+            AnyScheduler::SjfReserve(s) => s.decide(cluster),
             AnyScheduler::Learned(m) => m.decide_greedy(cluster),
             AnyScheduler::Tree(t) => t.decide_greedy(cluster),
         }
@@ -463,6 +485,7 @@ where
             AnyScheduler::Packer(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Tetris(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Random(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::SjfReserve(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Learned(m) => m.preference(cluster, logits, valid),
             AnyScheduler::Tree(t) => t.preference(cluster, logits, valid),
         }

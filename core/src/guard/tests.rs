@@ -221,3 +221,41 @@ fn guard_names_are_the_documented_ones_and_parse_back() {
     assert_eq!(Leader::from_name("sjf"), None);
     assert_eq!(HandoverReason::from_name(""), None);
 }
+
+/// Plays `jobs` guarded against SJF with `repair` making the real fallback decisions; returns
+/// the real episode's charge and the guard's SJF cost.
+fn repaired<R: Scheduler<5>>(jobs: &[Job], p: GuardParams, repair: R) -> (u64, u64) {
+    let end = EndMode::AllDone { time_cap: 10_000 };
+    let mut g = Guard::with_repair(LongestFirst, Sjf, Repair(repair), p, jobs, end)
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    let mut ep: Episode<'_, 5> =
+        Episode::new(jobs, end, &mut ()).unwrap_or_else(|e| unreachable!("{e}"));
+    run(&mut ep, &mut g, &mut ()).unwrap_or_else(|e| unreachable!("{e}"));
+    g.settle(ep.cluster())
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    assert_eq!(g.real_cost(), ep.charged().inv_len_scaled);
+    (g.real_cost(), g.sjf_cost())
+}
+
+/// With a repairing fallback the shadow stays pure SJF (its cost is SJF's own charge), the real
+/// fallback decisions are the repair scheduler's, and a repair that decides as the fallback
+/// changes nothing.
+#[test]
+fn a_repair_scheduler_makes_only_the_real_fallback_decisions() {
+    let jobs = deeprm_jobs(0.9, 11);
+    let sjf = pure(&jobs, Sjf);
+    for mode in [GuardMode::Budget, GuardMode::Lookahead] {
+        let p = params(mode, 0.1, 5.0);
+        let (plain, _) = guarded(&jobs, LongestFirst, p);
+        let same = repaired(&jobs, p, Sjf);
+        let reserve = repaired(&jobs, p, crate::SjfReserve);
+        assert_eq!(
+            same,
+            (plain, sjf),
+            "{mode:?}: Repair(Sjf) is the plain guard"
+        );
+        assert_eq!(reserve.1, sjf, "{mode:?}: the shadow stays SJF");
+        // This sequence hands over to the fallback, so the repair changes the real schedule.
+        assert_ne!(reserve.0, plain, "{mode:?}");
+    }
+}
