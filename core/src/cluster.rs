@@ -303,6 +303,16 @@ impl<const M: usize> Cluster<M> {
         (0..=HORIZON - len).find(|&t| self.fits_at(job, t))
     }
 
+    /// True when [`Cluster::first_fit`] is at most `offset`: `job` fits at some start offset in
+    /// `0..=offset`. Stops there instead of scanning the whole horizon.
+    pub fn fits_by(&self, job: &Job, offset: usize) -> bool {
+        let len = usize::from(job.len);
+        if len == 0 || len > HORIZON {
+            return false;
+        }
+        (0..=offset.min(HORIZON - len)).any(|t| self.fits_at(job, t))
+    }
+
     fn fits_at(&self, job: &Job, offset: usize) -> bool {
         let end = offset.saturating_add(usize::from(job.len));
         match self.avbl.get(offset..end) {

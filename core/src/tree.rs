@@ -223,31 +223,35 @@ impl<const M: usize> Tree<M> {
     /// The leaf that features `x` (shape `[feature_count(M)]`) reach, and the way there: calls
     /// `step(node, feature, threshold, went_left)` at each split.
     pub fn walk(&self, x: &[f32], step: impl FnMut(usize, Feature, i32, bool)) -> Reached {
-        // Features and thresholds are exact in f64, so the walk's test is the integer test.
-        self.walk_by(|i| x.get(i).map_or(f64::NAN, |&v| f64::from(v)), step)
+        // Features and thresholds are exact in f64, so the walk's test is the integer test
+        // (NaN and a missing feature go right).
+        self.walk_by(
+            |i, t| x.get(i).is_some_and(|&v| f64::from(v) <= f64::from(t)),
+            step,
+        )
     }
 
     /// [`Tree::walk`] over the features of `cluster`, each computed when a split tests it
-    /// ([`features::operator_feature`]): the same leaf, at most the depth's features.
+    /// ([`features::feature_at_most`]): the same leaf, at most the depth's features.
     pub fn walk_cluster<const S: usize>(
         &self,
         cluster: &Cluster<S>,
         step: impl FnMut(usize, Feature, i32, bool),
     ) -> Reached {
+        // Integer tests: on a core without a double-precision FPU each f64 conversion and
+        // comparison would be a library call.
         self.walk_by(
-            |i| {
-                Feature::from_index(i, M).map_or(f64::NAN, |f| {
-                    f64::from(features::operator_feature(cluster, f))
-                })
+            |i, t| {
+                Feature::from_index(i, M).is_some_and(|f| features::feature_at_most(cluster, f, t))
             },
             step,
         )
     }
 
-    /// The walk with feature `i`'s value from `value(i)` (NaN goes right).
+    /// The walk with `at_most(i, t)`, whether feature `i` is at most `t`, as each split's test.
     fn walk_by(
         &self,
-        mut value: impl FnMut(usize) -> f64,
+        mut at_most: impl FnMut(usize, i32) -> bool,
         mut step: impl FnMut(usize, Feature, i32, bool),
     ) -> Reached {
         let mut k = 0;
@@ -266,7 +270,7 @@ impl<const M: usize> Tree<M> {
                     right,
                 } => {
                     let i = usize::from(feature);
-                    let go_left = value(i) <= f64::from(threshold);
+                    let go_left = at_most(i, threshold);
                     if let Some(f) = Feature::from_index(i, M) {
                         step(k, f, threshold, go_left);
                     }

@@ -266,6 +266,32 @@ pub fn operator_feature<const M: usize>(cluster: &Cluster<M>, feature: Feature) 
     }
 }
 
+/// Whether `operator_feature(cluster, feature) <= threshold`, a tree split's test: for a
+/// slot's first fit it scans start offsets only up to `threshold`
+/// ([`Cluster::fits_by`]), not the whole horizon.
+pub fn feature_at_most<const M: usize>(cluster: &Cluster<M>, feature: Feature, threshold: i32) -> bool {
+    if let Feature::Slot {
+        slot,
+        kind: SlotFeature::Fit,
+    } = feature
+    {
+        if threshold >= NO_FIT {
+            // Every first fit is at most T - 1, and NO_FIT itself is within the threshold.
+            return true;
+        }
+        let Ok(offset) = usize::try_from(threshold) else {
+            return false;
+        };
+        return cluster
+            .slots()
+            .get(usize::from(slot))
+            .copied()
+            .flatten()
+            .is_some_and(|job| cluster.fits_by(&job, offset));
+    }
+    operator_feature(cluster, feature) <= threshold
+}
+
 /// The operator features as a policy's observation: [`operator_features`] written as `f32`
 /// (exact, every value is below `2^24`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -344,6 +370,9 @@ mod tests {
         for (i, &v) in x.iter().enumerate() {
             let f = Feature::from_index(i, 2).unwrap_or_else(|| unreachable!("{i}"));
             assert_eq!(operator_feature(&c, f), v, "{f}");
+            for t in -2..=NO_FIT + 2 {
+                assert_eq!(feature_at_most(&c, f, t), v <= t, "{f} <= {t}");
+            }
         }
     }
 }
