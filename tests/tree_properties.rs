@@ -88,7 +88,12 @@ impl Scheduler<10> for Both<'_> {
 }
 
 /// Plays `jobs` with `tree` deciding both ways; the first disagreement, if any.
-fn direct_vs_full(tree: &Tree<10>, mask_invalid: bool, seed: u64, rate: f64) -> Option<(usize, Action, Action)> {
+fn direct_vs_full(
+    tree: &Tree<10>,
+    mask_invalid: bool,
+    seed: u64,
+    rate: f64,
+) -> Option<(usize, Action, Action)> {
     let jobs: Vec<_> = JobGenerator::new(Workload::DeepRm, rate, 50, seed).collect();
     // Without the mask a tree may void forever: a short cap ends those episodes.
     let end = EndMode::AllDone { time_cap: 500 };
@@ -101,12 +106,19 @@ fn direct_vs_full(tree: &Tree<10>, mask_invalid: bool, seed: u64, rate: f64) -> 
 
 #[test]
 fn the_shipped_tree_decides_directly_as_in_full() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/models/default.tree");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/models/default.tree"
+    );
     let tree = load::<10>(&std::fs::read(path).expect("the shipped tree")).expect("loads");
     for seed in 0..40 {
         for rate in [0.3, 0.7, 1.0] {
             for mask in [true, false] {
-                assert_eq!(direct_vs_full(&tree, mask, seed, rate), None, "seed {seed} rate {rate} mask {mask}");
+                assert_eq!(
+                    direct_vs_full(&tree, mask, seed, rate),
+                    None,
+                    "seed {seed} rate {rate} mask {mask}"
+                );
             }
         }
     }

@@ -55,7 +55,12 @@ pub fn slot_allowed<const M: usize>(cluster: &Cluster<M>, k: usize) -> bool {
 /// (nothing running or reserved) while a waiting job fits now.
 pub fn void_allowed<const M: usize>(cluster: &Cluster<M>) -> bool {
     let idle = cluster.in_flight().jobs == 0;
-    !(idle && cluster.slots().iter().flatten().any(|j| cluster.fits_now(j)))
+    !(idle
+        && cluster
+            .slots()
+            .iter()
+            .flatten()
+            .any(|j| cluster.fits_now(j)))
 }
 
 #[cfg(test)]

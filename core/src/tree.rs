@@ -232,7 +232,7 @@ impl<const M: usize> Tree<M> {
     }
 
     /// [`Tree::walk`] over the features of `cluster`, each computed when a split tests it
-    /// ([`features::feature_at_most`]): the same leaf, at most the depth's features.
+    /// ([`features::index_at_most`]): the same leaf, at most the depth's features.
     pub fn walk_cluster<const S: usize>(
         &self,
         cluster: &Cluster<S>,
@@ -240,12 +240,7 @@ impl<const M: usize> Tree<M> {
     ) -> Reached {
         // Integer tests: on a core without a double-precision FPU each f64 conversion and
         // comparison would be a library call.
-        self.walk_by(
-            |i, t| {
-                Feature::from_index(i, M).is_some_and(|f| features::feature_at_most(cluster, f, t))
-            },
-            step,
-        )
+        self.walk_by(|i, t| features::index_at_most(cluster, M, i, t), step)
     }
 
     /// The walk with `at_most(i, t)`, whether feature `i` is at most `t`, as each split's test.
@@ -346,7 +341,7 @@ fn sjf_choice<const S: usize>(cluster: &Cluster<S>) -> usize {
     for (k, job) in cluster.slots().iter().enumerate() {
         if let Some(job) = job {
             // Only a strictly shorter job can win, so longer ones need no fit test.
-            if best.is_none_or(|(len, _)| job.len < len) && cluster.fits_now(job) {
+            if best.is_none_or(|(len, _)| job.len < len) && cluster.fits_by(job, 0) {
                 best = Some((job.len, k));
             }
         }
@@ -415,11 +410,7 @@ impl<const M: usize, const I: usize, const O: usize> Network<I, O> for Tree<M> {
         } else {
             void_allowed(cluster)
         };
-        Some(if allowed {
-            action
-        } else {
-            sjf_choice(cluster)
-        })
+        Some(if allowed { action } else { sjf_choice(cluster) })
     }
 }
 

@@ -188,7 +188,10 @@ fn fit<const M: usize>(cluster: &Cluster<M>, job: &Job) -> i32 {
 }
 
 /// Free units of resource `r` in each horizon row, top row first.
-fn free_rows<const M: usize>(cluster: &Cluster<M>, r: usize) -> impl Iterator<Item = u8> + Clone + '_ {
+fn free_rows<const M: usize>(
+    cluster: &Cluster<M>,
+    r: usize,
+) -> impl Iterator<Item = u8> + Clone + '_ {
     cluster
         .avbl()
         .iter()
@@ -242,11 +245,7 @@ pub fn operator_feature<const M: usize>(cluster: &Cluster<M>, feature: Feature) 
             };
             match kind {
                 SlotFeature::Len => i32::from(job.len),
-                SlotFeature::Demand(r) => job
-                    .res
-                    .get(usize::from(r))
-                    .copied()
-                    .map_or(0, i32::from),
+                SlotFeature::Demand(r) => job.res.get(usize::from(r)).copied().map_or(0, i32::from),
                 SlotFeature::Wait => wait(cluster.now(), &job),
                 SlotFeature::Fit => fit(cluster, &job),
             }
@@ -254,9 +253,12 @@ pub fn operator_feature<const M: usize>(cluster: &Cluster<M>, feature: Feature) 
         Feature::Resource { res, kind } => {
             let rows = free_rows(cluster, usize::from(res));
             match kind {
-                ResFeature::FreeNow => {
-                    i32::from(cluster.avbl()[0].get(usize::from(res)).copied().unwrap_or(0))
-                }
+                ResFeature::FreeNow => i32::from(
+                    cluster.avbl()[0]
+                        .get(usize::from(res))
+                        .copied()
+                        .unwrap_or(0),
+                ),
                 ResFeature::FreeSum => rows.map(i32::from).sum(),
                 ResFeature::FreeMin => rows.min().map_or(0, i32::from),
             }
@@ -269,27 +271,48 @@ pub fn operator_feature<const M: usize>(cluster: &Cluster<M>, feature: Feature) 
 /// Whether `operator_feature(cluster, feature) <= threshold`, a tree split's test: for a
 /// slot's first fit it scans start offsets only up to `threshold`
 /// ([`Cluster::fits_by`]), not the whole horizon.
-pub fn feature_at_most<const M: usize>(cluster: &Cluster<M>, feature: Feature, threshold: i32) -> bool {
-    if let Feature::Slot {
-        slot,
-        kind: SlotFeature::Fit,
-    } = feature
-    {
-        if threshold >= NO_FIT {
-            // Every first fit is at most T - 1, and NO_FIT itself is within the threshold.
-            return true;
-        }
-        let Ok(offset) = usize::try_from(threshold) else {
-            return false;
-        };
-        return cluster
-            .slots()
-            .get(usize::from(slot))
-            .copied()
-            .flatten()
-            .is_some_and(|job| cluster.fits_by(&job, offset));
+pub fn feature_at_most<const M: usize>(
+    cluster: &Cluster<M>,
+    feature: Feature,
+    threshold: i32,
+) -> bool {
+    match feature {
+        Feature::Slot {
+            slot,
+            kind: SlotFeature::Fit,
+        } => fit_at_most(cluster, usize::from(slot), threshold),
+        _ => operator_feature(cluster, feature) <= threshold,
     }
-    operator_feature(cluster, feature) <= threshold
+}
+
+/// [`feature_at_most`] of the feature at `index` for `m` slots (false past the last): a slot's
+/// first fit, a tree's most frequent test, is tested without decoding the feature.
+pub fn index_at_most<const M: usize>(
+    cluster: &Cluster<M>,
+    m: usize,
+    index: usize,
+    threshold: i32,
+) -> bool {
+    if index < SLOT_FEATURES * m && index % SLOT_FEATURES == SLOT_FEATURES - 1 {
+        return fit_at_most(cluster, index / SLOT_FEATURES, threshold);
+    }
+    Feature::from_index(index, m).is_some_and(|f| feature_at_most(cluster, f, threshold))
+}
+
+/// Whether `slot{slot}.fit <= threshold`.
+fn fit_at_most<const M: usize>(cluster: &Cluster<M>, slot: usize, threshold: i32) -> bool {
+    if threshold >= NO_FIT {
+        // Every first fit is at most T - 1, and NO_FIT itself is within the threshold.
+        return true;
+    }
+    let Ok(offset) = usize::try_from(threshold) else {
+        return false;
+    };
+    cluster
+        .slots()
+        .get(slot)
+        .and_then(Option::as_ref)
+        .is_some_and(|job| cluster.fits_by(job, offset))
 }
 
 /// The operator features as a policy's observation: [`operator_features`] written as `f32`
@@ -329,6 +352,7 @@ mod tests {
             names.push(s).ok();
         }
         assert_eq!(Feature::from_index(58, 10), None);
+        assert!(!index_at_most(&Cluster::<10>::new(), 10, 58, i32::MAX));
         let name = |i: usize| names.get(i).map(|s| s.as_str());
         assert_eq!(name(0), Some("slot0.len"));
         assert_eq!(name(11), Some("slot2.res0"));
@@ -372,6 +396,7 @@ mod tests {
             assert_eq!(operator_feature(&c, f), v, "{f}");
             for t in -2..=NO_FIT + 2 {
                 assert_eq!(feature_at_most(&c, f, t), v <= t, "{f} <= {t}");
+                assert_eq!(index_at_most(&c, 2, i, t), v <= t, "{f} <= {t}");
             }
         }
     }
