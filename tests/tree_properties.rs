@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use whitebox_core::tree::file::{file_len, load, save};
 use whitebox_core::tree::{feature_count, Node, Tree, TreePolicy};
 use whitebox_core::workload::{JobGenerator, Workload};
-use whitebox_core::{run, EndMode, Episode};
+use whitebox_core::{run, Action, Cluster, EndMode, Episode, PolicyError, Scheduler};
 
 /// Random node lists: many are invalid (bad children, cycles, shared nodes), some are trees.
 fn nodes_strategy() -> impl Strategy<Value = Vec<Node>> {
@@ -26,7 +26,12 @@ fn nodes_strategy() -> impl Strategy<Value = Vec<Node>> {
 
 /// A valid random tree: node `k`'s children are `2k + 1` and `2k + 2` when both exist.
 fn tree_strategy() -> impl Strategy<Value = Tree<10>> {
-    prop::collection::vec((0u16..58, 0i32..25, 0u16..=10), 1..40).prop_map(|raw| {
+    tree_strategy_with(10)
+}
+
+/// [`tree_strategy`] with leaf actions `0..=max_action` (11 is SJF's choice).
+fn tree_strategy_with(max_action: u16) -> impl Strategy<Value = Tree<10>> {
+    prop::collection::vec((0u16..58, 0i32..25, 0u16..=max_action), 1..40).prop_map(|raw| {
         // An odd count, so every split has both children.
         let n = raw.len() - (1 - raw.len() % 2);
         let nodes: Vec<Node> = raw[..n]
@@ -49,8 +54,90 @@ fn tree_strategy() -> impl Strategy<Value = Tree<10>> {
     })
 }
 
+/// Decides every state twice, directly (`decide`, the features the path tests) and in full
+/// (`evaluate` then `greedy`), plays the full decision and keeps the first disagreement.
+struct Both<'t> {
+    direct: TreePolicy<'t, 10, { feature_count(10) }, 11>,
+    full: TreePolicy<'t, 10, { feature_count(10) }, 11>,
+    decisions: usize,
+    first_mismatch: Option<(usize, Action, Action)>,
+}
+
+impl<'t> Both<'t> {
+    fn new(tree: &'t Tree<10>, mask_invalid: bool) -> Self {
+        Both {
+            direct: TreePolicy::new(tree, mask_invalid),
+            full: TreePolicy::new(tree, mask_invalid),
+            decisions: 0,
+            first_mismatch: None,
+        }
+    }
+}
+
+impl Scheduler<10> for Both<'_> {
+    fn decide(&mut self, cluster: &Cluster<10>) -> Result<Action, PolicyError> {
+        let direct = self.direct.decide(cluster)?;
+        self.full.evaluate(cluster);
+        let full = self.full.greedy()?;
+        if direct != full && self.first_mismatch.is_none() {
+            self.first_mismatch = Some((self.decisions, direct, full));
+        }
+        self.decisions += 1;
+        Ok(full)
+    }
+}
+
+/// Plays `jobs` with `tree` deciding both ways; the first disagreement, if any.
+fn direct_vs_full(
+    tree: &Tree<10>,
+    mask_invalid: bool,
+    seed: u64,
+    rate: f64,
+) -> Option<(usize, Action, Action)> {
+    let jobs: Vec<_> = JobGenerator::new(Workload::DeepRm, rate, 50, seed).collect();
+    // Without the mask a tree may void forever: a short cap ends those episodes.
+    let end = EndMode::AllDone { time_cap: 500 };
+    let mut both = Both::new(tree, mask_invalid);
+    let mut episode: Episode<'_, 10> = Episode::new(&jobs, end, &mut ()).expect("episode");
+    run(&mut episode, &mut both, &mut ()).expect("a tree never fails");
+    assert!(both.decisions > 0);
+    both.first_mismatch
+}
+
+#[test]
+fn the_shipped_tree_decides_directly_as_in_full() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/models/default.tree"
+    );
+    let tree = load::<10>(&std::fs::read(path).expect("the shipped tree")).expect("loads");
+    for seed in 0..40 {
+        for rate in [0.3, 0.7, 1.0] {
+            for mask in [true, false] {
+                assert_eq!(
+                    direct_vs_full(&tree, mask, seed, rate),
+                    None,
+                    "seed {seed} rate {rate} mask {mask}"
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The policy's direct decision (at most the depth's features, SJF's choice only when the
+    /// leaf's action is forbidden or `sjf`) is the masked argmax of the full scores, on every
+    /// state of an episode, with and without the mask.
+    #[test]
+    fn tree_decisions_directly_equal_the_full_evaluation(
+        tree in tree_strategy_with(11),
+        seed in 0u64..1000,
+        mask in any::<bool>(),
+    ) {
+        prop_assert_eq!(direct_vs_full(&tree, mask, seed, 0.7), None);
+    }
 
     #[test]
     fn any_bytes_give_a_tree_or_an_error(bytes in prop::collection::vec(any::<u8>(), 0..200)) {

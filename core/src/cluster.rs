@@ -143,6 +143,14 @@ struct FinishGroup {
     inv_len: u64,
 }
 
+/// Whether a horizon row has `demand` free: the test of [`Cluster::fits_at`], written out for
+/// the two resources (size-optimized firmware keeps a two-step loop otherwise, several times
+/// the instructions of a decision tree's fit tests).
+fn row_fits(row: &[u8; NUM_RES], demand: &[u8; NUM_RES]) -> bool {
+    let ([a0, a1], [d0, d1]) = (*row, *demand);
+    a0 >= d0 && a1 >= d1
+}
+
 /// Number of jobs, and their exact sum of `1 / len` scaled by [`INV_LEN_SCALE`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JobLoad {
@@ -301,6 +309,21 @@ impl<const M: usize> Cluster<M> {
             return None;
         }
         (0..=HORIZON - len).find(|&t| self.fits_at(job, t))
+    }
+
+    /// True when [`Cluster::first_fit`] is at most `offset`: `job` fits at some start offset in
+    /// `0..=offset`. Stops there instead of scanning the whole horizon.
+    pub fn fits_by(&self, job: &Job, offset: usize) -> bool {
+        let len = usize::from(job.len);
+        if len == 0 || len > HORIZON {
+            return false;
+        }
+        // Offsets stop at `T - len`, so every window `t..t + len` is inside the horizon.
+        (0..=offset.min(HORIZON - len)).any(|t| {
+            self.avbl
+                .get(t..t + len)
+                .is_some_and(|rows| rows.iter().all(|row| row_fits(row, &job.res)))
+        })
     }
 
     fn fits_at(&self, job: &Job, offset: usize) -> bool {

@@ -93,6 +93,11 @@ pub trait Observe<const M: usize, const I: usize> {
     /// compile time.
     const SHAPE_OK: bool;
 
+    /// True when the observation is the operator features
+    /// ([`crate::tree::operator_features`] as `f32`), so a network over them may read single
+    /// features from the cluster instead ([`crate::network::Network::decide_direct`]).
+    const OPERATOR_FEATURES: bool = false;
+
     /// Writes the observation of `cluster` into `out`, shape `[I]`.
     fn observe(cluster: &Cluster<M>, out: &mut [f32; I]);
 }

@@ -8,6 +8,8 @@
 
 use core::fmt::Debug;
 
+use crate::cluster::Cluster;
+
 /// A logit type: ordered, with a check that a value can be trusted to order actions.
 pub trait Logit: Copy + PartialOrd + Debug {
     /// Zero, the value of a fresh logit buffer.
@@ -54,6 +56,23 @@ pub trait Network<const I: usize, const O: usize> {
     /// network's distribution (for a rule projection and reports). Must be monotonic, so the
     /// argmax does not change.
     fn real_logit(&self, logit: Self::Logit) -> f32;
+
+    /// The action index (`0..M` a slot, `M` void) that [`masked_argmax`] of this network's
+    /// logits on the operator features of `cluster` would choose under
+    /// [`crate::policy::valid_actions`]`(cluster, mask_invalid)`, decided without computing all
+    /// the logits and the whole mask; `None` (the default) when the network cannot. The
+    /// [`crate::policy::Policy`] asks only when its observation is the operator features
+    /// ([`crate::encoding::Observe::OPERATOR_FEATURES`]), and only to decide: reports and rule
+    /// projections evaluate in full. The decision tree answers with at most its depth of
+    /// features ([`crate::tree::Tree`]).
+    fn decide_direct<const M: usize>(
+        &self,
+        cluster: &Cluster<M>,
+        mask_invalid: bool,
+    ) -> Option<usize> {
+        let _ = (cluster, mask_invalid);
+        None
+    }
 }
 
 /// The valid entry with the largest logit, lowest index on ties; `Ok(None)` when no entry is

@@ -30,22 +30,37 @@ pub fn valid_actions<const M: usize, const O: usize>(
     const { assert!(O == M + 1, "a policy has M + 1 outputs") };
     let mut valid = [true; O];
     if mask_invalid {
-        for (v, slot) in valid.iter_mut().zip(cluster.slots().iter()) {
-            *v = slot.is_some_and(|j| cluster.first_fit(&j).is_some());
+        for (k, v) in valid.iter_mut().enumerate().take(M) {
+            *v = slot_allowed(cluster, k);
         }
-        let idle = cluster.in_flight().jobs == 0;
-        let startable = cluster
-            .slots()
-            .iter()
-            .flatten()
-            .any(|j| cluster.fits_now(j));
-        if idle && startable {
-            if let Some(void) = valid.get_mut(M) {
-                *void = false;
-            }
+        if let Some(void) = valid.get_mut(M) {
+            *void = void_allowed(cluster);
         }
     }
     valid
+}
+
+/// [`valid_actions`]' entry for slot `k` with `mask_invalid`: the slot holds a job that fits
+/// somewhere in the horizon.
+pub fn slot_allowed<const M: usize>(cluster: &Cluster<M>, k: usize) -> bool {
+    cluster
+        .slots()
+        .get(k)
+        .copied()
+        .flatten()
+        .is_some_and(|j| cluster.first_fit(&j).is_some())
+}
+
+/// [`valid_actions`]' entry for void with `mask_invalid`: false only when the cluster is idle
+/// (nothing running or reserved) while a waiting job fits now.
+pub fn void_allowed<const M: usize>(cluster: &Cluster<M>) -> bool {
+    let idle = cluster.in_flight().jobs == 0;
+    !(idle
+        && cluster
+            .slots()
+            .iter()
+            .flatten()
+            .any(|j| cluster.fits_now(j)))
 }
 
 #[cfg(test)]
@@ -169,7 +184,16 @@ impl<'m, E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, con
 impl<E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, const O: usize>
     Scheduler<M> for Policy<'_, E, N, M, I, O>
 {
+    /// [`Policy::evaluate`] then [`Policy::greedy`], except for a network over the operator
+    /// features that decides directly ([`Network::decide_direct`], the same action): then
+    /// [`Policy::logits`] and the other buffers are not refreshed (call
+    /// [`Policy::evaluate`] for them).
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        if E::OPERATOR_FEATURES {
+            if let Some(k) = self.net.decide_direct(cluster, self.mask_invalid) {
+                return Ok(Action::from_index(k, M).unwrap_or(Action::Void));
+            }
+        }
         self.evaluate(cluster);
         self.greedy()
     }

@@ -22,8 +22,9 @@ pub mod features;
 pub mod file;
 pub mod text;
 
+use crate::cluster::Cluster;
 use crate::network::Network;
-use crate::policy::Policy;
+use crate::policy::{slot_allowed, void_allowed, Policy};
 use crate::scheduler::rank_logits;
 pub use features::{feature_count, operator_features, Feature, Operator, NO_FIT};
 pub use file::TreeError;
@@ -221,7 +222,33 @@ impl<const M: usize> Tree<M> {
 
     /// The leaf that features `x` (shape `[feature_count(M)]`) reach, and the way there: calls
     /// `step(node, feature, threshold, went_left)` at each split.
-    pub fn walk(&self, x: &[f32], mut step: impl FnMut(usize, Feature, i32, bool)) -> Reached {
+    pub fn walk(&self, x: &[f32], step: impl FnMut(usize, Feature, i32, bool)) -> Reached {
+        // Features and thresholds are exact in f64, so the walk's test is the integer test
+        // (NaN and a missing feature go right).
+        self.walk_by(
+            |i, t| x.get(i).is_some_and(|&v| f64::from(v) <= f64::from(t)),
+            step,
+        )
+    }
+
+    /// [`Tree::walk`] over the features of `cluster`, each computed when a split tests it
+    /// ([`features::index_at_most`]): the same leaf, at most the depth's features.
+    pub fn walk_cluster<const S: usize>(
+        &self,
+        cluster: &Cluster<S>,
+        step: impl FnMut(usize, Feature, i32, bool),
+    ) -> Reached {
+        // Integer tests: on a core without a double-precision FPU each f64 conversion and
+        // comparison would be a library call.
+        self.walk_by(|i, t| features::index_at_most(cluster, M, i, t), step)
+    }
+
+    /// The walk with `at_most(i, t)`, whether feature `i` is at most `t`, as each split's test.
+    fn walk_by(
+        &self,
+        mut at_most: impl FnMut(usize, i32) -> bool,
+        mut step: impl FnMut(usize, Feature, i32, bool),
+    ) -> Reached {
         let mut k = 0;
         for depth in 0..=MAX_DEPTH {
             match self.node(k) {
@@ -238,9 +265,7 @@ impl<const M: usize> Tree<M> {
                     right,
                 } => {
                     let i = usize::from(feature);
-                    // Features and thresholds are exact in f64, so this is the integer test.
-                    let value = x.get(i).map_or(f64::NAN, |&v| f64::from(v));
-                    let go_left = value <= f64::from(threshold);
+                    let go_left = at_most(i, threshold);
                     if let Some(f) = Feature::from_index(i, M) {
                         step(k, f, threshold, go_left);
                     }
@@ -309,6 +334,21 @@ fn sjf_order<const M: usize, const O: usize>(first: usize, x: &[f32], order: &mu
     }
 }
 
+/// SJF's choice in `cluster`: the shortest job that fits now, lowest slot on ties (the head of
+/// [`sjf_order`] with no action put first), else void (`S`).
+fn sjf_choice<const S: usize>(cluster: &Cluster<S>) -> usize {
+    let mut best: Option<(u8, usize)> = None;
+    for (k, job) in cluster.slots().iter().enumerate() {
+        if let Some(job) = job {
+            // Only a strictly shorter job can win, so longer ones need no fit test.
+            if best.is_none_or(|(len, _)| job.len < len) && cluster.fits_by(job, 0) {
+                best = Some((job.len, k));
+            }
+        }
+    }
+    best.map_or(S, |(_, k)| k)
+}
+
 /// The tree as a network over the operator features: `f32` logits from [`rank_logits`] (the
 /// leaf's action 0, the others `-(64 + k)` in [`sjf_order`]), the leaf reached as work buffer.
 impl<const M: usize, const I: usize, const O: usize> Network<I, O> for Tree<M> {
@@ -344,6 +384,33 @@ impl<const M: usize, const I: usize, const O: usize> Network<I, O> for Tree<M> {
 
     fn real_logit(&self, logit: f32) -> f32 {
         logit
+    }
+
+    /// The leaf's action unless the mask forbids it, else the best allowed action in SJF's
+    /// order, which is always SJF's choice ([`sjf_choice`]): a forbidden slot neither fits now
+    /// nor outranks it; void is forbidden only on an idle cluster where a job fits now, so SJF's
+    /// choice is then a job; and with nothing that fits now void is allowed and heads the rest.
+    /// Reads only the features the path tests, the leaf's slot and, for a void or `sjf` leaf,
+    /// the jobs that fit now.
+    fn decide_direct<const S: usize>(
+        &self,
+        cluster: &Cluster<S>,
+        mask_invalid: bool,
+    ) -> Option<usize> {
+        if S != M {
+            return None;
+        }
+        let action = self.leaf_action(self.walk_cluster(cluster, |_, _, _, _| {}).leaf);
+        let allowed = if action == sjf_leaf(M) {
+            false
+        } else if !mask_invalid {
+            true
+        } else if action < M {
+            slot_allowed(cluster, action)
+        } else {
+            void_allowed(cluster)
+        };
+        Some(if allowed { action } else { sjf_choice(cluster) })
     }
 }
 

@@ -418,6 +418,9 @@ pub enum Field {
     Decisions,
     /// The final time step.
     FinalTime,
+    /// The policy's direct decision (`Policy::decide`; a tree reads only the features its path
+    /// tests) against its full evaluation's greedy action, before any rule or guard.
+    Direct,
     /// Jobs allocated.
     Allocated,
     /// Mean slowdown bits (`u64::MAX` for none).
@@ -463,6 +466,7 @@ impl core::fmt::Display for Field {
             Field::Valid => f.write_str("valid (mask)"),
             Field::Logit(k) => write!(f, "logits_bits[{k}]"),
             Field::Action => f.write_str("action"),
+            Field::Direct => f.write_str("direct decision (Policy::decide) vs the full evaluation"),
             Field::RawChoice => f.write_str("raw_choice"),
             Field::Truth { rule, action } => {
                 write!(f, "rule_verdicts[{rule}].truth_bits[{action}]")
@@ -726,7 +730,21 @@ where
     N::Logit: LogitBits,
 {
     fn decide(&mut self, cluster: &Cluster<SLOTS>) -> Result<Action, PolicyError> {
+        // Over the operator features the policy decides directly (only what the tree's path
+        // tests): that action must be the full evaluation's greedy one, on every core.
+        let direct = if E::OPERATOR_FEATURES {
+            Some(Scheduler::decide(&mut self.policy, cluster)?)
+        } else {
+            None
+        };
         self.policy.evaluate(cluster);
+        let greedy = self.policy.greedy()?;
+        let direct_miss = direct.filter(|&d| d != greedy).map(|d| Mismatch {
+            decision: self.next,
+            field: Field::Direct,
+            expected: greedy.index(SLOTS) as u64,
+            got: d.index(SLOTS) as u64,
+        });
         let (action, projected) = match &self.projection {
             None => (self.policy.greedy()?, None),
             // As the core's `Projected` scheduler decides: on the real-valued logits.
@@ -754,6 +772,7 @@ where
             // A hand-over comes before the decision it gives away, as on the host.
             self.first = handover
                 .and_then(|h| self.compare_handover(h))
+                .or(direct_miss)
                 .or_else(|| self.compare(cluster, action, projected.as_ref(), decided_by));
         }
         self.next = self.next.saturating_add(1);

@@ -22,6 +22,7 @@ use core::fmt;
 
 use crate::cluster::Cluster;
 use crate::encoding::Observe;
+use crate::job::Job;
 use crate::spec::{HORIZON, NUM_RES};
 
 /// Features per job slot: length, the demand of each resource, wait, first fit.
@@ -172,6 +173,31 @@ impl fmt::Display for Feature {
     }
 }
 
+/// `slot{i}.wait` of `job` at time step `now`: `now - arrival`, capped at [`WAIT_CAP`].
+fn wait(now: u32, job: &Job) -> i32 {
+    let wait = now.saturating_sub(job.arrival);
+    i32::try_from(wait).map_or(WAIT_CAP, |w| w.min(WAIT_CAP))
+}
+
+/// `slot{i}.fit` of `job`: its first fit in time, or [`NO_FIT`].
+fn fit<const M: usize>(cluster: &Cluster<M>, job: &Job) -> i32 {
+    // `first_fit` is at most `T - 1`, so the conversion cannot fail.
+    cluster
+        .first_fit(job)
+        .map_or(NO_FIT, |t| i32::try_from(t).unwrap_or(NO_FIT))
+}
+
+/// Free units of resource `r` in each horizon row, top row first.
+fn free_rows<const M: usize>(
+    cluster: &Cluster<M>,
+    r: usize,
+) -> impl Iterator<Item = u8> + Clone + '_ {
+    cluster
+        .avbl()
+        .iter()
+        .map(move |row| row.get(r).copied().unwrap_or(0))
+}
+
 /// Writes the operator features of `cluster` (see the module docs) into `out`, shape
 /// `[feature_count(M)]`.
 pub fn operator_features<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [i32; I]) {
@@ -189,12 +215,8 @@ pub fn operator_features<const M: usize, const I: usize>(cluster: &Cluster<M>, o
             Some(job) => {
                 put(i32::from(job.len));
                 job.res.iter().for_each(|&d| put(i32::from(d)));
-                let wait = now.saturating_sub(job.arrival);
-                put(i32::try_from(wait).map_or(WAIT_CAP, |w| w.min(WAIT_CAP)));
-                // `first_fit` is at most `T - 1`, so the conversion cannot fail.
-                put(cluster
-                    .first_fit(job)
-                    .map_or(NO_FIT, |t| i32::try_from(t).unwrap_or(NO_FIT)));
+                put(wait(now, job));
+                put(fit(cluster, job));
             }
             None => {
                 (0..SLOT_FEATURES - 1).for_each(|_| put(0));
@@ -203,16 +225,94 @@ pub fn operator_features<const M: usize, const I: usize>(cluster: &Cluster<M>, o
         }
     }
     for r in 0..NUM_RES {
-        let rows = cluster
-            .avbl()
-            .iter()
-            .map(|row| row.get(r).copied().unwrap_or(0));
+        let rows = free_rows(cluster, r);
         put(i32::from(cluster.avbl()[0].get(r).copied().unwrap_or(0)));
         put(rows.clone().map(i32::from).sum());
         put(rows.min().map_or(0, i32::from));
     }
     put(i32::try_from(cluster.backlog_len()).unwrap_or(i32::MAX));
     put(i32::from(cluster.since_last_new()));
+}
+
+/// One operator feature of `cluster` alone: the value [`operator_features`] writes at
+/// `feature.index(M)`, computed without the others (a tree decision reads at most its depth
+/// of them; a slot's first fit alone scans the horizon).
+pub fn operator_feature<const M: usize>(cluster: &Cluster<M>, feature: Feature) -> i32 {
+    match feature {
+        Feature::Slot { slot, kind } => {
+            let Some(job) = cluster.slots().get(usize::from(slot)).copied().flatten() else {
+                return if kind == SlotFeature::Fit { NO_FIT } else { 0 };
+            };
+            match kind {
+                SlotFeature::Len => i32::from(job.len),
+                SlotFeature::Demand(r) => job.res.get(usize::from(r)).copied().map_or(0, i32::from),
+                SlotFeature::Wait => wait(cluster.now(), &job),
+                SlotFeature::Fit => fit(cluster, &job),
+            }
+        }
+        Feature::Resource { res, kind } => {
+            let rows = free_rows(cluster, usize::from(res));
+            match kind {
+                ResFeature::FreeNow => i32::from(
+                    cluster.avbl()[0]
+                        .get(usize::from(res))
+                        .copied()
+                        .unwrap_or(0),
+                ),
+                ResFeature::FreeSum => rows.map(i32::from).sum(),
+                ResFeature::FreeMin => rows.min().map_or(0, i32::from),
+            }
+        }
+        Feature::Backlog => i32::try_from(cluster.backlog_len()).unwrap_or(i32::MAX),
+        Feature::SinceLastNew => i32::from(cluster.since_last_new()),
+    }
+}
+
+/// Whether `operator_feature(cluster, feature) <= threshold`, a tree split's test: for a
+/// slot's first fit it scans start offsets only up to `threshold`
+/// ([`Cluster::fits_by`]), not the whole horizon.
+pub fn feature_at_most<const M: usize>(
+    cluster: &Cluster<M>,
+    feature: Feature,
+    threshold: i32,
+) -> bool {
+    match feature {
+        Feature::Slot {
+            slot,
+            kind: SlotFeature::Fit,
+        } => fit_at_most(cluster, usize::from(slot), threshold),
+        _ => operator_feature(cluster, feature) <= threshold,
+    }
+}
+
+/// [`feature_at_most`] of the feature at `index` for `m` slots (false past the last): a slot's
+/// first fit, a tree's most frequent test, is tested without decoding the feature.
+pub fn index_at_most<const M: usize>(
+    cluster: &Cluster<M>,
+    m: usize,
+    index: usize,
+    threshold: i32,
+) -> bool {
+    if index < SLOT_FEATURES * m && index % SLOT_FEATURES == SLOT_FEATURES - 1 {
+        return fit_at_most(cluster, index / SLOT_FEATURES, threshold);
+    }
+    Feature::from_index(index, m).is_some_and(|f| feature_at_most(cluster, f, threshold))
+}
+
+/// Whether `slot{slot}.fit <= threshold`.
+fn fit_at_most<const M: usize>(cluster: &Cluster<M>, slot: usize, threshold: i32) -> bool {
+    if threshold >= NO_FIT {
+        // Every first fit is at most T - 1, and NO_FIT itself is within the threshold.
+        return true;
+    }
+    let Ok(offset) = usize::try_from(threshold) else {
+        return false;
+    };
+    cluster
+        .slots()
+        .get(slot)
+        .and_then(Option::as_ref)
+        .is_some_and(|job| cluster.fits_by(job, offset))
 }
 
 /// The operator features as a policy's observation: [`operator_features`] written as `f32`
@@ -222,6 +322,7 @@ pub struct Operator;
 
 impl<const M: usize, const I: usize> Observe<M, I> for Operator {
     const SHAPE_OK: bool = I == feature_count(M);
+    const OPERATOR_FEATURES: bool = true;
 
     fn observe(cluster: &Cluster<M>, out: &mut [f32; I]) {
         let mut ints = [0i32; I];
@@ -251,6 +352,7 @@ mod tests {
             names.push(s).ok();
         }
         assert_eq!(Feature::from_index(58, 10), None);
+        assert!(!index_at_most(&Cluster::<10>::new(), 10, 58, i32::MAX));
         let name = |i: usize| names.get(i).map(|s| s.as_str());
         assert_eq!(name(0), Some("slot0.len"));
         assert_eq!(name(11), Some("slot2.res0"));
@@ -288,5 +390,14 @@ mod tests {
         operator_features(&c, &mut x);
         // Slot 1 is now empty: zeros and the no-fit sentinel.
         assert_eq!(&x[5..10], &[0, 0, 0, 0, NO_FIT]);
+        // Each feature alone is the value in the vector.
+        for (i, &v) in x.iter().enumerate() {
+            let f = Feature::from_index(i, 2).unwrap_or_else(|| unreachable!("{i}"));
+            assert_eq!(operator_feature(&c, f), v, "{f}");
+            for t in -2..=NO_FIT + 2 {
+                assert_eq!(feature_at_most(&c, f, t), v <= t, "{f} <= {t}");
+                assert_eq!(index_at_most(&c, 2, i, t), v <= t, "{f} <= {t}");
+            }
+        }
     }
 }

@@ -90,7 +90,10 @@ fn golden_decision_path_and_scores() {
     let mut p: TreePolicy<'_, 3, I, 4> = TreePolicy::new(&t, true);
     // res0.free_now = 4 <= 4 goes left, slot1.len = 2 <= 2 goes left: leaf 3, start slot 1
     // (B, reserved at offset 5: allowed, since B fits in the horizon).
+    // Deciding reads only what the path needs; evaluating fills every buffer, same action.
     assert_eq!(p.decide(&state()), Ok(Action::Schedule(1)));
+    p.evaluate(&state());
+    assert_eq!(p.greedy(), Ok(Action::Schedule(1)));
     assert_eq!(*p.scratch(), Reached { leaf: 3, depth: 2 });
     // Scores: the leaf's action 0; then SJF's order: C (slot 2, fits now) -65, void -66, the
     // empty slot 0 last at -67.
@@ -112,7 +115,10 @@ fn masked_leaf_falls_back_to_sjf_order() {
     // best allowed action in SJF's order is C in slot 2, which fits now.
     let t: Tree<3> = Tree::from_nodes(&[leaf(0)]).unwrap_or_else(|e| unreachable!("{e}"));
     let mut p: TreePolicy<'_, 3, I, 4> = TreePolicy::new(&t, true);
+    // Deciding reads only what the path needs; evaluating fills every buffer, same action.
     assert_eq!(p.decide(&state()), Ok(Action::Schedule(2)));
+    p.evaluate(&state());
+    assert_eq!(p.greedy(), Ok(Action::Schedule(2)));
     assert_eq!(p.logits(), &[0.0, -67.0, -65.0, -66.0]);
     let path = text(PathText {
         tree: &t,
@@ -127,7 +133,10 @@ fn an_sjf_leaf_takes_the_shortest_job_that_fits_now() {
     // then void, then B (fits at offset 5), the empty slot 0 last.
     let t: Tree<3> = Tree::from_nodes(&[leaf(4)]).unwrap_or_else(|e| unreachable!("{e}"));
     let mut p: TreePolicy<'_, 3, I, 4> = TreePolicy::new(&t, true);
+    // Deciding reads only what the path needs; evaluating fills every buffer, same action.
     assert_eq!(p.decide(&state()), Ok(Action::Schedule(2)));
+    p.evaluate(&state());
+    assert_eq!(p.greedy(), Ok(Action::Schedule(2)));
     assert_eq!(p.logits(), &[-67.0, -66.0, 0.0, -65.0]);
     let path = text(PathText {
         tree: &t,
