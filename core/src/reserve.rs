@@ -8,6 +8,12 @@
 //! scheduled anyway. [`Cluster::step`] places it at its first fit in time, which holds those
 //! future rows, so later starts can only backfill around it and it cannot starve. Otherwise it
 //! decides exactly as SJF. No parameter is tuned.
+//!
+//! [`SjfReserveAged`] (`sjf-reserve-aged`) is the same with one more condition, chosen before
+//! any measurement: the shortest job is reserved only once it has waited at least its own
+//! length (`now - arrival >= len`, so its slowdown is already at least 2). A reservation blocks
+//! later jobs; under mean slowdown that is dear for a short job and cheap for a long one, so a
+//! long job must wait in proportion to its length before it may block others.
 
 use crate::baselines::Sjf;
 use crate::cluster::{Action, Cluster};
@@ -21,21 +27,7 @@ pub struct SjfReserve;
 
 impl<const M: usize> Scheduler<M> for SjfReserve {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
-        let shortest = cluster
-            .slots()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, j)| j.as_ref().map(|j| (i, j)))
-            .min_by_key(|(i, j)| (j.len, *i));
-        if let Some((i, job)) = shortest {
-            let reserve = !cluster.fits_now(job)
-                && cluster.first_fit(job).is_some()
-                && !reservation_pending(cluster);
-            if reserve {
-                return Ok(Action::Schedule(i));
-            }
-        }
-        Sjf.decide(cluster)
+        decide_reserving(cluster, false)
     }
 }
 
@@ -49,15 +41,75 @@ impl<const M: usize> Preference<M> for SjfReserve {
         logits: &mut [f32; O],
         valid: &mut [bool; O],
     ) -> Result<(), PolicyError> {
-        Sjf.preference(cluster, logits, valid)?;
-        let (ours, sjf) = (self.decide(cluster)?, Sjf.decide(cluster)?);
-        if ours != sjf {
-            if let Some(l) = logits.get_mut(ours.index(M)) {
-                *l = RANK_GAP;
-            }
-        }
-        Ok(())
+        prefer_reserved(self, cluster, logits, valid)
     }
+}
+
+/// [`SjfReserve`] that reserves the shortest waiting job only once it has waited at least its
+/// length in steps (`now - arrival >= len`); see the module docs. Deterministic and
+/// memoryless.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SjfReserveAged;
+
+impl<const M: usize> Scheduler<M> for SjfReserveAged {
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        decide_reserving(cluster, true)
+    }
+}
+
+/// As for [`SjfReserve`]: SJF's preference with the reserved job first.
+impl<const M: usize> Preference<M> for SjfReserveAged {
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        prefer_reserved(self, cluster, logits, valid)
+    }
+}
+
+/// SJF, except that the shortest slot job (lowest slot index on ties) is scheduled at its first
+/// fit in time when it does not fit now, fits somewhere in the horizon, no reservation is
+/// pending and, if `aged`, it has waited at least its length.
+fn decide_reserving<const M: usize>(
+    cluster: &Cluster<M>,
+    aged: bool,
+) -> Result<Action, PolicyError> {
+    let shortest = cluster
+        .slots()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| j.as_ref().map(|j| (i, j)))
+        .min_by_key(|(i, j)| (j.len, *i));
+    if let Some((i, job)) = shortest {
+        let waited = cluster.now().saturating_sub(job.arrival);
+        let reserve = !cluster.fits_now(job)
+            && cluster.first_fit(job).is_some()
+            && !reservation_pending(cluster)
+            && (!aged || waited >= u32::from(job.len));
+        if reserve {
+            return Ok(Action::Schedule(i));
+        }
+    }
+    Sjf.decide(cluster)
+}
+
+/// SJF's preference with `s`'s choice raised to [`RANK_GAP`] when it differs from SJF's.
+fn prefer_reserved<const M: usize, const O: usize, S: Scheduler<M>>(
+    s: &mut S,
+    cluster: &Cluster<M>,
+    logits: &mut [f32; O],
+    valid: &mut [bool; O],
+) -> Result<(), PolicyError> {
+    Sjf.preference(cluster, logits, valid)?;
+    let (ours, sjf) = (s.decide(cluster)?, Sjf.decide(cluster)?);
+    if ours != sjf {
+        if let Some(l) = logits.get_mut(ours.index(M)) {
+            *l = RANK_GAP;
+        }
+    }
+    Ok(())
 }
 
 /// True when the used units of some resource rise from one horizon row to the next: some
@@ -111,6 +163,35 @@ mod tests {
     fn reserves_the_starved_short_wide_job() {
         assert_eq!(starts(Sjf), (5, 0));
         assert_eq!(starts(SjfReserve), (2, 3));
+        // W has waited 0 < 1 step at step 0, so SJF starts L; at step 1 W (waited 1) is
+        // reserved at its first fit, step 5, when L's 4 units are released: SJF's schedule.
+        assert_eq!(starts(SjfReserveAged), (5, 0));
+    }
+
+    /// By hand: R (3 steps, 6 units) runs from step 0; W (2 steps, 9 units) arrived at step 0
+    /// and fits only from step 3. `sjf-reserve` reserves it at once; `sjf-reserve-aged` waits
+    /// (SJF has nothing that fits: Void) until W has waited 2 steps, then reserves it.
+    #[test]
+    fn aged_reserves_only_after_waiting_the_job_length() {
+        let mut c: Cluster<5> = Cluster::new();
+        for j in [job(0, 3, [6, 1]), job(1, 2, [9, 1])] {
+            c.submit(j).ok();
+        }
+        c.step(Action::Schedule(0));
+        assert_eq!(SjfReserve.decide(&c).ok(), Some(Action::Schedule(1)));
+        for now in 0..2 {
+            assert_eq!(c.now(), now);
+            assert_eq!(SjfReserveAged.decide(&c).ok(), Some(Action::Void));
+            c.step(Action::Void);
+        }
+        assert_eq!(c.now(), 2);
+        assert_eq!(SjfReserveAged.decide(&c).ok(), Some(Action::Schedule(1)));
+        let mut logits = [0.0_f32; 6];
+        let mut valid = [false; 6];
+        assert!(SjfReserveAged
+            .preference(&c, &mut logits, &mut valid)
+            .is_ok());
+        assert_eq!(logits[1], RANK_GAP);
     }
 
     #[test]

@@ -144,9 +144,10 @@ pub struct GuardArgs {
     /// [0, 1000000] [default: 5].
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub guard_c: Option<String>,
-    /// Who makes the real cluster's fallback decisions: sjf, or sjf-reserve (SJF that reserves
-    /// the shortest waiting job's start when it does not fit now; budget and lookahead modes
-    /// only). The shadow stays SJF [default: sjf].
+    /// Who makes the real cluster's fallback decisions: sjf, sjf-reserve (SJF that reserves
+    /// the shortest waiting job's start when it does not fit now) or sjf-reserve-aged (the same,
+    /// once that job has waited its length); budget and lookahead modes only. The shadow stays
+    /// SJF [default: sjf].
     #[arg(long, value_name = "NAME")]
     pub guard_fallback: Option<String>,
 }

@@ -43,10 +43,14 @@ pub enum GuardFallback {
     /// SJF with a reservation for the shortest waiting job (`whitebox_core::SjfReserve`);
     /// budget and lookahead modes only.
     SjfReserve,
+    /// The same, reserving only a job that has waited at least its length
+    /// (`whitebox_core::SjfReserveAged`); budget and lookahead modes only.
+    SjfReserveAged,
 }
 
 /// The fallbacks accepted, for error messages.
-pub const FALLBACK_SYNTAX: &str = "sjf or sjf-reserve (budget and lookahead modes only)";
+pub const FALLBACK_SYNTAX: &str =
+    "sjf, sjf-reserve or sjf-reserve-aged (budget and lookahead modes only)";
 
 impl GuardFallback {
     /// The command-line name.
@@ -54,6 +58,7 @@ impl GuardFallback {
         match self {
             GuardFallback::Sjf => "sjf",
             GuardFallback::SjfReserve => "sjf-reserve",
+            GuardFallback::SjfReserveAged => "sjf-reserve-aged",
         }
     }
 }
@@ -65,6 +70,7 @@ impl FromStr for GuardFallback {
         match text {
             "sjf" => Ok(GuardFallback::Sjf),
             "sjf-reserve" => Ok(GuardFallback::SjfReserve),
+            "sjf-reserve-aged" => Ok(GuardFallback::SjfReserveAged),
             _ => bail!("guard fallback `{text}` is unknown; allowed: {FALLBACK_SYNTAX}"),
         }
     }
@@ -211,5 +217,12 @@ mod tests {
         assert_eq!(s.report().settings().ok(), Some(s));
         let plain = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0).unwrap_or_default();
         assert_eq!(plain.report().fallback, None);
+        let aged = "sjf-reserve-aged".parse::<GuardFallback>().ok();
+        assert_eq!(aged, Some(GuardFallback::SjfReserveAged));
+        let s = GuardSettings::new(GuardMode::Budget, 0.1, 5.0)
+            .and_then(|s| s.with_fallback(GuardFallback::SjfReserveAged))
+            .unwrap_or_default();
+        assert_eq!(s.label(), "budget(eps=0.1,c=5,fallback=sjf-reserve-aged)");
+        assert_eq!(s.report().settings().ok(), Some(s));
     }
 }

@@ -8,7 +8,7 @@ use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Guard, Handover, Job, Leader, Observer, PolicyError,
-    Scheduler, Sjf, SjfReserve, Summary,
+    Scheduler, Sjf, SjfReserve, SjfReserveAged, Summary,
 };
 
 use crate::guard::{GuardFallback, GuardReportSettings, GuardSettings};
@@ -359,6 +359,12 @@ where
         }
         GuardFallback::SjfReserve => {
             let repair = Repair(part(AnyScheduler::SjfReserve(SjfReserve)));
+            let guard =
+                Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
+            play_noting::<M, O, _>(episode, guard, settings, observer)
+        }
+        GuardFallback::SjfReserveAged => {
+            let repair = Repair(part(AnyScheduler::SjfReserveAged(SjfReserveAged)));
             let guard =
                 Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
             play_noting::<M, O, _>(episode, guard, settings, observer)

@@ -14,7 +14,8 @@ use anyhow::{bail, Result};
 use whitebox_core::projection::Projection;
 use whitebox_core::Preference;
 use whitebox_core::{
-    Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, SjfReserve, Tetris,
+    Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, SjfReserve, SjfReserveAged,
+    Tetris,
 };
 
 use crate::guard::GuardSettings;
@@ -35,6 +36,9 @@ pub enum PolicyName {
     /// SJF with a reservation for the shortest waiting job when it does not fit now
     /// ([`SjfReserve`]); not one of the report's [`PolicyName::BASELINES`].
     SjfReserve,
+    /// [`SjfReserve`] that reserves only a job that has waited at least its length
+    /// ([`SjfReserveAged`]); not a baseline either.
+    SjfReserveAged,
     /// A learned policy from a model file (greedy, invalid actions masked).
     Model(PathBuf),
     /// The same, quantized to int8 when loaded ([`whitebox_core::quant`]).
@@ -59,13 +63,15 @@ impl PolicyName {
         PolicyName::Random,
     ];
 
-    /// Every rule-based policy a name selects: the baselines and `sjf-reserve`.
-    pub const RULE_BASED: [PolicyName; 5] = [
+    /// Every rule-based policy a name selects: the baselines, `sjf-reserve` and
+    /// `sjf-reserve-aged`.
+    pub const RULE_BASED: [PolicyName; 6] = [
         PolicyName::Sjf,
         PolicyName::Packer,
         PolicyName::Tetris,
         PolicyName::Random,
         PolicyName::SjfReserve,
+        PolicyName::SjfReserveAged,
     ];
 
     /// The command-line name of a baseline.
@@ -76,6 +82,7 @@ impl PolicyName {
             PolicyName::Tetris => "tetris",
             PolicyName::Random => "random",
             PolicyName::SjfReserve => "sjf-reserve",
+            PolicyName::SjfReserveAged => "sjf-reserve-aged",
             PolicyName::Model(_) => "model",
             PolicyName::Int8(_) => "int8",
             PolicyName::Tree(_) => "tree",
@@ -166,6 +173,7 @@ impl PolicyName {
             },
             PolicyName::Random => PolicySpec::Random { seed },
             PolicyName::SjfReserve => PolicySpec::SjfReserve,
+            PolicyName::SjfReserveAged => PolicySpec::SjfReserveAged,
         })
     }
 }
@@ -321,6 +329,8 @@ pub enum PolicySpec {
     },
     /// SJF with a reservation ([`SjfReserve`]).
     SjfReserve,
+    /// SJF with a reservation after a wait of the job's length ([`SjfReserveAged`]).
+    SjfReserveAged,
     /// A loaded model (deciding with its int8 network when it has one), shared between threads.
     Learned(Arc<LoadedModel>),
     /// A loaded decision tree, shared between threads.
@@ -423,6 +433,7 @@ impl PolicySpec {
             PolicySpec::Tetris { knob } => AnyScheduler::Tetris(Tetris { knob: *knob }),
             PolicySpec::Random { seed } => AnyScheduler::Random(RandomPolicy::new(*seed)),
             PolicySpec::SjfReserve => AnyScheduler::SjfReserve(SjfReserve),
+            PolicySpec::SjfReserveAged => AnyScheduler::SjfReserveAged(SjfReserveAged),
             PolicySpec::Learned(m) => AnyScheduler::Learned(Arc::clone(m)),
             PolicySpec::Tree(t) => AnyScheduler::Tree(Arc::clone(t)),
             PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.scheduler(),
@@ -445,6 +456,8 @@ pub enum AnyScheduler {
     Random(RandomPolicy),
     /// See [`SjfReserve`].
     SjfReserve(SjfReserve),
+    /// See [`SjfReserveAged`].
+    SjfReserveAged(SjfReserveAged),
     /// A learned policy, see [`Decide`].
     Learned(Arc<LoadedModel>),
     /// A decision tree, see [`Decide`].
@@ -463,6 +476,7 @@ where
             AnyScheduler::Tetris(s) => s.decide(cluster),
             AnyScheduler::Random(s) => s.decide(cluster),
             AnyScheduler::SjfReserve(s) => s.decide(cluster),
+            AnyScheduler::SjfReserveAged(s) => s.decide(cluster),
             AnyScheduler::Learned(m) => m.decide_greedy(cluster),
             AnyScheduler::Tree(t) => t.decide_greedy(cluster),
         }
@@ -486,6 +500,7 @@ where
             AnyScheduler::Tetris(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Random(s) => s.preference(cluster, logits, valid),
             AnyScheduler::SjfReserve(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::SjfReserveAged(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Learned(m) => m.preference(cluster, logits, valid),
             AnyScheduler::Tree(t) => t.preference(cluster, logits, valid),
         }
