@@ -1684,6 +1684,18 @@ fn shipped_models_work_from_any_directory() {
         assert_eq!(stderr.matches(&note).count(), 1, "{stderr}");
     }
     assert!(dir.join("whitebox-out/demo.json").is_file());
+    // The CI gate checks the built-in adversarial fixtures from here too: all six of them.
+    let (stdout, _) = run(
+        &[
+            "check",
+            "--policy",
+            "model:fixtures/models/default.model",
+            "--jobsets",
+            "0",
+        ],
+        &dir,
+    );
+    assert_eq!(stdout.matches("fixtures ").count(), 6, "{stdout}");
     let case = fixture("rate0.7_seed1_nw10.json");
     let args = [
         "simulate",

@@ -167,7 +167,9 @@ fn settings(a: &CheckArgs) -> Result<CheckSettings> {
         .transpose()?;
     let fixtures = (a.fixtures != "none").then(|| PathBuf::from(&a.fixtures));
     for (flag, dir) in [("--fixtures", &fixtures), ("--golden", &a.golden)] {
-        if let Some(dir) = dir.as_ref().filter(|d| !d.is_dir()) {
+        // The shipped fixtures are built in (runtime::shipped); golden traces are not.
+        let missing = |d: &&PathBuf| !d.is_dir() && !whitebox_runtime::shipped::available(d);
+        if let Some(dir) = dir.as_ref().filter(missing) {
             bail!(
                 "{flag}: directory {} not found (paths are relative to the current directory{})",
                 dir.display(),

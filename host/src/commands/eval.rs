@@ -38,7 +38,7 @@ pub struct EvalArgs {
     /// Base seed; job set k uses seed * 1000003 + k.
     #[arg(long, default_value_t = 1000)]
     pub seed: u64,
-    /// Policies, comma-separated: sjf, packer, tetris, random, model:PATH, int8:PATH (the model
+    /// Policies, comma-separated: sjf, sjf-reserve, sjf-reserve-aged, packer, tetris, random, model:PATH, int8:PATH (the model
     /// quantized to int8), tree:PATH (a decision tree); LABEL=POLICY shows POLICY as LABEL in the report (e.g.
     /// dnn=model:a.model).
     #[arg(long, default_value = "sjf,packer,tetris,random")]

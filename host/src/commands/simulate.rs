@@ -28,7 +28,7 @@ pub struct SimulateArgs {
     /// Job file: JSON with a `jobs` array of {arrival, len, res}, sorted by arrival.
     #[arg(long)]
     pub jobs: PathBuf,
-    /// Policy: sjf, packer, tetris, random, model:PATH, int8:PATH (the model quantized to
+    /// Policy: sjf, sjf-reserve, sjf-reserve-aged, packer, tetris, random, model:PATH, int8:PATH (the model quantized to
     /// int8 at load time, see `whitebox model quantize-report`), or tree:PATH (a decision tree,
     /// see `whitebox tree`).
     #[arg(long)]
