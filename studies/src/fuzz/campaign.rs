@@ -420,10 +420,11 @@ fn write_fixtures(
         let name = format!("{stem}-{}.json", written.len() + 1);
         fixture::write(&a.out.join(&name), &fx)?;
         eprintln!(
-            "wrote {name}: {} jobs (from {}), gap {:.4} (policy {:.4}, sjf {:.4})",
+            "wrote {name}: {} jobs (from {}), gap {:.4}, ratio {:.4} (policy {:.4}, sjf {:.4})",
             fx.jobs.len(),
             cand.jobs.len(),
             fx.gap,
+            fx.ratio,
             fx.policy_mean_slowdown,
             fx.sjf_mean_slowdown
         );
