@@ -352,19 +352,19 @@ where
     };
     let (learned, fallback) = (part(base.scheduler()), part(AnyScheduler::Sjf(Sjf)));
     let (params, e) = (settings.params, |e| anyhow!("{e}"));
-    match settings.fallback {
-        GuardFallback::Sjf => {
+    // The repairing fallback for the real cluster's decisions; none: SJF, the old guard.
+    let repair = match settings.fallback {
+        GuardFallback::Sjf => None,
+        GuardFallback::SjfReserve => Some(AnyScheduler::SjfReserve(SjfReserve)),
+        GuardFallback::SjfReserveAged => Some(AnyScheduler::SjfReserveAged(SjfReserveAged)),
+    };
+    match repair {
+        None => {
             let guard = Guard::new(learned, fallback, params, jobs, end).map_err(e)?;
             play_noting::<M, O, _>(episode, guard, settings, observer)
         }
-        GuardFallback::SjfReserve => {
-            let repair = Repair(part(AnyScheduler::SjfReserve(SjfReserve)));
-            let guard =
-                Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
-            play_noting::<M, O, _>(episode, guard, settings, observer)
-        }
-        GuardFallback::SjfReserveAged => {
-            let repair = Repair(part(AnyScheduler::SjfReserveAged(SjfReserveAged)));
+        Some(r) => {
+            let repair = Repair(part(r));
             let guard =
                 Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
             play_noting::<M, O, _>(episode, guard, settings, observer)
