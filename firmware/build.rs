@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use whitebox_core::guard::{GuardMode, HandoverReason, Leader};
-use whitebox_core::{End, Permille, RuleKind};
+use whitebox_core::{End, FallbackKind, Permille, RuleKind};
 
 /// The shipped model decoded into `COMPACT_NET` for the size and speed images (compact
 /// encoder, 10 slots).
@@ -408,11 +408,16 @@ fn golden_guard(code: &mut String, n: usize, name: &str, g: &Value) {
         .unwrap();
     }
     writeln!(code, "];").unwrap();
+    // Absent in a trace of the SJF fallback.
+    let fallback = match &g["fallback"] {
+        Value::Null => FallbackKind::Sjf,
+        f => named(name, "guard fallback", f, FallbackKind::from_name),
+    };
     let st = &g["stats"];
     writeln!(
         code,
         "static GUARD_{n}: GoldenGuard = GoldenGuard {{ mode: GuardMode::{mode:?}, eps_bits: {:#010x}, \
-         c_bits: {:#010x}, handovers: HANDOVERS_{n}, stats: GuardStats {{ steps: {}, \
+         c_bits: {:#010x}, fallback: FallbackKind::{fallback:?}, handovers: HANDOVERS_{n}, stats: GuardStats {{ steps: {}, \
          learned_steps: {}, renewals: {}, handovers: {}, worst_round_loss: {}, \
          overrides: {} }} }};",
         f32_bits(&g["eps"]),

@@ -116,7 +116,8 @@ guard_row() { # jobs label
   r=$(m4f "$1/renewal")
   b=$(m4f "$1/budget")
   l=$(m4f "$1/lookahead")
-  echo "| $2 | $(fmt "$u") | $(fmt "$r") | $(ratio "$r" "$u") | $(fmt "$b") | $(ratio "$b" "$u") | $(fmt "$l") | $(ratio "$l" "$u") |"
+  lr=$(m4f "$1/lookahead-reserve")
+  echo "| $2 | $(fmt "$u") | $(fmt "$r") | $(ratio "$r" "$u") | $(fmt "$b") | $(ratio "$b" "$u") | $(fmt "$l") | $(ratio "$l" "$u") | $(fmt "$lr") | $(ratio "$lr" "$u") |"
 }
 guard_ram() {
   echo "$sizes" | awk -v n=size_compact_guard '$1 == n' | {
@@ -244,18 +245,23 @@ and the decision of the scheduler in charge). Target of issue 11: a guarded deci
 of the unguarded one; RAM (\`.data\` + \`.bss\` + stack, shadow included) within 12 KiB: see the
 \`size_compact_guard\` row above ($(guard_ram)).
 
-| jobs | unguarded | guard renewal | ratio | guard budget | ratio | guard lookahead | ratio |
-|---|---|---|---|---|---|---|---|
+| jobs | unguarded | guard renewal | ratio | guard budget | ratio | guard lookahead | ratio | lookahead, \`sjf-reserve\` fallback | ratio |
+|---|---|---|---|---|---|---|---|---|---|
 $(guard_row heavy "\`default-heavy\` (learned policy in charge throughout)")
 $(guard_row default-adversarial-guard-renewal "adversarial fixture twice (renewal hand-over to SJF at step 87)")
 $(guard_row default-adversarial-guard-budget "adversarial fixture (budget hand-over to SJF at step 15)")
+$(guard_row default-starvation-guard-lookahead-reserve "starvation fixture (lookahead hand-over to the fallback at step 26)")
 
 Where SJF is in charge the real decision is SJF's (cheap), and in renewal mode the shadow runs the
 network instead, so a guarded decision costs about one network evaluation plus a simulator step;
 in budget mode the shadow runs SJF only. Lookahead mode evaluates the network and SJF at every
 decision and, where they differ, drains the candidate state with SJF to the end (and the shadow,
 once in a step with a disagreement): it is the costly mode, around or above the issue's 1.5x,
-and meant for hosts and switch CPUs more than for microcontrollers.
+and meant for hosts and switch CPUs more than for microcontrollers. The repairing fallback
+(\`--guard-fallback sjf-reserve\`, \`docs/guard.md\`) adds its own decision where the fallback
+decides (a scan of the job slots and, when the shortest job does not fit, a first fit in time);
+the drains and the shadow stay SJF's. Its RAM is in the guard's (one projected fallback
+scheduler, unused without rules).
 <!-- on-target:end -->
 EOF
 

@@ -331,10 +331,13 @@ fn the_shield_trace_schedule_never_exceeds_the_cap_except_for_lone_jobs() {
 
 // ---- Guarded traces (`record --guard ...`) ----
 
-/// The shipped guarded traces: renewal mode (a hand-over at a renewal) and budget mode.
-const GUARD_TRACES: [&str; 2] = [
+/// The shipped guarded traces: renewal mode (a hand-over at a renewal), budget mode (f32 and
+/// int8), and lookahead mode with the repairing fallback `sjf-reserve`.
+const GUARD_TRACES: [&str; 4] = [
     "default-adversarial-guard-renewal.json",
     "default-adversarial-guard-budget.json",
+    "default-adversarial-guard-budget-int8.json",
+    "default-starvation-guard-lookahead-reserve.json",
 ];
 
 #[test]
@@ -355,10 +358,16 @@ fn guarded_traces_hand_over_and_record_byte_for_byte() {
         assert!(by("learned") > 0 && by("fallback") > 0, "{name}");
         let mode = guard["mode"].as_str().unwrap_or_default().to_string();
         let (eps, c) = (guard["eps"].to_string(), guard["c"].to_string());
+        let kind = if value["int8"].is_null() {
+            "model"
+        } else {
+            "int8"
+        };
         let model = format!(
-            "model:{}",
+            "{kind}:{}",
             value["model"]["path"].as_str().unwrap_or_default()
         );
+        let fallback = guard["fallback"].as_str().unwrap_or("sjf").to_string();
         let source = value["source"].as_str().unwrap_or_default().to_string();
         let tmp =
             std::env::temp_dir().join(format!("whitebox-trace-{}-{name}", std::process::id()));
@@ -372,6 +381,8 @@ fn guarded_traces_hand_over_and_record_byte_for_byte() {
                 &eps,
                 "--guard-c",
                 &c,
+                "--guard-fallback",
+                &fallback,
                 "--out",
             ])
             .arg(&tmp)
@@ -414,6 +425,35 @@ fn a_tampered_hand_over_is_a_divergence_naming_its_step() {
         )),
         "{stdout}"
     );
+}
+
+#[test]
+fn the_repairing_fallback_decides_and_is_replayed_as_recorded() {
+    // The trace recorded with `--guard-fallback sjf-reserve`, replayed as if the fallback had
+    // been SJF: the schedules part at a fallback decision (the reservation), not at the
+    // parameters, so the recorded fallback is what the replay rebuilt.
+    let mut value = load("default-starvation-guard-lookahead-reserve.json");
+    assert_eq!(value["guard"]["fallback"], "sjf-reserve");
+    if let Some(g) = value["guard"].as_object_mut() {
+        g.remove("fallback");
+    }
+    let copy = std::env::temp_dir().join(format!(
+        "whitebox-trace-{}-sjf-fallback.json",
+        std::process::id()
+    ));
+    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
+    let out = whitebox(&[
+        "replay",
+        copy.to_str().unwrap_or_default(),
+        "--model",
+        model.to_str().unwrap_or_default(),
+    ]);
+    std::fs::remove_file(&copy).ok();
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("first divergence at decision"), "{stdout}");
+    assert!(!stdout.contains("guard.fallback"), "{stdout}");
 }
 
 #[test]

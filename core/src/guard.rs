@@ -39,6 +39,8 @@
 use crate::cluster::{Cluster, JobLoad};
 use crate::episode::{EndMode, Episode, EpisodeError};
 use crate::job::Job;
+use crate::projection::{Projected, Projection};
+use crate::reserve::FallbackKind;
 use crate::spec::INV_LEN_SCALE;
 use crate::{Action, PolicyError, Scheduler};
 
@@ -298,6 +300,43 @@ pub struct Repair<R>(pub R);
 impl<F, R: Scheduler<M>, const M: usize> RealFallback<F, M> for Repair<R> {
     fn decide(&mut self, _: &mut F, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         self.0.decide(cluster)
+    }
+}
+
+/// The real cluster's fallback chosen at run time by [`FallbackKind`] (the command line's
+/// `--guard-fallback`, a trace's `guard.fallback`), projected onto the guard's rules when there
+/// are any: [`SameFallback`] for [`FallbackKind::Sjf`], a [`Repair`] by the named scheduler
+/// otherwise. One type for every choice, so a trace replay or a firmware image builds one guard.
+// Built once per episode, never moved on the decision path (as the firmware's schedulers).
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum NamedFallback<const O: usize> {
+    /// The fallback decides the real cluster too.
+    Same,
+    /// The named scheduler decides the real cluster's fallback decisions.
+    Plain(FallbackKind),
+    /// The same, projected onto the guard's rules (`O` = job slots + 1 outputs).
+    Projected(Projected<FallbackKind, O>),
+}
+
+impl<const O: usize> NamedFallback<O> {
+    /// The fallback named `kind`, projected onto `projection`'s rules if given.
+    pub fn new(kind: FallbackKind, projection: Option<&Projection>) -> NamedFallback<O> {
+        match (kind, projection) {
+            (FallbackKind::Sjf, _) => NamedFallback::Same,
+            (kind, None) => NamedFallback::Plain(kind),
+            (kind, Some(p)) => NamedFallback::Projected(Projected::new(kind, p.clone())),
+        }
+    }
+}
+
+impl<F: Scheduler<M>, const M: usize, const O: usize> RealFallback<F, M> for NamedFallback<O> {
+    fn decide(&mut self, fallback: &mut F, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        match self {
+            NamedFallback::Same => fallback.decide(cluster),
+            NamedFallback::Plain(k) => k.decide(cluster),
+            NamedFallback::Projected(p) => p.decide(cluster),
+        }
     }
 }
 

@@ -38,10 +38,12 @@ pub mod workload;
 pub use baselines::{Packer, RandomPolicy, Sjf, Tetris};
 pub use cluster::{Action, Cluster, JobLoad, MoveOnCause, Placement, RejectReason, Step};
 pub use episode::{run, Charge, End, EndMode, Episode, EpisodeError, Event, Observer, Summary};
-pub use guard::{Guard, GuardError, GuardMode, GuardParams, Handover, Leader, Repair};
+pub use guard::{
+    Guard, GuardError, GuardMode, GuardParams, Handover, Leader, NamedFallback, Repair,
+};
 pub use job::{Job, JobError};
 pub use projection::{Projected, ProjectedDecision, Projection};
-pub use reserve::{SjfReserve, SjfReserveAged};
+pub use reserve::{FallbackKind, SjfReserve, SjfReserveAged};
 pub use rules::{Permille, Rule, RuleKind, RuleSet};
 pub use scheduler::{rank_logits, PolicyError, Preference, ProjectionError, Scheduler, RANK_GAP};
 pub use spec::ClusterSpec;

@@ -69,6 +69,52 @@ impl<const M: usize> Preference<M> for SjfReserveAged {
     }
 }
 
+/// The scheduler that makes a guard's fallback decisions on the real cluster, by its name in
+/// settings and traces (`--guard-fallback`): SJF itself or one of its reserving forms. A unit
+/// enum, so a firmware image or a trace can name it, and itself a scheduler that decides as the
+/// one it names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FallbackKind {
+    /// [`Sjf`] (the default; the renewal theorem of `docs/guard.md` needs it).
+    #[default]
+    Sjf,
+    /// [`SjfReserve`].
+    SjfReserve,
+    /// [`SjfReserveAged`].
+    SjfReserveAged,
+}
+
+crate::names::named!(FallbackKind {
+    Sjf => "sjf",
+    SjfReserve => "sjf-reserve",
+    SjfReserveAged => "sjf-reserve-aged",
+});
+
+impl<const M: usize> Scheduler<M> for FallbackKind {
+    fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
+        match self {
+            FallbackKind::Sjf => Sjf.decide(cluster),
+            FallbackKind::SjfReserve => decide_reserving(cluster, false),
+            FallbackKind::SjfReserveAged => decide_reserving(cluster, true),
+        }
+    }
+}
+
+/// The preference of the scheduler it names.
+impl<const M: usize> Preference<M> for FallbackKind {
+    fn preference<const O: usize>(
+        &mut self,
+        cluster: &Cluster<M>,
+        logits: &mut [f32; O],
+        valid: &mut [bool; O],
+    ) -> Result<(), PolicyError> {
+        match self {
+            FallbackKind::Sjf => Sjf.preference(cluster, logits, valid),
+            _ => prefer_reserved(self, cluster, logits, valid),
+        }
+    }
+}
+
 /// SJF, except that the shortest slot job (lowest slot index on ties) is scheduled at its first
 /// fit in time when it does not fit now, fits somewhere in the horizon, no reservation is
 /// pending and, if `aged`, it has waited at least its length.
@@ -166,6 +212,12 @@ mod tests {
         // W has waited 0 < 1 step at step 0, so SJF starts L; at step 1 W (waited 1) is
         // reserved at its first fit, step 5, when L's 4 units are released: SJF's schedule.
         assert_eq!(starts(SjfReserveAged), (5, 0));
+        // By name, each kind decides as the scheduler it names.
+        assert_eq!(starts(FallbackKind::Sjf), (5, 0));
+        assert_eq!(starts(FallbackKind::SjfReserve), (2, 3));
+        assert_eq!(starts(FallbackKind::SjfReserveAged), (5, 0));
+        let names = FallbackKind::ALL.map(FallbackKind::name);
+        assert_eq!(names, ["sjf", "sjf-reserve", "sjf-reserve-aged"]);
     }
 
     /// By hand: R (3 steps, 6 units) runs from step 0; W (2 steps, 9 units) arrived at step 0

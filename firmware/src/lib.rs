@@ -22,6 +22,7 @@ pub mod monitor;
 use whitebox_core::encoding::{compact_len, Compact, Encoding, Observe};
 use whitebox_core::guard::{
     Guard, GuardError, GuardMode, GuardParams, GuardStats, Handover, HandoverReason, Leader,
+    NamedFallback,
 };
 use whitebox_core::model::{self, ModelError};
 use whitebox_core::network::Network;
@@ -31,7 +32,7 @@ use whitebox_core::quant::{HiddenRange, Multiplier, QMlp, QParts, QuantError};
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::tree::{feature_count, Operator, Reached, Tree, TreeError};
 use whitebox_core::{
-    run, Action, Cluster, EndMode, Episode, Job, Permille, PolicyError, Projected,
+    run, Action, Cluster, EndMode, Episode, FallbackKind, Job, Permille, PolicyError, Projected,
     ProjectedDecision, Projection, Rule, RuleKind, RuleSet, Scheduler, Sjf,
 };
 
@@ -238,6 +239,8 @@ pub struct GoldenGuard {
     pub eps_bits: u32,
     /// `c` as stored, as an `f32` bit pattern.
     pub c_bits: u32,
+    /// The scheduler that made the real cluster's fallback decisions.
+    pub fallback: FallbackKind,
     /// Every hand-over, the start included.
     pub handovers: &'static [Handover],
     /// The counters at the end of the run.
@@ -305,9 +308,10 @@ impl Scheduler<SLOTS> for Fallback {
     }
 }
 
-/// The guarded learned scheduler of the firmware.
+/// The guarded learned scheduler of the firmware; the real cluster's fallback decisions are
+/// SJF's or a repairing fallback's ([`NamedFallback`]).
 pub type Guarded<'a, 'm, N = Net, E = Compact, const I: usize = INPUTS> =
-    Guard<'a, Learned<'m, N, E, I>, Fallback, SLOTS>;
+    Guard<'a, Learned<'m, N, E, I>, Fallback, SLOTS, NamedFallback<OUTPUTS>>;
 
 /// The greedy policy of `net` guarded against SJF with `params` on the episode of `jobs`, both
 /// projected onto `projection` if given (as `whitebox record --guard` builds it).
@@ -322,10 +326,19 @@ pub fn guarded<'a, 'm, N: Network<INPUTS, OUTPUTS>>(
     jobs: &'a [Job],
     end: EndMode,
 ) -> Result<Guarded<'a, 'm, N>, GuardError> {
-    guarded_with(net, mask_invalid, projection, params, jobs, end)
+    guarded_with(
+        net,
+        mask_invalid,
+        projection,
+        params,
+        FallbackKind::Sjf,
+        jobs,
+        end,
+    )
 }
 
-/// [`guarded`] for any observation `E` of `I` features (a tree's operator features).
+/// [`guarded`] for any observation `E` of `I` features (a tree's operator features), the real
+/// cluster's fallback decisions made by `fallback` (projected as SJF is).
 ///
 /// # Errors
 /// [`GuardError::Episode`] for an invalid job sequence.
@@ -334,6 +347,7 @@ pub fn guarded_with<'a, 'm, E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const 
     mask_invalid: bool,
     projection: Option<&Projection>,
     params: GuardParams,
+    real_fallback: FallbackKind,
     jobs: &'a [Job],
     end: EndMode,
 ) -> Result<Guarded<'a, 'm, N, E, I>, GuardError> {
@@ -345,7 +359,8 @@ pub fn guarded_with<'a, 'm, E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const 
             Fallback::Projected(Projected::new(Sjf, p.clone())),
         ),
     };
-    Guard::new(learned, fallback, params, jobs, end)
+    let repair = NamedFallback::new(real_fallback, projection);
+    Guard::with_repair(learned, fallback, repair, params, jobs, end)
 }
 
 /// One recorded trace.
@@ -836,9 +851,16 @@ where
         Some(g) => {
             let params = g.params().ok_or(fail(Field::Guard, 0))?;
             let p = projection.as_ref().map(|(p, _)| p);
-            let guard =
-                guarded_with::<E, N, I>(net, mask_invalid, p, params, golden.jobs, golden.end)
-                    .map_err(|_| fail(Field::Run, 0))?;
+            let guard = guarded_with::<E, N, I>(
+                net,
+                mask_invalid,
+                p,
+                params,
+                g.fallback,
+                golden.jobs,
+                golden.end,
+            )
+            .map_err(|_| fail(Field::Run, 0))?;
             Some((guard, g.handovers, 0, None))
         }
         None => None,

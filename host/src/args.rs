@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use whitebox_core::guard::{GuardMode, GuardParams};
-use whitebox_runtime::guard::{GuardSettings, ModeName};
+use whitebox_runtime::guard::{parse_fallback, GuardSettings, ModeName};
 use whitebox_runtime::rules::RuleTexts;
 use whitebox_runtime::settings::{End, Slots};
 
@@ -174,7 +174,7 @@ impl GuardArgs {
         let settings = GuardSettings::new(mode.0, eps, c)?;
         Ok(Some(match &self.guard_fallback {
             Some(f) => settings
-                .with_fallback(f.parse().context("--guard-fallback")?)
+                .with_fallback(parse_fallback(f).context("--guard-fallback")?)
                 .context("--guard-fallback")?,
             None => settings,
         }))

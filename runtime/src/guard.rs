@@ -33,46 +33,23 @@ impl fmt::Display for ModeName {
     }
 }
 
-/// The scheduler that makes the real cluster's fallback decisions. The shadow and the
-/// lookahead drains run SJF either way (the cost reference); see `docs/guard.md`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum GuardFallback {
-    /// SJF (the default; the renewal theorem needs it).
-    #[default]
-    Sjf,
-    /// SJF with a reservation for the shortest waiting job (`whitebox_core::SjfReserve`);
-    /// budget and lookahead modes only.
-    SjfReserve,
-    /// The same, reserving only a job that has waited at least its length
-    /// (`whitebox_core::SjfReserveAged`); budget and lookahead modes only.
-    SjfReserveAged,
-}
+/// The scheduler that makes the real cluster's fallback decisions (`sjf`, `sjf-reserve`,
+/// `sjf-reserve-aged`; the core's [`FallbackKind`]). The shadow and the lookahead drains run SJF
+/// either way (the cost reference); see `docs/guard.md`.
+pub use whitebox_core::FallbackKind as GuardFallback;
 
 /// The fallbacks accepted, for error messages.
 pub const FALLBACK_SYNTAX: &str =
     "sjf, sjf-reserve or sjf-reserve-aged (budget and lookahead modes only)";
 
-impl GuardFallback {
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            GuardFallback::Sjf => "sjf",
-            GuardFallback::SjfReserve => "sjf-reserve",
-            GuardFallback::SjfReserveAged => "sjf-reserve-aged",
-        }
-    }
-}
-
-impl FromStr for GuardFallback {
-    type Err = anyhow::Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "sjf" => Ok(GuardFallback::Sjf),
-            "sjf-reserve" => Ok(GuardFallback::SjfReserve),
-            "sjf-reserve-aged" => Ok(GuardFallback::SjfReserveAged),
-            _ => bail!("guard fallback `{text}` is unknown; allowed: {FALLBACK_SYNTAX}"),
-        }
+/// The fallback named `text`.
+///
+/// # Errors
+/// An unknown name (naming it and the allowed ones).
+pub fn parse_fallback(text: &str) -> Result<GuardFallback> {
+    match GuardFallback::from_name(text) {
+        Some(f) => Ok(f),
+        None => bail!("guard fallback `{text}` is unknown; allowed: {FALLBACK_SYNTAX}"),
     }
 }
 
@@ -165,7 +142,7 @@ impl GuardReportSettings {
         // Stored values are multiples of 0.001, so rounding to thousandths again is exact.
         let s = GuardSettings::new(mode.0, self.eps as f32, self.c as f32)?;
         match &self.fallback {
-            Some(f) => s.with_fallback(f.parse()?),
+            Some(f) => s.with_fallback(parse_fallback(f)?),
             None => Ok(s),
         }
     }
@@ -205,10 +182,7 @@ mod tests {
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
         assert!(e.contains("`sjf-reserve`") && e.contains("renewal"), "{e}");
-        let e = "lifo"
-            .parse::<GuardFallback>()
-            .err()
-            .map(|e| format!("{e:#}"));
+        let e = parse_fallback("lifo").err().map(|e| format!("{e:#}"));
         assert!(e.is_some_and(|e| e.contains("`lifo`") && e.contains("sjf-reserve")));
         let s = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0)
             .and_then(|s| s.with_fallback(GuardFallback::SjfReserve));
@@ -217,7 +191,7 @@ mod tests {
         assert_eq!(s.report().settings().ok(), Some(s));
         let plain = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0).unwrap_or_default();
         assert_eq!(plain.report().fallback, None);
-        let aged = "sjf-reserve-aged".parse::<GuardFallback>().ok();
+        let aged = parse_fallback("sjf-reserve-aged").ok();
         assert_eq!(aged, Some(GuardFallback::SjfReserveAged));
         let s = GuardSettings::new(GuardMode::Budget, 0.1, 5.0)
             .and_then(|s| s.with_fallback(GuardFallback::SjfReserveAged))

@@ -3,15 +3,15 @@
 
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
-use whitebox_core::guard::{GuardStats, RealFallback, Repair};
+use whitebox_core::guard::{GuardStats, NamedFallback, RealFallback};
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, Guard, Handover, Job, Leader, Observer, PolicyError,
-    Scheduler, Sjf, SjfReserve, SjfReserveAged, Summary,
+    Scheduler, Sjf, Summary,
 };
 
-use crate::guard::{GuardFallback, GuardReportSettings, GuardSettings};
+use crate::guard::{GuardReportSettings, GuardSettings};
 use crate::models::tree::LoadedTree;
 use crate::models::{Decide, LoadedModel};
 use crate::policy::{AnyScheduler, PolicySpec};
@@ -352,24 +352,9 @@ where
     };
     let (learned, fallback) = (part(base.scheduler()), part(AnyScheduler::Sjf(Sjf)));
     let (params, e) = (settings.params, |e| anyhow!("{e}"));
-    // The repairing fallback for the real cluster's decisions; none: SJF, the old guard.
-    let repair = match settings.fallback {
-        GuardFallback::Sjf => None,
-        GuardFallback::SjfReserve => Some(AnyScheduler::SjfReserve(SjfReserve)),
-        GuardFallback::SjfReserveAged => Some(AnyScheduler::SjfReserveAged(SjfReserveAged)),
-    };
-    match repair {
-        None => {
-            let guard = Guard::new(learned, fallback, params, jobs, end).map_err(e)?;
-            play_noting::<M, O, _>(episode, guard, settings, observer)
-        }
-        Some(r) => {
-            let repair = Repair(part(r));
-            let guard =
-                Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
-            play_noting::<M, O, _>(episode, guard, settings, observer)
-        }
-    }
+    let repair = NamedFallback::<O>::new(settings.fallback, base.projection());
+    let guard = Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
+    play_noting::<M, O, _>(episode, guard, settings, observer)
 }
 
 /// Plays `guard` on `episode`, noting its renewals and hand-overs.

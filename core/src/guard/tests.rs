@@ -224,9 +224,9 @@ fn guard_names_are_the_documented_ones_and_parse_back() {
 
 /// Plays `jobs` guarded against SJF with `repair` making the real fallback decisions; returns
 /// the real episode's charge and the guard's SJF cost.
-fn repaired<R: Scheduler<5>>(jobs: &[Job], p: GuardParams, repair: R) -> (u64, u64) {
+fn repaired<R: RealFallback<Sjf, 5>>(jobs: &[Job], p: GuardParams, repair: R) -> (u64, u64) {
     let end = EndMode::AllDone { time_cap: 10_000 };
-    let mut g = Guard::with_repair(LongestFirst, Sjf, Repair(repair), p, jobs, end)
+    let mut g = Guard::with_repair(LongestFirst, Sjf, repair, p, jobs, end)
         .unwrap_or_else(|e| unreachable!("{e}"));
     let mut ep: Episode<'_, 5> =
         Episode::new(jobs, end, &mut ()).unwrap_or_else(|e| unreachable!("{e}"));
@@ -247,8 +247,14 @@ fn a_repair_scheduler_makes_only_the_real_fallback_decisions() {
     for mode in [GuardMode::Budget, GuardMode::Lookahead] {
         let p = params(mode, 0.1, 5.0);
         let (plain, _) = guarded(&jobs, LongestFirst, p);
-        let same = repaired(&jobs, p, Sjf);
-        let reserve = repaired(&jobs, p, crate::SjfReserve);
+        let same = repaired(&jobs, p, Repair(Sjf));
+        let reserve = repaired(&jobs, p, Repair(crate::SjfReserve));
+        // The fallback chosen by name builds the same guards.
+        let named = |k| repaired(&jobs, p, NamedFallback::<6>::new(k, None));
+        assert_eq!(named(FallbackKind::Sjf), same, "{mode:?}");
+        assert_eq!(named(FallbackKind::SjfReserve), reserve, "{mode:?}");
+        let aged = repaired(&jobs, p, Repair(crate::SjfReserveAged));
+        assert_eq!(named(FallbackKind::SjfReserveAged), aged, "{mode:?}");
         assert_eq!(
             same,
             (plain, sjf),

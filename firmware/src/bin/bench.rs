@@ -41,11 +41,12 @@ use whitebox_core::nn::MlpPolicy;
 use whitebox_core::policy::valid_actions;
 use whitebox_core::quant::QPolicy;
 use whitebox_core::{
-    Action, Cluster, EndMode, GuardMode, GuardParams, Job, PolicyError, Projected, Scheduler,
+    Action, Cluster, EndMode, FallbackKind, GuardMode, GuardParams, Job, PolicyError, Projected,
+    Scheduler,
 };
 use whitebox_firmware::{
-    guarded, load_tree, play, shield, TreePolicy, COMPACT_INT8, COMPACT_NET, GOLDEN, HEAVY_END,
-    HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS, TREES,
+    guarded_with, load_tree, play, shield, TreePolicy, COMPACT_INT8, COMPACT_NET, GOLDEN,
+    HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS, TREES,
 };
 
 /// Room for the kept states (`default-heavy` has 124 decisions).
@@ -177,8 +178,9 @@ impl<S: Scheduler<SLOTS>> Scheduler<SLOTS> for Timed<S> {
     }
 }
 
-/// Times every decision of an episode on `jobs`: the policy alone, then guarded in `mode`
-/// (default `eps` and `c`); one `bench` line each, named `{label}` and `{label}+guard-{mode}`.
+/// Times every decision of an episode on `jobs`: the policy alone, then guarded in each mode
+/// (default `eps` and `c`; lookahead also with the repairing fallback `sjf-reserve`); one
+/// `bench` line each, named `{label}/unguarded` and `{label}/{mode}`.
 fn episode_cases(label: &str, jobs: &[Job], end: EndMode, per_tick: u32) {
     let mut plain = Timed {
         inner: CompactPolicy::new(&COMPACT_NET, true),
@@ -187,16 +189,30 @@ fn episode_cases(label: &str, jobs: &[Job], end: EndMode, per_tick: u32) {
     };
     let _ = play(jobs, end, &mut plain);
     report_in(label, "unguarded", plain.decisions, plain.ticks, per_tick);
-    for (mode, name) in [
-        (GuardMode::Renewal, "renewal"),
-        (GuardMode::Budget, "budget"),
-        (GuardMode::Lookahead, "lookahead"),
+    for (mode, fallback, name) in [
+        (GuardMode::Renewal, FallbackKind::Sjf, "renewal"),
+        (GuardMode::Budget, FallbackKind::Sjf, "budget"),
+        (GuardMode::Lookahead, FallbackKind::Sjf, "lookahead"),
+        (
+            GuardMode::Lookahead,
+            FallbackKind::SjfReserve,
+            "lookahead-reserve",
+        ),
     ] {
         let Ok(params) = GuardParams::new(mode, GuardParams::DEFAULT_EPS, GuardParams::DEFAULT_C)
         else {
             continue;
         };
-        let Ok(guard) = guarded(&COMPACT_NET, true, None, params, jobs, end) else {
+        let guard = guarded_with::<Compact, _, INPUTS>(
+            &COMPACT_NET,
+            true,
+            None,
+            params,
+            fallback,
+            jobs,
+            end,
+        );
+        let Ok(guard) = guard else {
             hprintln!("FAIL guard on {}", label);
             continue;
         };
@@ -337,6 +353,7 @@ fn main() -> ! {
     for name in [
         "default-adversarial-guard-renewal",
         "default-adversarial-guard-budget",
+        "default-starvation-guard-lookahead-reserve",
     ] {
         if let Some(g) = GOLDEN.iter().find(|g| g.name == name) {
             episode_cases(name, g.jobs, g.end, per_tick);

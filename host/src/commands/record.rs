@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use whitebox_runtime::guard::GuardFallback;
 use whitebox_runtime::jobfile;
 use whitebox_runtime::policy::PolicyName;
 use whitebox_runtime::settings::{SIMU_LEN, TIME_CAP};
@@ -54,12 +53,6 @@ pub fn run(a: &RecordArgs) -> Result<()> {
     a.rules.projection()?;
     let c = whitebox_runtime::rules::parse_strength(&a.rules.rule_c)?;
     let guard = a.guard.settings()?;
-    // Traces record the guard's parameters only, so replay could not rebuild a repairing
-    // fallback.
-    if guard.is_some_and(|g| g.fallback != GuardFallback::Sjf) {
-        bail!("--guard-fallback: traces record only the SJF fallback; leave it out");
-    }
-    let guard = guard.map(|s| s.params);
     let (source, end) = (
         a.jobs.to_string_lossy(),
         end_ref(a.end.into(), a.simu_len, a.time_cap),

@@ -321,7 +321,7 @@ fn fields_divergence<T: Serialize>(prefix: &str, expected: &T, got: &T) -> Optio
     })
 }
 
-/// The first difference in a guard's parameters (mode, eps, c), or in its presence.
+/// The first difference in a guard's parameters (mode, eps, c, fallback), or in its presence.
 fn guard_params_divergence(
     expected: Option<&GuardRef>,
     got: Option<&GuardRef>,
@@ -345,6 +345,9 @@ fn guard_params_divergence(
         (Some(e), Some(g)) if e.mode != g.mode => div("guard.mode", json(&e.mode), json(&g.mode)),
         (Some(e), Some(g)) if e.eps != g.eps => div("guard.eps", json(&e.eps), json(&g.eps)),
         (Some(e), Some(g)) if e.c != g.c => div("guard.c", json(&e.c), json(&g.c)),
+        (Some(e), Some(g)) if e.fallback != g.fallback => {
+            div("guard.fallback", json(&e.fallback), json(&g.fallback))
+        }
         _ => None,
     }
 }
@@ -444,7 +447,7 @@ mod tests {
                 hand_over(0, "learned", "start"),
                 hand_over(7, "fallback", "over-budget"),
             ],
-            ..GuardRef::new(&whitebox_core::GuardParams::default())
+            ..GuardRef::new(&crate::guard::GuardSettings::default())
         });
         assert_eq!(first_divergence(&t, &t), None);
         let mut other = t.clone();
@@ -468,6 +471,12 @@ mod tests {
         other.guard = None;
         let d = first_divergence(&t, &other).map(|d| d.field);
         assert_eq!(d.as_deref(), Some("guard"));
+        let mut other = t.clone();
+        if let Some(g) = other.guard.as_mut() {
+            g.fallback = Some("sjf-reserve".into());
+        }
+        let d = first_divergence(&t, &other).map(|d| d.field);
+        assert_eq!(d.as_deref(), Some("guard.fallback"));
     }
 
     #[test]

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use crate::guard::{GuardSettings, ModeName};
+use crate::guard::{parse_fallback, GuardFallback, GuardSettings, ModeName};
 use crate::jobfile::{self, RawJob};
 use crate::settings::End;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use whitebox_core::guard::{GuardParams, GuardStats, Handover};
+use whitebox_core::guard::{GuardStats, Handover};
 use whitebox_core::{EndMode, Job, Summary};
 
 /// Value of a trace's `format` field.
@@ -209,6 +209,10 @@ pub struct GuardRef {
     pub eps: f64,
     /// Additive slack `c` in slowdown units as stored (a multiple of 0.001).
     pub c: f64,
+    /// The scheduler that made the real cluster's fallback decisions (`sjf-reserve` or
+    /// `sjf-reserve-aged`, `docs/guard.md`); absent for SJF, so older traces read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
     /// The counters at the end.
     pub stats: GuardStatsRef,
     /// Every hand-over, the start included, in order.
@@ -244,28 +248,36 @@ impl From<&GuardStats> for GuardStatsRef {
 }
 
 impl GuardRef {
-    /// The guard section of parameters `p` (no hand-overs yet).
-    pub fn new(p: &GuardParams) -> GuardRef {
+    /// The guard section of settings `s` (no hand-overs yet).
+    pub fn new(s: &GuardSettings) -> GuardRef {
+        let p = &s.params;
         GuardRef {
             mode: ModeName(p.mode()).to_string(),
             eps: p.eps(),
             c: p.c(),
+            fallback: (s.fallback != GuardFallback::Sjf).then(|| s.fallback.name().to_string()),
             stats: GuardStatsRef::default(),
             handovers: Vec::new(),
         }
     }
 
-    /// The recorded parameters, checked by the core as on the command line.
+    /// The recorded settings, checked by the core as on the command line.
     ///
     /// # Errors
-    /// An unknown mode, or `eps`/`c` out of range (naming the field, value and range).
-    pub fn params(&self) -> Result<GuardParams> {
+    /// An unknown mode or fallback, `eps`/`c` out of range, or a repairing fallback in renewal
+    /// mode (naming the field, value and range).
+    pub fn settings(&self) -> Result<GuardSettings> {
         let mode: ModeName = self.mode.parse().context("`guard.mode`")?;
         // Stored values are multiples of 0.001 well inside f32's exact range for thousandths,
         // so rounding them to thousandths again gives the recorded parameters.
         let s = GuardSettings::new(mode.0, self.eps as f32, self.c as f32)
             .context("`guard.eps` or `guard.c`")?;
-        Ok(s.params)
+        match &self.fallback {
+            None => Ok(s),
+            Some(f) => s
+                .with_fallback(parse_fallback(f).context("`guard.fallback`")?)
+                .context("`guard.fallback`"),
+        }
     }
 }
 
@@ -366,8 +378,12 @@ impl Trace {
         let guard = match &self.guard {
             Some(g) => {
                 let handovers = g.handovers.iter().map(one_line).collect::<Result<_>>()?;
+                let fallback = match &g.fallback {
+                    Some(f) => format!(", \"fallback\": {}", serde_json::to_string(f)?),
+                    None => String::new(),
+                };
                 format!(
-                    "\n  \"guard\": {{\"mode\": {}, \"eps\": {}, \"c\": {}, \"stats\": {},\n  \"handovers\": {}}},",
+                    "\n  \"guard\": {{\"mode\": {}, \"eps\": {}, \"c\": {}{fallback}, \"stats\": {},\n  \"handovers\": {}}},",
                     serde_json::to_string(&g.mode)?,
                     serde_json::to_string(&g.eps)?,
                     serde_json::to_string(&g.c)?,

@@ -6,7 +6,9 @@ use crate::models::tree::{tree_from_bytes, AnyTree, LoadedTree};
 use crate::models::{ArchVisitor, Family, LoadedModel};
 use anyhow::{Context, Result};
 use whitebox_core::encoding::{Encoder, Observe};
-use whitebox_core::guard::{Guard, GuardParams};
+use whitebox_core::guard::{Guard, NamedFallback};
+
+use crate::guard::GuardSettings;
 use whitebox_core::network::Network;
 use whitebox_core::policy::Policy;
 use whitebox_core::tree::{feature_count, Operator, Reached, Tree};
@@ -62,7 +64,7 @@ struct Tracing<
 > {
     policy: Policy<'m, E, N, M, I, O>,
     projection: Option<&'m Projection>,
-    guard: Option<Guard<'g, Dyn<'g, M>, Dyn<'g, M>, M>>,
+    guard: Option<Guard<'g, Dyn<'g, M>, Dyn<'g, M>, M, NamedFallback<O>>>,
     /// The leaf a tree decision reached, read from the network's work buffer (`None` for a
     /// network).
     leaf: fn(&N::Scratch) -> Option<u8>,
@@ -159,7 +161,7 @@ fn trace_net<E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize,
     jobs: &[Job],
     end: EndMode,
     projection: Option<&Projection>,
-    guard: Option<GuardParams>,
+    guard: Option<GuardSettings>,
 ) -> Result<Recorded>
 where
     N::Logit: LogitBits,
@@ -181,8 +183,14 @@ where
         Some(p) => p,
         None => &mut sjf_plain,
     };
-    let guard = guard
-        .map(|p| Guard::new(Dyn(learned), Dyn(fallback), p, jobs, end))
+    // The real cluster's fallback decisions: SJF's, or a repairing fallback's under the same
+    // rules.
+    let settings = guard;
+    let guard = settings
+        .map(|s| {
+            let repair = NamedFallback::new(s.fallback, projection);
+            Guard::with_repair(Dyn(learned), Dyn(fallback), repair, s.params, jobs, end)
+        })
         .transpose()?;
     let mut scheduler = Tracing::<E, N, M, I, O> {
         policy: Policy::new(net, mask_invalid),
@@ -193,16 +201,16 @@ where
         handovers: Vec::new(),
     };
     let summary = run(&mut episode, &mut scheduler, &mut ())?;
-    let guard = match &mut scheduler.guard {
-        None => None,
-        Some(g) => {
+    let guard = match (&mut scheduler.guard, settings) {
+        (Some(g), Some(s)) => {
             // The final step's charge counts in the counters.
             g.settle(episode.cluster())?;
-            let mut r = GuardRef::new(g.params());
+            let mut r = GuardRef::new(&s);
             r.stats = GuardStatsRef::from(&g.stats());
             r.handovers = std::mem::take(&mut scheduler.handovers);
             Some(r)
         }
+        _ => None,
     };
     Ok(Recorded {
         decisions: scheduler.decisions,
@@ -222,7 +230,7 @@ pub fn trace(
     jobs: &[Job],
     end: EndMode,
     projection: Option<&Projection>,
-    guard: Option<GuardParams>,
+    guard: Option<GuardSettings>,
 ) -> Result<Recorded> {
     let t = TraceArch {
         mask: model.header.meta.mask_invalid,
@@ -243,7 +251,7 @@ struct TraceArch<'a> {
     jobs: &'a [Job],
     end: EndMode,
     projection: Option<&'a Projection>,
-    guard: Option<GuardParams>,
+    guard: Option<GuardSettings>,
 }
 
 impl<F: Family> ArchVisitor<'_, F> for TraceArch<'_>
@@ -297,7 +305,7 @@ pub fn record(
     end: EndRef,
     rules: &[String],
     c: f32,
-    guard: Option<GuardParams>,
+    guard: Option<GuardSettings>,
 ) -> Result<Trace> {
     let bytes = crate::models::read(model_path)?;
     let mut model = crate::models::from_bytes(&bytes)
@@ -356,7 +364,7 @@ pub fn trace_tree(
     jobs: &[Job],
     end: EndMode,
     projection: Option<&Projection>,
-    guard: Option<GuardParams>,
+    guard: Option<GuardSettings>,
 ) -> Result<Recorded> {
     fn leaf(r: &Reached) -> Option<u8> {
         Some(r.leaf)
@@ -386,7 +394,7 @@ pub fn record_tree(
     end: EndRef,
     rules: &[String],
     c: f32,
-    guard: Option<GuardParams>,
+    guard: Option<GuardSettings>,
 ) -> Result<Trace> {
     let bytes = crate::shipped::read(tree_path)
         .with_context(|| format!("cannot read tree {}", tree_path.display()))?;

@@ -130,12 +130,12 @@ pub fn rerecord(path: &Path, model: Option<&Path>) -> Result<(Trace, Trace)> {
         Some(r) => (r.given.as_slice(), f32::from_bits(r.c_bits)),
         None => (&[][..], f32::INFINITY),
     };
-    // Re-apply the recorded guard: mode, eps and c as stored. Its hand-overs and every
-    // decision's `decided_by` are then compared like the rest.
+    // Re-apply the recorded guard: mode, eps, c and fallback as stored. Its hand-overs and
+    // every decision's `decided_by` are then compared like the rest.
     let guard = expected
         .guard
         .as_ref()
-        .map(|g| g.params())
+        .map(|g| g.settings())
         .transpose()
         .with_context(|| format!("trace {}", path.display()))?;
     let mut got = match kind {
