@@ -43,7 +43,9 @@ pub enum TreeCommand {
     },
     /// How often the tree takes its network's action on the states the network visits, on
     /// held-out job sets (those `tree extract --seed S` measures on) and in adversarial job
-    /// files; printed as JSON.
+    /// files; on the held-out states also which feature groups the tree's paths test and how
+    /// often the network takes SJF's action, waits instead or starts another job; printed as
+    /// JSON.
     Fidelity {
         /// The model the tree was extracted from.
         #[arg(long)]

@@ -33,6 +33,8 @@ use whitebox_core::tree::{feature_count, operator_features, sjf_leaf, Node, Tree
 use whitebox_core::workload::JobGenerator;
 use whitebox_core::{run, Action, Cluster, Episode, Job, PolicyError, Scheduler};
 use whitebox_runtime::models::int8::training_setting;
+
+use super::usage::{group_use, GroupUse};
 use whitebox_runtime::models::tree::{AnyTree, LoadedTree};
 use whitebox_runtime::models::{self, Decide, LoadedModel};
 use whitebox_runtime::settings::{End, SIMU_LEN, TIME_CAP};
@@ -487,6 +489,39 @@ pub struct Fidelity {
     pub adversarial: Agreement,
     /// The same per file.
     pub adversarial_files: Vec<FileAgreement>,
+    /// On the held-out states, how often the tree's path tests each group of features (the
+    /// groups of `explain`'s Shapley table), most tested first.
+    pub heldout_groups: Vec<GroupUse>,
+    /// On the held-out states, what the network does against SJF's choice.
+    pub heldout_network: NetworkVsSjf,
+}
+
+/// Shares of states on which the network takes SJF's action (start the shortest job that
+/// fits now, else void), waits where SJF starts a job, or starts another job than SJF's.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct NetworkVsSjf {
+    /// States compared.
+    pub states: u64,
+    /// Share where the network's action is SJF's.
+    pub as_sjf: f64,
+    /// Share where the network waits (void) and SJF starts a job.
+    pub waits_instead: f64,
+    /// Share where the network starts or reserves a job SJF does not choose.
+    pub other_job: f64,
+}
+
+impl NetworkVsSjf {
+    /// Over `visits` of an `M`-slot cluster.
+    fn of<const M: usize>(visits: &[&Visit]) -> NetworkVsSjf {
+        let n = visits.len().max(1) as f64;
+        let share = |f: &dyn Fn(&Visit) -> bool| visits.iter().filter(|v| f(v)).count() as f64 / n;
+        NetworkVsSjf {
+            states: visits.len() as u64,
+            as_sjf: share(&|v| v.sjf),
+            waits_instead: share(&|v| !v.sjf && v.label == M),
+            other_job: share(&|v| !v.sjf && v.label != M),
+        }
+    }
 }
 
 /// Fidelity for `M` slots: the network plays, the tree is asked. Held-out job set `k` is
@@ -514,6 +549,13 @@ where
     let heldout = held
         .iter()
         .fold(Agreement::default(), |a, (v, _)| a.merge(&agreement(v)));
+    let states: Vec<Vec<f32>> = held
+        .iter()
+        .flat_map(|(v, _)| v.iter().map(|s| s.x.iter().map(|&x| x as f32).collect()))
+        .collect();
+    let heldout_groups = group_use(tree, states.iter().map(Vec::as_slice));
+    let visits: Vec<&Visit> = held.iter().flat_map(|(v, _)| v).collect();
+    let heldout_network = NetworkVsSjf::of::<M>(&visits);
     let mut adversarial_files = Vec::new();
     for file in adversarial {
         let jobs = whitebox_runtime::jobfile::load(file)?;
@@ -530,6 +572,8 @@ where
         heldout,
         adversarial,
         adversarial_files,
+        heldout_groups,
+        heldout_network,
     })
 }
 
@@ -649,6 +693,29 @@ pub fn adversarial_files(dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_against_sjf_shares_by_hand() {
+        // 5 slots, void = 5: SJF's action twice, a wait where SJF starts once, another job once.
+        let visit = |label, sjf| Visit {
+            x: Vec::new(),
+            label,
+            sjf,
+            weight: 1.0,
+            contested: true,
+            tree: None,
+        };
+        let v = [
+            visit(2, true),
+            visit(5, true),
+            visit(5, false),
+            visit(1, false),
+        ];
+        let refs: Vec<&Visit> = v.iter().collect();
+        let s = NetworkVsSjf::of::<5>(&refs);
+        assert_eq!(s.states, 4);
+        assert_eq!((s.as_sjf, s.waits_instead, s.other_job), (0.5, 0.25, 0.25));
+    }
 
     fn settings() -> ExtractSettings {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -8,6 +8,8 @@
 //! * [`closed_loop`]: the tree against its network and SJF on held-out job sets, with paired
 //!   differences.
 //! * [`explain`]: `whitebox explain` on a tree: one decision's path.
+//! * [`usage`]: which feature groups the tree's decisions test, for comparison with the
+//!   network's Shapley attributions.
 //! * [`path_text`]: one decision of a tree as the path of tests that led to it, for
 //!   explanations.
 //!
@@ -24,6 +26,7 @@ pub mod check;
 pub mod closed_loop;
 pub mod explain;
 pub mod extract;
+pub mod usage;
 
 use whitebox_core::tree::text::PathText;
 use whitebox_core::tree::{operator_features, Tree};
