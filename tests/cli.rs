@@ -1657,6 +1657,14 @@ fn check_passes_and_fails_with_exit_code_and_junit_report() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
     }
+    // The same code for a value error in any other command (README, "Commands").
+    let out = Command::new(BIN)
+        .args(["simulate", "--policy", "nope", "--jobs", "x.json"])
+        .args(["--slots", "10", "--end", "all-done"])
+        .output()
+        .expect("run whitebox");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown policy `nope`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -450,7 +450,8 @@ fn the_repairing_fallback_decides_and_is_replayed_as_recorded() {
         model.to_str().unwrap_or_default(),
     ]);
     std::fs::remove_file(&copy).ok();
-    assert!(!out.status.success());
+    // Exit code 1: the replay ran and diverged (2 would be a trace it could not replay).
+    assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("first divergence at decision"), "{stdout}");
     assert!(!stdout.contains("guard.fallback"), "{stdout}");

@@ -133,6 +133,32 @@ fn tree_policy_runs_with_rules_and_guard_and_bad_files_are_named() {
         e.contains("short.tree") && e.contains(&format!("expected {}", bytes.len())),
         "{e}"
     );
+    // A model file where a tree is expected, and the other way round, is named as such.
+    let e = failure(&["tree", "show", &path("fixtures/models/default.model")]);
+    assert!(
+        e.contains("this is a model file") && e.contains("model:PATH"),
+        "{e}"
+    );
+    let as_model = format!("model:{}", path("fixtures/models/default.tree"));
+    let e = failure(&[
+        "simulate", "--jobs", &jobs, "--policy", &as_model, "--slots", "10", "--end", "all-done",
+    ]);
+    assert!(
+        e.contains("decision-tree file") && e.contains("tree:PATH"),
+        "{e}"
+    );
+    // A drawing into a directory that does not exist names it.
+    let missing = dir.join("missing");
+    let svg = missing.join("t.svg");
+    let e = failure(&[
+        "tree",
+        "show",
+        &path("fixtures/models/default.tree"),
+        "--svg",
+        &svg.to_string_lossy(),
+    ]);
+    let want = format!("directory {} does not exist", missing.display());
+    assert!(e.contains(&want), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

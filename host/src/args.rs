@@ -53,8 +53,10 @@ pub struct RuleArgs {
     /// A rule every decision must respect, repeatable: util<=0.8 (or util<=80%: usage of each
     /// resource at most that share in every step a started job takes; a job above the cap
     /// alone may run only on an otherwise idle resource), work-conserving (no idling while a
-    /// job can start now within the cap), no-reservation (start jobs now only). Append @WEIGHT
-    /// to weigh a rule (default 1).
+    /// job can start now within the cap), no-reservation (start jobs now only), shorter-first
+    /// (no job starts while a strictly shorter one in a slot may start now), wait<=K (a job
+    /// that has waited K steps or more and can start now goes before later arrivals; K in
+    /// 0..=1000). Append @WEIGHT to weigh a rule (default 1). See docs/rules.md.
     #[arg(long = "rule", value_name = "RULE")]
     pub rules: Vec<String>,
     /// Projection strength C: inf removes every action that violates a rule (a shield); a

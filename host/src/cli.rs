@@ -75,13 +75,16 @@ pub enum Command {
     Report(report::ReportArgs),
 }
 
-/// Runs a parsed command line and gives the exit code (`check` chooses its own).
+/// Runs a parsed command line and gives the exit code: 0 done, 1 the command ran and found a
+/// failure (`check` failed a check, `replay` diverged), 2 it could not run (an error, exit code
+/// set by `main`, as clap does for a bad argument).
 ///
 /// # Errors
 /// Any invalid input (named with its value and limit), or a failure to write the output.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(a) => return Ok(check::run(&a)),
+        Command::Replay(a) => return replay::run(&a),
         Command::Simulate(a) => simulate::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Demo(a) => demo::run(&a),
@@ -92,7 +95,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::PlotCurve(a) => plot_curve::run(&a),
         Command::Fuzz(a) => output::emit(&fuzz::run(&a)?),
         Command::Record(a) => record::run(&a),
-        Command::Replay(a) => replay::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Import(c) => import::run(&c),
         Command::Tree(c) => output::emit(&tree::run(&c)?),

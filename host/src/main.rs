@@ -20,7 +20,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // `{:#}` prints the whole context chain on one line: what failed, then why.
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // As for a bad argument (clap) and `check`: 2 = could not run; 1 is kept for a
+            // command that ran and found a failure (a check, a replay divergence).
+            ExitCode::from(2)
         }
     }
 }

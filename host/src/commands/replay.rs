@@ -1,8 +1,9 @@
 //! `whitebox replay`: decision traces played again, with the first divergence.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use whitebox_studies::trace::replay;
 
 /// Arguments of `whitebox replay`.
@@ -18,11 +19,12 @@ pub struct ReplayArgs {
     pub model: Option<PathBuf>,
 }
 
-/// Runs `whitebox replay`: prints `identical` per trace, or fails with the first divergence.
+/// Runs `whitebox replay`: prints `identical` per trace or its first divergence; exit code 1
+/// when a trace diverged.
 ///
 /// # Errors
-/// When a trace cannot be replayed or differs from its replay.
-pub fn run(a: &ReplayArgs) -> Result<()> {
+/// When a trace cannot be replayed (unreadable, invalid, or its model is missing).
+pub fn run(a: &ReplayArgs) -> Result<ExitCode> {
     let mut diverged = Vec::new();
     for path in &a.fixtures {
         match replay(path, a.model.as_deref())? {
@@ -34,12 +36,13 @@ pub fn run(a: &ReplayArgs) -> Result<()> {
         }
     }
     if !diverged.is_empty() {
-        bail!(
-            "{} of {} traces diverged: {}",
+        eprintln!(
+            "error: {} of {} traces diverged: {}",
             diverged.len(),
             a.fixtures.len(),
             diverged.join(", ")
         );
+        return Ok(ExitCode::from(1));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -69,6 +69,9 @@ fn load_as<E: Encoder, const M: usize, const I: usize, const _H: usize, const O:
 /// # Errors
 /// Every [`whitebox_core::model::ModelError`], and an architecture this build does not ship.
 pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
+    if bytes.starts_with(&whitebox_core::tree::file::MAGIC) {
+        bail!("this is a decision-tree file (magic WBXTREE), not a model; pass it as tree:PATH");
+    }
     let (header, _) = model::read_header(bytes)?;
     let encoding = Encoding::from_code(header.encoding).with_context(|| {
         format!(

@@ -82,6 +82,12 @@ impl LoadedTree {
 /// Every [`TreeError`] (it names the field, the value found and the limit), and a slot count
 /// this build does not support.
 pub fn tree_from_bytes(bytes: &[u8]) -> Result<LoadedTree> {
+    if bytes.starts_with(&whitebox_core::model::MAGIC) {
+        bail!(
+            "this is a model file (magic WBXMODEL), not a decision tree; pass it as \
+             model:PATH or --model, or extract a tree from it with `whitebox tree extract`"
+        );
+    }
     // Byte 13 is the slot count (see the file layout); a shorter or foreign file is reported
     // by the full load below.
     let tree = match bytes.get(13) {

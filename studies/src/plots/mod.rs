@@ -64,8 +64,25 @@ fn with_suffix(base: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Refuses an output path whose directory does not exist, naming both (the drawing backend
+/// would report only the OS error).
+///
+/// # Errors
+/// When `path`'s parent directory does not exist or is not a directory.
+pub fn check_out_dir(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(anyhow!(
+            "cannot write {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Draws `figure` to `base.png` and `base.svg` and returns both paths.
 fn write_both(base: &Path, figure: &impl Figure) -> Result<Vec<PathBuf>> {
+    check_out_dir(base)?;
     register_font()?;
     let png = with_suffix(base, ".png");
     let svg = with_suffix(base, ".svg");

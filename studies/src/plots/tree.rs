@@ -132,8 +132,9 @@ fn draw<DB: DrawingBackend>(
 /// background) when `png`, else SVG (transparent). One filled box per node.
 ///
 /// # Errors
-/// When the picture cannot be drawn or written.
+/// When `path`'s directory does not exist, or the picture cannot be drawn or written.
 pub fn tree_picture(path: &Path, nodes: &[Node], m: usize, png: bool) -> Result<()> {
+    super::check_out_dir(path)?;
     register_font()?;
     let (pos, size) = layout(nodes);
     let fail = |e: String| anyhow!("cannot draw {}: {e}", path.display());
