@@ -31,6 +31,22 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Writes `value` (a trace, tampered by the caller) to a temporary file named after `tag`,
+/// replays it with `model` and gives the command's output.
+fn replay_tampered(value: &serde_json::Value, tag: &str, model: &Path) -> Output {
+    let copy =
+        std::env::temp_dir().join(format!("whitebox-trace-{}-{tag}.json", std::process::id()));
+    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = whitebox(&[
+        "replay",
+        copy.to_str().unwrap_or_default(),
+        "--model",
+        model.to_str().unwrap_or_default(),
+    ]);
+    std::fs::remove_file(&copy).ok();
+    out
+}
+
 #[test]
 fn every_golden_trace_replays_identically() {
     let files = goldens();
@@ -92,18 +108,7 @@ fn a_tampered_logit_bit_is_the_first_divergence() {
         .as_u64()
         .unwrap_or_else(|| panic!("no logit bits in {golden:?}"));
     *bits = serde_json::json!(old ^ 1);
-    let copy = std::env::temp_dir().join(format!(
-        "whitebox-trace-{}-tampered.json",
-        std::process::id()
-    ));
-    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let out = whitebox(&[
-        "replay",
-        copy.to_str().unwrap_or_default(),
-        "--model",
-        model.to_str().unwrap_or_default(),
-    ]);
-    std::fs::remove_file(&copy).ok();
+    let out = replay_tampered(&value, "tampered", &model);
     assert!(!out.status.success());
     let stdout = text(&out.stdout);
     let expected = format!(
@@ -203,19 +208,8 @@ fn a_tampered_projected_probability_bit_is_the_first_divergence() {
     let bits = &mut value["decisions"][k]["projected_probs_bits"][action];
     let old = bits.as_u64().unwrap_or_else(|| panic!("no projected bits"));
     *bits = serde_json::json!(old ^ 1);
-    let copy = std::env::temp_dir().join(format!(
-        "whitebox-trace-{}-tampered-rules.json",
-        std::process::id()
-    ));
-    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
-    let out = whitebox(&[
-        "replay",
-        copy.to_str().unwrap_or_default(),
-        "--model",
-        model.to_str().unwrap_or_default(),
-    ]);
-    std::fs::remove_file(&copy).ok();
+    let out = replay_tampered(&value, "tampered-rules", &model);
     assert!(!out.status.success());
     let stdout = text(&out.stdout);
     let expected = format!(
@@ -404,19 +398,8 @@ fn a_tampered_hand_over_is_a_divergence_naming_its_step() {
     let step = h["step"].as_u64().unwrap_or_else(|| panic!("no hand-over"));
     let cost = h["sjf_cost"].as_u64().unwrap_or_default();
     h["sjf_cost"] = serde_json::json!(cost + 1);
-    let copy = std::env::temp_dir().join(format!(
-        "whitebox-trace-{}-tampered-guard.json",
-        std::process::id()
-    ));
-    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
-    let out = whitebox(&[
-        "replay",
-        copy.to_str().unwrap_or_default(),
-        "--model",
-        model.to_str().unwrap_or_default(),
-    ]);
-    std::fs::remove_file(&copy).ok();
+    let out = replay_tampered(&value, "tampered-guard", &model);
     assert!(!out.status.success());
     let stdout = text(&out.stdout);
     assert!(
@@ -437,19 +420,8 @@ fn the_repairing_fallback_decides_and_is_replayed_as_recorded() {
     if let Some(g) = value["guard"].as_object_mut() {
         g.remove("fallback");
     }
-    let copy = std::env::temp_dir().join(format!(
-        "whitebox-trace-{}-sjf-fallback.json",
-        std::process::id()
-    ));
-    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
-    let out = whitebox(&[
-        "replay",
-        copy.to_str().unwrap_or_default(),
-        "--model",
-        model.to_str().unwrap_or_default(),
-    ]);
-    std::fs::remove_file(&copy).ok();
+    let out = replay_tampered(&value, "sjf-fallback", &model);
     // Exit code 1: the replay ran and diverged (2 would be a trace it could not replay).
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
@@ -623,19 +595,8 @@ fn a_tampered_int8_logit_is_reported_as_an_integer() {
     let bits = &mut value["decisions"][5]["logits_bits"][3];
     let old = bits.as_u64().unwrap_or_else(|| panic!("no logit bits"));
     *bits = serde_json::json!(old ^ 1);
-    let copy = std::env::temp_dir().join(format!(
-        "whitebox-trace-{}-tampered-int8.json",
-        std::process::id()
-    ));
-    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
-    let out = whitebox(&[
-        "replay",
-        copy.to_str().unwrap_or_default(),
-        "--model",
-        model.to_str().unwrap_or_default(),
-    ]);
-    std::fs::remove_file(&copy).ok();
+    let out = replay_tampered(&value, "tampered-int8", &model);
     assert!(!out.status.success());
     let stdout = text(&out.stdout);
     let int = |b: u64| (b as u32).cast_signed();
@@ -742,24 +703,12 @@ fn replay_tampered_tree(
     f: impl FnOnce(&mut serde_json::Value),
     tree: Option<&Path>,
 ) -> (bool, String, String) {
-    let golden = golden_dir().join("tree-heavy.json");
-    let mut value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&golden).unwrap_or_else(|e| panic!("{e}")))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let mut value = load("tree-heavy.json");
     let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(value["tree"]["path"].as_str().unwrap_or_default());
     f(&mut value);
-    let copy = std::env::temp_dir().join(format!("wbx-{}-{tag}.json", std::process::id()));
-    std::fs::write(&copy, value.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let tree = tree.unwrap_or(&recorded);
-    let out = whitebox(&[
-        "replay",
-        copy.to_str().unwrap_or_default(),
-        "--model",
-        tree.to_str().unwrap_or_default(),
-    ]);
-    std::fs::remove_file(&copy).ok();
+    let out = replay_tampered(&value, tag, tree.unwrap_or(&recorded));
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
