@@ -325,21 +325,39 @@ pub fn record(
     };
     let projection = crate::rules::projection(rules, c)?;
     let r = trace(&model, jobs, end_mode(&end)?, projection.as_ref(), guard)?;
+    let rules = projection.as_ref().map(|p| rules_ref(rules, p));
     Ok(Trace {
+        model: Some(model_ref(&model_path.to_string_lossy(), &bytes)),
+        int8,
+        ..trace_of(r, model.header.spec.slots, end, rules, source, jobs)
+    })
+}
+
+/// The trace of the recording `r`, with the fields model and tree traces share; the caller
+/// names the model or tree file (and the int8 ranges).
+fn trace_of(
+    r: Recorded,
+    slots: u8,
+    end: EndRef,
+    rules: Option<RulesRef>,
+    source: &str,
+    jobs: &[Job],
+) -> Trace {
+    Trace {
         format: FORMAT.to_string(),
         version: VERSION,
-        model: Some(model_ref(&model_path.to_string_lossy(), &bytes)),
+        model: None,
         tree: None,
-        slots: model.header.spec.slots,
-        int8,
+        slots,
+        int8: None,
         end,
-        rules: projection.as_ref().map(|p| rules_ref(rules, p)),
+        rules,
         guard: r.guard,
         source: source.to_string(),
         jobs: trace_jobs_of(jobs),
         decisions: r.decisions,
         summary: r.summary,
-    })
+    }
 }
 
 /// The jobs in job-file form.
@@ -402,19 +420,12 @@ pub fn record_tree(
         .with_context(|| format!("invalid tree file {}", tree_path.display()))?;
     let projection = crate::rules::projection(rules, c)?;
     let r = trace_tree(&tree, jobs, end_mode(&end)?, projection.as_ref(), guard)?;
+    let (slots, rules) = (
+        u8::try_from(tree.slots()).unwrap_or(u8::MAX),
+        projection.as_ref().map(|p| rules_ref(rules, p)),
+    );
     Ok(Trace {
-        format: FORMAT.to_string(),
-        version: VERSION,
-        model: None,
         tree: Some(model_ref(&tree_path.to_string_lossy(), &bytes)),
-        slots: u8::try_from(tree.slots()).unwrap_or(u8::MAX),
-        int8: None,
-        end,
-        rules: projection.as_ref().map(|p| rules_ref(rules, p)),
-        guard: r.guard,
-        source: source.to_string(),
-        jobs: trace_jobs_of(jobs),
-        decisions: r.decisions,
-        summary: r.summary,
+        ..trace_of(r, slots, end, rules, source, jobs)
     })
 }
