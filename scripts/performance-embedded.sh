@@ -195,8 +195,9 @@ Cortex-M4F: \`firmware/src/bin/bench.rs\` under \`qemu-system-arm -machine mps2-
 instructions). Calibration on every run: $calibration (expected 40). The shipped model plays
 \`default-heavy\` and every state it decides on is kept (124 states); one SysTick read before and one
 after deciding once on each kept state gives ticks x 40 / 124. A decision is encode, forward,
-mask and argmax; with the shield also the rule truths of every action, two masked softmaxes
-(\`libm::expf\`) and the projected argmax. The image network has random weights (speed does not
+mask and argmax; with the shield (\`Projected::lean\`, \`docs/rules.md\`) also the integer rule
+verdicts of the allowed actions, in the order of decreasing logit, up to the first one no rule
+removes (no softmax: the decision needs none; traces compute the probabilities). The image network has random weights (speed does not
 depend on them). QEMU counts instructions, not cycles: no pipeline, flash wait states or FPU
 latencies, so cycles on silicon will be higher (roughly 1-1.5 cycles per instruction on an M4F
 running from zero-wait-state memory).

@@ -40,7 +40,7 @@ pub use cluster::{Action, Cluster, JobLoad, MoveOnCause, Placement, RejectReason
 pub use episode::{run, Charge, End, EndMode, Episode, EpisodeError, Event, Observer, Summary};
 pub use guard::{Guard, GuardError, GuardMode, GuardParams, Handover, Leader, Repair};
 pub use job::{Job, JobError};
-pub use projection::{Projected, ProjectedDecision, Projection};
+pub use projection::{Choice, Projected, ProjectedDecision, Projection};
 pub use reserve::{SjfReserve, SjfReserveAged};
 pub use rules::{Permille, Rule, RuleKind, RuleSet};
 pub use scheduler::{rank_logits, PolicyError, Preference, ProjectionError, Scheduler, RANK_GAP};

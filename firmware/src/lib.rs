@@ -341,8 +341,8 @@ pub fn guarded_with<'a, 'm, E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const 
     let (learned, fallback) = match projection {
         None => (Learned::Plain(policy), Fallback::Plain(Sjf)),
         Some(p) => (
-            Learned::Projected(Projected::new(policy, p.clone())),
-            Fallback::Projected(Projected::new(Sjf, p.clone())),
+            Learned::Projected(Projected::lean(policy, p.clone())),
+            Fallback::Projected(Projected::lean(Sjf, p.clone())),
         ),
     };
     Guard::new(learned, fallback, params, jobs, end)
@@ -421,6 +421,9 @@ pub enum Field {
     /// The policy's direct decision (`Policy::decide`; a tree reads only the features its path
     /// tests) against its full evaluation's greedy action, before any rule or guard.
     Direct,
+    /// The lean projection's decision (`Projection::choose`, what the device decides with)
+    /// against the full projection's action (bit 8: the fallback to void).
+    Lean,
     /// Jobs allocated.
     Allocated,
     /// Mean slowdown bits (`u64::MAX` for none).
@@ -451,6 +454,7 @@ impl Field {
                 | Field::Violated(_)
                 | Field::Probability(_)
                 | Field::ChangedBy
+                | Field::Lean
                 | Field::MeanSlowdown
                 | Field::TotalReward
         )
@@ -467,6 +471,7 @@ impl core::fmt::Display for Field {
             Field::Logit(k) => write!(f, "logits_bits[{k}]"),
             Field::Action => f.write_str("action"),
             Field::Direct => f.write_str("direct decision (Policy::decide) vs the full evaluation"),
+            Field::Lean => f.write_str("lean decision (Projection::choose) vs the full projection"),
             Field::RawChoice => f.write_str("raw_choice"),
             Field::Truth { rule, action } => {
                 write!(f, "rule_verdicts[{rule}].truth_bits[{action}]")
@@ -745,6 +750,7 @@ where
             expected: greedy.index(SLOTS) as u64,
             got: d.index(SLOTS) as u64,
         });
+        let mut lean_miss = None;
         let (action, projected) = match &self.projection {
             None => (self.policy.greedy()?, None),
             // As the core's `Projected` scheduler decides: on the real-valued logits.
@@ -754,6 +760,21 @@ where
                     *r = self.policy.net().real_logit(l);
                 }
                 let d = p.project(&real, self.policy.valid(), cluster)?;
+                // The device decides through the lean path: it must take the same action.
+                let lean = p.choose(&real, self.policy.valid(), cluster)?;
+                let code = |a: Action, raw: usize, fallback: bool| {
+                    a.index(SLOTS) as u64 | (raw as u64) << 4 | u64::from(fallback) << 8
+                };
+                let full = code(d.action, d.raw_choice, d.fallback_void);
+                let got = code(lean.action, lean.raw_choice, lean.fallback_void);
+                if full != got && lean_miss.is_none() {
+                    lean_miss = Some(Mismatch {
+                        decision: self.next,
+                        field: Field::Lean,
+                        expected: full,
+                        got,
+                    });
+                }
                 (d.action, Some(d))
             }
         };
@@ -773,6 +794,7 @@ where
             self.first = handover
                 .and_then(|h| self.compare_handover(h))
                 .or(direct_miss)
+                .or(lean_miss)
                 .or_else(|| self.compare(cluster, action, projected.as_ref(), decided_by));
         }
         self.next = self.next.saturating_add(1);

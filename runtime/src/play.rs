@@ -257,8 +257,11 @@ where
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let action = self.inner.decide(cluster)?;
-        if let (Some(out), Some(d)) = (self.out.as_deref_mut(), self.inner.last()) {
+        if let Some(out) = self.out.as_deref_mut() {
             out.stats = self.inner.stats();
+        }
+        // A lean projection keeps no details (only when none are asked for).
+        if let (Some(out), Some(d)) = (self.out.as_deref_mut(), self.inner.last()) {
             let kept = match out.keep {
                 Keep::Counts => false,
                 Keep::Changed => d.changed() || d.fallback_void,
@@ -347,7 +350,8 @@ where
     LoadedTree: Decide<M>,
 {
     let part = |s: AnyScheduler| match base.projection() {
-        Some(p) => Part::Projected(Box::new(Projected::new(s, p.clone()))),
+        // The guard needs the parts' actions only, not their decision details.
+        Some(p) => Part::Projected(Box::new(Projected::lean(s, p.clone()))),
         None => Part::Plain(s),
     };
     let (learned, fallback) = (part(base.scheduler()), part(AnyScheduler::Sjf(Sjf)));
@@ -442,8 +446,15 @@ where
     let scheduler = policy.scheduler();
     let summary = match policy.projection() {
         Some(p) => {
+            // Decision details only when some are kept; counts come from either.
+            let details = explain.as_ref().is_some_and(|o| o.keep != Keep::Counts);
+            let inner = if details {
+                Projected::new(scheduler, p.clone())
+            } else {
+                Projected::lean(scheduler, p.clone())
+            };
             let mut s = Explaining::<O> {
-                inner: Projected::new(scheduler, p.clone()),
+                inner,
                 out: explain,
             };
             run(&mut episode, &mut s, observer)
