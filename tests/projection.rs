@@ -409,7 +409,10 @@ where
         wait: None,
         shorter_first: false,
     };
-    let play = |p: &mut Projected<S, O>| {
+    fn play<const M: usize, S: Scheduler<M>>(
+        jobs: &[Job],
+        p: &mut S,
+    ) -> Vec<(Option<u32>, Option<u32>)> {
         let mut rec = Recorder::new(jobs, M);
         let mut ep: Episode<'_, M> =
             Episode::new(jobs, EndMode::AllDone { time_cap: 2000 }, &mut rec).expect("valid");
@@ -418,10 +421,10 @@ where
             .iter()
             .map(|j| (j.start, j.finish))
             .collect::<Vec<_>>()
-    };
+    }
     let mut full: Projected<S, O> = Projected::new(make(), Projection::shield(rules.set()));
-    let mut lean: Projected<S, O> = Projected::lean(make(), Projection::shield(rules.set()));
-    assert_eq!(play(&mut full), play(&mut lean));
+    let mut lean: Projected<S, O, true> = Projected::lean(make(), Projection::shield(rules.set()));
+    assert_eq!(play::<M, _>(jobs, &mut full), play::<M, _>(jobs, &mut lean));
     assert_eq!(full.stats(), lean.stats());
     assert!(lean.last().is_none());
 }

@@ -308,15 +308,16 @@ pub struct ProjectionStats {
     pub fallbacks: u32,
 }
 
-/// A scheduler whose every decision goes through a [`Projection`]. `O = M + 1`.
+/// A scheduler whose every decision goes through a [`Projection`]. `O = M + 1`. `LEAN`
+/// ([`Projected::lean`]): decide through [`Projection::choose`] and keep no
+/// [`ProjectedDecision`]; a type parameter, so a lean scheduler does not link
+/// [`Projection::project`] (its softmax and `libm::expf`).
 #[derive(Clone, Debug)]
-pub struct Projected<S, const O: usize> {
+pub struct Projected<S, const O: usize, const LEAN: bool = false> {
     inner: S,
     projection: Projection,
     last: Option<ProjectedDecision<O>>,
     stats: ProjectionStats,
-    /// Decide through [`Projection::choose`] and keep no [`ProjectedDecision`].
-    lean: bool,
 }
 
 impl<S, const O: usize> Projected<S, O> {
@@ -328,20 +329,25 @@ impl<S, const O: usize> Projected<S, O> {
             projection,
             last: None,
             stats: ProjectionStats::default(),
-            lean: false,
         }
     }
+}
 
+impl<S, const O: usize> Projected<S, O, true> {
     /// `inner` projected by `projection`, deciding through [`Projection::choose`]: the same
     /// actions and counts as [`Projected::new`] for less work, but no decision details
     /// ([`Projected::last`] stays `None`). The decision path of a device.
     pub fn lean(inner: S, projection: Projection) -> Self {
         Projected {
-            lean: true,
-            ..Projected::new(inner, projection)
+            inner,
+            projection,
+            last: None,
+            stats: ProjectionStats::default(),
         }
     }
+}
 
+impl<S, const O: usize, const LEAN: bool> Projected<S, O, LEAN> {
     /// The last decision with its probabilities and rule verdicts (`None` for a
     /// [`Projected::lean`] scheduler).
     pub fn last(&self) -> Option<&ProjectedDecision<O>> {
@@ -359,12 +365,14 @@ impl<S, const O: usize> Projected<S, O> {
     }
 }
 
-impl<S: Preference<M>, const M: usize, const O: usize> Scheduler<M> for Projected<S, O> {
+impl<S: Preference<M>, const M: usize, const O: usize, const LEAN: bool> Scheduler<M>
+    for Projected<S, O, LEAN>
+{
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let (mut logits, mut valid) = ([0.0; O], [false; O]);
         self.inner.preference(cluster, &mut logits, &mut valid)?;
         // A non-finite logit is the policy's error, as it would be without the projection.
-        let (action, changed, fallback) = if self.lean {
+        let (action, changed, fallback) = if LEAN {
             let c = self.projection.choose(&logits, &valid, cluster)?;
             (c.action, c.changed(M), c.fallback_void)
         } else {

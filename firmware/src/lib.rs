@@ -273,7 +273,7 @@ pub enum Learned<
     /// The policy as it is.
     Plain(GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>),
     /// The policy projected onto rules.
-    Projected(Projected<GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>, OUTPUTS>),
+    Projected(Projected<GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>, OUTPUTS, true>),
 }
 
 impl<N: Network<I, OUTPUTS>, E: Observe<SLOTS, I>, const I: usize> Scheduler<SLOTS>
@@ -293,7 +293,7 @@ pub enum Fallback {
     /// SJF.
     Plain(Sjf),
     /// SJF projected onto rules.
-    Projected(Projected<Sjf, OUTPUTS>),
+    Projected(Projected<Sjf, OUTPUTS, true>),
 }
 
 impl Scheduler<SLOTS> for Fallback {

@@ -245,12 +245,12 @@ pub fn play_explained(
 }
 
 /// A projected scheduler that reports its decisions to an [`Explanations`].
-struct Explaining<'a, const O: usize> {
-    inner: Projected<AnyScheduler, O>,
+struct Explaining<'a, const O: usize, const LEAN: bool> {
+    inner: Projected<AnyScheduler, O, LEAN>,
     out: Option<&'a mut Explanations>,
 }
 
-impl<const M: usize, const O: usize> Scheduler<M> for Explaining<'_, O>
+impl<const M: usize, const O: usize, const LEAN: bool> Scheduler<M> for Explaining<'_, O, LEAN>
 where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
@@ -280,7 +280,7 @@ where
 /// A scheduler as the guard holds it: plain, or projected onto rules.
 enum Part<const O: usize> {
     Plain(AnyScheduler),
-    Projected(Box<Projected<AnyScheduler, O>>),
+    Projected(Box<Projected<AnyScheduler, O, true>>),
 }
 
 impl<const M: usize, const O: usize> Scheduler<M> for Part<O>
@@ -447,17 +447,19 @@ where
     let summary = match policy.projection() {
         Some(p) => {
             // Decision details only when some are kept; counts come from either.
-            let details = explain.as_ref().is_some_and(|o| o.keep != Keep::Counts);
-            let inner = if details {
-                Projected::new(scheduler, p.clone())
+            if explain.as_ref().is_some_and(|o| o.keep != Keep::Counts) {
+                let mut s = Explaining::<O, false> {
+                    inner: Projected::new(scheduler, p.clone()),
+                    out: explain,
+                };
+                run(&mut episode, &mut s, observer)
             } else {
-                Projected::lean(scheduler, p.clone())
-            };
-            let mut s = Explaining::<O> {
-                inner,
-                out: explain,
-            };
-            run(&mut episode, &mut s, observer)
+                let mut s = Explaining::<O, true> {
+                    inner: Projected::lean(scheduler, p.clone()),
+                    out: explain,
+                };
+                run(&mut episode, &mut s, observer)
+            }
         }
         None => run(&mut episode, &mut { scheduler }, observer),
     };

@@ -285,21 +285,21 @@ fn main() -> ! {
         time(&mut compact, states),
         per_tick,
     );
-    let mut shielded: Projected<_, OUTPUTS> =
+    let mut shielded: Projected<_, OUTPUTS, true> =
         Projected::lean(CompactPolicy::new(&COMPACT_NET, true), shield());
     let t = time(&mut shielded, states);
     report("compact+shield", states.len(), t, per_tick);
     let mut int8 = CompactInt8::new(&COMPACT_INT8, true);
     let t = time(&mut int8, states);
     report("compact-int8", states.len(), t, per_tick);
-    let mut shielded: Projected<_, OUTPUTS> =
+    let mut shielded: Projected<_, OUTPUTS, true> =
         Projected::lean(CompactInt8::new(&COMPACT_INT8, true), shield());
     let t = time(&mut shielded, states);
     report("compact-int8+shield", states.len(), t, per_tick);
     parts(states, per_tick);
     let mut image = ImagePolicy::new(&IMAGE_NET, true);
     report("image", states.len(), time(&mut image, states), per_tick);
-    let mut shielded: Projected<_, OUTPUTS> =
+    let mut shielded: Projected<_, OUTPUTS, true> =
         Projected::lean(ImagePolicy::new(&IMAGE_NET, true), shield());
     let t = time(&mut shielded, states);
     report("image+shield", states.len(), t, per_tick);
@@ -309,7 +309,7 @@ fn main() -> ! {
     if let Some(tree) = TREES.first().and_then(|f| load_tree(f).ok()) {
         let mut policy = TreePolicy::new(&tree, true);
         report("tree", states.len(), time(&mut policy, states), per_tick);
-        let mut shielded: Projected<_, OUTPUTS> =
+        let mut shielded: Projected<_, OUTPUTS, true> =
             Projected::lean(TreePolicy::new(&tree, true), shield());
         let t = time(&mut shielded, states);
         report("tree+shield", states.len(), t, per_tick);
