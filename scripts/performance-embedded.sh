@@ -184,8 +184,9 @@ tree together under 4 KiB of flash. The tree is loaded from its bytes into a fix
 
 Decisions played per image: compact ${decisions[size_compact]}, compact int8 ${decisions[size_compact_int8]}, compact + shield ${decisions[size_compact_shield]}, compact + guard ${decisions[size_compact_guard]}, image ${decisions[size_image]}
 (the int8 policy decides differently in places and the image network is not trained, so their
-episodes differ). The int8 weights static (\`COMPACT_INT8\`) holds the 2 240 bytes inference needs
-and the per-unit \`f32\` weight scales (124 bytes, for reports). \`firmware/sizes.golden\` holds the
+episodes differ). The int8 weights static (\`COMPACT_INT8\`) holds the biases, multipliers and
+scales inference needs, the weights packed in pairs at 2 bytes each (3 720 bytes instead of
+1 860 as \`i8\`, for speed) and the per-unit \`f32\` weight scales (124 bytes, for reports). \`firmware/sizes.golden\` holds the
 size columns; \`.ci/run\` rebuilds the images and fails if code, weights or \`.data\` + \`.bss\` of
 any image grew by more than ${TOLERANCE} % (toolchain noise stays well inside that).
 
@@ -196,8 +197,9 @@ Cortex-M4F: \`firmware/src/bin/bench.rs\` under \`qemu-system-arm -machine mps2-
 instructions). Calibration on every run: $calibration (expected 40). The shipped model plays
 \`default-heavy\` and every state it decides on is kept (124 states); one SysTick read before and one
 after deciding once on each kept state gives ticks x 40 / 124. A decision is encode, forward,
-mask and argmax; with the shield also the rule truths of every action, two masked softmaxes
-(\`libm::expf\`) and the projected argmax. The image network has random weights (speed does not
+mask and argmax; with the shield (\`Projected::lean\`, \`docs/rules.md\`) also the integer rule
+verdicts of the allowed actions, in the order of decreasing logit, up to the first one no rule
+removes (no softmax: the decision needs none; traces compute the probabilities). The image network has random weights (speed does not
 depend on them). QEMU counts instructions, not cycles: no pipeline, flash wait states or FPU
 latencies, so cycles on silicon will be higher (roughly 1-1.5 cycles per instruction on an M4F
 running from zero-wait-state memory).
@@ -220,10 +222,12 @@ measured function, divided by 124).
 The parts of a compact decision, each timed alone on the same 124 states (Cortex-M4F): the
 encoding, the action mask, and the network's forward pass on the encoded observations. The int8
 forward pass is the input quantization (\`x * 255\` rounded half away from zero, clamped) and the
-integer layers (\`i8 x u8\` products summed in \`i32\`, four units per pass over the input and two
-inputs per iteration, then TFLite's fixed-point requantization per unit). Plain Rust: stable Rust
-has no DSP intrinsics, and the core has no \`unsafe\` (so no \`asm!\`); the compiler emits one
-\`ldrsb\` and one \`smlabb\` per product and loads each input code once per four units.
+integer layers (\`i8 x u8\` products summed exactly, then TFLite's fixed-point requantization per
+unit, skipped for a hidden unit whose sum is at most 0). The weights are stored packed, two units
+to a 32-bit word per input (\`w_a + w_b * 2^24\`, \`core/src/quant/packed.rs\`), so one
+\`smlal\` (32 x 32 -> 64-bit multiply-accumulate) gives two products; two such pairs per pass
+over the input, two inputs per iteration. Plain Rust: stable Rust has no DSP intrinsics, and the
+core has no \`unsafe\` (so no \`asm!\`).
 
 | part | Cortex-M4F instructions |
 |---|---|

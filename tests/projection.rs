@@ -327,6 +327,108 @@ fn check_episode<const M: usize, const O: usize, S: Scheduler<M> + Preference<M>
     }
 }
 
+/// Logits with many ties (a few whole numbers), and the odd non-finite one.
+fn tied_logit() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        6 => (-2i8..=2).prop_map(f32::from),
+        6 => -50.0f32..50.0,
+        1 => Just(f32::NAN),
+        1 => Just(f32::INFINITY),
+    ]
+}
+
+/// Rule weights, zero and subnormal ones included (a subnormal weight times a small truth
+/// deficit rounds to a zero penalty: the shield keeps such an action).
+fn weight() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        4 => 0.1f32..3.0,
+        1 => Just(0.0f32),
+        1 => Just(1e-45f32),
+        1 => Just(1e-39f32),
+        1 => Just(3.0e38f32),
+    ]
+}
+
+fn strength() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        Just(f32::INFINITY),
+        Just(0.0f32),
+        Just(6.0f32),
+        Just(1e7f32),
+        Just(f32::MAX),
+        0.0f32..100.0,
+    ]
+}
+
+/// [`Projection::choose`] is [`Projection::project`]'s decision: the same action, raw choice
+/// and fallback (or the same error) for every strength, and every rule's integer verdict is
+/// violated exactly when its soft truth is below 1.
+fn check_choose<const M: usize, const O: usize>(
+    ops: &[Op],
+    logits: &[f32; O],
+    valid: &[bool; O],
+    rules: &Rules,
+    c: f32,
+) {
+    let cl: Cluster<M> = cluster(ops);
+    let p = Projection::new(rules.set(), c).expect("valid strength");
+    let full = p.project(logits, valid, &cl);
+    let lean = p.choose(logits, valid, &cl);
+    match (full, lean) {
+        (Ok(d), Ok(l)) => {
+            assert_eq!(
+                (l.action, l.raw_choice, l.fallback_void),
+                (d.action, d.raw_choice, d.fallback_void),
+                "{d:?}"
+            );
+            assert_eq!(l.changed(M), d.changed());
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("project {a:?}, choose {b:?}"),
+    }
+    for k in 0..O {
+        let e = effect(&cl, Action::from_index(k, M).unwrap_or(Action::Void));
+        for (rule, _) in p.rules().iter() {
+            let v = rule.verdict(&cl, &e);
+            assert_eq!(v.violated(), rule.truth(&cl, &e) < 1.0, "{rule} {v:?}");
+            assert_eq!(v.violated(), !rule.holds(&cl, &e));
+        }
+    }
+}
+
+/// A lean projected scheduler plays the same episode as the full one, with the same counts.
+fn check_lean_episode<const M: usize, const O: usize, S>(jobs: &[Job], make: impl Fn() -> S)
+where
+    S: Scheduler<M> + Preference<M>,
+{
+    let rules = Rules {
+        max: 800,
+        weights: [1.0; 5],
+        work_conserving: true,
+        no_reservation: false,
+        wait: None,
+        shorter_first: false,
+    };
+    fn play<const M: usize, S: Scheduler<M>>(
+        jobs: &[Job],
+        p: &mut S,
+    ) -> Vec<(Option<u32>, Option<u32>)> {
+        let mut rec = Recorder::new(jobs, M);
+        let mut ep: Episode<'_, M> =
+            Episode::new(jobs, EndMode::AllDone { time_cap: 2000 }, &mut rec).expect("valid");
+        run(&mut ep, p, &mut rec).expect("baselines always decide");
+        rec.jobs
+            .iter()
+            .map(|j| (j.start, j.finish))
+            .collect::<Vec<_>>()
+    }
+    let mut full: Projected<S, O> = Projected::new(make(), Projection::shield(rules.set()));
+    let mut lean: Projected<S, O, true> = Projected::lean(make(), Projection::shield(rules.set()));
+    assert_eq!(play::<M, _>(jobs, &mut full), play::<M, _>(jobs, &mut lean));
+    assert_eq!(full.stats(), lean.stats());
+    assert!(lean.last().is_none());
+}
+
 fn jobs() -> impl Strategy<Value = Vec<Job>> {
     prop::collection::vec((0u32..3, 1u32..=20, 0u32..=10, 0u32..=10), 0..60).prop_map(|raw| {
         let mut arrival = 0;
@@ -377,6 +479,34 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn choose_decides_as_project_m5(
+        ops in ops(),
+        logits in prop::array::uniform6(tied_logit()),
+        valid in prop::array::uniform6(any::<bool>()),
+        rules in rules(),
+        weights in prop::array::uniform5(weight()),
+        c in strength(),
+    ) {
+        check_choose::<5, 6>(&ops, &logits, &valid, &Rules { weights, ..rules }, c);
+    }
+
+    #[test]
+    fn choose_decides_as_project_m10(
+        ops in ops(),
+        logits in prop::array::uniform11(tied_logit()),
+        valid in prop::array::uniform11(any::<bool>()),
+        rules in rules(),
+        weights in prop::array::uniform5(weight()),
+        c in strength(),
+    ) {
+        check_choose::<10, 11>(&ops, &logits, &valid, &Rules { weights, ..rules }, c);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
@@ -389,6 +519,9 @@ proptest! {
         check_episode::<5, 6, _>(&jobs, Sjf, max, wait);
         check_episode::<10, 11, _>(&jobs, Packer, max, wait);
         check_episode::<5, 6, _>(&jobs, RandomPolicy::new(seed), max, wait);
+        check_lean_episode::<5, 6, _>(&jobs, || Sjf);
+        check_lean_episode::<10, 11, _>(&jobs, || Tetris { knob: 0.5 });
+        check_lean_episode::<5, 6, _>(&jobs, || RandomPolicy::new(seed));
     }
 }
 

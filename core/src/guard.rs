@@ -315,8 +315,9 @@ pub enum NamedFallback<const O: usize> {
     Same,
     /// The named scheduler decides the real cluster's fallback decisions.
     Plain(FallbackKind),
-    /// The same, projected onto the guard's rules (`O` = job slots + 1 outputs).
-    Projected(Projected<FallbackKind, O>),
+    /// The same, projected onto the guard's rules (`O` = job slots + 1 outputs); lean, as it
+    /// only decides ([`Projected::lean`]).
+    Projected(Projected<FallbackKind, O, true>),
 }
 
 impl<const O: usize> NamedFallback<O> {
@@ -325,7 +326,7 @@ impl<const O: usize> NamedFallback<O> {
         match (kind, projection) {
             (FallbackKind::Sjf, _) => NamedFallback::Same,
             (kind, None) => NamedFallback::Plain(kind),
-            (kind, Some(p)) => NamedFallback::Projected(Projected::new(kind, p.clone())),
+            (kind, Some(p)) => NamedFallback::Projected(Projected::lean(kind, p.clone())),
         }
     }
 }

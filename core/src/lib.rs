@@ -42,7 +42,7 @@ pub use guard::{
     Guard, GuardError, GuardMode, GuardParams, Handover, Leader, NamedFallback, Repair,
 };
 pub use job::{Job, JobError};
-pub use projection::{Projected, ProjectedDecision, Projection};
+pub use projection::{Choice, Projected, ProjectedDecision, Projection};
 pub use reserve::{FallbackKind, SjfReserve, SjfReserveAged};
 pub use rules::{Permille, Rule, RuleKind, RuleSet};
 pub use scheduler::{rank_logits, PolicyError, Preference, ProjectionError, Scheduler, RANK_GAP};

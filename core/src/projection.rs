@@ -24,7 +24,7 @@
 use crate::cluster::{Action, Cluster};
 use crate::network::masked_argmax;
 use crate::nn::masked_softmax;
-use crate::rules::{effect, RuleMask, RuleSet, MAX_RULES};
+use crate::rules::{effect, RuleMask, RuleSet, Verdict, MAX_RULES};
 use crate::scheduler::{PolicyError, Preference, ProjectionError, Scheduler};
 
 /// The projection: rules with weights, and the strength `C` (`f32::INFINITY`: a shield).
@@ -60,6 +60,25 @@ impl<const O: usize> ProjectedDecision<O> {
     /// True when the rules changed the policy's choice.
     pub fn changed(&self) -> bool {
         self.action.index(O.saturating_sub(1)) != self.raw_choice
+    }
+}
+
+/// The decision of a projection without its probabilities and rule verdicts
+/// ([`Projection::choose`]): what a scheduler needs to act and to count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The action taken: [`ProjectedDecision::action`].
+    pub action: Action,
+    /// The policy's own greedy choice: [`ProjectedDecision::raw_choice`].
+    pub raw_choice: usize,
+    /// Every allowed action was removed: [`ProjectedDecision::fallback_void`].
+    pub fallback_void: bool,
+}
+
+impl Choice {
+    /// True when the rules changed the policy's choice (`M` job slots).
+    pub fn changed(&self, m: usize) -> bool {
+        self.action.index(m) != self.raw_choice
     }
 }
 
@@ -178,6 +197,106 @@ impl Projection {
     }
 }
 
+impl Projection {
+    /// The decision of [`Projection::project`] alone, bit for bit the same `action`,
+    /// `raw_choice` and `fallback_void`, at a fraction of the cost: no softmax (the decision is
+    /// the projected logits' argmax, which the softmax does not change), rule verdicts only for
+    /// the actions `valid` allows (a masked action can never be chosen), and in integers
+    /// ([`Rule::verdict`](crate::rules::Rule::verdict)); a soft truth is computed only for a
+    /// rule an allowed action violates.
+    ///
+    /// With the shield (`C` infinite) an allowed action's projected logit is its own when its
+    /// penalty is 0 and `-inf` (removed) otherwise, so the decision is the first action, in the
+    /// order of decreasing logit and increasing index (the argmax's tie-break), whose penalty is
+    /// 0: the actions are checked in that order and the first one kept is taken; usually that
+    /// is the raw choice, and only its verdicts are computed. With a finite `C` every allowed
+    /// action's projected logit is computed as `project` does and the argmax taken.
+    ///
+    /// # Errors
+    /// As [`Projection::project`].
+    pub fn choose<const M: usize, const O: usize>(
+        &self,
+        logits: &[f32; O],
+        valid: &[bool; O],
+        cluster: &Cluster<M>,
+    ) -> Result<Choice, ProjectionError> {
+        const { assert!(O == M + 1, "a policy has M + 1 outputs") };
+        let raw_choice = match masked_argmax(logits, valid) {
+            Ok(Some(k)) => k,
+            Ok(None) => return Err(ProjectionError::NoAllowedAction),
+            Err(index) => return Err(ProjectionError::NonFiniteLogit { index }),
+        };
+        let chosen = if self.c == f32::INFINITY {
+            self.first_kept(raw_choice, logits, valid, cluster)
+        } else {
+            let mut z = *logits;
+            let mut keep = *valid;
+            for (k, (zk, kk)) in z.iter_mut().zip(keep.iter_mut()).enumerate() {
+                if !*kk {
+                    continue;
+                }
+                let penalty = self.penalty::<M>(cluster, k, false);
+                // As `project`: an unpenalised action keeps its logit.
+                if penalty > 0.0 {
+                    *zk -= self.c * penalty;
+                    *kk = zk.is_finite();
+                }
+            }
+            // The kept logits are finite, so the argmax cannot fail.
+            masked_argmax(&z, &keep).ok().flatten()
+        };
+        let (chosen, fallback_void) = chosen.map_or((M, true), |k| (k, false));
+        Ok(Choice {
+            action: Action::from_index(chosen, M).unwrap_or(Action::Void),
+            raw_choice,
+            fallback_void,
+        })
+    }
+
+    /// `sum_l lambda_l * (1 - r_l(s, a))` for action `k`, in rule order as
+    /// [`Projection::project`] sums it (a rule that holds adds `lambda * 0 = +0`, which changes
+    /// no sum, so it is skipped). With `any`, stops at the first positive term: the shield
+    /// only asks whether the penalty is positive.
+    fn penalty<const M: usize>(&self, cluster: &Cluster<M>, k: usize, any: bool) -> f32 {
+        let e = effect(cluster, Action::from_index(k, M).unwrap_or(Action::Void));
+        let mut penalty = 0.0f32;
+        for (rule, lambda) in self.rules.iter() {
+            let v: Verdict = rule.verdict(cluster, &e);
+            if v.violated() {
+                penalty += lambda * (1.0 - v.truth());
+                if any && penalty > 0.0 {
+                    break;
+                }
+            }
+        }
+        penalty
+    }
+
+    /// The shield's decision: the allowed action with the largest logit (lowest index on
+    /// ties) whose penalty is 0, starting from the raw choice; `None` when there is none.
+    fn first_kept<const M: usize, const O: usize>(
+        &self,
+        raw_choice: usize,
+        logits: &[f32; O],
+        valid: &[bool; O],
+        cluster: &Cluster<M>,
+    ) -> Option<usize> {
+        let mut left = *valid;
+        let mut next = Some(raw_choice);
+        while let Some(k) = next {
+            if self.penalty::<M>(cluster, k, true) <= 0.0 {
+                return Some(k);
+            }
+            if let Some(l) = left.get_mut(k) {
+                *l = false;
+            }
+            // The allowed logits are finite (checked by the raw argmax).
+            next = masked_argmax(logits, &left).ok().flatten();
+        }
+        None
+    }
+}
+
 /// Counts over the decisions of a [`Projected`] scheduler.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProjectionStats {
@@ -189,9 +308,12 @@ pub struct ProjectionStats {
     pub fallbacks: u32,
 }
 
-/// A scheduler whose every decision goes through a [`Projection`]. `O = M + 1`.
+/// A scheduler whose every decision goes through a [`Projection`]. `O = M + 1`. `LEAN`
+/// ([`Projected::lean`]): decide through [`Projection::choose`] and keep no
+/// [`ProjectedDecision`]; a type parameter, so a lean scheduler does not link
+/// [`Projection::project`] (its softmax and `libm::expf`).
 #[derive(Clone, Debug)]
-pub struct Projected<S, const O: usize> {
+pub struct Projected<S, const O: usize, const LEAN: bool = false> {
     inner: S,
     projection: Projection,
     last: Option<ProjectedDecision<O>>,
@@ -199,7 +321,8 @@ pub struct Projected<S, const O: usize> {
 }
 
 impl<S, const O: usize> Projected<S, O> {
-    /// `inner` projected by `projection`.
+    /// `inner` projected by `projection`, keeping every decision's probabilities and rule
+    /// verdicts ([`Projected::last`]).
     pub fn new(inner: S, projection: Projection) -> Self {
         Projected {
             inner,
@@ -208,8 +331,25 @@ impl<S, const O: usize> Projected<S, O> {
             stats: ProjectionStats::default(),
         }
     }
+}
 
-    /// The last decision with its probabilities and rule verdicts.
+impl<S, const O: usize> Projected<S, O, true> {
+    /// `inner` projected by `projection`, deciding through [`Projection::choose`]: the same
+    /// actions and counts as [`Projected::new`] for less work, but no decision details
+    /// ([`Projected::last`] stays `None`). The decision path of a device.
+    pub fn lean(inner: S, projection: Projection) -> Self {
+        Projected {
+            inner,
+            projection,
+            last: None,
+            stats: ProjectionStats::default(),
+        }
+    }
+}
+
+impl<S, const O: usize, const LEAN: bool> Projected<S, O, LEAN> {
+    /// The last decision with its probabilities and rule verdicts (`None` for a
+    /// [`Projected::lean`] scheduler).
     pub fn last(&self) -> Option<&ProjectedDecision<O>> {
         self.last.as_ref()
     }
@@ -225,18 +365,26 @@ impl<S, const O: usize> Projected<S, O> {
     }
 }
 
-impl<S: Preference<M>, const M: usize, const O: usize> Scheduler<M> for Projected<S, O> {
+impl<S: Preference<M>, const M: usize, const O: usize, const LEAN: bool> Scheduler<M>
+    for Projected<S, O, LEAN>
+{
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let (mut logits, mut valid) = ([0.0; O], [false; O]);
         self.inner.preference(cluster, &mut logits, &mut valid)?;
         // A non-finite logit is the policy's error, as it would be without the projection.
-        let d = self.projection.project(&logits, &valid, cluster)?;
+        let (action, changed, fallback) = if LEAN {
+            let c = self.projection.choose(&logits, &valid, cluster)?;
+            (c.action, c.changed(M), c.fallback_void)
+        } else {
+            let d = self.projection.project(&logits, &valid, cluster)?;
+            self.last = Some(d);
+            (d.action, d.changed(), d.fallback_void)
+        };
         let s = &mut self.stats;
         s.decisions = s.decisions.saturating_add(1);
-        s.changed = s.changed.saturating_add(u32::from(d.changed()));
-        s.fallbacks = s.fallbacks.saturating_add(u32::from(d.fallback_void));
-        self.last = Some(d);
-        Ok(d.action)
+        s.changed = s.changed.saturating_add(u32::from(changed));
+        s.fallbacks = s.fallbacks.saturating_add(u32::from(fallback));
+        Ok(action)
     }
 }
 

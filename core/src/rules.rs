@@ -309,46 +309,102 @@ impl Rule {
         }
     }
 
-    /// The soft truth value `r(s, a)` in `[0, 1]` of this rule for an action with `effect` in
-    /// `cluster`. It is exactly 1 when the rule holds (the hard verdict) and below 1 when it is
-    /// violated.
-    pub fn truth<const M: usize>(&self, cluster: &Cluster<M>, effect: &Effect) -> f32 {
+    /// The hard verdict of this rule for an action with `effect` in `cluster`, in integers,
+    /// with what its soft truth needs ([`Verdict::truth`]). [`Rule::truth`] is computed from it,
+    /// so the rule holds exactly when its truth is 1.
+    pub fn verdict<const M: usize>(&self, cluster: &Cluster<M>, effect: &Effect) -> Verdict {
         match (*self, *effect) {
             (Rule::UtilizationCap { max }, Effect::Start { job, offset }) => {
-                let excess = cap_excess(cluster, &job, offset, max);
-                let room = u32::from(1000 - max.get().min(1000)) * u32::from(RES_UNITS);
-                match (excess, room) {
-                    (0, _) => 1.0,
-                    // Unreachable: with a cap of 1 usage cannot exceed it.
-                    (_, 0) => 0.0,
-                    // excess >= 1 and room <= 10_000, so 1 - ratio < 1 in f32.
-                    (e, room) => 1.0 - (e as f32 / room as f32).min(1.0),
+                match cap_excess(cluster, &job, offset, max) {
+                    0 => Verdict::Holds,
+                    excess => Verdict::OverCap { excess, max },
                 }
             }
-            (Rule::WorkConserving { max }, Effect::Idle) if startable_within(cluster, max) => 0.0,
-            (Rule::NoReservation, Effect::Start { offset, .. }) => {
-                1.0 - offset.min(HORIZON) as f32 / HORIZON as f32
+            (Rule::WorkConserving { max }, Effect::Idle) if startable_within(cluster, max) => {
+                Verdict::Broken
+            }
+            (Rule::NoReservation, Effect::Start { offset, .. }) if offset > 0 => {
+                Verdict::Reserved { offset }
             }
             (Rule::ShorterFirst { max }, Effect::Start { job, .. }) => {
                 match shortest_startable(cluster, max) {
-                    Some(shortest) if shortest < job.len => 0.0,
-                    _ => 1.0,
+                    Some(shortest) if shortest < job.len => Verdict::Broken,
+                    _ => Verdict::Holds,
                 }
             }
             (Rule::BoundedWait { steps, max }, effect) => {
                 match (oldest_aged_startable(cluster, steps, max), effect) {
-                    (None, _) => 1.0,
-                    (Some(oldest), Effect::Start { job, .. }) if job.arrival <= oldest => 1.0,
-                    _ => 0.0,
+                    (None, _) => Verdict::Holds,
+                    (Some(oldest), Effect::Start { job, .. }) if job.arrival <= oldest => {
+                        Verdict::Holds
+                    }
+                    _ => Verdict::Broken,
                 }
             }
-            _ => 1.0,
+            _ => Verdict::Holds,
         }
+    }
+
+    /// The soft truth value `r(s, a)` in `[0, 1]` of this rule for an action with `effect` in
+    /// `cluster`. It is exactly 1 when the rule holds (the hard verdict) and below 1 when it is
+    /// violated.
+    pub fn truth<const M: usize>(&self, cluster: &Cluster<M>, effect: &Effect) -> f32 {
+        self.verdict(cluster, effect).truth()
     }
 
     /// True when the rule holds for an action with `effect` (`truth == 1`).
     pub fn holds<const M: usize>(&self, cluster: &Cluster<M>, effect: &Effect) -> bool {
-        self.truth(cluster, effect) >= 1.0
+        self.verdict(cluster, effect) == Verdict::Holds
+    }
+}
+
+/// A rule's hard verdict on one action ([`Rule::verdict`]), with the integers its soft truth
+/// is computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The rule holds: truth 1.
+    Holds,
+    /// A utilization cap of `max` is exceeded by `excess` thousandths of a unit
+    /// ([`cap_excess`], at least 1).
+    OverCap {
+        /// How far usage goes above the cap, in thousandths of a unit.
+        excess: u32,
+        /// The cap.
+        max: Permille,
+    },
+    /// A job is reserved `offset` steps ahead (at least 1) under no-reservation.
+    Reserved {
+        /// Its first fit in time, in steps from now.
+        offset: usize,
+    },
+    /// A 0-or-1 rule is broken: truth 0.
+    Broken,
+}
+
+impl Verdict {
+    /// True unless the rule holds.
+    pub fn violated(self) -> bool {
+        self != Verdict::Holds
+    }
+
+    /// The soft truth value in `[0, 1]`: 1 exactly when the rule holds (see the module
+    /// documentation for each rule's formula).
+    pub fn truth(self) -> f32 {
+        match self {
+            Verdict::Holds => 1.0,
+            Verdict::OverCap { excess, max } => {
+                let room = u32::from(1000 - max.get().min(1000)) * u32::from(RES_UNITS);
+                match room {
+                    // Unreachable: with a cap of 1 usage cannot exceed it.
+                    0 => 0.0,
+                    // excess >= 1 and room <= 10_000, so 1 - ratio < 1 in f32.
+                    room => 1.0 - (excess as f32 / room as f32).min(1.0),
+                }
+            }
+            // offset >= 1, so the truth is at most 1 - 1 / T < 1.
+            Verdict::Reserved { offset } => 1.0 - offset.min(HORIZON) as f32 / HORIZON as f32,
+            Verdict::Broken => 0.0,
+        }
     }
 }
 

@@ -276,7 +276,7 @@ pub enum Learned<
     /// The policy as it is.
     Plain(GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>),
     /// The policy projected onto rules.
-    Projected(Projected<GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>, OUTPUTS>),
+    Projected(Projected<GenericPolicy<'m, E, N, SLOTS, I, OUTPUTS>, OUTPUTS, true>),
 }
 
 impl<N: Network<I, OUTPUTS>, E: Observe<SLOTS, I>, const I: usize> Scheduler<SLOTS>
@@ -296,7 +296,7 @@ pub enum Fallback {
     /// SJF.
     Plain(Sjf),
     /// SJF projected onto rules.
-    Projected(Projected<Sjf, OUTPUTS>),
+    Projected(Projected<Sjf, OUTPUTS, true>),
 }
 
 impl Scheduler<SLOTS> for Fallback {
@@ -355,8 +355,8 @@ pub fn guarded_with<'a, 'm, E: Observe<SLOTS, I>, N: Network<I, OUTPUTS>, const 
     let (learned, fallback) = match projection {
         None => (Learned::Plain(policy), Fallback::Plain(Sjf)),
         Some(p) => (
-            Learned::Projected(Projected::new(policy, p.clone())),
-            Fallback::Projected(Projected::new(Sjf, p.clone())),
+            Learned::Projected(Projected::lean(policy, p.clone())),
+            Fallback::Projected(Projected::lean(Sjf, p.clone())),
         ),
     };
     let repair = NamedFallback::new(real_fallback, projection);
@@ -436,6 +436,9 @@ pub enum Field {
     /// The policy's direct decision (`Policy::decide`; a tree reads only the features its path
     /// tests) against its full evaluation's greedy action, before any rule or guard.
     Direct,
+    /// The lean projection's decision (`Projection::choose`, what the device decides with)
+    /// against the full projection's action (bit 8: the fallback to void).
+    Lean,
     /// Jobs allocated.
     Allocated,
     /// Mean slowdown bits (`u64::MAX` for none).
@@ -466,6 +469,7 @@ impl Field {
                 | Field::Violated(_)
                 | Field::Probability(_)
                 | Field::ChangedBy
+                | Field::Lean
                 | Field::MeanSlowdown
                 | Field::TotalReward
         )
@@ -482,6 +486,7 @@ impl core::fmt::Display for Field {
             Field::Logit(k) => write!(f, "logits_bits[{k}]"),
             Field::Action => f.write_str("action"),
             Field::Direct => f.write_str("direct decision (Policy::decide) vs the full evaluation"),
+            Field::Lean => f.write_str("lean decision (Projection::choose) vs the full projection"),
             Field::RawChoice => f.write_str("raw_choice"),
             Field::Truth { rule, action } => {
                 write!(f, "rule_verdicts[{rule}].truth_bits[{action}]")
@@ -760,6 +765,7 @@ where
             expected: greedy.index(SLOTS) as u64,
             got: d.index(SLOTS) as u64,
         });
+        let mut lean_miss = None;
         let (action, projected) = match &self.projection {
             None => (self.policy.greedy()?, None),
             // As the core's `Projected` scheduler decides: on the real-valued logits.
@@ -769,6 +775,21 @@ where
                     *r = self.policy.net().real_logit(l);
                 }
                 let d = p.project(&real, self.policy.valid(), cluster)?;
+                // The device decides through the lean path: it must take the same action.
+                let lean = p.choose(&real, self.policy.valid(), cluster)?;
+                let code = |a: Action, raw: usize, fallback: bool| {
+                    a.index(SLOTS) as u64 | (raw as u64) << 4 | u64::from(fallback) << 8
+                };
+                let full = code(d.action, d.raw_choice, d.fallback_void);
+                let got = code(lean.action, lean.raw_choice, lean.fallback_void);
+                if full != got && lean_miss.is_none() {
+                    lean_miss = Some(Mismatch {
+                        decision: self.next,
+                        field: Field::Lean,
+                        expected: full,
+                        got,
+                    });
+                }
                 (d.action, Some(d))
             }
         };
@@ -788,6 +809,7 @@ where
             self.first = handover
                 .and_then(|h| self.compare_handover(h))
                 .or(direct_miss)
+                .or(lean_miss)
                 .or_else(|| self.compare(cluster, action, projected.as_ref(), decided_by));
         }
         self.next = self.next.saturating_add(1);

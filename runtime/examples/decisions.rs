@@ -123,13 +123,20 @@ fn main() -> Result<()> {
     };
     let n = match case.as_str() {
         "compact-int8" => decide_all(&mut int8()?, &states),
-        "compact-int8+shield" => {
-            decide_all(&mut Projected::<_, O>::new(int8()?, shield()?), &states)
-        }
+        "compact-int8+shield" => decide_all(
+            &mut Projected::<_, O, true>::lean(int8()?, shield()?),
+            &states,
+        ),
         "compact" => decide_all(&mut compact(), &states),
-        "compact+shield" => decide_all(&mut Projected::<_, O>::new(compact(), shield()?), &states),
+        "compact+shield" => decide_all(
+            &mut Projected::<_, O, true>::lean(compact(), shield()?),
+            &states,
+        ),
         "image" => decide_all(&mut image(), &states),
-        "image+shield" => decide_all(&mut Projected::<_, O>::new(image(), shield()?), &states),
+        "image+shield" => decide_all(
+            &mut Projected::<_, O, true>::lean(image(), shield()?),
+            &states,
+        ),
         other => bail!("unknown case {other}"),
     };
     println!("{case} decisions={n}");

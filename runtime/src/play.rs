@@ -245,20 +245,23 @@ pub fn play_explained(
 }
 
 /// A projected scheduler that reports its decisions to an [`Explanations`].
-struct Explaining<'a, const O: usize> {
-    inner: Projected<AnyScheduler, O>,
+struct Explaining<'a, const O: usize, const LEAN: bool> {
+    inner: Projected<AnyScheduler, O, LEAN>,
     out: Option<&'a mut Explanations>,
 }
 
-impl<const M: usize, const O: usize> Scheduler<M> for Explaining<'_, O>
+impl<const M: usize, const O: usize, const LEAN: bool> Scheduler<M> for Explaining<'_, O, LEAN>
 where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
 {
     fn decide(&mut self, cluster: &Cluster<M>) -> Result<Action, PolicyError> {
         let action = self.inner.decide(cluster)?;
-        if let (Some(out), Some(d)) = (self.out.as_deref_mut(), self.inner.last()) {
+        if let Some(out) = self.out.as_deref_mut() {
             out.stats = self.inner.stats();
+        }
+        // A lean projection keeps no details (only when none are asked for).
+        if let (Some(out), Some(d)) = (self.out.as_deref_mut(), self.inner.last()) {
             let kept = match out.keep {
                 Keep::Counts => false,
                 Keep::Changed => d.changed() || d.fallback_void,
@@ -277,7 +280,7 @@ where
 /// A scheduler as the guard holds it: plain, or projected onto rules.
 enum Part<const O: usize> {
     Plain(AnyScheduler),
-    Projected(Box<Projected<AnyScheduler, O>>),
+    Projected(Box<Projected<AnyScheduler, O, true>>),
 }
 
 impl<const M: usize, const O: usize> Scheduler<M> for Part<O>
@@ -347,7 +350,8 @@ where
     LoadedTree: Decide<M>,
 {
     let part = |s: AnyScheduler| match base.projection() {
-        Some(p) => Part::Projected(Box::new(Projected::new(s, p.clone()))),
+        // The guard needs the parts' actions only, not their decision details.
+        Some(p) => Part::Projected(Box::new(Projected::lean(s, p.clone()))),
         None => Part::Plain(s),
     };
     let (learned, fallback) = (part(base.scheduler()), part(AnyScheduler::Sjf(Sjf)));
@@ -427,11 +431,20 @@ where
     let scheduler = policy.scheduler();
     let summary = match policy.projection() {
         Some(p) => {
-            let mut s = Explaining::<O> {
-                inner: Projected::new(scheduler, p.clone()),
-                out: explain,
-            };
-            run(&mut episode, &mut s, observer)
+            // Decision details only when some are kept; counts come from either.
+            if explain.as_ref().is_some_and(|o| o.keep != Keep::Counts) {
+                let mut s = Explaining::<O, false> {
+                    inner: Projected::new(scheduler, p.clone()),
+                    out: explain,
+                };
+                run(&mut episode, &mut s, observer)
+            } else {
+                let mut s = Explaining::<O, true> {
+                    inner: Projected::lean(scheduler, p.clone()),
+                    out: explain,
+                };
+                run(&mut episode, &mut s, observer)
+            }
         }
         None => run(&mut episode, &mut { scheduler }, observer),
     };

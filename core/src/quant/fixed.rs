@@ -111,13 +111,15 @@ impl Multiplier {
     /// overflowing (the quantizer makes sure it never has to).
     #[inline]
     pub fn apply(self, x: i32) -> i32 {
-        let left = self.shift.clamp(0, 30);
-        let right = self.shift.saturating_neg().clamp(0, 31);
-        let shifted = x.saturating_mul(1i32 << left);
-        rounding_divide_by_pot(
-            saturating_rounding_doubling_high_mul(shifted, self.q),
-            right,
-        )
+        // The same operations, with the shift that does nothing left out: a right shift only
+        // (the usual case, `M < 1`), or a left shift only.
+        if self.shift <= 0 {
+            let right = self.shift.saturating_neg().min(31);
+            rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, self.q), right)
+        } else {
+            let shifted = x.saturating_mul(1i32 << self.shift.min(30));
+            saturating_rounding_doubling_high_mul(shifted, self.q)
+        }
     }
 }
 
@@ -127,6 +129,49 @@ mod tests {
 
     fn mult(m: f64) -> Multiplier {
         Multiplier::from_real(m).unwrap_or_else(|| unreachable!("{m} is representable"))
+    }
+
+    /// TFLite's `MultiplyByQuantizedMultiplier` as written there: both shifts, always.
+    fn reference(m: Multiplier, x: i32) -> i32 {
+        let left = m.shift.clamp(0, 30);
+        let right = m.shift.saturating_neg().clamp(0, 31);
+        let shifted = x.saturating_mul(1i32 << left);
+        rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, m.q), right)
+    }
+
+    #[test]
+    fn apply_is_the_two_shift_form() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            // xorshift64: a fixed sequence of test values.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let edges = [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            1 << 20,
+            -(1 << 20),
+            i32::MAX,
+            i32::MIN,
+            i32::MIN + 1,
+        ];
+        for shift in -31..=30 {
+            for q in [0, 1 << 30, (1 << 30) + 12_345, i32::MAX] {
+                let m = Multiplier { q, shift };
+                for x in edges
+                    .into_iter()
+                    .chain((0..2_000).map(|_| next() as i32 >> (next() % 32)))
+                {
+                    assert_eq!(m.apply(x), reference(m, x), "q {q} shift {shift} x {x}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -53,16 +53,22 @@
 //! O)` of `i32` biases, `8 * (H + O)` of per-channel multipliers and shifts (TFLite Micro keeps
 //! both as `int32` arrays) and 8 bytes for the input and output scales, against `4 *
 //! Mlp::PARAMS` for the `f32` network. For the compact encoder with 10 slots (82 -> 20 -> 11):
-//! 1860 + 124 + 248 + 8 = 2240 bytes against 7564.
+//! 1860 + 124 + 248 + 8 = 2240 bytes against 7564. [`QMlp`] stores the weights packed two output
+//! units to a 32-bit word per input ([`packed`]), so one 32 x 32 -> 64-bit multiply-accumulate
+//! (the M4's `smlal`) gives two products: 2 bytes per weight, 3720 bytes of weights for the
+//! compact network (a speed-for-flash trade, issue 16; [`QParts`] and [`QMlp::w1`] give them
+//! as `i8` again).
 //!
 //! Files: [`fixed`] (the fixed-point requantization arithmetic), [`qmlp`] (the int8 network, its
-//! calibration and quantization), `kernel` (its inner loops: four units per pass over the
-//! input, and the input quantization without a `roundf` call), [`parts`] (the network as plain parts, for a `static` literal
+//! calibration and quantization), [`packed`] (the packed weights and the layers' sums: two pairs
+//! of units per pass over the input), `kernel` (the input quantization without a `roundf`
+//! call), [`parts`] (the network as plain parts, for a `static` literal
 //! in flash); the int8 policy is the generic [`Policy`] over a [`QMlp`]
 //! ([`QPolicy`]).
 
 pub mod fixed;
 mod kernel;
+pub mod packed;
 pub mod parts;
 pub mod qmlp;
 

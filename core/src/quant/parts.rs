@@ -4,6 +4,7 @@
 //! every bound [`QMlp::from_range`] guarantees, so a bad literal is a compile error.
 
 use super::fixed::Multiplier;
+use super::packed::PackedRows;
 use super::qmlp::{fits_after, worst_acc, QLayer, QMlp, QuantError, Quantity, Tensor, WEIGHT_MAX};
 
 /// Everything a [`QMlp`] stores, field for field (shapes and scales as in the
@@ -77,10 +78,10 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
     /// The network's parts, for writing it as a literal.
     pub fn to_parts(&self) -> QParts<I, H, O> {
         QParts {
-            w1: self.w1,
+            w1: self.w1(),
             b1: self.b1,
             m1: self.m1,
-            w2: self.w2,
+            w2: self.w2(),
             b2: self.b2,
             m2: self.m2,
             input_scale: self.input_scale,
@@ -121,10 +122,10 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
             return out_of_range(QLayer::Output, k, Quantity::Accumulator);
         }
         Ok(QMlp {
-            w1: parts.w1,
             b1: parts.b1,
             m1: parts.m1,
-            w2: parts.w2,
+            p1: PackedRows::pack(&parts.w1),
+            p2: PackedRows::pack(&parts.w2),
             b2: parts.b2,
             m2: parts.m2,
             input_scale: parts.input_scale,

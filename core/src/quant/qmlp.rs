@@ -5,7 +5,8 @@
 use core::fmt;
 
 use super::fixed::Multiplier;
-use super::kernel::{dot_rows, quantize_code};
+use super::kernel::quantize_code;
+use super::packed::PackedRows;
 use crate::network::Network;
 use crate::nn::Mlp;
 
@@ -149,10 +150,13 @@ impl HiddenRange {
 /// [`QMlp::quantize`] or [`QMlp::from_range`], which check every bound the integer path relies on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QMlp<const I: usize, const H: usize, const O: usize> {
-    pub(super) w1: [[i8; I]; H],
     pub(super) b1: [i32; H],
     pub(super) m1: [Multiplier; H],
-    pub(super) w2: [[i8; H]; O],
+    /// The hidden weights `w1`, packed for the multiply-accumulate of two units at once
+    /// ([`PackedRows`]).
+    pub(super) p1: PackedRows<I, H>,
+    /// The output weights `w2`, packed likewise.
+    pub(super) p2: PackedRows<H, O>,
     pub(super) b2: [i32; O],
     pub(super) m2: [Multiplier; O],
     pub(super) input_scale: f32,
@@ -290,10 +294,10 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
             });
         }
         let mut q = QMlp {
-            w1: [[0; I]; H],
             b1: [0; H],
             m1: [Multiplier::default(); H],
-            w2: [[0; H]; O],
+            p1: PackedRows::pack(&[[0; I]; H]),
+            p2: PackedRows::pack(&[[0; H]; O]),
             b2: [0; O],
             m2: [Multiplier::default(); O],
             input_scale,
@@ -307,7 +311,9 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
 
         // Hidden layer: accumulator scale s_in * s_w1[j], requantized to s_h.
         let (s_in, s_h) = (f64::from(input_scale), f64::from(hidden_scale));
-        let rows = q.w1.iter_mut().zip(net.w1.iter()).zip(net.b1.iter());
+        // The weights are packed at the end.
+        let (mut w1, mut w2) = ([[0i8; I]; H], [[0i8; H]; O]);
+        let rows = w1.iter_mut().zip(net.w1.iter()).zip(net.b1.iter());
         let params = q
             .w1_scale
             .iter_mut()
@@ -334,10 +340,10 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
         // Output layer: per-channel weight scales first, then the common output scale (the
         // finest accumulator scale), then biases and multipliers.
         let mut zero = [false; O];
-        for ((wq, w), (s, z)) in
-            q.w2.iter_mut()
-                .zip(net.w2.iter())
-                .zip(q.w2_scale.iter_mut().zip(zero.iter_mut()))
+        for ((wq, w), (s, z)) in w2
+            .iter_mut()
+            .zip(net.w2.iter())
+            .zip(q.w2_scale.iter_mut().zip(zero.iter_mut()))
         {
             *s = quantize_row(w, wq, 0.0);
             *z = *s == 0.0;
@@ -381,6 +387,8 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
                 return Err(out_of_range(QLayer::Output, k, Quantity::Accumulator));
             }
         }
+        q.p1 = PackedRows::pack(&w1);
+        q.p2 = PackedRows::pack(&w2);
         Ok(q)
     }
 
@@ -397,17 +405,23 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
     /// quantized input (shape `[I]`): integer only.
     pub fn hidden_q(&self, xq: &[u8; I], h: &mut [u8; H]) {
         let mut acc = [0i32; H];
-        dot_rows(&self.w1, &self.b1, xq, &mut acc);
+        self.p1.dot(&self.b1, xq, &mut acc);
         for ((hj, &a), m) in h.iter_mut().zip(acc.iter()).zip(self.m1.iter()) {
-            // ReLU and saturation: clamp to [zero point, 255].
-            *hj = m.apply(a).clamp(0, ACT_MAX) as u8;
+            // ReLU and saturation: clamp to [zero point, 255]. A multiplier is never negative,
+            // so an accumulator at or below 0 requantizes to at most 0 (both roundings keep
+            // the sign): its code is 0 without the requantization.
+            *hj = if a <= 0 {
+                0
+            } else {
+                m.apply(a).clamp(0, ACT_MAX) as u8
+            };
         }
     }
 
     /// Quantized logits (shape `[O]`, scale [`QMlp::output_scale`]) from quantized hidden
     /// activations: integer only.
     pub fn output_q(&self, h: &[u8; H], logits: &mut [i32; O]) {
-        dot_rows(&self.w2, &self.b2, h, logits);
+        self.p2.dot(&self.b2, h, logits);
         for (lk, m) in logits.iter_mut().zip(self.m2.iter()) {
             *lk = m.apply(*lk);
         }
@@ -453,9 +467,9 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
         &self.w2_scale
     }
 
-    /// Quantized hidden weights, shape `[H][I]`.
-    pub fn w1(&self) -> &[[i8; I]; H] {
-        &self.w1
+    /// Quantized hidden weights, shape `[H][I]` (unpacked: a copy).
+    pub fn w1(&self) -> [[i8; I]; H] {
+        self.p1.unpack()
     }
 
     /// Quantized hidden biases (scale `s_in * s_w1[j]`), shape `[H]`.
@@ -468,9 +482,9 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
         &self.m1
     }
 
-    /// Quantized output weights, shape `[O][H]`.
-    pub fn w2(&self) -> &[[i8; H]; O] {
-        &self.w2
+    /// Quantized output weights, shape `[O][H]` (unpacked: a copy).
+    pub fn w2(&self) -> [[i8; H]; O] {
+        self.p2.unpack()
     }
 
     /// Quantized output biases (scale `s_h * s_w2[k]`), shape `[O]`.
@@ -546,7 +560,7 @@ pub(super) mod tests {
         // s_w1 = [0.9921875 / 127, 0.49609375 / 127] = [1/128, 1/256];
         // w1_q = [[127, -0.25 * 128], [0.25 * 256, 127]] = [[127, -32], [64, 127]].
         assert_eq!(q.w1_scale(), &[1.0 / 128.0, 1.0 / 256.0]);
-        assert_eq!(q.w1(), &[[127, -32], [64, 127]]);
+        assert_eq!(q.w1(), [[127, -32], [64, 127]]);
         // b1_q = b1 / (s_in * s_w1) = [2^-7 * 255 * 2^7, -2^-8 * 255 * 2^8] = [255, -255].
         assert_eq!(q.b1(), &[255, -255]);
         // M1 = s_in * s_w1 / s_h = [2^-7, 2^-8] = 0.5 * [2^-6, 2^-7]: q = 2^30.
@@ -566,7 +580,7 @@ pub(super) mod tests {
         // s_w2 = [1.984375 / 127, 0.9921875 / 127] = [1/64, 1/128]; s_out = s_h / 128.
         assert_eq!(q.w2_scale(), &[1.0 / 64.0, 1.0 / 128.0]);
         assert_eq!(q.output_scale(), 1.0 / 255.0 / 128.0);
-        assert_eq!(q.w2(), &[[127, -32], [-32, 127]]);
+        assert_eq!(q.w2(), [[127, -32], [-32, 127]]);
         // b2_q = [0.25 * 255 * 64, -0.125 * 255 * 128] = [4080, -4080].
         assert_eq!(q.b2(), &[4080, -4080]);
         // M2 = s_h * s_w2 / s_out = [2, 1].

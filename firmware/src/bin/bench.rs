@@ -8,8 +8,9 @@
 //! 2. The states: the shipped model plays the jobs of `default-heavy` (compact encoder, 10 slots)
 //!    and every cluster state it decides on is kept (124 states).
 //! 3. For each case, one SysTick read before and one after deciding on every kept state
-//!    (encode, forward, mask, argmax; with the shield also the rule truths, two masked softmaxes
-//!    and the projected argmax) gives the instructions per decision: `ticks * 40 / N`.
+//!    (encode, forward, mask, argmax; with the shield, `Projected::lean`: the integer rule
+//!    verdicts of the allowed actions in logit order up to the first one kept, no softmax)
+//!    gives the instructions per decision: `ticks * 40 / N`.
 //!
 //!    The int8 policy (the shipped model quantized, [`COMPACT_INT8`]) decides on the same states,
 //!    alone and with the shield; and the parts of a decision are timed on their own over the
@@ -300,22 +301,22 @@ fn main() -> ! {
         time(&mut compact, states),
         per_tick,
     );
-    let mut shielded: Projected<_, OUTPUTS> =
-        Projected::new(CompactPolicy::new(&COMPACT_NET, true), shield());
+    let mut shielded: Projected<_, OUTPUTS, true> =
+        Projected::lean(CompactPolicy::new(&COMPACT_NET, true), shield());
     let t = time(&mut shielded, states);
     report("compact+shield", states.len(), t, per_tick);
     let mut int8 = CompactInt8::new(&COMPACT_INT8, true);
     let t = time(&mut int8, states);
     report("compact-int8", states.len(), t, per_tick);
-    let mut shielded: Projected<_, OUTPUTS> =
-        Projected::new(CompactInt8::new(&COMPACT_INT8, true), shield());
+    let mut shielded: Projected<_, OUTPUTS, true> =
+        Projected::lean(CompactInt8::new(&COMPACT_INT8, true), shield());
     let t = time(&mut shielded, states);
     report("compact-int8+shield", states.len(), t, per_tick);
     parts(states, per_tick);
     let mut image = ImagePolicy::new(&IMAGE_NET, true);
     report("image", states.len(), time(&mut image, states), per_tick);
-    let mut shielded: Projected<_, OUTPUTS> =
-        Projected::new(ImagePolicy::new(&IMAGE_NET, true), shield());
+    let mut shielded: Projected<_, OUTPUTS, true> =
+        Projected::lean(ImagePolicy::new(&IMAGE_NET, true), shield());
     let t = time(&mut shielded, states);
     report("image+shield", states.len(), t, per_tick);
 
@@ -324,8 +325,8 @@ fn main() -> ! {
     if let Some(tree) = TREES.first().and_then(|f| load_tree(f).ok()) {
         let mut policy = TreePolicy::new(&tree, true);
         report("tree", states.len(), time(&mut policy, states), per_tick);
-        let mut shielded: Projected<_, OUTPUTS> =
-            Projected::new(TreePolicy::new(&tree, true), shield());
+        let mut shielded: Projected<_, OUTPUTS, true> =
+            Projected::lean(TreePolicy::new(&tree, true), shield());
         let t = time(&mut shielded, states);
         report("tree+shield", states.len(), t, per_tick);
         // Its first part alone: the operator features of every state.

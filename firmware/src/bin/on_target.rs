@@ -321,11 +321,13 @@ fn report(t: &mut Tally, g: &Golden, result: Result<usize, Mismatch>) {
         Ok(n) => {
             let what = match (g.rules.is_some(), g.guard.is_some()) {
                 (true, false) => {
-                    "actions, logit bits, rule verdicts and projected probability bits equal"
+                    "actions, logit bits, rule verdicts and projected probability bits equal, \
+                     lean decisions as the full projection's"
                 }
                 (true, true) => {
                     "actions, logit bits, rule verdicts, projected probability bits, \
-                     hand-overs, deciders and guard counters equal"
+                     hand-overs, deciders and guard counters equal, lean decisions as the full \
+                     projection's"
                 }
                 (false, true) => {
                     "actions, logit bits, hand-overs, deciders and guard counters equal"

@@ -21,7 +21,7 @@ fn main() -> ! {
     use whitebox_firmware::{COMPACT_NET, HIDDEN, INPUTS, OUTPUTS, SLOTS};
     let policy: MlpPolicy<'_, Compact, SLOTS, INPUTS, HIDDEN, OUTPUTS> =
         MlpPolicy::new(black_box(&COMPACT_NET), true);
-    let mut shielded: Projected<_, OUTPUTS> = Projected::new(policy, shield());
+    let mut shielded: Projected<_, OUTPUTS, true> = Projected::lean(policy, shield());
     let decisions = play(black_box(HEAVY_JOBS), HEAVY_END, &mut shielded).unwrap_or(0);
     let stack = measure::stack_high_water();
     measure::report(
