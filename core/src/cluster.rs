@@ -8,7 +8,9 @@
 use heapless::Deque;
 
 use crate::job::{Job, JobError};
-use crate::spec::{BACKLOG, HORIZON, INV_LEN_SCALE, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
+use crate::spec::{
+    BACKLOG, HORIZON, INV_LEN_SCALE, MAX_JOB_LEN, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS,
+};
 
 /// A scheduling action: start the job in a visible slot, or do nothing this time step.
 ///
@@ -169,8 +171,24 @@ impl JobLoad {
 
 /// `INV_LEN_SCALE / len`, exact because `len` divides `INV_LEN_SCALE` (0 for `len == 0`).
 pub fn inv_len_scaled(len: u8) -> u64 {
-    INV_LEN_SCALE.checked_div(u64::from(len)).unwrap_or(0)
+    // A table for every valid length: reward charges sum this over every waiting job each time
+    // step, and a 64-bit division per job was a tenth of a simulator step.
+    INV_LEN_TABLE
+        .get(usize::from(len))
+        .copied()
+        .unwrap_or_else(|| INV_LEN_SCALE.checked_div(u64::from(len)).unwrap_or(0))
 }
+
+/// `INV_LEN_SCALE / len` for `len` in `0..=MAX_JOB_LEN` (0 for `len == 0`).
+const INV_LEN_TABLE: [u64; MAX_JOB_LEN as usize + 1] = {
+    let mut table = [0; MAX_JOB_LEN as usize + 1];
+    let mut len = 1;
+    while len < table.len() {
+        table[len] = INV_LEN_SCALE / len as u64;
+        len += 1;
+    }
+    table
+};
 
 /// The cluster state with `M` visible job slots.
 ///
@@ -285,9 +303,12 @@ impl<const M: usize> Cluster<M> {
             && self.since_last_new == other.since_last_new
     }
 
-    /// True when no job is waiting or allocated-and-unfinished.
+    /// True when no job is waiting or allocated-and-unfinished (`in_system().jobs == 0`,
+    /// without summing loads).
     pub fn is_empty(&self) -> bool {
-        self.in_system().jobs == 0
+        self.finishing.iter().all(|g| g.jobs == 0)
+            && self.slots.iter().all(Option::is_none)
+            && self.backlog.is_empty()
     }
 
     /// Units of each resource in use during the current step.
@@ -329,9 +350,7 @@ impl<const M: usize> Cluster<M> {
     fn fits_at(&self, job: &Job, offset: usize) -> bool {
         let end = offset.saturating_add(usize::from(job.len));
         match self.avbl.get(offset..end) {
-            Some(rows) if end > offset => rows
-                .iter()
-                .all(|row| row.iter().zip(job.res.iter()).all(|(a, d)| a >= d)),
+            Some(rows) if end > offset => rows.iter().all(|row| row_fits(row, &job.res)),
             _ => false,
         }
     }
@@ -455,6 +474,19 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn inv_len_table_is_the_division() {
+        assert_eq!(inv_len_scaled(0), 0);
+        for len in 1..=u8::MAX {
+            assert_eq!(
+                inv_len_scaled(len),
+                INV_LEN_SCALE / u64::from(len),
+                "len {len}"
+            );
+        }
+        assert_eq!(inv_len_scaled(20), 11_639_628);
     }
 
     #[test]
