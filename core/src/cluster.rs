@@ -167,6 +167,18 @@ impl JobLoad {
         self.jobs = self.jobs.saturating_add(1);
         self.inv_len_scaled = self.inv_len_scaled.saturating_add(inv_len_scaled(job.len));
     }
+
+    /// Takes `job` out again (after [`JobLoad::add`]; no sum ever saturates: at most
+    /// `M + BACKLOG + T * RES_UNITS` jobs of at most `INV_LEN_SCALE` each).
+    fn remove(&mut self, job: &Job) {
+        self.jobs = self.jobs.saturating_sub(1);
+        self.inv_len_scaled = self.inv_len_scaled.saturating_sub(inv_len_scaled(job.len));
+    }
+
+    fn remove_group(&mut self, group: &FinishGroup) {
+        self.jobs = self.jobs.saturating_sub(group.jobs);
+        self.inv_len_scaled = self.inv_len_scaled.saturating_sub(group.inv_len);
+    }
 }
 
 /// `INV_LEN_SCALE / len`, exact because `len` divides `INV_LEN_SCALE` (0 for `len == 0`).
@@ -204,6 +216,10 @@ pub struct Cluster<const M: usize> {
     /// Allocated, unfinished jobs grouped by `finish - now - 1` (finish is within the horizon).
     finishing: [FinishGroup; HORIZON],
     since_last_new: u8,
+    /// The sums of `finishing` and of the slots and backlog, kept as jobs come and go: reward
+    /// charges read them every time step.
+    in_flight: JobLoad,
+    waiting: JobLoad,
 }
 
 impl<const M: usize> Default for Cluster<M> {
@@ -225,6 +241,8 @@ impl<const M: usize> Cluster<M> {
             backlog: Deque::new(),
             finishing: [FinishGroup::default(); HORIZON],
             since_last_new: 0,
+            in_flight: JobLoad::default(),
+            waiting: JobLoad::default(),
         }
     }
 
@@ -261,23 +279,12 @@ impl<const M: usize> Cluster<M> {
 
     /// Allocated jobs that have not finished (running now or reserved for a later start).
     pub fn in_flight(&self) -> JobLoad {
-        self.finishing
-            .iter()
-            .fold(JobLoad::default(), |acc, g| JobLoad {
-                jobs: acc.jobs.saturating_add(g.jobs),
-                inv_len_scaled: acc.inv_len_scaled.saturating_add(g.inv_len),
-            })
+        self.in_flight
     }
 
     /// Jobs waiting in the slots and the backlog.
     pub fn waiting(&self) -> JobLoad {
-        let mut load = JobLoad::default();
-        self.slots
-            .iter()
-            .flatten()
-            .chain(self.backlog.iter())
-            .for_each(|j| load.add(j));
-        load
+        self.waiting
     }
 
     /// Every job in the system: allocated and unfinished, or waiting. DeepRM's reward charges
@@ -303,12 +310,9 @@ impl<const M: usize> Cluster<M> {
             && self.since_last_new == other.since_last_new
     }
 
-    /// True when no job is waiting or allocated-and-unfinished (`in_system().jobs == 0`,
-    /// without summing loads).
+    /// True when no job is waiting or allocated-and-unfinished.
     pub fn is_empty(&self) -> bool {
-        self.finishing.iter().all(|g| g.jobs == 0)
-            && self.slots.iter().all(Option::is_none)
-            && self.backlog.is_empty()
+        self.in_system().jobs == 0
     }
 
     /// Units of each resource in use during the current step.
@@ -329,7 +333,20 @@ impl<const M: usize> Cluster<M> {
         if len == 0 || len > HORIZON {
             return None;
         }
-        (0..=HORIZON - len).find(|&t| self.fits_at(job, t))
+        // One pass over the rows: the first window of `len` fitting rows ends where the run of
+        // consecutive fitting rows first reaches `len` (the same offset as testing every start).
+        let mut run = 0;
+        for (end, row) in self.avbl.iter().enumerate() {
+            if row_fits(row, &job.res) {
+                run += 1;
+                if run == len {
+                    return Some(end + 1 - len);
+                }
+            } else {
+                run = 0;
+            }
+        }
+        None
     }
 
     /// True when [`Cluster::first_fit`] is at most `offset`: `job` fits at some start offset in
@@ -372,13 +389,15 @@ impl<const M: usize> Cluster<M> {
         self.since_last_new = 0;
         if let Some((i, slot)) = self.slots.iter_mut().enumerate().find(|(_, s)| s.is_none()) {
             *slot = Some(job);
+            self.waiting.add(&job);
             return Ok(Placement::Slot(i));
         }
         let pos = self.backlog.len();
         self.backlog
             .push_back(job)
-            .map(|()| Placement::Backlog(pos))
-            .map_err(|_| RejectReason::BacklogFull { capacity: BACKLOG })
+            .map_err(|_| RejectReason::BacklogFull { capacity: BACKLOG })?;
+        self.waiting.add(&job);
+        Ok(Placement::Backlog(pos))
     }
 
     /// Applies one action (DeepRM `Env.step` without arrivals and reward, which the episode
@@ -406,6 +425,8 @@ impl<const M: usize> Cluster<M> {
             group.jobs = group.jobs.saturating_add(1);
             group.inv_len = group.inv_len.saturating_add(inv_len_scaled(job.len));
         }
+        self.in_flight.add(&job);
+        self.waiting.remove(&job);
         // The backlog head refills the freed slot (DeepRM quirk 8, kept).
         if let Some(s) = self.slots.get_mut(slot) {
             *s = self.backlog.pop_front();
@@ -426,6 +447,7 @@ impl<const M: usize> Cluster<M> {
         self.avbl.rotate_left(1);
         self.avbl[HORIZON - 1] = [RES_UNITS; NUM_RES];
         let completed = self.finishing[0].jobs;
+        self.in_flight.remove_group(&self.finishing[0]);
         self.finishing.rotate_left(1);
         self.finishing[HORIZON - 1] = FinishGroup::default();
         self.since_last_new = self
@@ -474,6 +496,68 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// The kept sums equal the sums recomputed from the slots, the backlog and the finish
+    /// groups after every step of busy episodes (backlog overflow included).
+    #[test]
+    fn kept_loads_equal_recomputed_sums() {
+        use crate::baselines::RandomPolicy;
+        use crate::scheduler::Scheduler;
+        use crate::workload::{JobGenerator, Workload};
+        for (seed, rate) in [(1, 0.5), (2, 0.9), (3, 3.0)] {
+            let mut jobs = heapless::Vec::<Job, 256>::new();
+            for j in JobGenerator::new(Workload::LongJobs, rate, 60, seed) {
+                jobs.push(j).ok();
+            }
+            let mut c: Cluster<5> = Cluster::new();
+            let mut policy = RandomPolicy::new(seed);
+            let mut next = 0;
+            for _ in 0..600 {
+                while let Some(j) = jobs.get(next).filter(|j| j.arrival == c.now()) {
+                    c.submit(*j).ok();
+                    next += 1;
+                }
+                let mut waiting = JobLoad::default();
+                c.slots
+                    .iter()
+                    .flatten()
+                    .chain(c.backlog.iter())
+                    .for_each(|j| waiting.add(j));
+                let in_flight = c
+                    .finishing
+                    .iter()
+                    .fold(JobLoad::default(), |acc, g| JobLoad {
+                        jobs: acc.jobs + g.jobs,
+                        inv_len_scaled: acc.inv_len_scaled + g.inv_len,
+                    });
+                assert_eq!(c.waiting(), waiting);
+                assert_eq!(c.in_flight(), in_flight);
+                let action = policy.decide(&c).unwrap_or(Action::Void);
+                c.step(action);
+            }
+        }
+    }
+
+    /// `first_fit` equals testing every start offset in order, on random availability.
+    #[test]
+    fn first_fit_equals_every_offset_tested() {
+        let mut state = 7u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut c: Cluster<2> = Cluster::new();
+            for row in c.avbl.iter_mut() {
+                *row = [(next() % 11) as u8, (next() % 11) as u8];
+            }
+            let j = job(0, next() % 20 + 1, [next() % 11, next() % 11]);
+            let by_offset = (0..=HORIZON - usize::from(j.len)).find(|&t| c.fits_at(&j, t));
+            assert_eq!(c.first_fit(&j), by_offset);
+        }
     }
 
     #[test]

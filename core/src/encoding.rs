@@ -183,29 +183,48 @@ impl Encoder for Compact {
                 "compact input must be compact_len(M) long"
             )
         };
-        let units = f32::from(RES_UNITS);
-        let capacity = cluster
-            .avbl()
-            .iter()
-            .flatten()
-            .map(|&a| f32::from(a) / units);
+        let mut out = out.iter_mut();
+        let mut put = |value: f32| {
+            if let Some(o) = out.next() {
+                *o = value;
+            }
+        };
+        for free in cluster.avbl().iter().flatten() {
+            put(units_fraction(*free));
+        }
         let horizon = HORIZON as f32;
-        let slots = cluster.slots().iter().flat_map(|slot| {
+        for slot in cluster.slots() {
             let (len, res, wait) = slot.map_or((0, [0; NUM_RES], 0.0), |j| {
                 let wait = cluster.first_fit(&j).map_or(1.0, |t| t as f32 / horizon);
                 (j.len, j.res, wait)
             });
-            core::iter::once(f32::from(len) / f32::from(MAX_JOB_LEN))
-                .chain(res.into_iter().map(move |r| f32::from(r) / units))
-                .chain(core::iter::once(wait))
-        });
-        let backlog = cluster.backlog_len() as f32 / BACKLOG as f32;
-        let since = f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW);
-        let features = capacity.chain(slots).chain([backlog, since]);
-        for (o, f) in out.iter_mut().zip(features) {
-            *o = f;
+            put(f32::from(len) / f32::from(MAX_JOB_LEN));
+            for r in res {
+                put(units_fraction(r));
+            }
+            put(wait);
         }
+        put(cluster.backlog_len() as f32 / BACKLOG as f32);
+        put(f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW));
     }
+}
+
+/// `units / RES_UNITS`, the scaled capacity and demand features: a table of the correctly
+/// rounded quotients (the same bits as dividing, without a division per feature).
+fn units_fraction(units: u8) -> f32 {
+    const TABLE: [f32; RES_UNITS as usize + 1] = {
+        let mut table = [0.0; RES_UNITS as usize + 1];
+        let mut k = 0;
+        while k < table.len() {
+            table[k] = k as f32 / RES_UNITS as f32;
+            k += 1;
+        }
+        table
+    };
+    TABLE
+        .get(usize::from(units))
+        .copied()
+        .unwrap_or_else(|| f32::from(units) / f32::from(RES_UNITS))
 }
 
 #[cfg(test)]
