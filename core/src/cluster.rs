@@ -153,6 +153,12 @@ fn row_fits(row: &[u8; NUM_RES], demand: &[u8; NUM_RES]) -> bool {
     a0 >= d0 && a1 >= d1
 }
 
+/// Index of time step `step`'s entry in a horizon-long ring (`step % T`): the finish groups of
+/// the cluster and the episode's pending slowdowns.
+pub(crate) fn ring_index(step: u32) -> usize {
+    step as usize % HORIZON
+}
+
 /// Number of jobs, and their exact sum of `1 / len` scaled by [`INV_LEN_SCALE`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JobLoad {
@@ -213,7 +219,9 @@ pub struct Cluster<const M: usize> {
     avbl: [[u8; NUM_RES]; HORIZON],
     slots: [Option<Job>; M],
     backlog: Deque<Job, BACKLOG>,
-    /// Allocated, unfinished jobs grouped by `finish - now - 1` (finish is within the horizon).
+    /// Allocated, unfinished jobs grouped by finish step, the group of step `f` at index
+    /// `f % T`: finishes lie in `now + 1..=now + T`, so no two share an index, and a time step
+    /// empties one group instead of shifting all of them.
     finishing: [FinishGroup; HORIZON],
     since_last_new: u8,
     /// The sums of `finishing` and of the slots and backlog, kept as jobs come and go: reward
@@ -421,7 +429,9 @@ impl<const M: usize> Cluster<M> {
                 *a = a.saturating_sub(*d);
             }
         }
-        if let Some(group) = self.finishing.get_mut(offset + len - 1) {
+        let start = self.now.saturating_add(offset as u32);
+        let finish = start.saturating_add(u32::from(job.len));
+        if let Some(group) = self.finishing.get_mut(ring_index(finish)) {
             group.jobs = group.jobs.saturating_add(1);
             group.inv_len = group.inv_len.saturating_add(inv_len_scaled(job.len));
         }
@@ -431,12 +441,11 @@ impl<const M: usize> Cluster<M> {
         if let Some(s) = self.slots.get_mut(slot) {
             *s = self.backlog.pop_front();
         }
-        let start = self.now.saturating_add(offset as u32);
         Step::Allocated {
             job,
             slot,
             start,
-            finish: start.saturating_add(u32::from(job.len)),
+            finish,
         }
     }
 
@@ -446,10 +455,14 @@ impl<const M: usize> Cluster<M> {
         self.now = self.now.saturating_add(1);
         self.avbl.rotate_left(1);
         self.avbl[HORIZON - 1] = [RES_UNITS; NUM_RES];
-        let completed = self.finishing[0].jobs;
-        self.in_flight.remove_group(&self.finishing[0]);
-        self.finishing.rotate_left(1);
-        self.finishing[HORIZON - 1] = FinishGroup::default();
+        // The jobs finishing at the new time step leave.
+        let done = self
+            .finishing
+            .get_mut(ring_index(self.now))
+            .map(core::mem::take)
+            .unwrap_or_default();
+        let completed = done.jobs;
+        self.in_flight.remove_group(&done);
         self.since_last_new = self
             .since_last_new
             .saturating_add(1)

@@ -5,7 +5,7 @@
 //! from the block's left edge: `used` units of a resource in the cluster part, a waiting job's
 //! demand in the rows `0..len` of its slot block, the backlog count row-major, plus the
 //! since-new column. So the image is a function of a small summary of the cluster ([`ImageMemo`]:
-//! 40 bytes of free units, `3 * M` bytes of slot contents and two counters), and going from one
+//! 40 bytes of free units, `4 * M` bytes of slot contents and two counters), and going from one
 //! summary to the next only needs the cells between the old and the new run end of each block
 //! row that changed: a time step shifts the occupied rows up by one, an allocation lowers the
 //! free units of the job's rows and empties (or refills) a slot, an arrival fills a slot or the
@@ -22,28 +22,32 @@ use super::{
     BACKLOG_WIDTH, IMAGE_ROWS,
 };
 
-/// What a job slot shows: a run of `cells[r]` ones in each of its first `rows` rows (all zero
-/// for an empty slot).
+/// What a job slot shows: a run of `cells(r)` ones in each of its first `rows()` rows (all
+/// zero for an empty slot), packed in one word (rows, then each resource's cells, a byte each)
+/// so that comparing slots is one integer comparison.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct SlotCells {
-    rows: u8,
-    cells: [u8; NUM_RES],
-}
+struct SlotCells(u32);
 
 impl SlotCells {
     /// As the full rebuild draws `slot`: at most `T` rows, at most a block's width of cells.
     #[inline]
     fn of(slot: &Option<Job>) -> Self {
         match slot {
-            Some(job) => SlotCells {
-                rows: job.len.min(HORIZON as u8),
-                cells: [
-                    job.res[0].min(MAX_JOB_SIZE as u8),
-                    job.res[1].min(MAX_JOB_SIZE as u8),
-                ],
-            },
-            None => SlotCells::default(),
+            Some(job) => {
+                let [r0, r1] = job.res.map(|d| u32::from(d.min(MAX_JOB_SIZE as u8)));
+                SlotCells(u32::from(job.len.min(HORIZON as u8)) | r0 << 8 | r1 << 16)
+            }
+            None => SlotCells(0),
         }
+    }
+
+    fn rows(self) -> usize {
+        (self.0 & 0xff) as usize
+    }
+
+    /// Cells per row of each resource.
+    fn cells(self) -> [u8; NUM_RES] {
+        [(self.0 >> 8) as u8, (self.0 >> 16) as u8]
     }
 }
 
@@ -52,7 +56,7 @@ impl SlotCells {
 /// [`update_image`] can rewrite only what changed. `Default` is "unknown": the first update
 /// rebuilds the whole image.
 ///
-/// Memory: `T * d + 3 * M` bytes and two counters (about 90 bytes for `M = 10`).
+/// Memory: `T * d + 4 * M` bytes and two counters (about 100 bytes for `M = 10`).
 #[derive(Clone, Debug)]
 pub struct ImageMemo<const M: usize> {
     known: bool,
@@ -131,18 +135,25 @@ pub fn update_image<const M: usize, const N: usize>(
         return;
     }
     let width = image_width(M);
-    // Cluster part: rows whose free units changed (all occupied ones after a time step).
-    if memo.avbl != *cluster.avbl() {
-        let rows = memo.avbl.iter_mut().zip(cluster.avbl()).enumerate();
-        for (t, (old, &new)) in rows {
-            if *old != new {
-                for (r, &free) in new.iter().enumerate() {
+    // Cluster part: rows whose free units changed (all occupied ones after a time step),
+    // found by comparing four rows (eight bytes) at a time.
+    let (old_words, _) = memo.avbl.as_flattened_mut().as_chunks_mut::<WORD>();
+    let (new_words, _) = cluster.avbl().as_flattened().as_chunks::<WORD>();
+    for (w, (old, new)) in old_words.iter_mut().zip(new_words).enumerate() {
+        if old == new {
+            continue;
+        }
+        let rows = old.as_chunks::<NUM_RES>().0.iter();
+        for (k, (o, n)) in rows.zip(new.as_chunks::<NUM_RES>().0).enumerate() {
+            if o != n {
+                let t = w * (WORD / NUM_RES) + k;
+                for (r, &free) in n.iter().enumerate() {
                     let used = RES_UNITS.saturating_sub(free);
                     put_run(out, t * width + cluster_column(M, r), used);
                 }
-                *old = new;
             }
         }
+        *old = *new;
     }
     // Job slots whose job changed: the rows either job covers.
     let slots = memo.slots.iter_mut().zip(cluster.slots()).enumerate();
@@ -151,9 +162,9 @@ pub fn update_image<const M: usize, const N: usize>(
         if *old == new {
             continue;
         }
-        let (shown, hidden) = (usize::from(new.rows), usize::from(old.rows));
+        let (shown, hidden, drawn) = (new.rows(), old.rows(), new.cells());
         for t in 0..shown.max(hidden) {
-            let cells = if t < shown { new.cells } else { [0; NUM_RES] };
+            let cells = if t < shown { drawn } else { [0; NUM_RES] };
             for (r, &count) in cells.iter().enumerate() {
                 put_run(out, t * width + slot_column(M, r, j), count);
             }
@@ -198,6 +209,12 @@ const RUNS: [[f32; BLOCK]; BLOCK + 1] = {
     }
     runs
 };
+
+/// Bytes of free units compared at once: four horizon rows.
+const WORD: usize = 8;
+
+// The horizon's free units split into whole words of whole rows.
+const _: () = assert!((HORIZON * NUM_RES) % WORD == 0 && WORD % NUM_RES == 0);
 
 /// Width of a cluster or job-slot block row: the longest run.
 const BLOCK: usize = MAX_JOB_SIZE;
