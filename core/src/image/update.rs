@@ -137,23 +137,24 @@ pub fn update_image<const M: usize, const N: usize>(
     let width = image_width(M);
     // Cluster part: rows whose free units changed (all occupied ones after a time step),
     // found by comparing four rows (eight bytes) at a time.
-    let (old_words, _) = memo.avbl.as_flattened_mut().as_chunks_mut::<WORD>();
-    let (new_words, _) = cluster.avbl().as_flattened().as_chunks::<WORD>();
-    for (w, (old, new)) in old_words.iter_mut().zip(new_words).enumerate() {
+    let old_words = memo.avbl.chunks_exact_mut(WORD_ROWS);
+    for (w, (old, new)) in old_words
+        .zip(cluster.avbl().chunks_exact(WORD_ROWS))
+        .enumerate()
+    {
         if old == new {
             continue;
         }
-        let rows = old.as_chunks::<NUM_RES>().0.iter();
-        for (k, (o, n)) in rows.zip(new.as_chunks::<NUM_RES>().0).enumerate() {
+        for (k, (o, n)) in old.iter_mut().zip(new).enumerate() {
             if o != n {
-                let t = w * (WORD / NUM_RES) + k;
+                let t = w * WORD_ROWS + k;
                 for (r, &free) in n.iter().enumerate() {
                     let used = RES_UNITS.saturating_sub(free);
                     put_run(out, t * width + cluster_column(M, r), used);
                 }
+                *o = *n;
             }
         }
-        *old = *new;
     }
     // Job slots whose job changed: the rows either job covers.
     let slots = memo.slots.iter_mut().zip(cluster.slots()).enumerate();
@@ -210,11 +211,12 @@ const RUNS: [[f32; BLOCK]; BLOCK + 1] = {
     runs
 };
 
-/// Bytes of free units compared at once: four horizon rows.
-const WORD: usize = 8;
+/// Horizon rows whose free units are compared at once (eight bytes).
+const WORD_ROWS: usize = 4;
 
-// The horizon's free units split into whole words of whole rows.
-const _: () = assert!((HORIZON * NUM_RES) % WORD == 0 && WORD % NUM_RES == 0);
+// The horizon splits into whole words (`%`: `is_multiple_of` needs a newer Rust than the core's).
+#[allow(clippy::manual_is_multiple_of)]
+const _: () = assert!(HORIZON % WORD_ROWS == 0);
 
 /// Width of a cluster or job-slot block row: the longest run.
 const BLOCK: usize = MAX_JOB_SIZE;
