@@ -6,7 +6,7 @@
 //! 10 job slots. A fixed set of job sets is generated up front; one iteration plays all of them.
 //! Criterion's throughput is decisions (allocations and MoveOns) per second.
 //!
-//! Run: `cargo bench -p whitebox-host --bench simulator`. Results: `docs/performance.md`.
+//! Run: `cargo bench -p whitebox-runtime --bench simulator`. Results: `docs/performance.md`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -47,7 +47,8 @@ fn play<const M: usize, const N: usize>(
 ) -> u64 {
     let end = EndMode::AllDone { time_cap: TIME_CAP };
     let mut decisions = 0u64;
-    // The memo of what `buf` shows, kept across episodes as a policy keeps it.
+    // The memo of what `buf` shows, kept across episodes (a new episode starts from the last
+    // state shown, a few cells away from its first).
     let mut memo = ImageMemo::<M>::new();
     for jobs in sets {
         let mut ep: Episode<'_, M> = match Episode::new(jobs, end, &mut ()) {

@@ -28,7 +28,7 @@ enum Observation {
 #[inline(never)]
 fn play_all<const M: usize, const N: usize>(sets: &[Vec<Job>], observation: Observation) -> u64 {
     let end = EndMode::AllDone { time_cap: 10_000 };
-    // One buffer and the memo of what it shows, kept across episodes as a policy keeps them.
+    // One buffer and the memo of what it shows, kept across episodes as in the bench.
     let mut buf = [0.0f32; N];
     let mut memo = ImageMemo::<M>::new();
     let mut decisions = 0;
