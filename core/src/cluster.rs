@@ -8,7 +8,9 @@
 use heapless::Deque;
 
 use crate::job::{Job, JobError};
-use crate::spec::{BACKLOG, HORIZON, INV_LEN_SCALE, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
+use crate::spec::{
+    BACKLOG, HORIZON, INV_LEN_SCALE, MAX_JOB_LEN, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS,
+};
 
 /// A scheduling action: start the job in a visible slot, or do nothing this time step.
 ///
@@ -151,6 +153,12 @@ fn row_fits(row: &[u8; NUM_RES], demand: &[u8; NUM_RES]) -> bool {
     a0 >= d0 && a1 >= d1
 }
 
+/// Index of time step `step`'s entry in a horizon-long ring (`step % T`): the finish groups of
+/// the cluster and the episode's pending slowdowns.
+pub(crate) fn ring_index(step: u32) -> usize {
+    step as usize % HORIZON
+}
+
 /// Number of jobs, and their exact sum of `1 / len` scaled by [`INV_LEN_SCALE`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JobLoad {
@@ -165,12 +173,40 @@ impl JobLoad {
         self.jobs = self.jobs.saturating_add(1);
         self.inv_len_scaled = self.inv_len_scaled.saturating_add(inv_len_scaled(job.len));
     }
+
+    /// Takes `job` out again (after [`JobLoad::add`]; no sum ever saturates: at most
+    /// `M + BACKLOG + T * RES_UNITS` jobs of at most `INV_LEN_SCALE` each).
+    fn remove(&mut self, job: &Job) {
+        self.jobs = self.jobs.saturating_sub(1);
+        self.inv_len_scaled = self.inv_len_scaled.saturating_sub(inv_len_scaled(job.len));
+    }
+
+    fn remove_group(&mut self, group: &FinishGroup) {
+        self.jobs = self.jobs.saturating_sub(group.jobs);
+        self.inv_len_scaled = self.inv_len_scaled.saturating_sub(group.inv_len);
+    }
 }
 
 /// `INV_LEN_SCALE / len`, exact because `len` divides `INV_LEN_SCALE` (0 for `len == 0`).
 pub fn inv_len_scaled(len: u8) -> u64 {
-    INV_LEN_SCALE.checked_div(u64::from(len)).unwrap_or(0)
+    // A table for every valid length: reward charges sum this over every waiting job each time
+    // step, and a 64-bit division per job was a tenth of a simulator step.
+    INV_LEN_TABLE
+        .get(usize::from(len))
+        .copied()
+        .unwrap_or_else(|| INV_LEN_SCALE.checked_div(u64::from(len)).unwrap_or(0))
 }
+
+/// `INV_LEN_SCALE / len` for `len` in `0..=MAX_JOB_LEN` (0 for `len == 0`).
+const INV_LEN_TABLE: [u64; MAX_JOB_LEN as usize + 1] = {
+    let mut table = [0; MAX_JOB_LEN as usize + 1];
+    let mut len = 1;
+    while len < table.len() {
+        table[len] = INV_LEN_SCALE / len as u64;
+        len += 1;
+    }
+    table
+};
 
 /// The cluster state with `M` visible job slots.
 ///
@@ -183,9 +219,15 @@ pub struct Cluster<const M: usize> {
     avbl: [[u8; NUM_RES]; HORIZON],
     slots: [Option<Job>; M],
     backlog: Deque<Job, BACKLOG>,
-    /// Allocated, unfinished jobs grouped by `finish - now - 1` (finish is within the horizon).
+    /// Allocated, unfinished jobs grouped by finish step, the group of step `f` at index
+    /// `f % T`: finishes lie in `now + 1..=now + T`, so no two share an index, and a time step
+    /// empties one group instead of shifting all of them.
     finishing: [FinishGroup; HORIZON],
     since_last_new: u8,
+    /// The sums of `finishing` and of the slots and backlog, kept as jobs come and go: reward
+    /// charges read them every time step.
+    in_flight: JobLoad,
+    waiting: JobLoad,
 }
 
 impl<const M: usize> Default for Cluster<M> {
@@ -207,6 +249,8 @@ impl<const M: usize> Cluster<M> {
             backlog: Deque::new(),
             finishing: [FinishGroup::default(); HORIZON],
             since_last_new: 0,
+            in_flight: JobLoad::default(),
+            waiting: JobLoad::default(),
         }
     }
 
@@ -243,23 +287,12 @@ impl<const M: usize> Cluster<M> {
 
     /// Allocated jobs that have not finished (running now or reserved for a later start).
     pub fn in_flight(&self) -> JobLoad {
-        self.finishing
-            .iter()
-            .fold(JobLoad::default(), |acc, g| JobLoad {
-                jobs: acc.jobs.saturating_add(g.jobs),
-                inv_len_scaled: acc.inv_len_scaled.saturating_add(g.inv_len),
-            })
+        self.in_flight
     }
 
     /// Jobs waiting in the slots and the backlog.
     pub fn waiting(&self) -> JobLoad {
-        let mut load = JobLoad::default();
-        self.slots
-            .iter()
-            .flatten()
-            .chain(self.backlog.iter())
-            .for_each(|j| load.add(j));
-        load
+        self.waiting
     }
 
     /// Every job in the system: allocated and unfinished, or waiting. DeepRM's reward charges
@@ -308,7 +341,20 @@ impl<const M: usize> Cluster<M> {
         if len == 0 || len > HORIZON {
             return None;
         }
-        (0..=HORIZON - len).find(|&t| self.fits_at(job, t))
+        // One pass over the rows: the first window of `len` fitting rows ends where the run of
+        // consecutive fitting rows first reaches `len` (the same offset as testing every start).
+        let mut run = 0;
+        for (end, row) in self.avbl.iter().enumerate() {
+            if row_fits(row, &job.res) {
+                run += 1;
+                if run == len {
+                    return Some(end + 1 - len);
+                }
+            } else {
+                run = 0;
+            }
+        }
+        None
     }
 
     /// True when [`Cluster::first_fit`] is at most `offset`: `job` fits at some start offset in
@@ -329,9 +375,7 @@ impl<const M: usize> Cluster<M> {
     fn fits_at(&self, job: &Job, offset: usize) -> bool {
         let end = offset.saturating_add(usize::from(job.len));
         match self.avbl.get(offset..end) {
-            Some(rows) if end > offset => rows
-                .iter()
-                .all(|row| row.iter().zip(job.res.iter()).all(|(a, d)| a >= d)),
+            Some(rows) if end > offset => rows.iter().all(|row| row_fits(row, &job.res)),
             _ => false,
         }
     }
@@ -353,13 +397,15 @@ impl<const M: usize> Cluster<M> {
         self.since_last_new = 0;
         if let Some((i, slot)) = self.slots.iter_mut().enumerate().find(|(_, s)| s.is_none()) {
             *slot = Some(job);
+            self.waiting.add(&job);
             return Ok(Placement::Slot(i));
         }
         let pos = self.backlog.len();
         self.backlog
             .push_back(job)
-            .map(|()| Placement::Backlog(pos))
-            .map_err(|_| RejectReason::BacklogFull { capacity: BACKLOG })
+            .map_err(|_| RejectReason::BacklogFull { capacity: BACKLOG })?;
+        self.waiting.add(&job);
+        Ok(Placement::Backlog(pos))
     }
 
     /// Applies one action (DeepRM `Env.step` without arrivals and reward, which the episode
@@ -383,20 +429,23 @@ impl<const M: usize> Cluster<M> {
                 *a = a.saturating_sub(*d);
             }
         }
-        if let Some(group) = self.finishing.get_mut(offset + len - 1) {
+        let start = self.now.saturating_add(offset as u32);
+        let finish = start.saturating_add(u32::from(job.len));
+        if let Some(group) = self.finishing.get_mut(ring_index(finish)) {
             group.jobs = group.jobs.saturating_add(1);
             group.inv_len = group.inv_len.saturating_add(inv_len_scaled(job.len));
         }
+        self.in_flight.add(&job);
+        self.waiting.remove(&job);
         // The backlog head refills the freed slot (DeepRM quirk 8, kept).
         if let Some(s) = self.slots.get_mut(slot) {
             *s = self.backlog.pop_front();
         }
-        let start = self.now.saturating_add(offset as u32);
         Step::Allocated {
             job,
             slot,
             start,
-            finish: start.saturating_add(u32::from(job.len)),
+            finish,
         }
     }
 
@@ -406,9 +455,14 @@ impl<const M: usize> Cluster<M> {
         self.now = self.now.saturating_add(1);
         self.avbl.rotate_left(1);
         self.avbl[HORIZON - 1] = [RES_UNITS; NUM_RES];
-        let completed = self.finishing[0].jobs;
-        self.finishing.rotate_left(1);
-        self.finishing[HORIZON - 1] = FinishGroup::default();
+        // The jobs finishing at the new time step leave.
+        let done = self
+            .finishing
+            .get_mut(ring_index(self.now))
+            .map(core::mem::take)
+            .unwrap_or_default();
+        let completed = done.jobs;
+        self.in_flight.remove_group(&done);
         self.since_last_new = self
             .since_last_new
             .saturating_add(1)
@@ -455,6 +509,83 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// The kept sums equal the sums recomputed from the slots, the backlog and the finish
+    /// groups after every step of busy episodes (backlog overflow included).
+    #[test]
+    fn kept_loads_equal_recomputed_sums() {
+        use crate::workload::{JobGenerator, Workload};
+        for (seed, rate) in [(1u64, 0.5), (2, 0.9), (3, 3.0)] {
+            let mut jobs = heapless::Vec::<Job, 256>::new();
+            for j in JobGenerator::new(Workload::LongJobs, rate, 60, seed) {
+                jobs.push(j).ok();
+            }
+            let mut c: Cluster<5> = Cluster::new();
+            // Actions from xorshift: any slot (empty or not), or void three times in eight.
+            let mut state = seed as u32 | 1;
+            let mut next = 0;
+            for _ in 0..600 {
+                while let Some(j) = jobs.get(next).filter(|j| j.arrival == c.now()) {
+                    c.submit(*j).ok();
+                    next += 1;
+                }
+                let mut waiting = JobLoad::default();
+                c.slots
+                    .iter()
+                    .flatten()
+                    .chain(c.backlog.iter())
+                    .for_each(|j| waiting.add(j));
+                let in_flight = c
+                    .finishing
+                    .iter()
+                    .fold(JobLoad::default(), |acc, g| JobLoad {
+                        jobs: acc.jobs + g.jobs,
+                        inv_len_scaled: acc.inv_len_scaled + g.inv_len,
+                    });
+                assert_eq!(c.waiting(), waiting);
+                assert_eq!(c.in_flight(), in_flight);
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let k = state as usize % 8;
+                c.step(Action::from_index(k, 5).unwrap_or(Action::Void));
+            }
+        }
+    }
+
+    /// `first_fit` equals testing every start offset in order, on random availability.
+    #[test]
+    fn first_fit_equals_every_offset_tested() {
+        let mut state = 7u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut c: Cluster<2> = Cluster::new();
+            for row in c.avbl.iter_mut() {
+                *row = [(next() % 11) as u8, (next() % 11) as u8];
+            }
+            let j = job(0, next() % 20 + 1, [next() % 11, next() % 11]);
+            let by_offset = (0..=HORIZON - usize::from(j.len)).find(|&t| c.fits_at(&j, t));
+            assert_eq!(c.first_fit(&j), by_offset);
+        }
+    }
+
+    #[test]
+    fn inv_len_table_is_the_division() {
+        assert_eq!(inv_len_scaled(0), 0);
+        for len in 1..=u8::MAX {
+            assert_eq!(
+                inv_len_scaled(len),
+                INV_LEN_SCALE / u64::from(len),
+                "len {len}"
+            );
+        }
+        assert_eq!(inv_len_scaled(20), 11_639_628);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   That is `T * d + (2 + d) * M + 2` = 62 features for `M = 5` and 82 for `M = 10`.
 
 use crate::cluster::Cluster;
-use crate::image::{encode_image, image_len};
+use crate::image::{encode_image, image_len, update_image, ImageMemo};
 use crate::spec::{BACKLOG, HORIZON, MAX_JOB_LEN, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
 
 /// Which encoder a model was trained with (stored in model files).
@@ -76,10 +76,27 @@ pub trait Encoder {
     /// The encoding this type implements.
     const ENCODING: Encoding;
 
+    /// What an observation buffer shows, so that [`Encoder::encode_update`] can rewrite only
+    /// what changed (`()` for an encoder that always writes everything). `Default` is
+    /// "unknown": the next update writes the whole observation.
+    type Memo<const M: usize>: Clone + core::fmt::Debug + Default;
+
     /// Writes the observation of `cluster` into `out`, shape `[I]` with
     /// `I == Self::ENCODING.input_len(M)` (checked at compile time by the callers' const
     /// assertions; here a shorter buffer is filled only as far as it goes).
     fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]);
+
+    /// As [`Encoder::encode`], for a buffer `out` that still holds the observation `memo`
+    /// describes (or any values, with a `Default` memo); updates `memo`. The result is
+    /// [`Encoder::encode`]'s, bit for bit. By default it is [`Encoder::encode`].
+    fn encode_update<const M: usize, const I: usize>(
+        memo: &mut Self::Memo<M>,
+        cluster: &Cluster<M>,
+        out: &mut [f32; I],
+    ) {
+        let _ = memo;
+        Self::encode(cluster, out);
+    }
 }
 
 /// What a policy's network reads of the cluster: an observation of `I` values for `M` job slots.
@@ -98,15 +115,33 @@ pub trait Observe<const M: usize, const I: usize> {
     /// features from the cluster instead ([`crate::network::Network::decide_direct`]).
     const OPERATOR_FEATURES: bool = false;
 
+    /// What an observation buffer shows, for [`Observe::observe_update`] (`()` when the
+    /// observation is always written in full). `Default` is "unknown".
+    type Memo: Clone + core::fmt::Debug + Default;
+
     /// Writes the observation of `cluster` into `out`, shape `[I]`.
     fn observe(cluster: &Cluster<M>, out: &mut [f32; I]);
+
+    /// As [`Observe::observe`], for a buffer `out` that still holds the observation `memo`
+    /// describes (or any values, with a `Default` memo), rewriting only what changed where the
+    /// observation supports it; updates `memo`. The result is [`Observe::observe`]'s, bit for
+    /// bit. By default it is [`Observe::observe`].
+    fn observe_update(memo: &mut Self::Memo, cluster: &Cluster<M>, out: &mut [f32; I]) {
+        let _ = memo;
+        Self::observe(cluster, out);
+    }
 }
 
 impl<E: Encoder, const M: usize, const I: usize> Observe<M, I> for E {
     const SHAPE_OK: bool = I == E::ENCODING.input_len(M);
+    type Memo = E::Memo<M>;
 
     fn observe(cluster: &Cluster<M>, out: &mut [f32; I]) {
         E::encode(cluster, out);
+    }
+
+    fn observe_update(memo: &mut Self::Memo, cluster: &Cluster<M>, out: &mut [f32; I]) {
+        E::encode_update(memo, cluster, out);
     }
 }
 
@@ -120,14 +155,26 @@ pub struct Compact;
 
 impl Encoder for Image {
     const ENCODING: Encoding = Encoding::Image;
+    type Memo<const M: usize> = ImageMemo<M>;
 
     fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]) {
         encode_image(cluster, out);
+    }
+
+    /// [`update_image`]: only the cells that changed since the state `memo` records.
+    fn encode_update<const M: usize, const I: usize>(
+        memo: &mut ImageMemo<M>,
+        cluster: &Cluster<M>,
+        out: &mut [f32; I],
+    ) {
+        update_image(memo, cluster, out);
     }
 }
 
 impl Encoder for Compact {
     const ENCODING: Encoding = Encoding::Compact;
+    // 62 or 82 values, most of which change every step: always written in full.
+    type Memo<const M: usize> = ();
 
     fn encode<const M: usize, const I: usize>(cluster: &Cluster<M>, out: &mut [f32; I]) {
         const {
@@ -136,29 +183,48 @@ impl Encoder for Compact {
                 "compact input must be compact_len(M) long"
             )
         };
-        let units = f32::from(RES_UNITS);
-        let capacity = cluster
-            .avbl()
-            .iter()
-            .flatten()
-            .map(|&a| f32::from(a) / units);
+        let mut out = out.iter_mut();
+        let mut put = |value: f32| {
+            if let Some(o) = out.next() {
+                *o = value;
+            }
+        };
+        for free in cluster.avbl().iter().flatten() {
+            put(units_fraction(*free));
+        }
         let horizon = HORIZON as f32;
-        let slots = cluster.slots().iter().flat_map(|slot| {
+        for slot in cluster.slots() {
             let (len, res, wait) = slot.map_or((0, [0; NUM_RES], 0.0), |j| {
                 let wait = cluster.first_fit(&j).map_or(1.0, |t| t as f32 / horizon);
                 (j.len, j.res, wait)
             });
-            core::iter::once(f32::from(len) / f32::from(MAX_JOB_LEN))
-                .chain(res.into_iter().map(move |r| f32::from(r) / units))
-                .chain(core::iter::once(wait))
-        });
-        let backlog = cluster.backlog_len() as f32 / BACKLOG as f32;
-        let since = f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW);
-        let features = capacity.chain(slots).chain([backlog, since]);
-        for (o, f) in out.iter_mut().zip(features) {
-            *o = f;
+            put(f32::from(len) / f32::from(MAX_JOB_LEN));
+            for r in res {
+                put(units_fraction(r));
+            }
+            put(wait);
         }
+        put(cluster.backlog_len() as f32 / BACKLOG as f32);
+        put(f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW));
     }
+}
+
+/// `units / RES_UNITS`, the scaled capacity and demand features: a table of the correctly
+/// rounded quotients (the same bits as dividing, without a division per feature).
+fn units_fraction(units: u8) -> f32 {
+    const TABLE: [f32; RES_UNITS as usize + 1] = {
+        let mut table = [0.0; RES_UNITS as usize + 1];
+        let mut k = 0;
+        while k < table.len() {
+            table[k] = k as f32 / RES_UNITS as f32;
+            k += 1;
+        }
+        table
+    };
+    TABLE
+        .get(usize::from(units))
+        .copied()
+        .unwrap_or_else(|| f32::from(units) / f32::from(RES_UNITS))
 }
 
 #[cfg(test)]

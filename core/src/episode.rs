@@ -5,7 +5,7 @@
 //! sections 3 and 6). Rewards and slowdowns are summed exactly in integers scaled by
 //! [`INV_LEN_SCALE`] and converted to `f64` once, so every target gets the same bits.
 
-use crate::cluster::{Action, Cluster, JobLoad, Placement, RejectReason, Step};
+use crate::cluster::{ring_index, Action, Cluster, JobLoad, Placement, RejectReason, Step};
 use crate::job::{Job, JobError};
 use crate::spec::{HORIZON, INV_LEN_SCALE};
 
@@ -269,7 +269,8 @@ pub struct Episode<'a, const M: usize> {
     charged: JobLoad,
     allocated: SlowdownSum,
     completed: SlowdownSum,
-    /// Allocated, unfinished jobs' sums by `finish - now - 1`, rotated with the cluster.
+    /// Allocated, unfinished jobs' sums by finish step, at index `finish % T` as the cluster's
+    /// finish groups.
     pending: [SlowdownSum; HORIZON],
     makespan: u32,
 }
@@ -331,18 +332,18 @@ impl<'a, const M: usize> Episode<'a, M> {
         let charge = match step {
             Step::Allocated { job, finish, .. } => {
                 self.allocated.add(&job, finish);
-                // `finish - (now + 1)` is in 0..T because the job starts within the horizon.
-                let idx = finish.saturating_sub(self.cluster.now().saturating_add(1)) as usize;
-                if let Some(p) = self.pending.get_mut(idx) {
+                // `finish` is in `now + 1..=now + T`: its own index.
+                if let Some(p) = self.pending.get_mut(ring_index(finish)) {
                     p.add(&job, finish);
                 }
                 self.makespan = self.makespan.max(finish);
                 Charge::default()
             }
             Step::MovedOn { .. } => {
-                self.completed.merge(&self.pending[0]);
-                self.pending.rotate_left(1);
-                self.pending[HORIZON - 1] = SlowdownSum::default();
+                // The jobs finishing at the new time step.
+                if let Some(done) = self.pending.get_mut(ring_index(self.cluster.now())) {
+                    self.completed.merge(&core::mem::take(done));
+                }
                 self.enter_time_step(observer)
             }
         };

@@ -23,9 +23,17 @@
 //! Every value is in `[0, 1]`, and each one is 0.0, 1.0 or `k / 10` computed by one
 //! correctly rounded `f32` division, so every target produces the same bits. The output is
 //! row-major: cell `(t, c)` is at index `t * image_width(M) + c`.
+//!
+//! [`encode_image`] writes every cell; [`update_image`] keeps a buffer up to date by rewriting
+//! only the cells that changed since the state it last showed (the same bits, a few cells per
+//! step instead of `20 * W`). Learned policies use the latter ([`crate::encoding::Image`]).
 
 use crate::cluster::Cluster;
 use crate::spec::{BACKLOG, HORIZON, MAX_JOB_SIZE, MAX_TRACK_SINCE_NEW, NUM_RES, RES_UNITS};
+
+mod update;
+
+pub use update::{update_image, ImageMemo};
 
 /// Rows of the image: the time horizon `T`, row 0 being the current time step.
 pub const IMAGE_ROWS: usize = HORIZON;

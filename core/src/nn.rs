@@ -27,8 +27,9 @@ pub struct Mlp<const I: usize, const H: usize, const O: usize> {
     pub b2: [f32; O],
 }
 
-/// Dot product `bias + sum_i w[i] * x[i]`, summed in index order.
-fn affine(bias: f32, w: &[f32], x: &[f32]) -> f32 {
+/// Dot product `bias + sum_i w[i] * x[i]`, summed in index order (fixed length, so the loop is
+/// unrolled without bounds arithmetic; the same sums).
+fn affine<const K: usize>(bias: f32, w: &[f32; K], x: &[f32; K]) -> f32 {
     w.iter().zip(x.iter()).fold(bias, |acc, (w, x)| acc + w * x)
 }
 

@@ -100,6 +100,8 @@ pub struct Policy<
     net: &'m N,
     mask_invalid: bool,
     obs: [f32; I],
+    /// What `obs` shows, so the next observation rewrites only what changed.
+    memo: E::Memo,
     scratch: N::Scratch,
     logits: [N::Logit; O],
     valid: [bool; O],
@@ -122,6 +124,7 @@ impl<'m, E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, con
             net,
             mask_invalid,
             obs: [0.0; I],
+            memo: E::Memo::default(),
             scratch: net.scratch(),
             logits: [N::Logit::ZERO; O],
             valid: [true; O],
@@ -138,7 +141,7 @@ impl<'m, E: Observe<M, I>, N: Network<I, O>, const M: usize, const I: usize, con
     /// [`Policy::obs`], [`Policy::scratch`], [`Policy::logits`] and [`Policy::valid`] describe
     /// this state.
     pub fn evaluate(&mut self, cluster: &Cluster<M>) {
-        E::observe(cluster, &mut self.obs);
+        E::observe_update(&mut self.memo, cluster, &mut self.obs);
         self.net
             .forward(&self.obs, &mut self.scratch, &mut self.logits);
         self.valid = valid_actions(cluster, self.mask_invalid);

@@ -2,7 +2,7 @@
 //! decision path without the simulator), and whole-episode DNN decisions per second.
 //!
 //! Networks have DeepRM's 20 hidden units and fixed pseudo-random weights (speed does not
-//! depend on the values). Run: `cargo bench -p whitebox-host --bench policy`. Results:
+//! depend on the values). Run: `cargo bench -p whitebox-runtime --bench policy`. Results:
 //! `docs/performance.md`.
 
 use std::hint::black_box;

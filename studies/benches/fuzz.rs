@@ -5,7 +5,7 @@
 //! 64 sequences from the DeepRM generator (rate 0.7, `simu_len` 50, at most 49 jobs) are
 //! evaluated per iteration, on one thread and on a rayon pool of every core; throughput
 //! (`Throughput::Elements`) is sequences per second. Run:
-//! `cargo bench -p whitebox-host --bench fuzz`. Results: `docs/performance.md`.
+//! `cargo bench -p whitebox-studies --bench fuzz`. Results: `docs/performance.md`.
 
 use std::hint::black_box;
 use std::path::Path;

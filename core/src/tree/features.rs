@@ -323,6 +323,7 @@ pub struct Operator;
 impl<const M: usize, const I: usize> Observe<M, I> for Operator {
     const SHAPE_OK: bool = I == feature_count(M);
     const OPERATOR_FEATURES: bool = true;
+    type Memo = ();
 
     fn observe(cluster: &Cluster<M>, out: &mut [f32; I]) {
         let mut ints = [0i32; I];
