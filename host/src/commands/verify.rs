@@ -21,7 +21,8 @@ pub struct VerifyArgs {
     /// Region of cluster states, e.g. `idle, slot[0].len=1..20, slot[1..9].len=0, backlog=0`
     /// (see docs/verify.md). For no-idle and shorter-first it narrows each of their regions;
     /// occupancy-robust and starts-within use it instead of their default (an idle cluster with
-    /// one job, in slot 0).
+    /// one job, in slot 0; for occupancy-robust every row 9 or 10 free units, since both states
+    /// of a pair must be in the region).
     #[arg(long)]
     pub region: Option<String>,
     /// Suite mode: check every property and write a Markdown report to this file.
@@ -70,15 +71,37 @@ fn text(o: &Outcome) -> String {
                 shown.join(" "),
                 c.logits
             );
+            if let Some(n) = &q.neighbour {
+                let changed: Vec<String> = c
+                    .features
+                    .iter()
+                    .zip(&n.features)
+                    .filter(|(a, b)| a.1 != b.1)
+                    .map(|(a, b)| format!("{} {} -> {}", a.0, a.1, b.1))
+                    .collect();
+                s += &format!(
+                    "    neighbour: {}\n    logits: {:?}\n",
+                    changed.join(", "),
+                    n.logits
+                );
+            }
         }
     }
-    if let Some(r) = &o.replay {
-        s += &format!(
-            "  replay: jobs {}, actions before the state: [{}], the policy then decides: [{}]\n",
-            serde_json::to_string(&r.jobs).unwrap_or_default(),
-            r.prefix.join(", "),
-            r.decisions.join(", ")
-        );
+    for (label, r) in [
+        ("replay", &o.replay),
+        ("neighbour replay", &o.neighbour_replay),
+    ] {
+        if let Some(r) = r {
+            s += &format!(
+                "  {label}: jobs {}, actions before the state: [{}], the policy then decides: [{}]\n",
+                serde_json::to_string(&r.jobs).unwrap_or_default(),
+                r.prefix.join(", "),
+                r.decisions.join(", ")
+            );
+        }
+    }
+    if o.property == "occupancy-robust" && o.verdict == Verdict::Refuted && o.replay.is_none() {
+        s += "  replay: the pair's occupancy is not buildable by the replay (used units grow with the row somewhere)\n";
     }
     s
 }

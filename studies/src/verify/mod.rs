@@ -20,6 +20,7 @@ pub mod bab;
 pub mod bmc;
 pub mod cert;
 pub mod lp;
+pub mod pair;
 pub mod property;
 pub mod region;
 pub mod replay;
