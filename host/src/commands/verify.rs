@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use whitebox_runtime::models;
+use whitebox_studies::verify::reach::{reach_model, MAX_TRIES};
 use whitebox_studies::verify::region::Region;
 use whitebox_studies::verify::suite::slots;
 use whitebox_studies::verify::{parse_region, suite, verify_model, Outcome, Property, Verdict};
@@ -31,6 +32,11 @@ pub struct VerifyArgs {
     /// Branch budget per query; a query still open after it is `unknown`.
     #[arg(long, default_value_t = 20_000, value_parser = crate::args::at_least(1u64))]
     pub max_branches: u64,
+    /// For a refuted no-idle: search for a job file that leads the policy itself (its own mask,
+    /// as `whitebox simulate` plays it) from the empty cluster to a no-idle violation, and write
+    /// it here (the `jobs` of a job file, plus `reaches`: the decision, its time, the logits).
+    #[arg(long)]
+    pub counterexample_jobs: Option<PathBuf>,
     /// Output: text or json (one object per property).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -120,6 +126,35 @@ fn report_row(o: &Outcome) -> String {
     )
 }
 
+/// Searches for a job file leading the policy to a `no-idle` violation and writes it to `path`;
+/// says so on stderr when none is found.
+fn write_jobs(model: &models::LoadedModel, o: &Outcome, path: &std::path::Path) -> Result<()> {
+    let units: Option<Vec<u16>> = o
+        .open
+        .first()
+        .and_then(|q| q.counterexample.as_ref())
+        .map(|c| c.features.iter().map(|(_, v)| *v).collect());
+    match reach_model(model, units.as_deref())? {
+        Some(r) => {
+            let text = serde_json::json!({ "jobs": &r.jobs, "reaches": &r });
+            std::fs::write(path, serde_json::to_string_pretty(&text)? + "\n")
+                .with_context(|| format!("--counterexample-jobs {}", path.display()))?;
+            eprintln!(
+                "no-idle: {} jobs written to {}; the policy reaches the violation at decision {} (time {}) after {} job files tried",
+                r.jobs.len(),
+                path.display(),
+                r.decision,
+                r.time,
+                r.tries
+            );
+        }
+        None => eprintln!(
+            "no-idle: no job file leading the policy to a violation found in {MAX_TRIES} job files; nothing written"
+        ),
+    }
+    Ok(())
+}
+
 /// Runs `whitebox verify`.
 ///
 /// # Errors
@@ -142,6 +177,11 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
     let mut details = String::new();
     for p in properties {
         let o = verify_model(&model, p, region.as_ref(), a.max_branches)?;
+        if let (Some(path), Property::NoIdle, Verdict::Refuted) =
+            (&a.counterexample_jobs, p, o.verdict)
+        {
+            write_jobs(&model, &o, path)?;
+        }
         report += &report_row(&o);
         details += &format!("\n## `{}`\n\n```text\n{}```\n", o.property, text(&o));
         if a.format == "json" {

@@ -22,6 +22,7 @@ pub mod cert;
 pub mod lp;
 pub mod pair;
 pub mod property;
+pub mod reach;
 pub mod region;
 pub mod replay;
 pub mod suite;
