@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use whitebox_runtime::models;
+use whitebox_studies::verify::onnx::onnx_bytes;
 use whitebox_studies::verify::reach::{reach_model, MAX_TRIES};
 use whitebox_studies::verify::region::Region;
-use whitebox_studies::verify::suite::slots;
+use whitebox_studies::verify::suite::{export_vnnlib, slots};
 use whitebox_studies::verify::{parse_region, suite, verify_model, Outcome, Property, Verdict};
 
 /// Arguments of `whitebox verify`.
@@ -37,6 +38,14 @@ pub struct VerifyArgs {
     /// it here (the `jobs` of a job file, plus `reaches`: the decision, its time, the logits).
     #[arg(long)]
     pub counterexample_jobs: Option<PathBuf>,
+    /// Write each query of the properties as a VNN-LIB file (input box and unsafe outputs) into
+    /// this directory (no-idle and shorter-first; see docs/verify.md for what is lost).
+    #[arg(long)]
+    pub export_vnnlib: Option<PathBuf>,
+    /// Write the model's network as ONNX here (Gemm, Relu, Gemm; opset 13), for the VNN-LIB
+    /// files of --export-vnnlib.
+    #[arg(long)]
+    pub export_onnx: Option<PathBuf>,
     /// Output: text or json (one object per property).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -170,12 +179,31 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         Some(t) => Some(parse_region(t, Region::all(slots(&model))).context("--region")?),
         None => None,
     };
+    if let Some(path) = &a.export_onnx {
+        let bytes = onnx_bytes(&model).context("--export-onnx")?;
+        std::fs::write(path, &bytes)
+            .with_context(|| format!("--export-onnx {}", path.display()))?;
+        eprintln!(
+            "network written to {} ({} bytes of ONNX)",
+            path.display(),
+            bytes.len()
+        );
+    }
     let mut report = format!(
         "# whitebox verify: {}\n\n| property | verdict | regions proved | branches | seconds | first open region |\n|---|---|---|---|---|---|\n",
         a.model.display()
     );
     let mut details = String::new();
     for p in properties {
+        if let Some(dir) = &a.export_vnnlib {
+            if matches!(p, Property::NoIdle | Property::ShorterFirst) {
+                let n =
+                    export_vnnlib(&model, p, region.as_ref(), dir).context("--export-vnnlib")?;
+                eprintln!("{p}: {n} VNN-LIB files written to {}", dir.display());
+            } else {
+                eprintln!("{p}: not exported (no single-network VNN-LIB query)");
+            }
+        }
         let o = verify_model(&model, p, region.as_ref(), a.max_branches)?;
         if let (Some(path), Property::NoIdle, Verdict::Refuted) =
             (&a.counterexample_jobs, p, o.verdict)

@@ -203,6 +203,40 @@ pub fn verify_model(
     }
 }
 
+/// Writes one VNN-LIB file per query of `property` (narrowed to `region` when given) into
+/// `dir`, named `PROPERTY-NNNN.vnnlib`; returns how many.
+///
+/// # Errors
+/// A property that is no single-network query (`occupancy-robust` compares two copies of the
+/// network, `starts-within` unrolls the simulator), or a file that cannot be written.
+pub fn export_vnnlib(
+    model: &LoadedModel,
+    property: Property,
+    region: Option<&Region>,
+    dir: &std::path::Path,
+) -> Result<usize> {
+    if matches!(
+        property,
+        Property::OccupancyRobust | Property::StartsWithin(_)
+    ) {
+        bail!("{property} is not a single-network query: VNN-LIB export covers no-idle and shorter-first");
+    }
+    let m = model.net.slots();
+    let inputs = whitebox_core::encoding::compact_len(m);
+    let mut queries = property.queries(m);
+    if let Some(r) = region {
+        for q in &mut queries {
+            q.region.intersect(r);
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    for (k, q) in queries.iter().enumerate() {
+        let text = super::vnnlib::vnnlib(q, inputs, m + 1)?;
+        std::fs::write(dir.join(format!("{property}-{k:04}.vnnlib")), text)?;
+    }
+    Ok(queries.len())
+}
+
 /// The number of job slots of a compact model (for parsing regions).
 pub fn slots(model: &LoadedModel) -> usize {
     model.net.slots()
