@@ -181,6 +181,10 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
     };
     if let Some(path) = &a.export_onnx {
         let bytes = onnx_bytes(&model).context("--export-onnx")?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("--export-onnx {}", path.display()))?;
+        }
         std::fs::write(path, &bytes)
             .with_context(|| format!("--export-onnx {}", path.display()))?;
         eprintln!(

@@ -49,7 +49,7 @@ pub fn robust_region(m: usize) -> Region {
 
 /// `occupancy-robust` over `region` by pair queries ([`super::pair`]), with both states of a
 /// violating pair replayed through the simulator and the real policy where they can be built.
-pub(crate) fn check_robust<const M: usize, const I: usize, const O: usize>(
+pub fn check_robust<const M: usize, const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
     region: &Region,
     budget: u64,
