@@ -20,7 +20,10 @@ use whitebox_core::nn::Mlp;
 use whitebox_core::spec::NUM_RES;
 use whitebox_core::verify::phase::{Line, Phase};
 use whitebox_runtime::models::{self, HIDDEN};
+use whitebox_studies::verify::pair::{PairCertificate, PairNode};
+use whitebox_studies::verify::parse_region;
 use whitebox_studies::verify::region::{Feature, Region};
+use whitebox_studies::verify::suite::{check_robust, robust_region};
 use whitebox_studies::verify::{
     verify_queries, CertNode, Certificate, Holds, Property, Query, SplitOn, Verdict,
 };
@@ -449,4 +452,223 @@ fn certificates_of_the_shipped_model_check() {
             assert!(q.holds.check(&y), "{p:?}");
         }
     }
+}
+
+/// The checker's own consistent state for a point: every job's wait is its first fit in the
+/// free rows (20 when none), an empty slot has no demand and wait 0, no backlog while a slot is
+/// empty.
+fn consistent(r: &Region, p: &[u16]) -> Vec<u16> {
+    use whitebox_core::spec::HORIZON;
+    let mut s = p.to_vec();
+    let at = |f: Feature| r.index(f).unwrap_or(0);
+    let mut some_empty = false;
+    for slot in 0..r.m {
+        let len = usize::from(s[at(Feature::Len { slot })]);
+        if len == 0 {
+            some_empty = true;
+            for res in 0..NUM_RES {
+                s[at(Feature::Demand { slot, res })] = 0;
+            }
+            s[at(Feature::Wait { slot })] = 0;
+            continue;
+        }
+        let fits = |t: usize| {
+            t + len <= HORIZON
+                && (t..t + len).all(|row| {
+                    (0..NUM_RES).all(|res| {
+                        s[at(Feature::Free { row, res })] >= s[at(Feature::Demand { slot, res })]
+                    })
+                })
+        };
+        let wait = (0..HORIZON).find(|&t| fits(t)).unwrap_or(HORIZON);
+        s[at(Feature::Wait { slot })] = wait as u16;
+    }
+    if some_empty {
+        s[at(Feature::Backlog)] = 0;
+    }
+    s
+}
+
+fn within(r: &Region, p: &[u16]) -> bool {
+    p.iter()
+        .zip(r.lo.iter().zip(&r.hi))
+        .all(|(v, (l, h))| l <= v && v <= h)
+}
+
+fn chosen(y: &[f32]) -> usize {
+    (0..y.len()).fold(0, |best, k| if y[k] > y[best] { k } else { best })
+}
+
+fn logits<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    r: &Region,
+    p: &[u16],
+) -> [f32; O] {
+    let mut input = [0.0f32; I];
+    input.copy_from_slice(&r.encode(p));
+    let (mut h, mut y) = ([0.0f32; HIDDEN], [0.0f32; O]);
+    net.forward(&input, &mut h, &mut y);
+    y
+}
+
+/// Walks a pair certificate of `occupancy-robust` over `region`: rebuilds every node's first
+/// copies from the splits, its own hull (feature `i` one unit higher at the top, waits from the
+/// region's lowest: one more free unit only brings a first fit earlier), checks each hull leaf's
+/// single-copy certificates with [`check`] (one per other output, on queries it builds itself),
+/// and re-evaluates the determined leaves with its own consistency rules.
+fn check_pair<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    region: &Region,
+    cert: &PairCertificate,
+) -> Result<usize, String> {
+    let i = cert.feature;
+    let mut root = region.clone();
+    if root.hi[i] <= root.lo[i] {
+        return match cert.nodes.first() {
+            Some(PairNode::Empty) => Ok(0),
+            _ => Err("no pairs, but the root is not empty".to_string()),
+        };
+    }
+    root.hi[i] -= 1;
+    let mut stack = vec![(0usize, root)];
+    let mut leaves = 0;
+    while let Some((n, mut b)) = stack.pop() {
+        if !tighten(&mut b) {
+            continue;
+        }
+        let node = cert.nodes.get(n).ok_or(format!("node {n} missing"))?;
+        let waits: Vec<usize> = (0..b.m)
+            .filter_map(|slot| b.index(Feature::Wait { slot }))
+            .collect();
+        match node {
+            PairNode::Split {
+                index,
+                at,
+                children,
+            } => {
+                if waits.contains(index) || !(b.lo[*index] <= *at && *at < b.hi[*index]) {
+                    return Err(format!("node {n}: bad split"));
+                }
+                let (mut x, mut y) = (b.clone(), b);
+                x.hi[*index] = *at;
+                y.lo[*index] = at + 1;
+                stack.push((children[0], x));
+                stack.push((children[1], y));
+            }
+            PairNode::Hull {
+                action,
+                certificates,
+            } => {
+                let mut h = b.clone();
+                h.hi[i] += 1;
+                for &w in &waits {
+                    h.lo[w] = h.lo[w].min(region.lo[w]);
+                }
+                for o in (0..O).filter(|o| o != action) {
+                    let c = certificates
+                        .iter()
+                        .find(|c| c.index == o)
+                        .ok_or(format!("node {n}: no certificate for output {o}"))?;
+                    let mut spec = vec![0.0f32; O];
+                    (spec[*action], spec[o]) = (1.0, -1.0);
+                    let q = Query {
+                        name: c.query.clone(),
+                        region: h.clone(),
+                        specs: vec![spec],
+                        holds: if o < *action {
+                            Holds::Above { a: *action, b: o }
+                        } else {
+                            Holds::AtLeast { a: *action, b: o }
+                        },
+                        strict: o < *action,
+                    };
+                    leaves += check(net, &q, c)?;
+                }
+            }
+            PairNode::Point | PairNode::NotAState | PairNode::NotAPair => {
+                let non_waits_fixed =
+                    (0..b.lo.len()).all(|j| b.lo[j] == b.hi[j] || waits.contains(&j));
+                if !non_waits_fixed {
+                    return Err(format!("node {n}: not determined"));
+                }
+                leaves += 1;
+                let s = consistent(&b, &b.lo);
+                let mut t = s.clone();
+                t[i] += 1;
+                let t = consistent(&b, &t);
+                let expect = if !within(&b, &s) {
+                    PairNode::NotAState
+                } else if !within(region, &t) {
+                    PairNode::NotAPair
+                } else if chosen(&logits(net, &b, &s)) == chosen(&logits(net, &b, &t)) {
+                    PairNode::Point
+                } else {
+                    return Err(format!("node {n}: the pair has two actions"));
+                };
+                if &expect != node {
+                    return Err(format!("node {n}: claimed {node:?}, is {expect:?}"));
+                }
+            }
+            PairNode::Empty => return Err(format!("node {n}: claimed empty but is not")),
+            PairNode::Open => return Err(format!("node {n}: open")),
+        }
+    }
+    Ok(leaves)
+}
+
+/// Pair certificates of `occupancy-robust` check, for a network whose action depends only on
+/// slot 0's length (hull leaves and determined leaves) and for the shipped model on a small
+/// region (determined leaves); a forged claim does not.
+#[test]
+fn pair_certificates_check_and_a_forged_one_does_not() {
+    let mut net = Box::new(Net5::zeroed());
+    net.b2 = [1.0, 0.5, 0.5, 0.5, 0.5, 0.0];
+    let len0 = Region::all(5).index(Feature::Len { slot: 0 }).unwrap_or(0);
+    net.w1[0][len0] = 20.0;
+    net.b1[0] = -10.5;
+    net.w2[5][0] = 4.0;
+    let r = robust_region(5);
+    let o = check_robust::<5, { compact_len(5) }, 6>(&net, &r, 10_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+    let leaves: usize = o
+        .pair_certificates
+        .iter()
+        .map(|c| check_pair(&*net, &r, c).unwrap_or_else(|e| panic!("feature {}: {e}", c.feature)))
+        .sum();
+    assert!(leaves >= 40, "{leaves}");
+    // Forge: claim a hull leaf chooses void (output 5) where slot 0 wins.
+    let mut forged = o.pair_certificates[0].clone();
+    let hull = forged
+        .nodes
+        .iter_mut()
+        .find_map(|n| match n {
+            PairNode::Hull { action, .. } => Some(action),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no hull leaf"));
+    *hull = if *hull == 0 { 5 } else { 0 };
+    assert!(check_pair(&*net, &r, &forged).is_err());
+
+    let model = models::load(std::path::Path::new("../fixtures/models/deeprm.model"))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let net = model
+        .net
+        .net::<Compact, 10, { compact_len(10) }, 11>()
+        .expect("the shipped model is compact with 10 slots");
+    let r = parse_region(
+        "free[0..1].res0=9..10, free[2..19].res0=10, free[*].res1=10, slot[0].len=1..5, \
+         slot[0].res0=1..5, slot[0].res1=1..5, slot[1..9].len=0, backlog=0, since_new=0..2",
+        Region::all(10),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = check_robust::<10, { compact_len(10) }, 11>(net, &r, 100_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+    let leaves: usize = o
+        .pair_certificates
+        .iter()
+        .map(|c| check_pair(net, &r, c).unwrap_or_else(|e| panic!("feature {}: {e}", c.feature)))
+        .sum();
+    assert_eq!(leaves, 1500);
 }

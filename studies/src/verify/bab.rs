@@ -57,6 +57,10 @@ pub struct QueryReport {
     /// The failing state (refuted only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
+    /// For a refuted pair query (`occupancy-robust`), the other state of the pair: one unit of
+    /// occupancy less in one horizon row, with another action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbour: Option<Counterexample>,
     /// The proof tree (proved and unknown queries), for a separate checker.
     #[serde(skip)]
     pub certificate: Option<Certificate>,
@@ -90,6 +94,12 @@ pub struct Outcome {
     /// that reach the state, the policy's decisions there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay: Option<super::bmc::Script>,
+    /// For a refuted pair query, the other state of the pair replayed the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbour_replay: Option<super::bmc::Script>,
+    /// The certificates of proved pair queries (`occupancy-robust`).
+    #[serde(skip)]
+    pub pair_certificates: Vec<super::pair::PairCertificate>,
 }
 
 /// Makes a point of whole units consistent with how a cluster encodes: an empty slot has no
@@ -150,7 +160,7 @@ pub(crate) fn realize(region: &Region, point: &mut [u16]) {
     }
 }
 
-fn inside(region: &Region, point: &[u16]) -> bool {
+pub(crate) fn inside(region: &Region, point: &[u16]) -> bool {
     point
         .iter()
         .zip(region.lo.iter().zip(&region.hi))
@@ -178,7 +188,7 @@ const SAMPLES: usize = 256;
 const SAMPLE_SEED: u64 = 13;
 
 /// The counterexample at `p` if it is a state of `r` where the property fails.
-fn violation<const I: usize, const O: usize>(
+pub(crate) fn violation<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
     q: &Query,
     r: &Region,
@@ -259,7 +269,7 @@ struct Node<const H: usize> {
     cert: usize,
 }
 
-fn to_box<const I: usize>(r: &Region) -> Result<InputBox<I>> {
+pub(crate) fn to_box<const I: usize>(r: &Region) -> Result<InputBox<I>> {
     let (lo, hi) = r.input_box();
     let (mut l, mut h) = ([0.0f32; I], [0.0f32; I]);
     l.copy_from_slice(&lo);
@@ -326,7 +336,10 @@ fn relu_to_split<const I: usize>(
 }
 
 /// The feature whose range moves the bound most (`|coefficient| * width`).
-fn feature_to_split<const I: usize>(b: &PhaseBound<I, HIDDEN>, r: &Region) -> Option<usize> {
+pub(crate) fn feature_to_split<const I: usize>(
+    b: &PhaseBound<I, HIDDEN>,
+    r: &Region,
+) -> Option<usize> {
     let width = |i: usize| {
         let d = Feature::at(i, r.m).map_or(1.0, |f| f64::from(f.domain().1));
         f64::from(r.hi[i] - r.lo[i]) / d
@@ -341,12 +354,15 @@ fn feature_to_split<const I: usize>(b: &PhaseBound<I, HIDDEN>, r: &Region) -> Op
 
 /// Decides one query with at most `budget` branches: branch and bound over the unstable ReLUs
 /// (complete for the continuous box) and then over the discrete features (complete for the
-/// states), with CROWN or LP bounds at every node.
-fn decide<const I: usize, const O: usize>(
+/// states), with CROWN or LP bounds at every node. With `search`, random states and a local
+/// search look for a counterexample first (the pair queries of `occupancy-robust` call it
+/// without, on many small regions).
+pub(crate) fn decide<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
     q: &Query,
     index: usize,
     budget: u64,
+    search: bool,
 ) -> Result<QueryReport> {
     let mut report = QueryReport {
         query: q.name.clone(),
@@ -356,6 +372,7 @@ fn decide<const I: usize, const O: usize>(
         evaluated_leaves: 0,
         worst_bound: None,
         counterexample: None,
+        neighbour: None,
         certificate: None,
     };
     let specs: Vec<[f32; O]> = q
@@ -382,7 +399,7 @@ fn decide<const I: usize, const O: usize>(
     }
     // Falsification first: random states of the region, made consistent.
     let mut rng = Pcg64::seed_from_u64(SAMPLE_SEED);
-    for _ in 0..SAMPLES {
+    for _ in 0..if search { SAMPLES } else { 0 } {
         let mut p = q.region.point(|_, lo, hi| rng.random_range(lo..=hi));
         realize(&q.region, &mut p);
         if let Some(c) = violation(net, q, &q.region, &p) {
@@ -417,7 +434,7 @@ fn decide<const I: usize, const O: usize>(
         let bx = to_box::<I>(r)?;
         let mid = logits_at(net, r, &r.point(|_, lo, hi| lo + (hi - lo) / 2));
         let (alt, bound) = bound_node(net, &bx, &specs, &node.phases, &mid, closed)?;
-        if report.branches == 1 && !closed(bound.lower) {
+        if search && report.branches == 1 && !closed(bound.lower) {
             // Not proved at the root: search for a counterexample by local moves first.
             if let Some(c) = climb(net, q, &mut rng) {
                 report.verdict = Verdict::Refuted;
@@ -551,9 +568,11 @@ pub fn verify_queries<const I: usize, const O: usize>(
         evaluated_leaves: 0,
         certificates: Vec::new(),
         replay: None,
+        neighbour_replay: None,
+        pair_certificates: Vec::new(),
     };
     for (index, q) in queries.iter().enumerate() {
-        let mut r = decide(net, q, index, budget)?;
+        let mut r = decide(net, q, index, budget, true)?;
         out.branches += r.branches;
         out.bounded_leaves += r.bounded_leaves;
         out.evaluated_leaves += r.evaluated_leaves;

@@ -85,6 +85,7 @@ pub fn starts_within<const M: usize, const I: usize, const O: usize>(
         evaluated_leaves: 0,
         worst_bound: None,
         counterexample: None,
+        neighbour: None,
         certificate: None,
     };
     let mut script = None;
@@ -173,6 +174,8 @@ pub fn starts_within<const M: usize, const I: usize, const O: usize>(
         },
         certificates: Vec::new(),
         replay: script,
+        neighbour_replay: None,
+        pair_certificates: Vec::new(),
     };
     Ok(out)
 }

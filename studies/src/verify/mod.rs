@@ -20,11 +20,15 @@ pub mod bab;
 pub mod bmc;
 pub mod cert;
 pub mod lp;
+pub mod onnx;
+pub mod pair;
 pub mod property;
+pub mod reach;
 pub mod region;
 pub mod replay;
 pub mod suite;
 pub mod syntax;
+pub mod vnnlib;
 
 pub use bab::{verify_net, verify_queries, Outcome, QueryReport, Verdict};
 pub use cert::{CertNode, Certificate, SplitOn};

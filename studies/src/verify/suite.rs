@@ -8,9 +8,10 @@ use whitebox_core::{Action, Scheduler};
 use whitebox_runtime::jobfile::to_raw;
 use whitebox_runtime::models::{CompactVisitor, LoadedModel, F32, HIDDEN};
 
-use super::bab::{logits_at, realize, verify_queries, Outcome, Verdict};
+use super::bab::{verify_queries, Outcome, Verdict};
 use super::bmc::{starts_within, Script};
-use super::property::{unit, Holds, Property, Query};
+use super::pair::{first_copies, horizon_features, robust_pairs};
+use super::property::Property;
 use super::region::{Feature, Region};
 use super::replay::build;
 
@@ -39,49 +40,85 @@ pub fn one_job_region(m: usize) -> Region {
     r
 }
 
-/// The queries of `occupancy-robust` over `region`: the action `a0` chosen at the region's
-/// middle state beats every other output over the widened region (strictly where the other
-/// has the lower index, since ties go to the lowest index).
-fn robust_queries<const I: usize, const O: usize>(
-    net: &Mlp<I, HIDDEN, O>,
-    region: &Region,
-) -> Vec<Query> {
-    let mut mid = region.point(|_, lo, hi| lo + (hi - lo) / 2);
-    realize(region, &mut mid);
-    let y = logits_at(net, region, &mid);
-    let a0 = (0..y.len()).fold(0, |best, k| if y[k] > y[best] { k } else { best });
-    let wide = region.widened();
-    (0..O)
-        .filter(|&b| b != a0)
-        .map(|b| Query {
-            name: format!("output {a0} (chosen at the middle state) above output {b}"),
-            region: wide.clone(),
-            specs: vec![unit(O, a0, b)],
-            holds: if b < a0 {
-                Holds::Above { a: a0, b }
-            } else {
-                Holds::AtLeast { a: a0, b }
-            },
-            strict: b < a0,
-        })
-        .collect()
+/// The default region of `occupancy-robust`: [`one_job_region`] widened by one unit of
+/// occupancy in every horizon row (every row 9 or 10 free units, any wait), so that pairs of
+/// states one unit apart lie in it.
+pub fn robust_region(m: usize) -> Region {
+    one_job_region(m).widened()
 }
 
-/// Replays a `no-idle` counterexample: builds the state as a cluster and lets the real policy
-/// (no liveness mask) decide; `Some` when it chooses void there.
-fn replay_idle<const M: usize, const I: usize, const O: usize>(
+/// `occupancy-robust` over `region` by pair queries ([`super::pair`]), with both states of a
+/// violating pair replayed through the simulator and the real policy where they can be built.
+pub fn check_robust<const M: usize, const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
     region: &Region,
+    budget: u64,
+) -> Result<Outcome> {
+    let start = std::time::Instant::now();
+    let reports = robust_pairs(net, region, budget)?;
+    let mut out = Outcome {
+        property: Property::OccupancyRobust.to_string(),
+        verdict: Verdict::Proved,
+        queries: horizon_features(M)
+            .into_iter()
+            .filter(|&i| first_copies(region, i).is_some())
+            .count(),
+        proved: 0,
+        branches: 0,
+        seconds: 0.0,
+        open: Vec::new(),
+        bounded_leaves: 0,
+        evaluated_leaves: 0,
+        certificates: Vec::new(),
+        replay: None,
+        neighbour_replay: None,
+        pair_certificates: Vec::new(),
+    };
+    for r in reports {
+        out.branches += r.report.branches;
+        out.bounded_leaves += r.report.bounded_leaves;
+        out.evaluated_leaves += r.report.evaluated_leaves;
+        match r.report.verdict {
+            Verdict::Proved => {
+                out.proved += 1;
+                out.pair_certificates.push(r.certificate);
+            }
+            Verdict::Refuted => {
+                out.verdict = Verdict::Refuted;
+                if let Some((s, t)) = &r.pair {
+                    out.replay = replay_state::<M, I, O>(net, s, None);
+                    out.neighbour_replay = replay_state::<M, I, O>(net, t, None);
+                }
+                out.open.insert(0, r.report);
+            }
+            Verdict::Unknown => {
+                if out.verdict == Verdict::Proved {
+                    out.verdict = Verdict::Unknown;
+                }
+                out.open.push(r.report);
+            }
+        }
+    }
+    out.seconds = start.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// Builds state `units` as a cluster ([`build`]) and lets the real policy (no liveness mask)
+/// decide there; `None` when the state cannot be built, or when `want` is given and the policy
+/// chooses otherwise.
+fn replay_state<const M: usize, const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
     units: &[u16],
+    want: Option<Action>,
 ) -> Option<Script> {
-    let rp = build::<M, I>(region, units)?;
+    let rp = build::<M, I>(&Region::all(M), units)?;
     let mut policy = MlpPolicy::<'_, Compact, M, I, HIDDEN, O>::new(net, false);
     let a = policy.decide(&rp.cluster).ok()?;
     let name = |a: Action| match a {
         Action::Schedule(i) => format!("slot {i}"),
         Action::Void => "void".to_string(),
     };
-    (a == Action::Void).then(|| Script {
+    want.is_none_or(|w| w == a).then(|| Script {
         jobs: to_raw(&rp.jobs),
         prefix: rp.prefix.iter().map(|&a| name(a)).collect(),
         decisions: vec![name(a)],
@@ -101,12 +138,12 @@ fn check_net<const M: usize, const I: usize, const O: usize>(
             return starts_within::<M, I, O>(net, &r, k, STATE_LIMIT);
         }
         Property::OccupancyRobust => {
-            let r = region.cloned().unwrap_or_else(|| one_job_region(M));
-            robust_queries(net, &r)
+            let r = region.cloned().unwrap_or_else(|| robust_region(M));
+            return check_robust::<M, I, O>(net, &r, budget);
         }
         _ => property.queries(M),
     };
-    if let (Some(r), false) = (region, property == Property::OccupancyRobust) {
+    if let Some(r) = region {
         for q in &mut queries {
             q.region.intersect(r);
         }
@@ -116,7 +153,7 @@ fn check_net<const M: usize, const I: usize, const O: usize>(
         let c = out.open.first().and_then(|q| q.counterexample.as_ref());
         if let Some(c) = c {
             let units: Vec<u16> = c.features.iter().map(|(_, v)| *v).collect();
-            out.replay = replay_idle::<M, I, O>(net, &Region::all(M), &units);
+            out.replay = replay_state::<M, I, O>(net, &units, Some(Action::Void));
         }
     }
     Ok(out)
@@ -164,6 +201,40 @@ pub fn verify_model(
             bail!("verify supports the compact encoder only; this model uses the image encoder")
         }
     }
+}
+
+/// Writes one VNN-LIB file per query of `property` (narrowed to `region` when given) into
+/// `dir`, named `PROPERTY-NNNN.vnnlib`; returns how many.
+///
+/// # Errors
+/// A property that is no single-network query (`occupancy-robust` compares two copies of the
+/// network, `starts-within` unrolls the simulator), or a file that cannot be written.
+pub fn export_vnnlib(
+    model: &LoadedModel,
+    property: Property,
+    region: Option<&Region>,
+    dir: &std::path::Path,
+) -> Result<usize> {
+    if matches!(
+        property,
+        Property::OccupancyRobust | Property::StartsWithin(_)
+    ) {
+        bail!("{property} is not a single-network query: VNN-LIB export covers no-idle and shorter-first");
+    }
+    let m = model.net.slots();
+    let inputs = whitebox_core::encoding::compact_len(m);
+    let mut queries = property.queries(m);
+    if let Some(r) = region {
+        for q in &mut queries {
+            q.region.intersect(r);
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    for (k, q) in queries.iter().enumerate() {
+        let text = super::vnnlib::vnnlib(q, inputs, m + 1)?;
+        std::fs::write(dir.join(format!("{property}-{k:04}.vnnlib")), text)?;
+    }
+    Ok(queries.len())
 }
 
 /// The number of job slots of a compact model (for parsing regions).

@@ -45,16 +45,18 @@ fn starts_within_is_proved_for_a_planted_truth_and_refuted_with_a_replay() {
 
 #[test]
 fn occupancy_robustness_is_proved_for_a_planted_truth_and_refuted_at_a_planted_edge() {
-    let r = one_job_region(5);
+    // Pairs of states one unit of occupancy apart: every row 9 or 10 free units, one job.
+    let r = robust_region(5);
     // Slot 0 scores 2, the other slots 1, void 0 (no exact ties, which a bound with rounding
-    // margins cannot close).
+    // margins cannot close): one query per horizon feature, each proved.
     let mut net = slots_first();
     net.b2[0] = 2.0;
     let o = check_net::<5, _, _>(&*net, Property::OccupancyRobust, Some(&r), 100)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((o.verdict, o.queries), (Verdict::Proved, 5));
-    // Void beats slot 0 once row 3 of resource 0 has fewer than 10 free units: on the idle
-    // region the action is slot 0, one unit less in row 3 makes it void.
+    assert_eq!((o.verdict, o.queries, o.proved), (Verdict::Proved, 40, 40));
+    assert_eq!(o.pair_certificates.len(), 40);
+    // Void beats slot 0 once row 3 of resource 0 has fewer than 10 free units: the pair is
+    // row 3 at 9 (void) and at 10 (slot 0), all else equal.
     let row3 = Region::all(5)
         .index(Feature::Free { row: 3, res: 0 })
         .unwrap_or_else(|| unreachable!());
@@ -64,16 +66,13 @@ fn occupancy_robustness_is_proved_for_a_planted_truth_and_refuted_at_a_planted_e
     let o = check_net::<5, _, _>(&*net, Property::OccupancyRobust, Some(&r), 1000)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.verdict, Verdict::Refuted);
-    let c = o.open[0]
-        .counterexample
-        .clone()
-        .unwrap_or_else(|| panic!("none"));
-    let v = c
-        .features
-        .iter()
-        .find(|(n, _)| n == "free[3].res0")
-        .map(|(_, v)| *v);
-    assert_eq!(v, Some(9));
+    let units = |c: &Option<super::super::bab::Counterexample>| {
+        c.as_ref()
+            .and_then(|c| c.features.iter().find(|(n, _)| n == "free[3].res0"))
+            .map(|(_, v)| *v)
+    };
+    assert_eq!(units(&o.open[0].counterexample), Some(9));
+    assert_eq!(units(&o.open[0].neighbour), Some(10));
 }
 
 #[test]
