@@ -66,6 +66,24 @@ pub struct QueryReport {
     pub certificate: Option<Certificate>,
 }
 
+impl QueryReport {
+    /// A query named `query`, proved until a branch says otherwise: no branch, no bound, no
+    /// counterexample yet.
+    pub(crate) fn proved(query: String) -> QueryReport {
+        QueryReport {
+            query,
+            verdict: Verdict::Proved,
+            branches: 0,
+            bounded_leaves: 0,
+            evaluated_leaves: 0,
+            worst_bound: None,
+            counterexample: None,
+            neighbour: None,
+            certificate: None,
+        }
+    }
+}
+
 /// A property's outcome over all its queries.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
@@ -100,6 +118,28 @@ pub struct Outcome {
     /// The certificates of proved pair queries (`occupancy-robust`).
     #[serde(skip)]
     pub pair_certificates: Vec<super::pair::PairCertificate>,
+}
+
+impl Outcome {
+    /// Property `property` of `queries` queries, proved until one is not: nothing counted,
+    /// nothing open, no replay yet.
+    pub(crate) fn proved(property: String, queries: usize) -> Outcome {
+        Outcome {
+            property,
+            verdict: Verdict::Proved,
+            queries,
+            proved: 0,
+            branches: 0,
+            seconds: 0.0,
+            open: Vec::new(),
+            bounded_leaves: 0,
+            evaluated_leaves: 0,
+            certificates: Vec::new(),
+            replay: None,
+            neighbour_replay: None,
+            pair_certificates: Vec::new(),
+        }
+    }
 }
 
 /// Makes a point of whole units consistent with how a cluster encodes: an empty slot has no
@@ -364,17 +404,7 @@ pub(crate) fn decide<const I: usize, const O: usize>(
     budget: u64,
     search: bool,
 ) -> Result<QueryReport> {
-    let mut report = QueryReport {
-        query: q.name.clone(),
-        verdict: Verdict::Proved,
-        branches: 0,
-        bounded_leaves: 0,
-        evaluated_leaves: 0,
-        worst_bound: None,
-        counterexample: None,
-        neighbour: None,
-        certificate: None,
-    };
+    let mut report = QueryReport::proved(q.name.clone());
     let specs: Vec<[f32; O]> = q
         .specs
         .iter()
@@ -556,21 +586,7 @@ pub fn verify_queries<const I: usize, const O: usize>(
     budget: u64,
 ) -> Result<Outcome> {
     let start = Instant::now();
-    let mut out = Outcome {
-        property: name.to_string(),
-        verdict: Verdict::Proved,
-        queries: queries.len(),
-        proved: 0,
-        branches: 0,
-        seconds: 0.0,
-        open: Vec::new(),
-        bounded_leaves: 0,
-        evaluated_leaves: 0,
-        certificates: Vec::new(),
-        replay: None,
-        neighbour_replay: None,
-        pair_certificates: Vec::new(),
-    };
+    let mut out = Outcome::proved(name.to_string(), queries.len());
     for (index, q) in queries.iter().enumerate() {
         let mut r = decide(net, q, index, budget, true)?;
         out.branches += r.branches;

@@ -77,17 +77,9 @@ pub fn starts_within<const M: usize, const I: usize, const O: usize>(
     let start = Instant::now();
     let mut r = idle_region(region)?;
     let label = format!("starts-within:{k}");
-    let mut report = QueryReport {
-        query: format!("idle cluster, job in slot 0: started within {k} decisions"),
-        verdict: Verdict::Proved,
-        branches: 0,
-        bounded_leaves: 0,
-        evaluated_leaves: 0,
-        worst_bound: None,
-        counterexample: None,
-        neighbour: None,
-        certificate: None,
-    };
+    let mut report = QueryReport::proved(format!(
+        "idle cluster, job in slot 0: started within {k} decisions"
+    ));
     let mut script = None;
     let count: u64 = if r.tighten() {
         r.lo.iter()
@@ -159,23 +151,18 @@ pub fn starts_within<const M: usize, const I: usize, const O: usize>(
         }
     }
     let out = Outcome {
-        property: label,
         verdict: report.verdict,
-        queries: 1,
         proved: usize::from(report.verdict == Verdict::Proved),
         branches: report.branches,
         seconds: start.elapsed().as_secs_f64(),
-        bounded_leaves: 0,
         evaluated_leaves: report.evaluated_leaves,
         open: if report.verdict == Verdict::Proved {
             Vec::new()
         } else {
             vec![report]
         },
-        certificates: Vec::new(),
         replay: script,
-        neighbour_replay: None,
-        pair_certificates: Vec::new(),
+        ..Outcome::proved(label, 1)
     };
     Ok(out)
 }

@@ -305,17 +305,7 @@ pub fn decide_pair<const I: usize, const O: usize>(
     budget: u64,
 ) -> Result<PairReport> {
     let name = Feature::at(i, region.m).map_or_else(String::new, Feature::name);
-    let mut report = QueryReport {
-        query: format!("{name} one unit apart: same action"),
-        verdict: Verdict::Proved,
-        branches: 0,
-        bounded_leaves: 0,
-        evaluated_leaves: 0,
-        worst_bound: None,
-        counterexample: None,
-        neighbour: None,
-        certificate: None,
-    };
+    let mut report = QueryReport::proved(format!("{name} one unit apart: same action"));
     let mut cert = PairCertificate {
         feature: i,
         nodes: vec![PairNode::Open],
@@ -482,15 +472,10 @@ pub fn robust_pairs<const I: usize, const O: usize>(
         if let Some((i, s, t)) = search(net, region, &features) {
             let name = Feature::at(i, region.m).map_or_else(String::new, Feature::name);
             let report = QueryReport {
-                query: format!("{name} one unit apart: same action"),
                 verdict: Verdict::Refuted,
-                branches: 0,
-                bounded_leaves: 0,
-                evaluated_leaves: 0,
-                worst_bound: None,
                 counterexample: Some(named(region, &s, logits_at(net, region, &s))),
                 neighbour: Some(named(region, &t, logits_at(net, region, &t))),
-                certificate: None,
+                ..QueryReport::proved(format!("{name} one unit apart: same action"))
             };
             return Ok(vec![PairReport {
                 report,

@@ -56,24 +56,11 @@ pub fn check_robust<const M: usize, const I: usize, const O: usize>(
 ) -> Result<Outcome> {
     let start = std::time::Instant::now();
     let reports = robust_pairs(net, region, budget)?;
-    let mut out = Outcome {
-        property: Property::OccupancyRobust.to_string(),
-        verdict: Verdict::Proved,
-        queries: horizon_features(M)
-            .into_iter()
-            .filter(|&i| first_copies(region, i).is_some())
-            .count(),
-        proved: 0,
-        branches: 0,
-        seconds: 0.0,
-        open: Vec::new(),
-        bounded_leaves: 0,
-        evaluated_leaves: 0,
-        certificates: Vec::new(),
-        replay: None,
-        neighbour_replay: None,
-        pair_certificates: Vec::new(),
-    };
+    let queries = horizon_features(M)
+        .into_iter()
+        .filter(|&i| first_copies(region, i).is_some())
+        .count();
+    let mut out = Outcome::proved(Property::OccupancyRobust.to_string(), queries);
     for r in reports {
         out.branches += r.report.branches;
         out.bounded_leaves += r.report.bounded_leaves;
