@@ -22,6 +22,7 @@
 
 use crate::nn::Mlp;
 
+pub mod admission;
 pub mod phase;
 
 /// `f32` unit roundoff `2^-24`.

@@ -31,6 +31,8 @@ use whitebox_core::policy::Policy as GenericPolicy;
 use whitebox_core::quant::{HiddenRange, Multiplier, QMlp, QParts, QuantError};
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::tree::{feature_count, Operator, Reached, Tree, TreeError};
+use whitebox_core::verify::admission::{admit_lone_job, Admission};
+use whitebox_core::verify::VerifyError;
 use whitebox_core::{
     run, Action, Cluster, EndMode, Episode, FallbackKind, Job, Permille, PolicyError, Projected,
     ProjectedDecision, Projection, Rule, RuleKind, RuleSet, Scheduler, Sjf,
@@ -522,6 +524,16 @@ pub struct Mismatch {
     pub expected: u64,
     /// Computed here.
     pub got: u64,
+}
+
+/// The admission check of `whitebox_core::verify::admission` on the firmware's compact network:
+/// one CROWN bound proving that on an idle cluster with a lone fitting job in slot 0 the raw
+/// network ranks starting it above waiting. A device refuses a model that is not `admitted`.
+///
+/// # Errors
+/// [`VerifyError::NonFiniteWeight`] for a corrupted network.
+pub fn admit(net: &Net) -> Result<Admission, VerifyError> {
+    admit_lone_job::<SLOTS, INPUTS, HIDDEN, OUTPUTS>(net)
 }
 
 /// Loads an embedded model into `net`; returns whether invalid actions are masked.

@@ -46,7 +46,7 @@ use whitebox_core::{
     Scheduler,
 };
 use whitebox_firmware::{
-    guarded_with, load_tree, play, shield, TreePolicy, COMPACT_INT8, COMPACT_NET, GOLDEN,
+    admit, guarded_with, load_tree, play, shield, TreePolicy, COMPACT_INT8, COMPACT_NET, GOLDEN,
     HEAVY_END, HEAVY_JOBS, HIDDEN, IMAGE_INPUTS, IMAGE_NET, INPUTS, OUTPUTS, SLOTS, TREES,
 };
 
@@ -343,6 +343,12 @@ fn main() -> ! {
             per_tick,
         );
     }
+
+    // The admission check (issue 13): M CROWN bounds over the lone-job box, once per model.
+    let start = now();
+    let admitted = black_box(admit(black_box(&COMPACT_NET))).is_ok_and(|a| a.admitted);
+    report("admission", 1, ticks(start, now()), per_tick);
+    hprintln!("admission of the shipped model: {}", admitted);
 
     hprintln!(
         "ram guard={} shadow_episode={} policy={}",

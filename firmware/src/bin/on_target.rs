@@ -18,8 +18,8 @@ use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{Action, Episode, Event, Observer, Step, Summary};
 use whitebox_firmware::monitor::Monitor;
 use whitebox_firmware::{
-    load_model, load_tree, replay, replay_tree, Golden, Mismatch, Net, COMPACT_INT8, GOLDEN,
-    MODELS, SLOTS, TREES,
+    admit, load_model, load_tree, replay, replay_tree, Golden, Mismatch, Net, COMPACT_INT8,
+    COMPACT_NET, GOLDEN, MODELS, SLOTS, TREES,
 };
 
 /// AHP, DN, FZ and RMode bits of FPSCR: all zero is IEEE 754 round-to-nearest-even with
@@ -206,6 +206,29 @@ fn check_fpu(_: &mut Tally) {
     hprintln!("note: no FPU on this target (software float); FPSCR check skipped");
 }
 
+/// The admission check on `net`, which should be `admitted` (a shipped model) or not (a planted
+/// void preference).
+fn check_admission(t: &mut Tally, name: &str, net: &Net, admitted: bool) {
+    match admit(net) {
+        Ok(a) => {
+            let ok = a.admitted == admitted;
+            hprintln!(
+                "{} admission {}: {} (lower bound on logit[{}] - logit[void] {:.4})",
+                if ok { "ok" } else { "FAIL" },
+                name,
+                if a.admitted { "admitted" } else { "refused" },
+                a.slot,
+                a.lower
+            );
+            t.check(ok);
+        }
+        Err(e) => {
+            hprintln!("FAIL admission {}: {}", name, e);
+            t.check(false);
+        }
+    }
+}
+
 #[entry]
 fn main() -> ! {
     let mut t = Tally {
@@ -231,6 +254,7 @@ fn main() -> ! {
                     model.crc32
                 );
                 t.check(true);
+                check_admission(&mut t, model.path, &net, true);
                 mask
             }
             Err(e) => {
@@ -275,6 +299,12 @@ fn main() -> ! {
             check_monitor(&mut t, g);
         }
     }
+    // A planted void preference on an idle cluster: the check must refuse it.
+    let mut planted = COMPACT_NET.clone();
+    if let Some(void) = planted.b2.last_mut() {
+        *void += 1000.0;
+    }
+    check_admission(&mut t, "planted void bias", &planted, false);
     for (i, file) in TREES.iter().enumerate() {
         let traces = GOLDEN.iter().filter(|g| g.tree == Some(i));
         let tree = match load_tree(file) {
