@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
-use whitebox_core::guard::{GuardStats, NamedFallback, RealFallback};
+use whitebox_core::guard::{GuardStats, NamedFallback};
 use whitebox_core::projection::{Projected, ProjectionStats};
 use whitebox_core::spec::INV_LEN_SCALE;
 use whitebox_core::{
@@ -297,13 +297,13 @@ where
 }
 
 /// A guard that notes the time steps of its renewals.
-struct Noting<'a, const M: usize, const O: usize, R> {
-    guard: Guard<'a, Part<O>, Part<O>, M, R>,
+struct Noting<'a, const M: usize, const O: usize> {
+    guard: Guard<'a, Part<O>, Part<O>, M, NamedFallback<O>>,
     renewal_steps: Vec<u32>,
     handovers: Vec<Handover>,
 }
 
-impl<const M: usize, const O: usize, R: RealFallback<Part<O>, M>> Noting<'_, M, O, R>
+impl<const M: usize, const O: usize> Noting<'_, M, O>
 where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
@@ -320,8 +320,7 @@ where
     }
 }
 
-impl<const M: usize, const O: usize, R: RealFallback<Part<O>, M>> Scheduler<M>
-    for Noting<'_, M, O, R>
+impl<const M: usize, const O: usize> Scheduler<M> for Noting<'_, M, O>
 where
     LoadedModel: Decide<M>,
     LoadedTree: Decide<M>,
@@ -358,21 +357,8 @@ where
     let (params, e) = (settings.params, |e| anyhow!("{e}"));
     let repair = NamedFallback::<O>::new(settings.fallback, base.projection());
     let guard = Guard::with_repair(learned, fallback, repair, params, jobs, end).map_err(e)?;
-    play_noting::<M, O, _>(episode, guard, settings, observer)
-}
-
-/// Plays `guard` on `episode`, noting its renewals and hand-overs.
-fn play_noting<const M: usize, const O: usize, R: RealFallback<Part<O>, M>>(
-    episode: &mut Episode<'_, M>,
-    guard: Guard<'_, Part<O>, Part<O>, M, R>,
-    settings: &GuardSettings,
-    observer: &mut impl Observer,
-) -> Result<(Summary, GuardOutcome)>
-where
-    LoadedModel: Decide<M>,
-    LoadedTree: Decide<M>,
-{
-    let mut s = Noting::<M, O, R> {
+    // Played noting its renewals and hand-overs.
+    let mut s = Noting::<M, O> {
         guard,
         renewal_steps: Vec::new(),
         handovers: Vec::new(),

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::guard::{parse_fallback, GuardFallback, GuardSettings, ModeName};
+use crate::guard::{parse_fallback, GuardSettings, ModeName};
 use crate::jobfile::{self, RawJob};
 use crate::settings::End;
 use anyhow::{bail, Context, Result};
@@ -250,12 +250,13 @@ impl From<&GuardStats> for GuardStatsRef {
 impl GuardRef {
     /// The guard section of settings `s` (no hand-overs yet).
     pub fn new(s: &GuardSettings) -> GuardRef {
-        let p = &s.params;
+        // The settings as every report writes them.
+        let r = s.report();
         GuardRef {
-            mode: ModeName(p.mode()).to_string(),
-            eps: p.eps(),
-            c: p.c(),
-            fallback: (s.fallback != GuardFallback::Sjf).then(|| s.fallback.name().to_string()),
+            mode: r.mode,
+            eps: r.eps,
+            c: r.c,
+            fallback: r.fallback,
             stats: GuardStatsRef::default(),
             handovers: Vec::new(),
         }
