@@ -14,8 +14,7 @@ use anyhow::{bail, Result};
 use whitebox_core::projection::Projection;
 use whitebox_core::Preference;
 use whitebox_core::{
-    Action, Cluster, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, SjfReserve, SjfReserveAged,
-    Tetris,
+    Action, Cluster, FallbackKind, Packer, PolicyError, RandomPolicy, Scheduler, Sjf, Tetris,
 };
 
 use crate::guard::GuardSettings;
@@ -34,10 +33,10 @@ pub enum PolicyName {
     /// Uniformly random action.
     Random,
     /// SJF with a reservation for the shortest waiting job when it does not fit now
-    /// ([`SjfReserve`]); not one of the report's [`PolicyName::BASELINES`].
+    /// ([`whitebox_core::SjfReserve`]); not one of the report's [`PolicyName::BASELINES`].
     SjfReserve,
-    /// [`SjfReserve`] that reserves only a job that has waited at least its length
-    /// ([`SjfReserveAged`]); not a baseline either.
+    /// [`whitebox_core::SjfReserve`] that reserves only a job that has waited at least its length
+    /// ([`whitebox_core::SjfReserveAged`]); not a baseline either.
     SjfReserveAged,
     /// A learned policy from a model file (greedy, invalid actions masked).
     Model(PathBuf),
@@ -172,8 +171,8 @@ impl PolicyName {
                 knob: check_knob(knob)?,
             },
             PolicyName::Random => PolicySpec::Random { seed },
-            PolicyName::SjfReserve => PolicySpec::SjfReserve,
-            PolicyName::SjfReserveAged => PolicySpec::SjfReserveAged,
+            PolicyName::SjfReserve => PolicySpec::Reserving(FallbackKind::SjfReserve),
+            PolicyName::SjfReserveAged => PolicySpec::Reserving(FallbackKind::SjfReserveAged),
         })
     }
 }
@@ -327,10 +326,9 @@ pub enum PolicySpec {
         /// PCG-32 seed.
         seed: u64,
     },
-    /// SJF with a reservation ([`SjfReserve`]).
-    SjfReserve,
-    /// SJF with a reservation after a wait of the job's length ([`SjfReserveAged`]).
-    SjfReserveAged,
+    /// SJF with or without a reservation, by its fallback name ([`FallbackKind`]: `sjf-reserve`
+    /// and `sjf-reserve-aged` as policies of their own).
+    Reserving(FallbackKind),
     /// A loaded model (deciding with its int8 network when it has one), shared between threads.
     Learned(Arc<LoadedModel>),
     /// A loaded decision tree, shared between threads.
@@ -432,8 +430,7 @@ impl PolicySpec {
             PolicySpec::Packer => AnyScheduler::Packer(Packer),
             PolicySpec::Tetris { knob } => AnyScheduler::Tetris(Tetris { knob: *knob }),
             PolicySpec::Random { seed } => AnyScheduler::Random(RandomPolicy::new(*seed)),
-            PolicySpec::SjfReserve => AnyScheduler::SjfReserve(SjfReserve),
-            PolicySpec::SjfReserveAged => AnyScheduler::SjfReserveAged(SjfReserveAged),
+            PolicySpec::Reserving(kind) => AnyScheduler::Reserving(*kind),
             PolicySpec::Learned(m) => AnyScheduler::Learned(Arc::clone(m)),
             PolicySpec::Tree(t) => AnyScheduler::Tree(Arc::clone(t)),
             PolicySpec::Projected(base, _) | PolicySpec::Guarded(base, _) => base.scheduler(),
@@ -454,10 +451,8 @@ pub enum AnyScheduler {
     Tetris(Tetris),
     /// See [`RandomPolicy`].
     Random(RandomPolicy),
-    /// See [`SjfReserve`].
-    SjfReserve(SjfReserve),
-    /// See [`SjfReserveAged`].
-    SjfReserveAged(SjfReserveAged),
+    /// See [`FallbackKind`] (the guard's fallbacks, also policies of their own).
+    Reserving(FallbackKind),
     /// A learned policy, see [`Decide`].
     Learned(Arc<LoadedModel>),
     /// A decision tree, see [`Decide`].
@@ -475,8 +470,7 @@ where
             AnyScheduler::Packer(s) => s.decide(cluster),
             AnyScheduler::Tetris(s) => s.decide(cluster),
             AnyScheduler::Random(s) => s.decide(cluster),
-            AnyScheduler::SjfReserve(s) => s.decide(cluster),
-            AnyScheduler::SjfReserveAged(s) => s.decide(cluster),
+            AnyScheduler::Reserving(s) => s.decide(cluster),
             AnyScheduler::Learned(m) => m.decide_greedy(cluster),
             AnyScheduler::Tree(t) => t.decide_greedy(cluster),
         }
@@ -499,8 +493,7 @@ where
             AnyScheduler::Packer(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Tetris(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Random(s) => s.preference(cluster, logits, valid),
-            AnyScheduler::SjfReserve(s) => s.preference(cluster, logits, valid),
-            AnyScheduler::SjfReserveAged(s) => s.preference(cluster, logits, valid),
+            AnyScheduler::Reserving(s) => s.preference(cluster, logits, valid),
             AnyScheduler::Learned(m) => m.preference(cluster, logits, valid),
             AnyScheduler::Tree(t) => t.preference(cluster, logits, valid),
         }
