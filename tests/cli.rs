@@ -747,6 +747,36 @@ fn model_files_round_trip_through_json_and_corruption_is_named() {
     // 0.699999988079071.
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/deeprm.model");
     assert_eq!(json(&["model", "info", utf8(&shipped)])["rate"], 0.7);
+    // A version-1 file says it records only its headline cell; the shipped default (version
+    // 2, re-trained bit for bit by docs/results.md's commands) records its whole mixture and
+    // the stage-1 model it started from; rules.model names default.model as its start.
+    let v1 = json(&["model", "info", utf8(&shipped)]);
+    assert_eq!(v1["version"], 1);
+    assert_eq!(
+        v1["trained"],
+        "deeprm at rate 0.7 (a version-1 file: only the headline cell is recorded)"
+    );
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models");
+    let default = json(&["model", "info", utf8(&models.join("default.model"))]);
+    assert_eq!(default["version"], 2);
+    let trained = default["trained"].as_str().expect("trained");
+    assert!(
+        trained.starts_with(
+            "deeprm, long-jobs, wide-demands, bursty at rates 0.3, 0.5, 0.7, 0.9 (+ curriculum \
+             every 10 iterations), from a model with sha256 "
+        ),
+        "{trained}"
+    );
+    assert_eq!(default["mixture"].as_array().map(Vec::len), Some(16));
+    let rules = json(&["model", "info", utf8(&models.join("rules.model"))]);
+    let trained = rules["trained"].as_str().expect("trained");
+    assert!(
+        trained.starts_with(
+            "deeprm at rate 0.7, under util<=0.8, work-conserving(util<=0.8), \
+             shorter-first(util<=0.8) (shielded), from fixtures/models/default.model (sha256 "
+        ),
+        "{trained}"
+    );
     let exported = dir.join("model.json");
     let imported = dir.join("imported.model");
     stdout_of(&["model", "export", utf8(&model), "--out", utf8(&exported)]);
@@ -1684,7 +1714,11 @@ fn shipped_models_work_from_any_directory() {
     };
     let (stdout, stderr) = run(&["demo", "--jobsets", "1"], &dir);
     assert!(
-        stdout.contains("model fixtures/models/default.model (compact encoder, 10 slots)"),
+        stdout.contains(
+            "model fixtures/models/default.model (compact encoder, 10 slots), trained on deeprm, \
+             long-jobs, wide-demands, bursty at rates 0.3, 0.5, 0.7, 0.9 (+ curriculum every 10 \
+             iterations), from a model with sha256 "
+        ),
         "{stdout}"
     );
     for model in ["default", "distilled", "rules"] {

@@ -44,8 +44,10 @@ pub enum FramingError {
     UnsupportedVersion {
         /// Version in the file.
         found: u16,
-        /// Version this build reads.
-        supported: u16,
+        /// Oldest version this build reads.
+        oldest: u16,
+        /// Newest version this build reads (and writes).
+        newest: u16,
     },
     /// The stored CRC-32 does not match the contents.
     CrcMismatch {
@@ -70,9 +72,22 @@ impl fmt::Display for FramingError {
                 "magic {found:02x?}, expected \"{}\"",
                 expected.escape_ascii()
             ),
-            FramingError::UnsupportedVersion { found, supported } => write!(
+            FramingError::UnsupportedVersion {
+                found,
+                oldest,
+                newest,
+            } if oldest == newest => write!(
                 f,
-                "format version {found} is not supported (this build reads version {supported})"
+                "format version {found} is not supported (this build reads version {newest})"
+            ),
+            FramingError::UnsupportedVersion {
+                found,
+                oldest,
+                newest,
+            } => write!(
+                f,
+                "format version {found} is not supported (this build reads versions {oldest} to \
+                 {newest})"
             ),
             FramingError::CrcMismatch { stored, computed } => write!(
                 f,
@@ -85,16 +100,16 @@ impl fmt::Display for FramingError {
 impl core::error::Error for FramingError {}
 
 /// Checks that `bytes` holds at least `head_len` bytes (at least [`PREFIX_LEN`]) and opens with
-/// `magic` and `version`.
+/// `magic` and a version in `oldest..=newest`; returns that version.
 ///
 /// # Errors
 /// [`FramingError::Truncated`], [`FramingError::BadMagic`], [`FramingError::UnsupportedVersion`].
 pub fn check_prefix(
     bytes: &[u8],
     magic: [u8; 8],
-    version: u16,
+    (oldest, newest): (u16, u16),
     head_len: usize,
-) -> Result<(), FramingError> {
+) -> Result<u16, FramingError> {
     let (prefix, _) = bytes
         .split_first_chunk::<PREFIX_LEN>()
         .filter(|_| bytes.len() >= head_len)
@@ -111,13 +126,14 @@ pub fn check_prefix(
         });
     }
     let found = u16::from_le_bytes([v0, v1]);
-    if found != version {
+    if !(oldest..=newest).contains(&found) {
         return Err(FramingError::UnsupportedVersion {
             found,
-            supported: version,
+            oldest,
+            newest,
         });
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Checks that `bytes` is exactly `expected` bytes long and ends with the CRC-32 of the rest;
@@ -183,27 +199,29 @@ mod tests {
     fn each_framing_fault_has_its_own_error() {
         let (buf, n) = file(b"abc");
         assert_eq!(n, 17);
-        assert_eq!(check_prefix(&buf[..n], MAGIC, 3, 12), Ok(()));
+        assert_eq!(check_prefix(&buf[..n], MAGIC, (3, 3), 12), Ok(3));
+        assert_eq!(check_prefix(&buf[..n], MAGIC, (1, 3), 12), Ok(3));
         assert_eq!(check_length_and_crc(&buf[..n], n), Ok(&buf[..n - 4]));
         assert_eq!(
-            check_prefix(&buf[..9], MAGIC, 3, 12),
+            check_prefix(&buf[..9], MAGIC, (3, 3), 12),
             Err(FramingError::Truncated {
                 found: 9,
                 expected: 12
             })
         );
         assert_eq!(
-            check_prefix(&buf, *b"OTHERFMT", 3, 12),
+            check_prefix(&buf, *b"OTHERFMT", (3, 3), 12),
             Err(FramingError::BadMagic {
                 found: MAGIC,
                 expected: *b"OTHERFMT"
             })
         );
         assert_eq!(
-            check_prefix(&buf, MAGIC, 4, 12),
+            check_prefix(&buf, MAGIC, (4, 5), 12),
             Err(FramingError::UnsupportedVersion {
                 found: 3,
-                supported: 4
+                oldest: 4,
+                newest: 5
             })
         );
         assert_eq!(

@@ -162,6 +162,22 @@ crate::names::named!(RuleKind {
 });
 
 impl RuleKind {
+    /// Stable numeric code used in model files ([`crate::model::provenance`]).
+    pub const fn code(self) -> u8 {
+        match self {
+            RuleKind::UtilizationCap => 0,
+            RuleKind::WorkConserving => 1,
+            RuleKind::NoReservation => 2,
+            RuleKind::ShorterFirst => 3,
+            RuleKind::BoundedWait => 4,
+        }
+    }
+
+    /// The kind with numeric code `code`, if any.
+    pub fn from_code(code: u8) -> Option<RuleKind> {
+        RuleKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// The rule of this kind with cap `max` (unused by no-reservation) and, for bounded-wait,
     /// priority from a wait of `steps` time steps.
     pub const fn rule(self, max: Permille, steps: u16) -> Rule {

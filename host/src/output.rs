@@ -280,13 +280,12 @@ pub fn demo_table(r: &DemoReport) -> String {
     let s = &r.settings;
     let m = &s.model;
     let mut out = format!(
-        "model {} ({} encoder, {} slots), trained on {} at rate {} (weights of iteration {})\n\
+        "model {} ({} encoder, {} slots), trained on {} (weights of iteration {})\n\
          {} held-out job sets per workload at rate {} (seed {}), {} slots, {} episodes\n\n",
         m.path.display(),
         m.encoding,
         m.slots,
-        m.workload,
-        m.rate,
+        m.trained,
         m.iterations,
         s.eval.jobsets,
         s.rate,

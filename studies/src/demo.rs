@@ -84,8 +84,13 @@ pub const EXPLAIN_SEED: u64 = 9_000;
 pub struct ModelInfo {
     /// The model file, as given.
     pub path: PathBuf,
-    /// Workload it was trained on.
+    /// Workload it was trained on (the header's headline cell).
     pub workload: &'static str,
+    /// Every workload of its training mixture (the headline alone for a version-1 file).
+    pub mixture_workloads: Vec<&'static str>,
+    /// What it was trained on, in words ([`whitebox_runtime::models::training_summary`]): the
+    /// whole mixture, curriculum, rules and initial model.
+    pub trained: String,
     /// Training arrival rate, in jobs per time step.
     pub rate: f64,
     /// Job slots it decides for.
@@ -137,6 +142,17 @@ fn rate_of(stored: f32, path: &Path) -> Result<f64> {
     Ok(rate)
 }
 
+/// The workloads of a model's training mixture, each once, in mixture order.
+fn mixture_workloads(header: &whitebox_core::model::ModelHeader) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in &header.provenance.cells {
+        if !out.contains(&c.workload.name()) {
+            out.push(c.workload.name());
+        }
+    }
+    out
+}
+
 /// Reads the model's header and plans the demo with `jobsets` job sets per workload.
 ///
 /// # Errors
@@ -156,7 +172,7 @@ pub fn plan(
         }
     }
     let loaded = whitebox_runtime::models::load(model)?;
-    let header = loaded.header;
+    let header = loaded.header.clone();
     let training = Workload::from_code(header.meta.workload).with_context(|| {
         format!(
             "model {}: unknown training workload code {} (known: 0-3)",
@@ -175,6 +191,8 @@ pub fn plan(
     let info = ModelInfo {
         path: model.to_path_buf(),
         workload: training.name(),
+        mixture_workloads: mixture_workloads(&header),
+        trained: whitebox_runtime::models::training_summary(&header),
         rate: rate_of(header.meta.rate, model)?,
         slots: slots.count(),
         encoding: loaded.encoding().map_or("unknown", Encoding::name),
@@ -285,7 +303,7 @@ pub struct DemoRow {
     /// The evaluation row.
     #[serde(flatten)]
     pub row: EvalRow,
-    /// Whether this is the workload the model was trained on.
+    /// Whether the model was trained on this workload (any cell of its training mixture).
     pub training_distribution: bool,
 }
 
@@ -330,7 +348,7 @@ impl Verdict {
 pub struct PairedDiff {
     /// Workload name.
     pub workload: &'static str,
-    /// Whether this is the training workload.
+    /// Whether the model was trained on this workload (any cell of its training mixture).
     pub training_distribution: bool,
     /// Over the job sets measured by both policies, dnn's minus SJF's mean slowdown (negative:
     /// dnn is better): its mean and Student-t 95% interval, `None` when no job set was measured
@@ -484,6 +502,8 @@ pub fn run(plan: &DemoPlan, out: &Path, on_task: &(dyn Fn() + Sync)) -> Result<D
 fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
     let cfg = &plan.config;
     let training = plan.training.name();
+    // Every workload of the training mixture is a training distribution, not only the headline.
+    let trained_on = |w: &str| plan.model.mixture_workloads.contains(&w);
     let settings = DemoSettings {
         model: plan.model.clone(),
         dnn_policy: cfg
@@ -514,7 +534,7 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
                 let diff = paired_slowdown_difference(x, y);
                 Some(PairedDiff {
                     workload: w.name(),
-                    training_distribution: w.name() == training,
+                    training_distribution: trained_on(w.name()),
                     difference: diff,
                     verdict: Verdict::of(diff.and_then(|d| d.ci95)),
                 })
@@ -528,7 +548,7 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
         .rows
         .into_iter()
         .map(|row| DemoRow {
-            training_distribution: row.workload == training,
+            training_distribution: trained_on(row.workload),
             row,
         })
         .collect();

@@ -278,7 +278,7 @@ pub fn save<const M: usize>(tree: &Tree<M>, buf: &mut [u8]) -> Result<usize, Tre
 /// # Errors
 /// Every [`TreeError`] but [`TreeError::BufferTooSmall`].
 pub fn load<const M: usize>(bytes: &[u8]) -> Result<Tree<M>, TreeError> {
-    framing::check_prefix(bytes, MAGIC, FORMAT_VERSION, HEAD_LEN)?;
+    framing::check_prefix(bytes, MAGIC, (FORMAT_VERSION, FORMAT_VERSION), HEAD_LEN)?;
     let found = ClusterSpec {
         num_res: byte(bytes, 10),
         res_units: byte(bytes, 11),

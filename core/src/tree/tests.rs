@@ -242,7 +242,8 @@ fn header_corruptions_have_their_own_errors() {
         load::<3>(&version),
         Err(TreeError::Framing(FramingError::UnsupportedVersion {
             found: 7,
-            supported: 1
+            oldest: 1,
+            newest: 1
         }))
     );
     assert_eq!(

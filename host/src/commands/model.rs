@@ -11,7 +11,8 @@ use whitebox_runtime::models::{self, ModelJson};
 /// What to do with a model file.
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Print a model file's header (encoder, sizes, cluster, training metadata) as JSON.
+    /// Print a model file's header (encoder, sizes, cluster, training metadata: the whole
+    /// training mixture, curriculum, rules and initial model) as JSON.
     Info {
         /// The model file.
         model: PathBuf,
@@ -67,7 +68,8 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
     match cmd {
         ModelCommand::Info { model } => {
             // The header, and the layers' shapes instead of their weights (`export` has those).
-            let j = models::to_json(&models::load(model)?);
+            let loaded = models::load(model)?;
+            let j = models::to_json(&loaded);
             let rows = |w: &[Vec<f32>]| [w.len(), w.first().map_or(0, Vec::len)];
             let shapes = serde_json::json!({
                 "w1": rows(&j.w1),
@@ -88,6 +90,22 @@ pub fn run(cmd: &ModelCommand) -> Result<String> {
                 let rate = whitebox_runtime::settings::rate_from_f32(j.rate);
                 o.insert("rate".into(), rate.into());
                 o.insert("parameters".into(), parameters.into());
+                // The provenance in words, as the demo's header prints it.
+                let trained = models::training_summary(&loaded.header);
+                o.insert("trained".into(), trained.into());
+                if j.version < 2 {
+                    // Not recorded by version 1: leave them out rather than print defaults.
+                    for k in [
+                        "mixture",
+                        "curriculum_every",
+                        "rules",
+                        "rule_mode",
+                        "rule_penalty",
+                        "init_sha256",
+                    ] {
+                        o.remove(k);
+                    }
+                }
             }
             Ok(serde_json::to_string_pretty(&info)? + "\n")
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use whitebox_core::encoding::{Encoder, Encoding};
-use whitebox_core::model::{self, ModelHeader};
+use whitebox_core::model::{self, ModelHeader, Provenance};
 use whitebox_core::nn::Mlp;
 use whitebox_core::spec::ClusterSpec;
 use whitebox_core::PolicyError;
@@ -194,6 +194,26 @@ pub struct ModelJson {
     pub iterations: u32,
     /// Whether invalid actions are masked.
     pub mask_invalid: bool,
+    /// Every cell of the training mixture (version 2; version 1 records only `workload` and
+    /// `rate`, and this is ignored on import).
+    #[serde(default)]
+    pub mixture: Vec<CellJson>,
+    /// Curriculum period in iterations; 0: no curriculum.
+    #[serde(default)]
+    pub curriculum_every: u32,
+    /// The rules trained under.
+    #[serde(default)]
+    pub rules: Vec<RuleJson>,
+    /// How the rules were used: `distill`, `shielded` or `penalty`.
+    #[serde(default = "default_rule_mode")]
+    pub rule_mode: String,
+    /// Reward penalty of the shielded and penalty modes.
+    #[serde(default)]
+    pub rule_penalty: f32,
+    /// First 16 hex digits of the SHA-256 of the model training started from (`null`: new
+    /// weights, or not recorded in version 1).
+    #[serde(default)]
+    pub init_sha256: Option<String>,
     /// Hidden weights, shape `[H][I]`.
     pub w1: Vec<Vec<f32>>,
     /// Hidden biases, shape `[H]`.
@@ -204,6 +224,85 @@ pub struct ModelJson {
     pub b2: Vec<f32>,
 }
 
+fn default_rule_mode() -> String {
+    model::RuleMode::Distill.name().to_string()
+}
+
+/// One cell of a training mixture in [`ModelJson`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CellJson {
+    /// Workload name.
+    pub workload: String,
+    /// Arrival rate as stored (`f32`).
+    pub rate: f32,
+}
+
+/// A rule a model was trained under, in [`ModelJson`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RuleJson {
+    /// The rule as `--rule` and reports write it (for people; not read back).
+    pub text: String,
+    /// Rule kind name (`utilization-cap`, `work-conserving`, ...).
+    pub kind: String,
+    /// Its cap in thousandths (0 for no-reservation).
+    pub cap_permille: u16,
+    /// Bounded wait's steps (0 for the other kinds).
+    pub steps: u16,
+    /// Its weight `lambda`.
+    pub weight: f32,
+}
+
+/// The first 8 bytes of the SHA-256 of `bytes` (what a model header records of its initial
+/// model; `sha256sum` prints them as the first 16 hex digits).
+pub fn sha256_prefix(bytes: &[u8]) -> [u8; 8] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&digest[..8]);
+    prefix
+}
+
+/// Lowercase hex digits of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<[u8; 8]> {
+    if text.len() != 16 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 8];
+    for (k, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * k..2 * k + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// What a model was trained on, for headers and reports: the whole mixture, the curriculum,
+/// the rules and the model it started from, e.g. `deeprm, long-jobs, wide-demands, bursty at
+/// rates 0.3, 0.5, 0.7, 0.9 (+ curriculum every 10 iterations), from
+/// fixtures/models/default-base.model (sha256 0123456789abcdef)`. An initial model that is a
+/// shipped model is named by its path. A version-1 file records only its headline cell, and
+/// says so.
+pub fn training_summary(header: &ModelHeader) -> String {
+    let p = &header.provenance;
+    if header.version < 2 {
+        return format!("{p} (a version-1 file: only the headline cell is recorded)");
+    }
+    match p.init_sha256 {
+        None => format!("{p}, from new weights"),
+        Some(init) => {
+            let shipped = crate::shipped::SHIPPED
+                .iter()
+                .find(|(path, bytes)| path.ends_with(".model") && sha256_prefix(bytes) == init);
+            match shipped {
+                Some((path, _)) => format!("{p}, from {path} (sha256 {})", hex(&init)),
+                None => format!("{p}, from a model with sha256 {}", hex(&init)),
+            }
+        }
+    }
+}
+
 fn to_json_net<const I: usize, const H: usize, const O: usize>(
     header: &ModelHeader,
     net: &Mlp<I, H, O>,
@@ -212,9 +311,10 @@ fn to_json_net<const I: usize, const H: usize, const O: usize>(
         || format!("code {}", header.meta.workload),
         |w| w.name().to_string(),
     );
+    let p = &header.provenance;
     ModelJson {
         format: "whitebox-model".to_string(),
-        version: model::FORMAT_VERSION,
+        version: header.version,
         encoding: Encoding::from_code(header.encoding)
             .map_or("unknown", Encoding::name)
             .to_string(),
@@ -228,6 +328,32 @@ fn to_json_net<const I: usize, const H: usize, const O: usize>(
         seed: header.meta.seed,
         iterations: header.meta.iterations,
         mask_invalid: header.meta.mask_invalid,
+        mixture: if header.version < 2 {
+            Vec::new()
+        } else {
+            p.cells
+                .iter()
+                .map(|c| CellJson {
+                    workload: c.workload.name().to_string(),
+                    rate: c.rate,
+                })
+                .collect()
+        },
+        curriculum_every: p.curriculum_every,
+        rules: p
+            .rules
+            .iter()
+            .map(|r| RuleJson {
+                text: r.rule.to_string(),
+                kind: r.rule.kind().name().to_string(),
+                cap_permille: r.rule.cap().map_or(0, |c| c.get()),
+                steps: r.rule.wait_steps().unwrap_or(0),
+                weight: r.weight,
+            })
+            .collect(),
+        rule_mode: p.rule_mode.name().to_string(),
+        rule_penalty: p.rule_penalty,
+        init_sha256: p.init_sha256.map(|h| hex(&h)),
         w1: net.w1.iter().map(|r| r.to_vec()).collect(),
         b1: net.b1.to_vec(),
         w2: net.w2.iter().map(|r| r.to_vec()).collect(),
@@ -288,6 +414,72 @@ fn binary_from_json<
     Ok(buf)
 }
 
+/// The provenance of a JSON form: for version 1, the headline cell alone.
+fn provenance_from_json(
+    j: &ModelJson,
+    meta: &whitebox_core::model::TrainingMeta,
+) -> Result<Provenance> {
+    use whitebox_core::model::{MixtureCell, RuleMode, TrainedRule};
+    use whitebox_core::rules::{Permille, RuleKind};
+    use whitebox_core::workload::Workload;
+    if j.version < 2 {
+        return Ok(Provenance::headline_only(meta));
+    }
+    let mut p = Provenance::default();
+    for (k, c) in j.mixture.iter().enumerate() {
+        let workload = Workload::from_name(&c.workload)
+            .with_context(|| format!("`mixture[{k}].workload` = {:?} is unknown", c.workload))?;
+        let cell = MixtureCell {
+            workload,
+            rate: c.rate,
+        };
+        if p.cells.push(cell).is_err() {
+            bail!(
+                "`mixture` has {} cells, at most {}",
+                j.mixture.len(),
+                model::MAX_CELLS
+            );
+        }
+    }
+    for (k, r) in j.rules.iter().enumerate() {
+        let kind = RuleKind::from_name(&r.kind)
+            .with_context(|| format!("`rules[{k}].kind` = {:?} is unknown", r.kind))?;
+        let cap = Permille::new(r.cap_permille).with_context(|| {
+            format!(
+                "`rules[{k}].cap_permille` = {}, at most 1000",
+                r.cap_permille
+            )
+        })?;
+        let rule = TrainedRule {
+            rule: kind.rule(cap, r.steps),
+            weight: r.weight,
+        };
+        if p.rules.push(rule).is_err() {
+            bail!(
+                "`rules` has {} rules, at most {}",
+                j.rules.len(),
+                whitebox_core::rules::MAX_RULES
+            );
+        }
+    }
+    p.curriculum_every = j.curriculum_every;
+    p.rule_mode = RuleMode::from_name(&j.rule_mode).with_context(|| {
+        format!(
+            "`rule_mode` = {:?}, expected distill, shielded or penalty",
+            j.rule_mode
+        )
+    })?;
+    p.rule_penalty = j.rule_penalty;
+    p.init_sha256 = match &j.init_sha256 {
+        None => None,
+        Some(h) => Some(
+            from_hex(h)
+                .with_context(|| format!("`init_sha256` = {h:?}, expected 16 hex digits"))?,
+        ),
+    };
+    Ok(p)
+}
+
 /// The binary model file for a JSON form, checked by loading it back.
 ///
 /// # Errors
@@ -301,7 +493,15 @@ pub fn from_json(j: &ModelJson) -> Result<Vec<u8>> {
         .with_context(|| format!("`encoding` = {:?}, expected compact or image", j.encoding))?;
     let workload = whitebox_core::workload::Workload::from_name(&j.workload)
         .with_context(|| format!("`workload` = {:?} is unknown", j.workload))?;
+    let meta = whitebox_core::model::TrainingMeta {
+        workload: workload.code(),
+        rate: j.rate,
+        seed: j.seed,
+        iterations: j.iterations,
+        mask_invalid: j.mask_invalid,
+    };
     let header = ModelHeader {
+        version: j.version,
         encoding: encoding.code(),
         input: u32::try_from(encoding.input_len(usize::from(j.slots)))?,
         hidden: HIDDEN as u32,
@@ -313,13 +513,8 @@ pub fn from_json(j: &ModelJson) -> Result<Vec<u8>> {
             slots: j.slots,
             backlog: j.backlog,
         },
-        meta: whitebox_core::model::TrainingMeta {
-            workload: workload.code(),
-            rate: j.rate,
-            seed: j.seed,
-            iterations: j.iterations,
-            mask_invalid: j.mask_invalid,
-        },
+        meta,
+        provenance: provenance_from_json(j, &meta)?,
     };
     let bytes = crate::with_arch!(
         encoding,
@@ -336,6 +531,8 @@ mod tests {
     use super::*;
     use whitebox_core::encoding::compact_len;
     use whitebox_core::model::TrainingMeta;
+    use whitebox_core::rules::{Permille, Rule};
+    use whitebox_core::workload::Workload;
 
     fn model_bytes() -> Vec<u8> {
         let mut net = Box::new(Compact5::zeroed());
@@ -356,7 +553,31 @@ mod tests {
                 iterations: 12,
                 mask_invalid: true,
             },
+            version: model::FORMAT_VERSION,
+            provenance: Provenance::default(),
         };
+        let mut header = header;
+        // The whole provenance, so the JSON round trip covers every field.
+        let p = &mut header.provenance;
+        for (workload, rate) in [(Workload::DeepRm, 0.7), (Workload::Bursty, 0.3)] {
+            p.cells
+                .push(model::MixtureCell { workload, rate })
+                .expect("fits");
+        }
+        let cap = Permille::new(805).expect("cap");
+        p.rules
+            .push(model::TrainedRule {
+                rule: Rule::BoundedWait {
+                    steps: 12,
+                    max: cap,
+                },
+                weight: 0.123_456_7,
+            })
+            .expect("fits");
+        p.curriculum_every = 10;
+        p.rule_mode = model::RuleMode::Penalty;
+        p.rule_penalty = 0.25;
+        p.init_sha256 = Some([1, 35, 69, 103, 137, 171, 205, 239]);
         let mut buf = vec![0u8; model::max_file_len(Compact5::PARAMS)];
         let n = model::save(&net, &header, &mut buf).expect("save");
         buf.truncate(n);
@@ -370,6 +591,40 @@ mod tests {
         let text = serde_json::to_string(&json).expect("json");
         let back: ModelJson = serde_json::from_str(&text).expect("parse");
         assert_eq!(from_json(&back).expect("import"), bytes);
+    }
+
+    #[test]
+    fn version_1_files_export_and_import_byte_for_byte() {
+        let v1 = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/models/deeprm.model"
+        ))
+        .expect("deeprm.model");
+        let json = to_json(&from_bytes(&v1).expect("load"));
+        assert_eq!(json.version, 1);
+        assert!(json.mixture.is_empty());
+        let text = serde_json::to_string(&json).expect("json");
+        let back: ModelJson = serde_json::from_str(&text).expect("parse");
+        assert_eq!(from_json(&back).expect("import"), v1);
+    }
+
+    #[test]
+    fn the_training_summary_names_the_whole_mixture_and_the_initial_model() {
+        let m = from_bytes(&model_bytes()).expect("load");
+        assert_eq!(
+            training_summary(&m.header),
+            "deeprm at rate 0.7, bursty at rate 0.3 (+ curriculum every 10 iterations), under \
+             wait<=12(util<=0.805)@0.1234567 (penalty, penalty 0.25), from a model with sha256 \
+             0123456789abcdef"
+        );
+        let mut h = m.header.clone();
+        h.provenance.init_sha256 = Some(sha256_prefix(crate::shipped::SHIPPED[0].1));
+        assert!(training_summary(&h).ends_with(&format!(
+            "from fixtures/models/default.model (sha256 {})",
+            hex(&sha256_prefix(crate::shipped::SHIPPED[0].1))
+        )));
+        // The known prefix of an empty input (FIPS 180-2 test vector, e3b0c442...).
+        assert_eq!(hex(&sha256_prefix(b"")), "e3b0c44298fc1c14");
     }
 
     #[test]

@@ -167,13 +167,14 @@ fn render(s: &ReportSettings, r: &DemoReport) -> Section {
     Section {
         title: "The learned policy against the baselines, and under rules".into(),
         text: vec![format!(
-            "The shipped model (`dnn`, {}) against SJF, Tetris, Packer and Random on its \
-             training workload and the shifted ones, with the renewal guard (`dnn+guard`, eps \
-             0.1, c 5) and the rule-distilled student; then every learned policy and SJF \
-             projected onto the demo's rules. \"better\" / \"worse\" / \"tie\" is what the \
-             paired 95% interval says about the learned policy's mean slowdown (lower is \
-             better).",
-            s.model.display()
+            "The shipped model (`dnn`, {}; trained on {}) against SJF, Tetris, Packer and \
+             Random on its training workloads (marked) and any shifted ones, with the renewal \
+             guard (`dnn+guard`, eps 0.1, c 5) and the rule-distilled student; then every \
+             learned policy and SJF projected onto the demo's rules. \"better\" / \"worse\" / \
+             \"tie\" is what the paired 95% interval says about the learned policy's mean \
+             slowdown (lower is better).",
+            s.model.display(),
+            set.model.trained
         )],
         tables: vec![heldout, rules],
         figures,

@@ -19,7 +19,9 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use whitebox_core::encoding::{Encoder, Encoding};
-use whitebox_core::model::{ModelHeader, TrainingMeta};
+use whitebox_core::model::{
+    MixtureCell, ModelHeader, Provenance, TrainedRule, TrainingMeta, MAX_CELLS,
+};
 use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
 use whitebox_core::spec::ClusterSpec;
@@ -113,6 +115,50 @@ pub struct TrainConfig {
     /// Train on the policy's own counterexamples too ([`curriculum`]); `None` = no curriculum.
     #[serde(default)]
     pub curriculum: Option<CurriculumConfig>,
+}
+
+/// What the model file records of the run: every mixture cell, the curriculum, the rules and
+/// the initial model's SHA-256 prefix.
+///
+/// # Errors
+/// A mixture of more cells than a model file records, or an unreadable `--init` file.
+fn provenance(
+    config: &TrainConfig,
+    mixture: &Mixture,
+    projection: Option<&whitebox_core::Projection>,
+) -> Result<Provenance> {
+    let mut p = Provenance::default();
+    for c in mixture.cells() {
+        let cell = MixtureCell {
+            workload: c.workload,
+            rate: c.rate as f32,
+        };
+        if p.cells.push(cell).is_err() {
+            bail!(
+                "the training mixture has {} cells ({} workloads x {} rates); a model file \
+                 records at most {MAX_CELLS}",
+                mixture.cells().len(),
+                config.workloads.len(),
+                config.rates.len()
+            );
+        }
+    }
+    if let Some(proj) = projection {
+        for &(rule, weight) in proj.rules().iter() {
+            // Cannot fail: a rule set holds at most as many rules as a model file records.
+            let _ = p.rules.push(TrainedRule { rule, weight });
+        }
+    }
+    p.curriculum_every = config.curriculum.as_ref().map_or(0, |c| c.every);
+    p.rule_mode = config.rule_mode;
+    p.rule_penalty = config.rule_penalty;
+    p.init_sha256 = match &config.init {
+        Some(init) => Some(whitebox_runtime::models::sha256_prefix(
+            &whitebox_runtime::models::read(init).context("initial model")?,
+        )),
+        None => None,
+    };
+    Ok(p)
 }
 
 fn default_pi0() -> f32 {
@@ -331,6 +377,7 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
         None => slowdowns::<M, _>(&val_sets, config.time_cap, || Sjf),
     };
     let sjf_val = mixture.score(&sjf_per_set, &sjf_per_set);
+    let provenance = provenance(config, &mixture, projection.as_ref())?;
 
     let mut net = Box::new(Mlp::<I, H, O>::zeroed());
     let mut rng = stream(config.seed, &[0]);
@@ -434,6 +481,8 @@ fn train_arch<E: Encoder, const M: usize, const I: usize, const H: usize, const 
             iterations,
             mask_invalid: config.mask_invalid,
         },
+        version: whitebox_core::model::FORMAT_VERSION,
+        provenance: provenance.clone(),
     };
     let mut settings = PgSettings {
         trajectories: config.trajectories,
@@ -744,5 +793,66 @@ mod tests {
         let (header, _) = whitebox_core::model::read_header(&bytes).expect("header");
         assert_eq!(header.meta.workload, Workload::LongJobs.code());
         assert_eq!(header.meta.rate, 0.9);
+        // ... and its provenance every cell, workload-major, and the curriculum.
+        let cells: Vec<(Workload, f32)> = header
+            .provenance
+            .cells
+            .iter()
+            .map(|c| (c.workload, c.rate))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                (Workload::LongJobs, 0.9),
+                (Workload::LongJobs, 0.3),
+                (Workload::DeepRm, 0.9),
+                (Workload::DeepRm, 0.3)
+            ]
+        );
+        assert_eq!(header.provenance.curriculum_every, 2);
+        assert!(header.provenance.rules.is_empty());
+        assert_eq!(header.provenance.init_sha256, None);
+        // A run from this model records the SHA-256 prefix of its file, and its rules.
+        let from = d.join("from.model");
+        let cfg = TrainConfig {
+            init: Some(straight.clone()),
+            rules: vec!["util<=0.8".into(), "work-conserving@2".into()],
+            rule_mode: RuleMode::Shielded,
+            rule_penalty: 0.5,
+            ..tiny(1)
+        };
+        train(&cfg, &from, false, &mut ()).expect("train from the model");
+        let bytes = std::fs::read(&from).expect("model");
+        let (header, _) = whitebox_core::model::read_header(&bytes).expect("header");
+        let p = &header.provenance;
+        assert_eq!(
+            p.init_sha256,
+            Some(whitebox_runtime::models::sha256_prefix(
+                &std::fs::read(&straight).expect("initial model")
+            ))
+        );
+        let rules: Vec<String> = p
+            .rules
+            .iter()
+            .map(|r| format!("{}@{}", r.rule, r.weight))
+            .collect();
+        assert_eq!(rules, ["util<=0.8@1", "work-conserving(util<=0.8)@2"]);
+        assert_eq!((p.rule_mode, p.rule_penalty), (RuleMode::Shielded, 0.5));
+    }
+
+    #[test]
+    fn a_mixture_of_more_cells_than_a_model_file_records_is_refused() {
+        let d = dir("too-many-cells");
+        let cfg = TrainConfig {
+            workloads: Workload::ALL.iter().map(|w| w.name().to_string()).collect(),
+            rates: vec![0.1, 0.2, 0.3, 0.4, 0.5],
+            ..tiny(1)
+        };
+        let e = train(&cfg, &d.join("m.model"), false, &mut ()).expect_err("20 cells");
+        assert!(
+            format!("{e:#}")
+                .contains("has 20 cells (4 workloads x 5 rates); a model file records at most 16"),
+            "{e:#}"
+        );
     }
 }

@@ -20,24 +20,13 @@
 //! breaks a rule of positive weight, and plain REINFORCE does the rest.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use whitebox_core::encoding::Encoder;
 use whitebox_core::nn::{Mlp, MlpPolicy};
 use whitebox_core::projection::{ProjectedDecision, Projection};
 use whitebox_core::{Action, EndMode, Episode, Job};
 
-/// How `train --rule` uses the rules.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RuleMode {
-    /// Teacher-student distillation toward the projected policy (Hu et al., ACL 2016); the
-    /// policy acts unprojected.
-    #[default]
-    Distill,
-    /// Act through the projection and ascend `log q` (see the module docs).
-    Shielded,
-    /// Act unprojected, with the penalty subtracted for every action that breaks a rule.
-    Penalty,
-}
+/// How `train --rule` uses the rules (defined in the core, which records it in model files).
+pub use whitebox_core::model::RuleMode;
 
 /// The rules of a shielded or penalised training run.
 #[derive(Clone, Debug)]
