@@ -186,7 +186,8 @@ Decisions played per image: compact ${decisions[size_compact]}, compact int8 ${d
 (the int8 policy decides differently in places and the image network is not trained, so their
 episodes differ). The int8 weights static (\`COMPACT_INT8\`) holds the biases, multipliers and
 scales inference needs, the weights packed in pairs at 2 bytes each (3 720 bytes instead of
-1 860 as \`i8\`, for speed) and the per-unit \`f32\` weight scales (124 bytes, for reports). \`firmware/sizes.golden\` holds the
+1 860 as \`i8\`, for speed), the hidden units' multipliers prepared for their codes (16 bytes
+each, 320 bytes, for speed) and the per-unit \`f32\` weight scales (124 bytes, for reports). \`firmware/sizes.golden\` holds the
 size columns; \`.ci/run\` rebuilds the images and fails if code, weights or \`.data\` + \`.bss\` of
 any image grew by more than ${TOLERANCE} % (toolchain noise stays well inside that).
 

@@ -115,11 +115,75 @@ impl Multiplier {
         // (the usual case, `M < 1`), or a left shift only.
         if self.shift <= 0 {
             let right = self.shift.saturating_neg().min(31);
-            rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, self.q), right)
+            rounding_divide_by_pot(self.high_mul(x), right)
         } else {
             let shifted = x.saturating_mul(1i32 << self.shift.min(30));
-            saturating_rounding_doubling_high_mul(shifted, self.q)
+            self.high_mul(shifted)
         }
+    }
+
+    /// [`saturating_rounding_doubling_high_mul`]`(x, q)` in one multiply-accumulate:
+    /// `floor((x * q + 2^30) / 2^31)`. For `x * q >= 0` that is gemmlowp's sum and its
+    /// truncating division; for `x * q < 0` the nudge is `1 - 2^30`, the sum is negative and the
+    /// truncation `ceil(n / 2^31) = floor((n + 2^31 - 1) / 2^31)` is the same floor. `q` is
+    /// never negative (0 or in `[2^30, 2^31)`), so the one saturating case (`i32::MIN` times
+    /// `i32::MIN`) cannot occur and the quotient fits in `i32`.
+    #[inline(always)]
+    fn high_mul(self, x: i32) -> i32 {
+        ((i64::from(x) * i64::from(self.q) + (1 << 30)) >> 31) as i32
+    }
+}
+
+/// A hidden unit's requantization to its code, `apply(x)` clamped to `[0, 255]` (ReLU and
+/// saturation), with the shifts of its [`Multiplier`] prepared once (the network keeps one per
+/// hidden unit): bit for bit the same code for every `x`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct CodeRequant {
+    m: Multiplier,
+    /// The right shift `e = -shift` for `shift <= 0` (at most 31), or `u32::MAX` for a left
+    /// shift (then [`Multiplier::apply`] computes the code).
+    right: u32,
+    /// `2^(e - 1)`, 0 for `e = 0`.
+    half: u32,
+}
+
+impl CodeRequant {
+    /// The prepared form of `m`.
+    pub(super) const fn new(m: Multiplier) -> CodeRequant {
+        if m.shift > 0 {
+            return CodeRequant {
+                m,
+                right: u32::MAX,
+                half: 0,
+            };
+        }
+        let right = if m.shift < -31 { 31 } else { -m.shift as u32 };
+        CodeRequant {
+            m,
+            right,
+            half: (1u32 << right) >> 1,
+        }
+    }
+
+    /// The code of a unit whose sum is `x`. An `x` at or below 0 gives 0 without the
+    /// multiplication (`q` is not negative, so both roundings keep the sign). For `x > 0` and a
+    /// right shift (the usual case) every step is unsigned: `high_mul` (`x * q + 2^30 >= 0`,
+    /// so its floor is a shift), then [`rounding_divide_by_pot`] of a non-negative `h`, which
+    /// is `(h + 2^(e - 1)) >> e` (`h >> 0` for `e = 0`).
+    #[inline]
+    pub(super) fn code(self, x: i32) -> u8 {
+        if x <= 0 {
+            return 0;
+        }
+        if self.right > 31 {
+            return self.m.apply(x).clamp(0, 255) as u8;
+        }
+        // x > 0 and q >= 0 (a multiplier's q is 0 or in [2^30, 2^31)): h < 2^31, and
+        // h + 2^30 fits in u32.
+        let q = self.m.q.cast_unsigned();
+        let h = ((u64::from(x.cast_unsigned()) * u64::from(q) + (1 << 30)) >> 31) as u32;
+        // Below 2^31: the clamp of a non-negative i32 (one `usat` on the M4F).
+        (((h + self.half) >> self.right) as i32).clamp(0, 255) as u8
     }
 }
 
@@ -169,6 +233,49 @@ mod tests {
                     .chain((0..2_000).map(|_| next() as i32 >> (next() % 32)))
                 {
                     assert_eq!(m.apply(x), reference(m, x), "q {q} shift {shift} x {x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn code_is_apply_then_clamp() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let edges = [
+            0,
+            1,
+            -1,
+            2,
+            255,
+            256,
+            1 << 20,
+            i32::MAX,
+            i32::MIN,
+            i32::MIN + 1,
+        ];
+        for shift in -31..=30 {
+            for q in [
+                0,
+                1 << 30,
+                (1 << 30) + 1,
+                (1 << 30) + 12_345,
+                i32::MAX - 1,
+                i32::MAX,
+            ] {
+                let m = Multiplier { q, shift };
+                for x in edges
+                    .into_iter()
+                    .chain((0..4_000).map(|_| next() as i32 >> (next() % 32)))
+                {
+                    let want = reference(m, x).clamp(0, 255) as u8;
+                    let c = CodeRequant::new(m);
+                    assert_eq!(c.code(x), want, "q {q} shift {shift} x {x}");
                 }
             }
         }

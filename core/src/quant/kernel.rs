@@ -74,4 +74,26 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn quantize_code_on_every_kind_of_bit_pattern() {
+        // Every 7th bit pattern of [0.5, 255) and a little beyond (where the rounding works),
+        // every 101st of all the others (both signs, zeros, subnormals, infinities, NaNs of
+        // both signs), and the edges of each range.
+        let (half, max, inf) = (
+            0.5f32.to_bits(),
+            255.0f32.to_bits(),
+            f32::INFINITY.to_bits(),
+        );
+        let edges = [0, 1 << 31, u32::MAX, half, max, inf];
+        let all = (0..=u32::MAX).step_by(101);
+        for bits in (half - 1_000..max + 1_000).step_by(7).chain(all).chain(
+            edges
+                .into_iter()
+                .flat_map(|e| [e.wrapping_sub(1), e, e.wrapping_add(1), e | 1 << 31]),
+        ) {
+            let r = f32::from_bits(bits);
+            assert_eq!(quantize_code(r), reference(r), "{r:?} ({bits:#010x})");
+        }
+    }
 }

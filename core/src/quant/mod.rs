@@ -57,7 +57,8 @@
 //! units to a 32-bit word per input ([`packed`]), so one 32 x 32 -> 64-bit multiply-accumulate
 //! (the M4's `smlal`) gives two products: 2 bytes per weight, 3720 bytes of weights for the
 //! compact network (a speed-for-flash trade, issue 16; [`QParts`] and [`QMlp::w1`] give them
-//! as `i8` again).
+//! as `i8` again). It also keeps each hidden unit's multiplier with its shifts prepared for the
+//! unit's code (16 bytes a unit, 320 for the compact network; speed, issue 16).
 //!
 //! Files: [`fixed`] (the fixed-point requantization arithmetic), [`qmlp`] (the int8 network, its
 //! calibration and quantization), [`packed`] (the packed weights and the layers' sums: two pairs

@@ -94,15 +94,27 @@ impl<const N: usize, const R: usize> PackedRows<N, R> {
     }
 
     /// `bias[r] + sum_i w[r][i] * x[i]` (int32, wrapping as the plain sums; the quantizer
-    /// bounds them so they never wrap) for every row `r`, into `out[r]`: two pairs of rows
-    /// (four units) per pass over `x`, then a last pair and the odd last row.
+    /// bounds them so they never wrap) for every row `r`, into `out[r]`.
     pub fn dot(&self, bias: &[i32; R], x: &[u8; N], out: &mut [i32; R]) {
+        self.dot_each(bias, x, |r, s| {
+            if let Some(o) = out.get_mut(r) {
+                *o = s;
+            }
+        });
+    }
+
+    /// `f(r, bias[r] + sum_i w[r][i] * x[i])` for every row `r` (as [`PackedRows::dot`]), as
+    /// soon as the sum is known, so that a caller can use it without storing it first: two
+    /// pairs of rows (four units) per pass over `x`, then a last pair and the odd last row (in
+    /// one pass when there are both).
+    #[inline(always)]
+    pub fn dot_each(&self, bias: &[i32; R], x: &[u8; N], mut f: impl FnMut(usize, i32)) {
         let bytes = self.bytes.as_flattened().as_flattened();
         let (pairs, odd) = bytes.split_at(bytes.len().min(R / 2 * N * 4));
         let (words, _) = pairs.as_chunks::<4>();
         let mut put = |r: usize, s: i32| {
-            if let (Some(o), Some(&b)) = (out.get_mut(r), bias.get(r)) {
-                *o = b.wrapping_add(s);
+            if let Some(&b) = bias.get(r) {
+                f(r, b.wrapping_add(s));
             }
         };
         let mut p = 0;
@@ -119,19 +131,28 @@ impl<const N: usize, const R: usize> PackedRows<N, R> {
             }
             p += 2;
         }
-        if p < R / 2 {
-            if let Some(pa) = words.get(p * N..(p + 1) * N) {
+        let (halves, _) = odd.as_chunks::<2>();
+        let last = words.get(p * N..(p + 1) * N).filter(|_| p < R / 2);
+        match (last, R % 2 == 1) {
+            // The last pair and the odd last row in one pass.
+            (Some(pa), true) => {
+                let [s0, s1, s2] = dot_pair_row(pa, halves, x);
+                put(2 * p, s0);
+                put(2 * p + 1, s1);
+                put(R - 1, s2);
+            }
+            (Some(pa), false) => {
                 let [s0, s1] = dot_pair(pa, x);
                 put(2 * p, s0);
                 put(2 * p + 1, s1);
             }
-        }
-        if R % 2 == 1 {
-            let (halves, _) = odd.as_chunks::<2>();
-            let s = halves.iter().zip(x).fold(0i32, |acc, (&h, &x)| {
-                acc.wrapping_add(i32::from(i16::from_le_bytes(h)) * i32::from(x))
-            });
-            put(R - 1, s);
+            (None, true) => {
+                let s = halves.iter().zip(x).fold(0i32, |acc, (&h, &x)| {
+                    acc.wrapping_add(half(&h) * i32::from(x))
+                });
+                put(R - 1, s);
+            }
+            (None, false) => {}
         }
     }
 }
@@ -184,6 +205,53 @@ fn dot_pair2(pa: &[[u8; 4]], pb: &[[u8; 4]], x: &[u8]) -> [i32; 4] {
         let (a, b) = block2(wa, wb, xs);
         let ([a0, a1], [b0, b1]) = (split(a), split(b));
         for (s, v) in sums.iter_mut().zip([a0, a1, b0, b1]) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    sums
+}
+
+#[inline(always)]
+fn half(h: &[u8; 2]) -> i32 {
+    i32::from(i16::from_le_bytes(*h))
+}
+
+/// `sum_i W[i] * x[i]` of one packed pair and `sum_i r[i] * x[i]` of the odd last row (`i16`
+/// weights) over one block (at most [`BLOCK`] inputs), two inputs per iteration.
+#[inline(always)]
+fn block_pair_row(p: &[[u8; 4]], row: &[[u8; 2]], x: &[u8]) -> (i64, i32) {
+    let (mut acc, mut odd) = (0i64, 0i32);
+    let (x2, xr) = x.as_chunks::<2>();
+    let (p2, pr) = p.as_chunks::<2>();
+    let (r2, rr) = row.as_chunks::<2>();
+    for ((&[x0, x1], [w0, w1]), [r0, r1]) in x2.iter().zip(p2).zip(r2) {
+        acc = acc
+            .wrapping_add(word(w0) * i64::from(x0))
+            .wrapping_add(word(w1) * i64::from(x1));
+        odd = odd
+            .wrapping_add(half(r0) * i32::from(x0))
+            .wrapping_add(half(r1) * i32::from(x1));
+    }
+    for ((&x, w), r) in xr.iter().zip(pr).zip(rr) {
+        acc = acc.wrapping_add(word(w) * i64::from(x));
+        odd = odd.wrapping_add(half(r) * i32::from(x));
+    }
+    (acc, odd)
+}
+
+/// The two sums of the last packed pair of rows and the sum of the odd last row over `x`, in
+/// one pass (in blocks of [`BLOCK`] inputs).
+fn dot_pair_row(p: &[[u8; 4]], row: &[[u8; 2]], x: &[u8]) -> [i32; 3] {
+    if x.len() <= BLOCK {
+        let (acc, odd) = block_pair_row(p, row, x);
+        let [a, b] = split(acc);
+        return [a, b, odd];
+    }
+    let mut sums = [0i32; 3];
+    for ((xs, w), r) in x.chunks(BLOCK).zip(p.chunks(BLOCK)).zip(row.chunks(BLOCK)) {
+        let (acc, odd) = block_pair_row(w, r, xs);
+        let [a, b] = split(acc);
+        for (s, v) in sums.iter_mut().zip([a, b, odd]) {
             *s = s.wrapping_add(v);
         }
     }

@@ -5,7 +5,9 @@
 
 use super::fixed::Multiplier;
 use super::packed::PackedRows;
-use super::qmlp::{fits_after, worst_acc, QLayer, QMlp, QuantError, Quantity, Tensor, WEIGHT_MAX};
+use super::qmlp::{
+    code_requants, fits_after, worst_acc, QLayer, QMlp, QuantError, Quantity, Tensor, WEIGHT_MAX,
+};
 
 /// Everything a [`QMlp`] stores, field for field (shapes and scales as in the
 /// [module docs](super)).
@@ -124,6 +126,7 @@ impl<const I: usize, const H: usize, const O: usize> QMlp<I, H, O> {
         Ok(QMlp {
             b1: parts.b1,
             m1: parts.m1,
+            c1: code_requants(&parts.m1),
             p1: PackedRows::pack(&parts.w1),
             p2: PackedRows::pack(&parts.w2),
             b2: parts.b2,
