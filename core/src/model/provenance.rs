@@ -343,6 +343,11 @@ fn take_len(
     }
 }
 
+/// The largest code in a code table, so an unknown-code error names the real limit.
+fn max_code<T: Copy, const N: usize>(all: [T; N], code: fn(T) -> u8) -> u8 {
+    all.into_iter().map(code).max().unwrap_or(0)
+}
+
 fn unknown(field: ProvenanceField, index: usize, found: u8, max: u8) -> ProvenanceError {
     ProvenanceError::UnknownCode {
         field,
@@ -443,7 +448,7 @@ impl Provenance {
                 ProvenanceField::CellWorkload,
                 index,
                 code,
-                3,
+                max_code(Workload::ALL, Workload::code),
             ))?;
             in_range(ProvenanceField::CellRate, index, rate, RATES)?;
             p.cells
@@ -459,7 +464,7 @@ impl Provenance {
                 ProvenanceField::RuleKind,
                 index,
                 code,
-                4,
+                max_code(RuleKind::ALL, RuleKind::code),
             ))?;
             let max = Permille::new(cap).ok_or(ProvenanceError::OutOfRange {
                 field: ProvenanceField::RuleCap,
@@ -481,7 +486,7 @@ impl Provenance {
             ProvenanceField::RuleMode,
             0,
             tail.rule_mode,
-            2,
+            max_code(RuleMode::ALL, RuleMode::code),
         ))?;
         p.rule_penalty = tail.rule_penalty;
         p.init_sha256 = tail.init_sha256;

@@ -195,6 +195,16 @@ mod tests {
         Multiplier::from_real(m).unwrap_or_else(|| unreachable!("{m} is representable"))
     }
 
+    /// xorshift64 (Marsaglia 2003): a fixed sequence of test values from `state`.
+    fn xorshift64(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// TFLite's `MultiplyByQuantizedMultiplier` as written there: both shifts, always.
     fn reference(m: Multiplier, x: i32) -> i32 {
         let left = m.shift.clamp(0, 30);
@@ -205,14 +215,7 @@ mod tests {
 
     #[test]
     fn apply_is_the_two_shift_form() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            // xorshift64: a fixed sequence of test values.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift64(0x9e37_79b9_7f4a_7c15);
         let edges = [
             0,
             1,
@@ -240,13 +243,7 @@ mod tests {
 
     #[test]
     fn code_is_apply_then_clamp() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift64(0x2545_f491_4f6c_dd1d);
         let edges = [
             0,
             1,
