@@ -417,6 +417,80 @@ fn eval_csv_and_table_have_one_line_per_row() {
     assert!(table.contains("slowdown mean [95% CI]"), "{table}");
 }
 
+#[test]
+fn eval_and_compare_tables_say_what_each_model_was_trained_on() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models");
+    let rules = format!("rules=model:{}", utf8(&models.join("rules.model")));
+    let v1 = format!("old=model:{}", utf8(&models.join("deeprm.model")));
+    let policies = format!("sjf,{rules},{v1}");
+    // The guard adds `rules+guard` and `old+guard`, which name the same files: listed once.
+    let table = stdout_of(&[
+        "eval",
+        "--jobsets",
+        "2",
+        "--slots",
+        "10",
+        "--policies",
+        &policies,
+        "--guard",
+        "renewal",
+    ]);
+    let said: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains(", trained on "))
+        .collect();
+    assert_eq!(said.len(), 2, "{table}");
+    assert!(
+        said[0].starts_with("rules: ")
+            && said[0].contains(
+                "trained on deeprm at rate 0.7, under util<=0.8, work-conserving(util<=0.8), \
+                 shorter-first(util<=0.8) (shielded)"
+            ),
+        "{table}"
+    );
+    assert!(
+        said[1].starts_with("old: ")
+            && said[1].ends_with("trained on deeprm at rate 0.7 (a version-1 file: only the headline cell is recorded)"),
+        "{table}"
+    );
+    // JSON stays one object: the lines are for people.
+    let json_out = stdout_of(&[
+        "eval",
+        "--jobsets",
+        "1",
+        "--slots",
+        "10",
+        "--policies",
+        &policies,
+        "--format",
+        "json",
+    ]);
+    assert!(!json_out.contains(", trained on "), "{json_out}");
+
+    let jobs = temp_jobs(
+        "provenance.json",
+        r#"{"jobs":[{"arrival":0,"len":2,"res":[3,4]}]}"#,
+    );
+    let table = stdout_of(&[
+        "compare",
+        "--slots",
+        "10",
+        "--policies",
+        &format!("sjf,{rules}"),
+        "--jobs",
+        utf8(&jobs),
+    ]);
+    let said: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains(", trained on "))
+        .collect();
+    assert_eq!(said.len(), 1, "{table}");
+    assert!(
+        said[0].starts_with("rules: ") && said[0].contains("(shielded)"),
+        "{table}"
+    );
+}
+
 /// A fresh directory in the temp dir, unique per test process and name.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("whitebox-cli-{}-{name}", std::process::id()));

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::io::Write as _;
 
 use anyhow::Context;
+use whitebox_runtime::policy::{NamedPolicy, PolicyName};
 use whitebox_runtime::stats::MeanCi;
 use whitebox_studies::demo::{DemoReport, PairedDiff};
 use whitebox_studies::eval::{EvalReport, EvalRow};
@@ -465,6 +466,32 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
         );
     }
     out
+}
+
+/// One line per learned policy with a model file: its label, its path and what it was trained
+/// on (`whitebox_runtime::models::training_summary`), so a table says which model it measured.
+/// Empty when no policy has a model file; a file named by several policies is listed once.
+///
+/// # Errors
+/// When a model file cannot be read again.
+pub fn model_provenance(policies: &[NamedPolicy]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut seen = Vec::new();
+    for p in policies {
+        if let PolicyName::Model(path) | PolicyName::Int8(path) = &p.policy {
+            // A guarded or projected copy of a policy names the same file: say it once.
+            if seen.contains(&path) {
+                continue;
+            }
+            seen.push(path);
+            let loaded = whitebox_runtime::models::load(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let trained = whitebox_runtime::models::training_summary(&loaded.header);
+            // Infallible: writing to a String.
+            let _ = writeln!(out, "{}: {}, trained on {trained}", p.label, path.display());
+        }
+    }
+    Ok(out)
 }
 
 /// Writes `text` to stdout.

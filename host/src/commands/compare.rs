@@ -77,6 +77,6 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     let report = compare(&files, &policies, &settings)?;
     match a.format {
         SimFormat::Json => emit(&(serde_json::to_string_pretty(&report)? + "\n")),
-        SimFormat::Table => emit(&table(&report)),
+        SimFormat::Table => emit(&(table(&report) + &crate::output::model_provenance(&policies)?)),
     }
 }

@@ -130,7 +130,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if shard.is_some() {
         return emit(&(serde_json::to_string(&run)? + "\n"));
     }
-    print(a.format, &whitebox_studies::eval::merge(vec![run])?)
+    print(a.format, &whitebox_studies::eval::merge(vec![run])?)?;
+    if a.format == EvalFormat::Table {
+        emit(&output::model_provenance(&cfg.policies)?)?;
+    }
+    Ok(())
 }
 
 /// Prints a report in `format`.
