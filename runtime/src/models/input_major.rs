@@ -142,6 +142,55 @@ mod tests {
         assert_eq!(t.b2, net.b2);
     }
 
+    /// The shipped DeepRM model loaded (deciding input-major) and its `Mlp` give logits of the
+    /// same bits and the same action on every state of an episode it plays itself.
+    #[test]
+    fn a_loaded_model_decides_as_its_mlp() {
+        use crate::models::Decide;
+        use whitebox_core::workload::{JobGenerator, Workload};
+        use whitebox_core::{Action, Cluster};
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/models/deeprm.model"
+        );
+        let model = crate::models::load(std::path::Path::new(path)).expect("shipped model");
+        let mask = model.header.meta.mask_invalid;
+        let mut jobs = JobGenerator::new(Workload::DeepRm, 0.9, 60, 11).peekable();
+        let mut c: Cluster<10> = Cluster::new();
+        let mut compared = 0;
+        while c.now() < 400 {
+            while let Some(j) = jobs.next_if(|j| j.arrival <= c.now()) {
+                let _ = c.submit(j);
+            }
+            let (mut l1, mut v1) = ([0.0f32; 11], [false; 11]);
+            let (mut l2, mut v2) = ([0.0f32; 11], [false; 11]);
+            model.preference(&c, &mut l1, &mut v1).expect("input-major");
+            model
+                .net
+                .with_policy(mask, |p| p.preference_into(&c, &mut l2, &mut v2))
+                .expect("unit-major");
+            assert_eq!(
+                l1.map(f32::to_bits),
+                l2.map(f32::to_bits),
+                "at step {}",
+                c.now()
+            );
+            assert_eq!(v1, v2);
+            let a = model.decide_greedy(&c).expect("decides");
+            let b = model
+                .net
+                .with_policy(mask, |p| p.decide(&c))
+                .expect("decides");
+            assert_eq!(a, b);
+            compared += 1;
+            if a == Action::Void && c.is_empty() && jobs.peek().is_none() {
+                break;
+            }
+            c.step(a);
+        }
+        assert!(compared > 100, "only {compared} states compared");
+    }
+
     proptest! {
         /// Invariant: the forward pass has the same bits as the unit-major [`Mlp`], including
         /// inputs that are exactly zero (skipped) and signed zeros.
