@@ -12,6 +12,7 @@ use whitebox_core::PolicyError;
 
 pub mod arch;
 pub mod decide;
+pub mod input_major;
 pub mod int8;
 #[doc(hidden)]
 pub mod testing;
@@ -22,6 +23,7 @@ pub use arch::{
     HIDDEN,
 };
 pub use decide::{Decide, PolicyOps};
+pub use input_major::{F32InputMajor, InputMajor};
 
 /// A loaded `f32` model of one of the shipped architectures.
 pub type AnyModel = Arch<F32>;
@@ -31,8 +33,11 @@ pub type AnyModel = Arch<F32>;
 pub struct LoadedModel {
     /// Everything but the weights.
     pub header: ModelHeader,
-    /// The network.
+    /// The network (read-only once loaded: [`Decide`] decides with `input_major`, a copy).
     pub net: AnyModel,
+    /// `net` stored input-major ([`input_major`]), built once at load; the same logits, faster
+    /// on the host.
+    input_major: Arch<F32InputMajor>,
     /// The int8 quantization of `net` (policy `int8:PATH`, see [`int8`]); when
     /// present, [`Decide`] decides with it instead of `net`.
     pub int8: Option<std::sync::Arc<int8::Int8Model>>,
@@ -86,9 +91,13 @@ pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
         load_as(bytes, encoding, slots),
         bail!("model has {slots} job slots; this build supports 5 and 10")
     )?;
+    let input_major = net
+        .visit(ToInputMajor)
+        .context("no shipped input-major architecture matches the model")?;
     Ok(LoadedModel {
         header,
         net,
+        input_major,
         int8: None,
     })
 }
@@ -132,8 +141,22 @@ impl<const M: usize> Decide<M> for LoadedModel {
         let mask = self.header.meta.mask_invalid;
         match &self.int8 {
             Some(q) => q.net.with_policy(mask, f),
-            None => self.net.with_policy(mask, f),
+            None => self.input_major.with_policy(mask, f),
         }
+    }
+}
+
+/// Builds the [`InputMajor`] copy of a network, in the same architecture.
+struct ToInputMajor;
+
+impl<'a> ArchVisitor<'a, F32> for ToInputMajor {
+    type Out = Option<Arch<F32InputMajor>>;
+
+    fn visit<E: Encoder, const M: usize, const I: usize, const O: usize>(
+        self,
+        net: &'a Mlp<I, HIDDEN, O>,
+    ) -> Self::Out {
+        Arch::from_net::<E, M, I, O>(Box::new(InputMajor::new(net)))
     }
 }
 
