@@ -23,8 +23,9 @@ pub fn suite() -> Vec<Property> {
     vec![
         Property::NoIdle,
         Property::ShorterFirst,
+        // Not `occupancy-robust:effective`: on deeprm's default region it runs out of time
+        // (docs/verify.md), so the suite would not stay under a second per property.
         Property::OccupancyRobust(Compare::Raw),
-        Property::OccupancyRobust(Compare::Effective),
         Property::StartsWithin(1),
         Property::StartsWithin(5),
     ]
