@@ -773,4 +773,25 @@ fn pair_certificates_check_and_a_forged_one_does_not() {
         .map(|c| check_pair(net, &r, c).unwrap_or_else(|e| panic!("feature {}: {e}", c.feature)))
         .sum();
     assert_eq!(leaves, 1500);
+    // The effective property on the same region: move-on and hull leaves, checked here.
+    let o = check_robust::<10, { compact_len(10) }, 11>(net, Compare::Effective, &r, 100_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+    for c in &o.pair_certificates {
+        check_pair(net, &r, c).unwrap_or_else(|e| panic!("feature {}: {e}", c.feature));
+    }
+    let mut forged = o.pair_certificates[0].clone();
+    forged.compare = Compare::Raw;
+    let any_move_on = o
+        .pair_certificates
+        .iter()
+        .any(|c| c.nodes.iter().any(|n| matches!(n, PairNode::MoveOn { .. })));
+    if any_move_on
+        && forged
+            .nodes
+            .iter()
+            .any(|n| matches!(n, PairNode::MoveOn { .. }))
+    {
+        assert!(check_pair(net, &r, &forged).is_err());
+    }
 }
