@@ -25,7 +25,7 @@ use whitebox_studies::verify::parse_region;
 use whitebox_studies::verify::region::{Feature, Region};
 use whitebox_studies::verify::suite::{check_robust, robust_region};
 use whitebox_studies::verify::{
-    verify_queries, CertNode, Certificate, Holds, Property, Query, SplitOn, Verdict,
+    verify_queries, CertNode, Certificate, Compare, Holds, Property, Query, SplitOn, Verdict,
 };
 
 type Q = BigRational;
@@ -221,6 +221,7 @@ fn implies(holds: Holds, c: &[f32]) -> bool {
     match holds {
         Holds::AtLeast { a, b } | Holds::Above { a, b } => unit(a, b),
         Holds::VoidNotFirst => (0..c.len() - 1).any(|j| unit(j, c.len() - 1)),
+        Holds::SomeAbove { set, b } => (0..c.len()).any(|j| set >> j & 1 == 1 && unit(j, b)),
     }
 }
 
@@ -511,6 +512,60 @@ fn logits<const I: usize, const O: usize>(
     y
 }
 
+/// What output `a` does at consistent state `s`: for a raw certificate the output itself; for
+/// an effective one `Some(a)` when slot `a` holds a job with a first fit (wait below the
+/// horizon), else `None` (time moves on, as `Cluster::step` does).
+fn starts(s: &[u16], a: usize, compare: Compare, m: usize) -> Option<usize> {
+    use whitebox_core::spec::HORIZON;
+    if compare == Compare::Raw {
+        return Some(a);
+    }
+    let r = Region::all(m);
+    let v = |f: Feature| r.index(f).map_or(0, |i| s[i]);
+    (a < m
+        && v(Feature::Len { slot: a }) > 0
+        && usize::from(v(Feature::Wait { slot: a })) < HORIZON)
+        .then_some(a)
+}
+
+/// True when output `a` has one effect on all of `b` and its neighbours: void, a slot empty on
+/// all of `b`, or a slot whose job fits with the fewest free units and its longest length and
+/// largest demands (more free units and smaller jobs only fit better).
+fn one_effect(b: &Region, a: usize, outputs: usize) -> bool {
+    use whitebox_core::spec::HORIZON;
+    if a == outputs - 1 {
+        return true;
+    }
+    let (Some(l), Some(w)) = (
+        b.index(Feature::Len { slot: a }),
+        b.index(Feature::Wait { slot: a }),
+    ) else {
+        return false;
+    };
+    if b.hi[l] == 0 {
+        return true;
+    }
+    if b.lo[l] == 0 {
+        return false;
+    }
+    if usize::from(b.hi[w]) < HORIZON {
+        return true;
+    }
+    let len = usize::from(b.hi[l]);
+    let d: Vec<u16> = (0..NUM_RES)
+        .map(|res| {
+            b.index(Feature::Demand { slot: a, res })
+                .map_or(0, |k| b.hi[k])
+        })
+        .collect();
+    (0..=HORIZON - len).any(|t| {
+        (t..t + len).all(|row| {
+            (0..NUM_RES)
+                .all(|res| b.index(Feature::Free { row, res }).map_or(0, |k| b.lo[k]) >= d[res])
+        })
+    })
+}
+
 /// Walks a pair certificate of `occupancy-robust` over `region`: rebuilds every node's first
 /// copies from the splits, its own hull (feature `i` one unit higher at the top, waits from the
 /// region's lowest: one more free unit only brings a first fit earlier), checks each hull leaf's
@@ -555,10 +610,55 @@ fn check_pair<const I: usize, const O: usize>(
                 stack.push((children[0], x));
                 stack.push((children[1], y));
             }
+            PairNode::MoveOn {
+                outputs,
+                certificates,
+            } => {
+                if cert.compare != Compare::Effective {
+                    return Err(format!("node {n}: a move-on leaf in a raw certificate"));
+                }
+                // Each output moves time on for both copies: void, or a slot empty on the node.
+                for &j in outputs {
+                    let len = b.index(Feature::Len { slot: j });
+                    if !(j == O - 1 || len.is_some_and(|l| b.hi[l] == 0)) {
+                        return Err(format!("node {n}: output {j} may start a job"));
+                    }
+                }
+                let set = outputs.iter().fold(0u64, |m, &j| m | 1 << j);
+                let mut h = b.clone();
+                h.hi[i] += 1;
+                for &w in &waits {
+                    h.lo[w] = h.lo[w].min(region.lo[w]);
+                }
+                for o in (0..O).filter(|o| !outputs.contains(o)) {
+                    let c = certificates
+                        .iter()
+                        .find(|c| c.index == o)
+                        .ok_or(format!("node {n}: no certificate for output {o}"))?;
+                    let q = Query {
+                        name: c.query.clone(),
+                        region: h.clone(),
+                        specs: outputs
+                            .iter()
+                            .map(|&j| {
+                                let mut spec = vec![0.0f32; O];
+                                (spec[j], spec[o]) = (1.0, -1.0);
+                                spec
+                            })
+                            .collect(),
+                        holds: Holds::SomeAbove { set, b: o },
+                        strict: true,
+                    };
+                    leaves += check(net, &q, c)?;
+                }
+            }
             PairNode::Hull {
                 action,
                 certificates,
             } => {
+                if cert.compare == Compare::Effective && !one_effect(&b, *action, O) {
+                    return Err(format!("node {n}: output {action} has two effects"));
+                }
                 let mut h = b.clone();
                 h.hi[i] += 1;
                 for &w in &waits {
@@ -600,7 +700,9 @@ fn check_pair<const I: usize, const O: usize>(
                     PairNode::NotAState
                 } else if !within(region, &t) {
                     PairNode::NotAPair
-                } else if chosen(&logits(net, &b, &s)) == chosen(&logits(net, &b, &t)) {
+                } else if starts(&s, chosen(&logits(net, &b, &s)), cert.compare, b.m)
+                    == starts(&t, chosen(&logits(net, &b, &t)), cert.compare, b.m)
+                {
                     PairNode::Point
                 } else {
                     return Err(format!("node {n}: the pair has two actions"));
@@ -628,7 +730,7 @@ fn pair_certificates_check_and_a_forged_one_does_not() {
     net.b1[0] = -10.5;
     net.w2[5][0] = 4.0;
     let r = robust_region(5);
-    let o = check_robust::<5, { compact_len(5) }, 6>(&net, &r, 10_000)
+    let o = check_robust::<5, { compact_len(5) }, 6>(&net, Compare::Raw, &r, 10_000)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.verdict, Verdict::Proved);
     let leaves: usize = o
@@ -662,7 +764,7 @@ fn pair_certificates_check_and_a_forged_one_does_not() {
         Region::all(10),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let o = check_robust::<10, { compact_len(10) }, 11>(net, &r, 100_000)
+    let o = check_robust::<10, { compact_len(10) }, 11>(net, Compare::Raw, &r, 100_000)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.verdict, Verdict::Proved);
     let leaves: usize = o
@@ -671,4 +773,25 @@ fn pair_certificates_check_and_a_forged_one_does_not() {
         .map(|c| check_pair(net, &r, c).unwrap_or_else(|e| panic!("feature {}: {e}", c.feature)))
         .sum();
     assert_eq!(leaves, 1500);
+    // The effective property on the same region: move-on and hull leaves, checked here.
+    let o = check_robust::<10, { compact_len(10) }, 11>(net, Compare::Effective, &r, 100_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.verdict, Verdict::Proved);
+    for c in &o.pair_certificates {
+        check_pair(net, &r, c).unwrap_or_else(|e| panic!("feature {}: {e}", c.feature));
+    }
+    let mut forged = o.pair_certificates[0].clone();
+    forged.compare = Compare::Raw;
+    let any_move_on = o
+        .pair_certificates
+        .iter()
+        .any(|c| c.nodes.iter().any(|n| matches!(n, PairNode::MoveOn { .. })));
+    if any_move_on
+        && forged
+            .nodes
+            .iter()
+            .any(|n| matches!(n, PairNode::MoveOn { .. }))
+    {
+        assert!(check_pair(net, &r, &forged).is_err());
+    }
 }

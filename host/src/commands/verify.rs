@@ -16,8 +16,9 @@ pub struct VerifyArgs {
     /// Model file (compact encoder).
     #[arg(long, default_value = "fixtures/models/default.model")]
     pub model: PathBuf,
-    /// Property to check (repeatable): no-idle, shorter-first, occupancy-robust,
-    /// starts-within:K. Default: every property of the suite.
+    /// Property to check (repeatable): no-idle, shorter-first, occupancy-robust (the chosen
+    /// output), occupancy-robust:effective (its effect: void, an empty slot and a job that fits
+    /// nowhere all move time on), starts-within:K. Default: every property of the suite.
     #[arg(long = "property", value_parser = parse_property)]
     pub properties: Vec<Property>,
     /// Region of cluster states, e.g. `idle, slot[0].len=1..20, slot[1..9].len=0, backlog=0`
@@ -115,7 +116,10 @@ fn text(o: &Outcome) -> String {
             );
         }
     }
-    if o.property == "occupancy-robust" && o.verdict == Verdict::Refuted && o.replay.is_none() {
+    if o.property.starts_with("occupancy-robust")
+        && o.verdict == Verdict::Refuted
+        && o.replay.is_none()
+    {
         s += "  replay: the pair's occupancy is not buildable by the replay (used units grow with the row somewhere)\n";
     }
     s

@@ -33,7 +33,7 @@ pub mod vnnlib;
 pub use bab::{verify_net, verify_queries, Outcome, QueryReport, Verdict};
 pub use cert::{CertNode, Certificate, SplitOn};
 pub use property::Property;
-pub use property::{Holds, Query};
+pub use property::{Compare, Holds, Query};
 pub use region::{Feature, Region};
 pub use suite::{suite, verify_model};
 pub use syntax::parse_region;

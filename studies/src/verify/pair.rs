@@ -17,6 +17,12 @@
 //! refutation is a pair, both states replayed through the simulator and the real policy where
 //! the occupancy can be built. The search is complete (every pair is reached by splitting) and
 //! sound (the single-copy bounds are rounded outward).
+//!
+//! With [`Compare::Effective`] two actions are the same when they have the same effect in the
+//! simulator ([`effect`]): void, an empty slot and a job that fits nowhere are all "move on". A
+//! hull leaf then also needs the winning output's effect to be one and the same on the whole
+//! node (void; a slot empty on all of it; a slot holding a job that fits on all of it, the
+//! neighbour's first fit being no later), and a determined leaf compares the two effects.
 
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
@@ -31,7 +37,7 @@ use super::bab::{
     Verdict,
 };
 use super::cert::Certificate;
-use super::property::{unit, Holds, Query};
+use super::property::{unit, Compare, Holds, Query};
 use super::region::{Feature, Region};
 
 /// Branches each single-copy query of a hull gets before the pair node is split instead.
@@ -66,6 +72,15 @@ pub enum PairNode {
         /// The single-copy certificates, one per other output.
         certificates: Vec<Certificate>,
     },
+    /// [`Compare::Effective`]: some output of `outputs` (void and slots empty on the whole node,
+    /// so all move time on) is strictly above every other output on the hull of the node; one
+    /// certificate per other output `o` (its `index` is `o`).
+    MoveOn {
+        /// The move-on outputs.
+        outputs: Vec<usize>,
+        /// The single-copy certificates, one per other output.
+        certificates: Vec<Certificate>,
+    },
     /// Every feature but the waits is one value: the waits are the first fits, and this state
     /// is in the node, its neighbour is in the region and both have the same action.
     Point,
@@ -86,6 +101,8 @@ pub enum PairNode {
 pub struct PairCertificate {
     /// The horizon feature (compact input index) the two copies differ in.
     pub feature: usize,
+    /// What the two copies' actions must share.
+    pub compare: Compare,
     /// Nodes; 0 is the root.
     pub nodes: Vec<PairNode>,
 }
@@ -132,6 +149,57 @@ pub fn action(y: &[f32]) -> usize {
     (0..y.len()).fold(0, |best, k| if y[k] > y[best] { k } else { best })
 }
 
+/// The effect of output `action` at state `s` (compact feature values, consistent) in
+/// `Cluster::step`: `Some(slot)` when it starts the job of that slot (the slot holds a job that
+/// fits somewhere in the horizon, wait below `HORIZON`), `None` when it moves time on (void, an
+/// empty slot, a job that fits nowhere).
+pub fn effect(m: usize, s: &[u16], action: usize) -> Option<usize> {
+    let at = |f: Feature| f.position(m).and_then(|i| s.get(i).copied()).unwrap_or(0);
+    (action < m
+        && at(Feature::Len { slot: action }) > 0
+        && usize::from(at(Feature::Wait { slot: action })) < HORIZON)
+        .then_some(action)
+}
+
+/// True when the actions at `s` (logits `y`) and `t` (logits `z`) are the same under `compare`.
+fn same(compare: Compare, m: usize, s: &[u16], y: &[f32], t: &[u16], z: &[f32]) -> bool {
+    match compare {
+        Compare::Raw => action(y) == action(z),
+        Compare::Effective => effect(m, s, action(y)) == effect(m, t, action(z)),
+    }
+}
+
+/// True when output `a` has one effect on every state of `b` and every neighbour of one:
+/// void, a slot empty on all of `b`, or a slot holding a job that fits on all of `b` (the
+/// neighbour's first fit is no later). Always true for [`Compare::Raw`].
+fn constant_effect(compare: Compare, b: &Region, a: usize) -> bool {
+    if compare == Compare::Raw || a >= b.m {
+        return true;
+    }
+    let (Some(len), Some(wait)) = (
+        b.index(Feature::Len { slot: a }),
+        b.index(Feature::Wait { slot: a }),
+    ) else {
+        return true;
+    };
+    b.hi[len] == 0 || (b.lo[len] > 0 && (usize::from(b.hi[wait]) < HORIZON || fits_on_all(b, a)))
+}
+
+/// True when slot `slot`'s job fits somewhere in the horizon on every state of `b`: it fits at
+/// the worst corner (every row's free units at their lowest, the length and demands at their
+/// highest), and fitting only gets easier with more free units and a smaller job.
+fn fits_on_all(b: &Region, slot: usize) -> bool {
+    let hi = |f: Feature| b.index(f).map_or(0, |i| b.hi[i]);
+    let free = |row: usize, res: usize| b.index(Feature::Free { row, res }).map_or(0, |i| b.lo[i]);
+    let len = usize::from(hi(Feature::Len { slot }));
+    let demand: Vec<u16> = (0..NUM_RES)
+        .map(|res| hi(Feature::Demand { slot, res }))
+        .collect();
+    len > 0
+        && (0..HORIZON.saturating_sub(len - 1))
+            .any(|t| (t..t + len).all(|row| (0..NUM_RES).all(|res| free(row, res) >= demand[res])))
+}
+
 /// True when every feature of `r` but the waits holds one value.
 pub fn determined(r: &Region) -> bool {
     (0..r.lo.len())
@@ -169,6 +237,7 @@ fn named(r: &Region, p: &[u16], logits: Vec<f32>) -> Counterexample {
 /// (both states, both in `region`).
 fn pair_at<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
+    compare: Compare,
     region: &Region,
     first: &Region,
     i: usize,
@@ -181,28 +250,36 @@ fn pair_at<const I: usize, const O: usize>(
     if !inside(region, &t) {
         return None;
     }
-    let differ = action(&logits_at(net, region, s)) != action(&logits_at(net, region, &t));
-    Some((t, differ))
+    let (y, z) = (logits_at(net, region, s), logits_at(net, region, &t));
+    Some((t.clone(), !same(compare, region.m, s, &y, &t, &z)))
 }
 
-/// How far the pair is from a violation: each copy's action keeps its lead on the other copy
-/// (the smaller of the two leads; below or at 0 near a violation).
-fn pair_margin(y: &[f32], z: &[f32]) -> f64 {
-    let lead = |own: &[f32], other: &[f32]| {
+/// How far the pair `(s, y)`, `(t, z)` (states, logits) is from a violation: each copy's
+/// action (its effect, for [`Compare::Effective`]) keeps its lead on the other copy (the
+/// smaller of the two leads; below or at 0 near a violation).
+fn pair_margin(compare: Compare, m: usize, s: &[u16], y: &[f32], t: &[u16], z: &[f32]) -> f64 {
+    let lead = |own_s: &[u16], own: &[f32], other_s: &[u16], other: &[f32]| {
         let a = action(own);
-        let best = (0..other.len())
-            .filter(|&b| b != a)
-            .map(|b| f64::from(other[b]))
-            .fold(f64::NEG_INFINITY, f64::max);
-        f64::from(other[a]) - best
+        let alike = |b: usize| match compare {
+            Compare::Raw => b == a,
+            Compare::Effective => effect(m, other_s, b) == effect(m, own_s, a),
+        };
+        let best = |want: bool| {
+            (0..other.len())
+                .filter(|&b| alike(b) == want)
+                .map(|b| f64::from(other[b]))
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        best(true) - best(false)
     };
-    lead(y, z).min(lead(z, y))
+    lead(s, y, t, z).min(lead(t, z, s, y))
 }
 
 /// Random pairs, then a local search (one feature of `s`, or the row, at a time) toward a
 /// smaller [`pair_margin`]. Returns `(i, s, s')` for a violating pair.
 fn search<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
+    compare: Compare,
     region: &Region,
     features: &[(usize, Region)],
 ) -> Option<(usize, Vec<u16>, Vec<u16>)> {
@@ -241,7 +318,7 @@ fn search<const I: usize, const O: usize>(
             }
             realize(first, &mut s);
         }
-        if let Some((t, true)) = pair_at(net, region, first, *i, &s) {
+        if let Some((t, true)) = pair_at(net, compare, region, first, *i, &s) {
             return Some((*i, s, t));
         }
     }
@@ -253,8 +330,10 @@ fn search<const I: usize, const O: usize>(
         let mut s = draw(&mut rng, &features[k].1);
         let score = |k: usize, s: &[u16]| {
             let (i, first) = &features[k];
-            pair_at(net, region, first, *i, s)
-                .map(|(t, _)| pair_margin(&logits_at(net, region, s), &logits_at(net, region, &t)))
+            pair_at(net, compare, region, first, *i, s).map(|(t, _)| {
+                let (y, z) = (logits_at(net, region, s), logits_at(net, region, &t));
+                pair_margin(compare, region.m, s, &y, &t, &z)
+            })
         };
         let Some(mut v) = score(k, &s) else { continue };
         for _ in 0..PAIR_CLIMB.1 {
@@ -275,7 +354,7 @@ fn search<const I: usize, const O: usize>(
             if cv <= v {
                 (v, k, s) = (cv, k2, c);
                 let (i, first) = &features[k];
-                if let Some((t, true)) = pair_at(net, region, first, *i, &s) {
+                if let Some((t, true)) = pair_at(net, compare, region, first, *i, &s) {
                     return Some((*i, s, t));
                 }
             }
@@ -300,6 +379,7 @@ pub struct PairReport {
 /// A network with a non-finite weight.
 pub fn decide_pair<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
+    compare: Compare,
     region: &Region,
     i: usize,
     budget: u64,
@@ -308,6 +388,7 @@ pub fn decide_pair<const I: usize, const O: usize>(
     let mut report = QueryReport::proved(format!("{name} one unit apart: same action"));
     let mut cert = PairCertificate {
         feature: i,
+        compare,
         nodes: vec![PairNode::Open],
     };
     let Some(first) = first_copies(region, i) else {
@@ -339,7 +420,7 @@ pub fn decide_pair<const I: usize, const O: usize>(
             cert.nodes[n] = if !inside(&b, &s) {
                 PairNode::NotAState
             } else {
-                match pair_at(net, region, &b, i, &s) {
+                match pair_at(net, compare, region, &b, i, &s) {
                     None => PairNode::NotAPair,
                     Some((_, false)) => PairNode::Point,
                     Some((t, true)) => {
@@ -361,7 +442,28 @@ pub fn decide_pair<const I: usize, const O: usize>(
         others.sort_by(|&p, &q| y[q].total_cmp(&y[p]));
         let mut certificates = Vec::new();
         let mut failed = None;
-        if states_without_waits(&b) <= SMALL_NODE {
+        let small = states_without_waits(&b) <= SMALL_NODE;
+        // Effective: where the middle state moves on, try "some move-on output wins" first.
+        let moving = move_on_outputs(&b, O);
+        let mut lead = a;
+        if compare == Compare::Effective && !small && effect(b.m, &mid, a).is_none() {
+            if let Some(&best) = moving.iter().max_by(|&&p, &&q| y[p].total_cmp(&y[q])) {
+                lead = best;
+                match move_on_hull(net, &h, &moving, &y, &mut report)? {
+                    Ok(certificates) => {
+                        report.bounded_leaves += 1;
+                        cert.nodes[n] = PairNode::MoveOn {
+                            outputs: moving,
+                            certificates,
+                        };
+                        continue;
+                    }
+                    Err(o) => failed = Some(o),
+                }
+            }
+        }
+        // A small node, or one where the winner's effect is not fixed: split.
+        if failed.is_none() && (small || !constant_effect(compare, &b, a)) {
             failed = others.first().copied();
         }
         for &o in others.iter().take(if failed.is_some() { 0 } else { O }) {
@@ -398,7 +500,7 @@ pub fn decide_pair<const I: usize, const O: usize>(
         let bound = phase_lower(
             net,
             &to_box::<I>(&h)?,
-            &spec_array::<O>(&unit(O, a, o)),
+            &spec_array::<O>(&unit(O, lead, o)),
             &[Phase::Free; HIDDEN],
             None,
         )?;
@@ -409,7 +511,11 @@ pub fn decide_pair<const I: usize, const O: usize>(
                 no_waits.hi[w] = no_waits.lo[w];
             }
         }
-        let Some(index) = feature_to_split(&bound, &no_waits) else {
+        // A bound that no feature moves: split any feature that is not one value (a node is
+        // never left open).
+        let Some(index) = feature_to_split(&bound, &no_waits)
+            .or_else(|| (0..b.lo.len()).find(|&j| no_waits.lo[j] < no_waits.hi[j]))
+        else {
             continue;
         };
         let Some((lo_half, hi_half)) = b.split(index) else {
@@ -438,6 +544,48 @@ pub fn decide_pair<const I: usize, const O: usize>(
     })
 }
 
+/// The outputs that move time on at every state of `b` and every neighbour of one: void and the
+/// slots empty on all of `b` (the neighbour has the same jobs).
+fn move_on_outputs(b: &Region, outputs: usize) -> Vec<usize> {
+    (0..b.m)
+        .filter(|&slot| b.index(Feature::Len { slot }).is_some_and(|i| b.hi[i] == 0))
+        .chain((b.m < outputs).then_some(b.m))
+        .collect()
+}
+
+/// "Some output of `moving` is strictly above every other output on the hull `h`": one
+/// single-copy query per other output `o` (alternatives `logit_j - logit_o > 0`, `j` in
+/// `moving`; strict, so ties, which go to the lowest index, need no care). The certificates, or
+/// the first output not beaten within the budget.
+fn move_on_hull<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    h: &Region,
+    moving: &[usize],
+    y: &[f32],
+    report: &mut QueryReport,
+) -> Result<std::result::Result<Vec<Certificate>, usize>> {
+    let set = moving.iter().fold(0u64, |m, &j| m | 1 << j);
+    let mut others: Vec<usize> = (0..O).filter(|k| !moving.contains(k)).collect();
+    others.sort_by(|&p, &q| y[q].total_cmp(&y[p]));
+    let mut certificates = Vec::new();
+    for o in others {
+        let q = Query {
+            name: format!("a move-on output above output {o} on the hull"),
+            region: h.clone(),
+            specs: moving.iter().map(|&j| unit(O, j, o)).collect(),
+            holds: Holds::SomeAbove { set, b: o },
+            strict: true,
+        };
+        let r = decide(net, &q, o, HULL_BUDGET, false)?;
+        report.branches += r.branches;
+        match (r.verdict, r.certificate) {
+            (Verdict::Proved, Some(c)) => certificates.push(c),
+            _ => return Ok(Err(o)),
+        }
+    }
+    Ok(Ok(certificates))
+}
+
 fn spec_array<const O: usize>(v: &[f32]) -> [f32; O] {
     let mut out = [0.0f32; O];
     for (d, s) in out.iter_mut().zip(v) {
@@ -461,6 +609,7 @@ pub fn horizon_features(m: usize) -> Vec<usize> {
 /// A network with a non-finite weight.
 pub fn robust_pairs<const I: usize, const O: usize>(
     net: &Mlp<I, HIDDEN, O>,
+    compare: Compare,
     region: &Region,
     budget: u64,
 ) -> Result<Vec<PairReport>> {
@@ -469,7 +618,7 @@ pub fn robust_pairs<const I: usize, const O: usize>(
         .filter_map(|i| first_copies(region, i).map(|f| (i, f)))
         .collect();
     if !features.is_empty() {
-        if let Some((i, s, t)) = search(net, region, &features) {
+        if let Some((i, s, t)) = search(net, compare, region, &features) {
             let name = Feature::at(i, region.m).map_or_else(String::new, Feature::name);
             let report = QueryReport {
                 verdict: Verdict::Refuted,
@@ -481,6 +630,7 @@ pub fn robust_pairs<const I: usize, const O: usize>(
                 report,
                 certificate: PairCertificate {
                     feature: i,
+                    compare,
                     nodes: vec![PairNode::Open],
                 },
                 pair: Some((s, t)),
@@ -489,7 +639,7 @@ pub fn robust_pairs<const I: usize, const O: usize>(
     }
     let mut out = Vec::new();
     for (i, _) in features {
-        let r = decide_pair(net, region, i, budget)?;
+        let r = decide_pair(net, compare, region, i, budget)?;
         let stop = r.report.verdict == Verdict::Refuted;
         out.push(r);
         if stop {

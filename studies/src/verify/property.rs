@@ -17,18 +17,30 @@ pub enum Property {
     /// (b) Two jobs that fit now and differ only in length, in slots 0 and 1 (both orders): the
     /// shorter one's logit is at least the longer one's.
     ShorterFirst,
-    /// (c) Over a region, widened by one unit of occupancy in every horizon row, the chosen
-    /// action is the one chosen at the region's middle state: no change of one row's occupancy by
-    /// one unit changes the action of any state of the region.
-    OccupancyRobust,
+    /// (c) No two states of a region that differ by one unit of occupancy in one horizon row get
+    /// different actions: the raw network's chosen output ([`Compare::Raw`]) or its effect in
+    /// the simulator ([`Compare::Effective`]).
+    OccupancyRobust(Compare),
     /// (d) On an idle cluster with a job in slot 0, the raw network starts it within `K`
     /// decisions (no arrivals meanwhile), checked by unrolling the simulator.
     StartsWithin(u8),
 }
 
+/// What two actions of `occupancy-robust` must share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// The chosen output itself (`occupancy-robust`).
+    Raw,
+    /// The effect in the simulator (`occupancy-robust:effective`): `Cluster::step` moves time on
+    /// for void, an empty slot and a job that fits nowhere in the horizon (`MoveOnCause::Void`,
+    /// `EmptySlot`, `NoFit`), so those are one effective action; a slot whose job fits starts
+    /// that job, one effective action per slot.
+    Effective,
+}
+
 /// The property names accepted, for error messages.
 pub const PROPERTY_SYNTAX: &str =
-    "no-idle, shorter-first, occupancy-robust, starts-within:K (K from 1 to 50)";
+    "no-idle, shorter-first, occupancy-robust, occupancy-robust:effective, starts-within:K (K from 1 to 50)";
 
 impl FromStr for Property {
     type Err = anyhow::Error;
@@ -37,7 +49,8 @@ impl FromStr for Property {
         match text {
             "no-idle" => Ok(Property::NoIdle),
             "shorter-first" => Ok(Property::ShorterFirst),
-            "occupancy-robust" => Ok(Property::OccupancyRobust),
+            "occupancy-robust" => Ok(Property::OccupancyRobust(Compare::Raw)),
+            "occupancy-robust:effective" => Ok(Property::OccupancyRobust(Compare::Effective)),
             _ if text.starts_with("starts-within:") => {
                 let k = &text["starts-within:".len()..];
                 match k.parse::<u8>() {
@@ -57,7 +70,8 @@ impl fmt::Display for Property {
         f.write_str(match self {
             Property::NoIdle => "no-idle",
             Property::ShorterFirst => "shorter-first",
-            Property::OccupancyRobust => "occupancy-robust",
+            Property::OccupancyRobust(Compare::Raw) => "occupancy-robust",
+            Property::OccupancyRobust(Compare::Effective) => "occupancy-robust:effective",
             Property::StartsWithin(k) => return write!(f, "starts-within:{k}"),
         })
     }
@@ -99,6 +113,13 @@ pub enum Holds {
         /// The other output.
         b: usize,
     },
+    /// Some output of `set` (bit `k` for output `k`) is strictly above output `b`.
+    SomeAbove {
+        /// The outputs, as a bit mask.
+        set: u64,
+        /// The other output.
+        b: usize,
+    },
 }
 
 impl Holds {
@@ -119,6 +140,13 @@ impl Holds {
                 (Some(x), Some(y)) => f64::from(*x) - f64::from(*y),
                 _ => 0.0,
             },
+            Holds::SomeAbove { set, b } => match logits.get(b) {
+                Some(y) => (0..logits.len().min(64))
+                    .filter(|k| set >> k & 1 == 1)
+                    .map(|k| f64::from(logits[k]) - f64::from(*y))
+                    .fold(f64::NEG_INFINITY, f64::max),
+                None => 0.0,
+            },
         }
     }
 
@@ -138,6 +166,7 @@ impl Holds {
                 (Some(x), Some(y)) => f64::from(*x) > f64::from(*y),
                 _ => true,
             },
+            Holds::SomeAbove { .. } => self.margin(logits) > 0.0,
         }
     }
 }
@@ -158,7 +187,7 @@ impl Property {
     /// unrolling).
     pub fn queries(self, m: usize) -> Vec<Query> {
         match self {
-            Property::OccupancyRobust | Property::StartsWithin(_) => Vec::new(),
+            Property::OccupancyRobust(_) | Property::StartsWithin(_) => Vec::new(),
             Property::NoIdle => (0..m)
                 .map(|k| {
                     // Slot k is the first slot holding a job: the regions split the idle states

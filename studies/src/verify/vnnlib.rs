@@ -118,6 +118,15 @@ pub fn vnnlib(query: &Query, inputs: usize, outputs: usize) -> Result<String> {
             }
             let _ = writeln!(s, "(assert (<= Y_{a} Y_{b}))");
         }
+        // Fails: every output of the set at or below `b`.
+        Holds::SomeAbove { set, b } => {
+            if b >= outputs {
+                bail!("query `{}`: output {b} out of range", query.name);
+            }
+            for a in (0..outputs).filter(|a| set >> a & 1 == 1) {
+                let _ = writeln!(s, "(assert (<= Y_{a} Y_{b}))");
+            }
+        }
     }
     Ok(s)
 }

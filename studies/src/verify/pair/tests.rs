@@ -84,7 +84,7 @@ fn an_idle_region_has_no_pairs_and_is_proved_with_no_query() {
 }
 
 fn robust(net: &Net5, r: &Region) -> crate::verify::Outcome {
-    crate::verify::suite::check_robust::<5, { compact_len(5) }, 6>(net, r, 10_000)
+    crate::verify::suite::check_robust::<5, { compact_len(5) }, 6>(net, Compare::Raw, r, 10_000)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -125,7 +125,7 @@ fn robustness_that_holds_only_pairwise_is_proved() {
         let (i, first) = &features[rng.random_range(0..features.len())];
         let mut s = first.point(|_, lo, hi| rng.random_range(lo..=hi));
         realize(first, &mut s);
-        if let Some((_, differ)) = pair_at(&*net, &r, first, *i, &s) {
+        if let Some((_, differ)) = pair_at(&*net, Compare::Raw, &r, first, *i, &s) {
             pairs += 1;
             assert!(!differ, "{s:?}");
         }
@@ -181,7 +181,7 @@ fn the_planted_row_edge_is_refuted_by_branch_and_bound_alone() {
     let row3 = r
         .index(Feature::Free { row: 3, res: 0 })
         .unwrap_or_else(|| unreachable!());
-    let p = decide_pair(&*net, &r, row3, 10_000).unwrap_or_else(|e| panic!("{e}"));
+    let p = decide_pair(&*net, Compare::Raw, &r, row3, 10_000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.report.verdict, Verdict::Refuted);
     let (s, t) = p.pair.unwrap_or_else(|| panic!("no pair"));
     assert_eq!((s[row3], t[row3]), (9, 10));
@@ -189,12 +189,16 @@ fn the_planted_row_edge_is_refuted_by_branch_and_bound_alone() {
     let row4 = r
         .index(Feature::Free { row: 4, res: 0 })
         .unwrap_or_else(|| unreachable!());
-    let p = decide_pair(&*net, &r, row4, 10_000).unwrap_or_else(|e| panic!("{e}"));
+    let p = decide_pair(&*net, Compare::Raw, &r, row4, 10_000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.report.verdict, Verdict::Proved);
 }
 
 /// Every pair of the region by brute force: `(pairs, pairs with two actions)`.
-fn brute_force<const I: usize, const O: usize>(net: &Mlp<I, HIDDEN, O>, r: &Region) -> (u64, u64) {
+fn brute_force<const I: usize, const O: usize>(
+    net: &Mlp<I, HIDDEN, O>,
+    compare: Compare,
+    r: &Region,
+) -> (u64, u64) {
     let (mut pairs, mut bad) = (0, 0);
     for i in horizon_features(r.m) {
         let Some(mut first) = first_copies(r, i) else {
@@ -210,7 +214,7 @@ fn brute_force<const I: usize, const O: usize>(net: &Mlp<I, HIDDEN, O>, r: &Regi
         'points: loop {
             let mut s = p.clone();
             realize(&Region::all(r.m), &mut s);
-            if let Some((_, differ)) = pair_at(net, r, &first, i, &s) {
+            if let Some((_, differ)) = pair_at(net, compare, r, &first, i, &s) {
                 pairs += 1;
                 bad += u64::from(differ);
             }
@@ -244,12 +248,17 @@ fn a_proof_on_the_shipped_model_agrees_with_brute_force() {
         Region::all(10),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let o = crate::verify::suite::check_robust::<10, { compact_len(10) }, 11>(net, &r, 100_000)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let o = crate::verify::suite::check_robust::<10, { compact_len(10) }, 11>(
+        net,
+        Compare::Raw,
+        &r,
+        100_000,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((o.verdict, o.queries), (Verdict::Proved, 2), "{:?}", o.open);
     // Rows 0 and 1: 1 x 2 (row 0 at 9, row 1 at 9 or 10) and 2 x 1 first copies, each with
     // 5 lengths x 25 demands x 3 counters.
-    assert_eq!(brute_force(net, &r), (2 * 2 * 5 * 25 * 3, 0));
+    assert_eq!(brute_force(net, Compare::Raw, &r), (2 * 2 * 5 * 25 * 3, 0));
 }
 
 /// A planted edge the brute force finds too: the same region for [`row3_edge`] restricted to
@@ -262,8 +271,90 @@ fn brute_force_and_branch_and_bound_agree_on_a_planted_edge() {
         one_job_region(5).widened(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let (pairs, bad) = brute_force(&*net, &r);
+    let (pairs, bad) = brute_force(&*net, Compare::Raw, &r);
     assert!(bad > 0 && bad < pairs, "{bad} of {pairs}");
     let o = robust(&net, &r);
     assert_eq!(o.verdict, Verdict::Refuted);
+}
+
+/// Slot 0 (the job) scores -1, void -2; the empty slots 1 and 2 compete: slot 1 while row 3
+/// of resource 0 is fully free, slot 2 once it has 9 free units or fewer
+/// (`100 (1 - free/10) - 5 > 0` exactly when free <= 9). Slots 3 and 4 score -1.
+fn empty_slots_flip() -> Box<Net5> {
+    let mut net = Box::new(Net5::zeroed());
+    net.b2 = [-1.0, 1.0, 0.0, -1.0, -1.0, -2.0];
+    let row3 = Region::all(5)
+        .index(Feature::Free { row: 3, res: 0 })
+        .unwrap_or_else(|| unreachable!());
+    net.w1[0][row3] = -100.0;
+    net.b1[0] = 95.0;
+    net.w2[2][0] = 2.0;
+    net
+}
+
+fn robust_as(net: &Net5, compare: Compare, r: &Region) -> crate::verify::Outcome {
+    crate::verify::suite::check_robust::<5, { compact_len(5) }, 6>(net, compare, r, 10_000)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Raw `occupancy-robust` fails between two empty slots (both move time on); the effective
+/// property holds on the whole default region (2^40 occupancies: proved by move-on hulls, not
+/// by enumeration).
+#[test]
+fn a_flip_between_empty_slots_is_refuted_raw_and_proved_effective() {
+    let net = empty_slots_flip();
+    let r = robust_region(5);
+    let raw = robust_as(&net, Compare::Raw, &r);
+    assert_eq!(raw.verdict, Verdict::Refuted);
+    let c = raw.open[0]
+        .counterexample
+        .as_ref()
+        .unwrap_or_else(|| panic!("no pair"));
+    assert_eq!(action(&c.logits), 2);
+    let eff = robust_as(&net, Compare::Effective, &r);
+    assert_eq!(eff.verdict, Verdict::Proved, "{:?}", eff.open);
+    assert_eq!(eff.queries, 40);
+    assert!(
+        eff.bounded_leaves >= 40 && eff.evaluated_leaves == 0,
+        "{eff:?}"
+    );
+}
+
+/// Planted: as [`empty_slots_flip`], but row 3 at 9 free units or fewer makes slot 0 (the job,
+/// which fits: rows 9 or 10 free, demands at most 9 here) win instead of slot 2: a real start
+/// against a move-on. The effective property is refuted with that pair, through the real policy.
+#[test]
+fn a_planted_job_start_flip_is_refuted_effective() {
+    let mut net = empty_slots_flip();
+    net.w2[2][0] = 0.0;
+    net.w2[0][0] = 3.0;
+    let r = parse_region("slot[0].res0=1..9, slot[0].res1=1..9", robust_region(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = robust_as(&net, Compare::Effective, &r);
+    assert_eq!(o.verdict, Verdict::Refuted);
+    let (c, d) = (
+        o.open[0]
+            .counterexample
+            .as_ref()
+            .unwrap_or_else(|| panic!("no pair")),
+        o.open[0]
+            .neighbour
+            .as_ref()
+            .unwrap_or_else(|| panic!("no neighbour")),
+    );
+    assert_eq!(
+        (at(c, "free[3].res0"), at(d, "free[3].res0")),
+        (Some(9), Some(10))
+    );
+    assert_eq!((action(&c.logits), action(&d.logits)), (0, 1));
+    let (a, b) = (
+        o.replay.as_ref().unwrap_or_else(|| panic!("not replayed")),
+        o.neighbour_replay
+            .as_ref()
+            .unwrap_or_else(|| panic!("not replayed")),
+    );
+    assert_eq!(
+        (a.decisions[0].as_str(), b.decisions[0].as_str()),
+        ("slot 0", "slot 1")
+    );
 }

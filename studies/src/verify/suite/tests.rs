@@ -51,8 +51,13 @@ fn occupancy_robustness_is_proved_for_a_planted_truth_and_refuted_at_a_planted_e
     // margins cannot close): one query per horizon feature, each proved.
     let mut net = slots_first();
     net.b2[0] = 2.0;
-    let o = check_net::<5, _, _>(&*net, Property::OccupancyRobust, Some(&r), 100)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let o = check_net::<5, _, _>(
+        &*net,
+        Property::OccupancyRobust(Compare::Raw),
+        Some(&r),
+        100,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((o.verdict, o.queries, o.proved), (Verdict::Proved, 40, 40));
     assert_eq!(o.pair_certificates.len(), 40);
     // Void beats slot 0 once row 3 of resource 0 has fewer than 10 free units: the pair is
@@ -63,8 +68,13 @@ fn occupancy_robustness_is_proved_for_a_planted_truth_and_refuted_at_a_planted_e
     net.w1[0][row3] = -100.0;
     net.b1[0] = 95.0;
     net.w2[5][0] = 1.0;
-    let o = check_net::<5, _, _>(&*net, Property::OccupancyRobust, Some(&r), 1000)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let o = check_net::<5, _, _>(
+        &*net,
+        Property::OccupancyRobust(Compare::Raw),
+        Some(&r),
+        1000,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.verdict, Verdict::Refuted);
     let units = |c: &Option<super::super::bab::Counterexample>| {
         c.as_ref()
