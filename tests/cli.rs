@@ -851,6 +851,18 @@ fn model_files_round_trip_through_json_and_corruption_is_named() {
         ),
         "{trained}"
     );
+    // The two-rule model of docs/results.md: 2000 shielded iterations from the shipped default.
+    let wc = json(&["model", "info", utf8(&models.join("util80-wc.model"))]);
+    assert_eq!(wc["iterations"], 2000);
+    // `sha256sum fixtures/models/default.model`, first 16 hex digits.
+    assert_eq!(wc["init_sha256"], "e4af28028880a69a");
+    let trained = wc["trained"].as_str().expect("trained");
+    assert!(
+        trained.starts_with(
+            "deeprm at rate 0.7, under util<=0.8, work-conserving(util<=0.8) (shielded), from "
+        ),
+        "{trained}"
+    );
     let exported = dir.join("model.json");
     let imported = dir.join("imported.model");
     stdout_of(&["model", "export", utf8(&model), "--out", utf8(&exported)]);
