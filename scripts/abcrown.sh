@@ -16,6 +16,10 @@
 # (which may be no cluster state), unknown is a timeout.
 set -euo pipefail
 
+if (($# < 2)); then
+  echo "usage: scripts/abcrown.sh ABCROWN_DIR OUT_DIR [MODEL...]" >&2
+  exit 2
+fi
 abcrown=$(realpath "$1")
 out=$(realpath -m "$2")
 shift 2
