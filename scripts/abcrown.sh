@@ -6,7 +6,8 @@
 # Needs an alpha,beta-CROWN checkout with its auto_LiRPA submodule (measured with commit
 # 8250d5fbd530, auto_LiRPA 9d100ec07086) and a Python that imports its dependencies. This
 # script installs nothing. The network is handed over as a torch module built from the exported
-# ONNX (Gemm, Relu, Gemm), so the onnx2pytorch fork is not needed.
+# ONNX (Gemm, Relu, Gemm), so the onnx2pytorch fork is not needed (PyPI's onnx2pytorch must
+# still be importable).
 #
 #   scripts/abcrown.sh ABCROWN_DIR OUT_DIR [MODEL...]     (default: every fixtures/models/*.model)
 #   env: PYTHON (python3), WHITEBOX (target/release/whitebox), PROPERTY (no-idle),
