@@ -205,9 +205,12 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
     for p in properties {
         if let Some(dir) = &a.export_vnnlib {
             if matches!(p, Property::NoIdle | Property::ShorterFirst) {
-                let n =
+                let (n, empty) =
                     export_vnnlib(&model, p, region.as_ref(), dir).context("--export-vnnlib")?;
-                eprintln!("{p}: {n} VNN-LIB files written to {}", dir.display());
+                eprintln!(
+                    "{p}: {n} VNN-LIB files written to {} ({empty} queries hold no state: not written)",
+                    dir.display()
+                );
             } else {
                 eprintln!("{p}: not exported (no single-network VNN-LIB query)");
             }

@@ -193,8 +193,13 @@ pub fn verify_model(
     }
 }
 
-/// Writes one VNN-LIB file per query of `property` (narrowed to `region` when given) into
-/// `dir`, named `PROPERTY-NNNN.vnnlib`; returns how many.
+/// Writes one VNN-LIB file per query of `property` into `dir`, named `PROPERTY-NNNN.vnnlib`
+/// after the query's index. Each query's region is narrowed to `region` when given, then
+/// tightened by [`Region::tighten`](super::region::Region::tighten): the points it drops are no
+/// cluster state, so a tool's `unsat` on the written box still proves the query. A query whose
+/// region holds no state is vacuously true and not written.
+///
+/// Returns how many files were written and how many queries held no state.
 ///
 /// # Errors
 /// A property that is no single-network query (`occupancy-robust` compares two copies of the
@@ -204,7 +209,7 @@ pub fn export_vnnlib(
     property: Property,
     region: Option<&Region>,
     dir: &std::path::Path,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     if matches!(
         property,
         Property::OccupancyRobust(_) | Property::StartsWithin(_)
@@ -220,11 +225,16 @@ pub fn export_vnnlib(
         }
     }
     std::fs::create_dir_all(dir)?;
-    for (k, q) in queries.iter().enumerate() {
+    let mut written = 0;
+    for (k, q) in queries.iter_mut().enumerate() {
+        if !q.region.tighten() {
+            continue;
+        }
         let text = super::vnnlib::vnnlib(q, inputs, m + 1)?;
         std::fs::write(dir.join(format!("{property}-{k:04}.vnnlib")), text)?;
+        written += 1;
     }
-    Ok(queries.len())
+    Ok((written, queries.len() - written))
 }
 
 /// The number of job slots of a compact model (for parsing regions).

@@ -96,3 +96,37 @@ fn a_no_idle_counterexample_replays_through_the_simulator_and_the_policy() {
     assert_eq!(s.decisions, ["void"]);
     assert!(s.jobs.iter().all(|j| j.arrival <= 1));
 }
+
+/// The export writes tightened boxes (the slots a `no-idle` query empties have no demand or
+/// wait, and then the backlog is empty) and skips the queries a region empties.
+#[test]
+fn exported_boxes_are_tightened_and_empty_queries_are_not_written() {
+    let path = std::path::Path::new("../fixtures/models/deeprm.model");
+    let model = whitebox_runtime::models::load(path).unwrap_or_else(|e| panic!("{e:#}"));
+    let dir = std::env::temp_dir().join(format!("whitebox-vnnlib-{}", std::process::id()));
+    let (written, empty) =
+        export_vnnlib(&model, Property::NoIdle, None, &dir).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!((written, empty), (10, 0));
+    let text =
+        std::fs::read_to_string(dir.join("no-idle-0003.vnnlib")).unwrap_or_else(|e| panic!("{e}"));
+    // Compact layout for 10 slots: 40 occupancy inputs, then (length, demand 0, demand 1,
+    // wait) per slot, then the backlog (input 80). Slots 0-2 are empty in query 3.
+    for i in [40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 80] {
+        assert!(text.contains(&format!("(assert (<= X_{i} 0.0))")), "X_{i}");
+    }
+    // Slot 3 holds a job, whose demands keep their whole range.
+    assert!(text.contains("(assert (<= X_53 1.0))"));
+    // Slot 0's demand [5, 5] leaves the shorter-first queries that compare slot 0 with a
+    // longer or shorter job of the same demand: 38 of 4,598 (the raw boxes of the others
+    // have a lower end above the upper end).
+    let region =
+        super::super::syntax::parse_region("slot[0].res0=5,slot[0].res1=5", Region::all(10))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let sf = dir.join("sf");
+    let (written, empty) = export_vnnlib(&model, Property::ShorterFirst, Some(&region), &sf)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!((written, empty), (38, 4_560));
+    let files = std::fs::read_dir(&sf).map_or(0, Iterator::count);
+    assert_eq!(files, 38);
+    let _ = std::fs::remove_dir_all(&dir);
+}
