@@ -563,6 +563,12 @@ fn report(plan: &DemoPlan, eval: EvalReport) -> DemoReport {
     }
 }
 
+/// True when the model was trained on workload `w` (for a mixture, any of its workloads), as
+/// the table says.
+fn trained(report: &DemoReport, w: &str) -> bool {
+    rows_of(report, w).any(|r| r.training_distribution)
+}
+
 /// Writes the comparison plot and one CDF per workload; returns the paths written.
 fn write_plots(report: &DemoReport, out: &Path) -> Result<Vec<PathBuf>> {
     let s = &report.settings;
@@ -571,7 +577,7 @@ fn write_plots(report: &DemoReport, out: &Path) -> Result<Vec<PathBuf>> {
         .iter()
         .map(|&w| WorkloadMeans {
             workload: w.to_string(),
-            training: w == s.training_workload,
+            training: trained(report, w),
             policies: rows_of(report, w)
                 .map(|r| PolicyMean {
                     policy: r.row.policy.clone(),
@@ -593,7 +599,7 @@ fn write_plots(report: &DemoReport, out: &Path) -> Result<Vec<PathBuf>> {
         let series: Vec<(String, Vec<f64>)> = rows_of(report, w)
             .map(|r| (r.row.policy.clone(), r.row.job_slowdowns.clone()))
             .collect();
-        let which = if w == s.training_workload {
+        let which = if trained(report, w) {
             "training workload"
         } else {
             "shifted workload"

@@ -132,6 +132,14 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     print(a.format, &whitebox_studies::eval::merge(vec![run])?)?;
     if a.format == EvalFormat::Table {
+        // The rules applied now, as compare and demo say them (not a model's training rules).
+        if !a.rules.rules.is_empty() {
+            emit(&format!(
+                "rules (every policy, C = {}): {}\n",
+                a.rules.rule_c,
+                a.rules.rules.join(", ")
+            ))?;
+        }
         emit(&output::model_provenance(&cfg.policies)?)?;
     }
     Ok(())

@@ -55,7 +55,7 @@ fn check_file(t: &Trace, path: &Path, file: &Path) -> Result<()> {
     if (found.bytes, found.crc32) != (recorded.bytes, recorded.crc32) {
         bail!(
             "trace {} was recorded with {}{} ({} bytes, CRC-32 {:#010x}), but {} has {} \
-             bytes, CRC-32 {:#010x}",
+             bytes, CRC-32 {:#010x}; give the {} file it was recorded with",
             path.display(),
             // A tree file is named as one; a model's message is as before trees.
             if kind == PolicyFile::Tree {
@@ -68,7 +68,8 @@ fn check_file(t: &Trace, path: &Path, file: &Path) -> Result<()> {
             recorded.crc32,
             file.display(),
             found.bytes,
-            found.crc32
+            found.crc32,
+            kind.field()
         );
     }
     Ok(())

@@ -33,10 +33,17 @@ impl Cursor<'_> {
     }
 
     fn fail<T>(&self, expected: &str) -> Result<T> {
-        let found = self.text[self.pos..]
+        // The whole number or word at the cursor (`70`, `size`), else one character.
+        let rest = &self.text[self.pos..];
+        let word = rest
             .chars()
-            .next()
-            .map_or("the end".to_string(), |c| format!("`{c}`"));
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .count();
+        let found = match rest.chars().next() {
+            None => "the end".to_string(),
+            Some(c) if word == 0 => format!("`{c}`"),
+            Some(_) => format!("`{}`", &rest[..word]),
+        };
         bail!(
             "region `{}`: at column {}: expected {expected}, found {found}",
             self.text,
@@ -81,19 +88,22 @@ impl Cursor<'_> {
         }
     }
 
-    /// `n` or `n..m`, inclusive.
-    fn range(&mut self) -> Result<(u16, u16)> {
+    /// `n` or `n..m`, inclusive; also the position of the upper end (for an error about it).
+    fn range(&mut self) -> Result<(u16, u16, usize)> {
+        self.skip_space();
+        let lo_at = self.pos;
         let lo = self.number()?;
         if self.eat("..") {
+            self.skip_space();
             let at = self.pos;
             let hi = self.number()?;
             if hi < lo {
                 self.pos = at;
                 return self.fail(&format!("an upper end at least {lo}"));
             }
-            return Ok((lo, hi));
+            return Ok((lo, hi, at));
         }
-        Ok((lo, lo))
+        Ok((lo, lo, lo_at))
     }
 
     /// `[*]`, `[n]` or `[n..m]`, checked against `count` entries.
@@ -103,10 +113,9 @@ impl Cursor<'_> {
             self.expect("]")?;
             return Ok((0, count - 1));
         }
-        let at = self.pos;
-        let (lo, hi) = self.range()?;
+        let (lo, hi, hi_at) = self.range()?;
         if usize::from(hi) >= count {
-            self.pos = at;
+            self.pos = hi_at;
             return self.fail(&format!("an index below {count}"));
         }
         self.expect("]")?;
@@ -159,11 +168,10 @@ pub fn parse_region(text: &str, mut region: Region) -> Result<Region> {
                 return c.fail("`idle`, `free[..]`, `slot[..]`, `backlog` or `since_new`");
             }
             c.expect("=")?;
-            let at = c.pos;
-            let (lo, hi) = c.range()?;
+            let (lo, hi, hi_at) = c.range()?;
             let top = features.first().map_or(0, |f| f.domain().0);
             if hi > top {
-                c.pos = at;
+                c.pos = hi_at;
                 return c.fail(&format!("values up to {top}"));
             }
             for f in features {
@@ -211,23 +219,32 @@ mod tests {
         };
         assert_eq!(
             err("slot[0].size=1"),
-            "region `slot[0].size=1`: at column 9: expected `len`, `res0`, `res1` or `wait`, found `s`"
+            "region `slot[0].size=1`: at column 9: expected `len`, `res0`, `res1` or `wait`, found `size`"
         );
         assert_eq!(
             err("slot[10].len=1"),
-            "region `slot[10].len=1`: at column 6: expected an index below 10, found `1`"
+            "region `slot[10].len=1`: at column 6: expected an index below 10, found `10`"
         );
         assert_eq!(
             err("backlog=70"),
-            "region `backlog=70`: at column 9: expected values up to 60, found `7`"
+            "region `backlog=70`: at column 9: expected values up to 60, found `70`"
         );
         assert_eq!(
             err("idle slot[0].len=1"),
-            "region `idle slot[0].len=1`: at column 6: expected `,` or the end, found `s`"
+            "region `idle slot[0].len=1`: at column 6: expected `,` or the end, found `slot`"
         );
         assert_eq!(
             err("since_new=5..2"),
             "region `since_new=5..2`: at column 14: expected an upper end at least 5, found `2`"
+        );
+        // The value out of range is named, not the range's first digit.
+        assert_eq!(
+            err("slot[5..12].len=0"),
+            "region `slot[5..12].len=0`: at column 9: expected an index below 10, found `12`"
+        );
+        assert_eq!(
+            err("slot[5].len=0..25"),
+            "region `slot[5].len=0..25`: at column 16: expected values up to 20, found `25`"
         );
         assert_eq!(
             err("free[0].res0"),
