@@ -435,10 +435,7 @@ fn eval_and_compare_tables_say_what_each_model_was_trained_on() {
         "--guard",
         "renewal",
     ]);
-    let said: Vec<&str> = table
-        .lines()
-        .filter(|l| l.contains(", trained on "))
-        .collect();
+    let said = trained_lines(&table);
     assert_eq!(said.len(), 2, "{table}");
     assert!(
         said[0].starts_with("rules: ")
@@ -480,15 +477,20 @@ fn eval_and_compare_tables_say_what_each_model_was_trained_on() {
         "--jobs",
         utf8(&jobs),
     ]);
-    let said: Vec<&str> = table
-        .lines()
-        .filter(|l| l.contains(", trained on "))
-        .collect();
+    let said = trained_lines(&table);
     assert_eq!(said.len(), 1, "{table}");
     assert!(
         said[0].starts_with("rules: ") && said[0].contains("(shielded)"),
         "{table}"
     );
+}
+
+/// The provenance lines under an eval or compare table.
+fn trained_lines(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .filter(|l| l.contains(", trained on "))
+        .collect()
 }
 
 /// A fresh directory in the temp dir, unique per test process and name.

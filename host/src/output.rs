@@ -473,7 +473,7 @@ pub fn eval_csv(rows: &[EvalRow]) -> String {
 /// Empty when no policy has a model file; a file named by several policies is listed once.
 ///
 /// # Errors
-/// When a model file cannot be read again.
+/// When a model file cannot be read again or its header is invalid.
 pub fn model_provenance(policies: &[NamedPolicy]) -> anyhow::Result<String> {
     let mut out = String::new();
     let mut seen = Vec::new();
@@ -484,9 +484,11 @@ pub fn model_provenance(policies: &[NamedPolicy]) -> anyhow::Result<String> {
                 continue;
             }
             seen.push(path);
-            let loaded = whitebox_runtime::models::load(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let trained = whitebox_runtime::models::training_summary(&loaded.header);
+            // The header alone: the evaluation has already decoded the network.
+            let bytes = whitebox_runtime::models::read(path)?;
+            let (header, _) = whitebox_core::model::read_header(&bytes)
+                .with_context(|| format!("invalid model file {}", path.display()))?;
+            let trained = whitebox_runtime::models::training_summary(&header);
             // Infallible: writing to a String.
             let _ = writeln!(out, "{}: {}, trained on {trained}", p.label, path.display());
         }

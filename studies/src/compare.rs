@@ -307,6 +307,12 @@ fn play_one(
     Ok((s, out.guard))
 }
 
+/// The line under a table that names the rules every policy was projected onto, and the
+/// projection strength `C` (`compare`, and `eval` on the command line).
+pub fn rules_line(c: &str, rules: &[String]) -> String {
+    format!("rules (every policy, C = {c}): {}\n", rules.join(", "))
+}
+
 /// A plain-text table of a comparison.
 pub fn table(r: &CompareReport) -> String {
     let fmt_ci =
@@ -379,10 +385,7 @@ pub fn table(r: &CompareReport) -> String {
             cap, over all files; slowdown counts only the jobs a policy started\n";
     if let Some(rules) = &r.rules {
         let c = rules.c.as_str().map_or(rules.c.to_string(), str::to_string);
-        out += &format!(
-            "rules (every policy, C = {c}): {}\n",
-            rules.rules.join(", ")
-        );
+        out += &rules_line(&c, &rules.rules);
     }
     for e in &r.excluded {
         let why = match &e.why {

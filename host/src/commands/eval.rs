@@ -134,10 +134,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if a.format == EvalFormat::Table {
         // The rules applied now, as compare and demo say them (not a model's training rules).
         if !a.rules.rules.is_empty() {
-            emit(&format!(
-                "rules (every policy, C = {}): {}\n",
-                a.rules.rule_c,
-                a.rules.rules.join(", ")
+            emit(&whitebox_studies::compare::rules_line(
+                &a.rules.rule_c,
+                &a.rules.rules,
             ))?;
         }
         emit(&output::model_provenance(&cfg.policies)?)?;
