@@ -357,6 +357,28 @@ impl<const M: usize> Cluster<M> {
         None
     }
 
+    /// Rows at the end of the horizon with every unit of every resource free, `0..=T`: the rows
+    /// after the last one that a running or reserved job uses.
+    pub fn free_tail(&self) -> usize {
+        self.avbl
+            .iter()
+            .rev()
+            .take_while(|row| row.iter().all(|&free| free == RES_UNITS))
+            .count()
+    }
+
+    /// True when `job` fits somewhere in the horizon ([`Cluster::first_fit`] is `Some`), given
+    /// `free_tail` = [`Cluster::free_tail`]: a job no longer than the free tail and within the
+    /// capacity fits there, so most slots are answered without a scan (the invalid-action mask
+    /// asks this of every slot at every decision).
+    pub fn fits_somewhere(&self, job: &Job, free_tail: usize) -> bool {
+        let len = usize::from(job.len);
+        if (1..=free_tail).contains(&len) && job.res.iter().all(|&r| r <= RES_UNITS) {
+            return true;
+        }
+        self.first_fit(job).is_some()
+    }
+
     /// True when [`Cluster::first_fit`] is at most `offset`: `job` fits at some start offset in
     /// `0..=offset`. Stops there instead of scanning the whole horizon.
     pub fn fits_by(&self, job: &Job, offset: usize) -> bool {
@@ -476,6 +498,33 @@ impl<const M: usize> Cluster<M> {
     }
 }
 
+/// Test support: plays `steps` time steps of the generator's job set (`workload`, `rate`, 60
+/// steps of arrivals, `seed`) on an empty cluster, calling `visit` on each state once its
+/// arrivals are submitted and then taking `act`'s action.
+#[cfg(test)]
+pub(crate) fn play_busy<const M: usize>(
+    (workload, rate, seed): (crate::workload::Workload, f64, u64),
+    steps: usize,
+    mut visit: impl FnMut(usize, &Cluster<M>),
+    mut act: impl FnMut(usize, &Cluster<M>) -> Action,
+) {
+    let mut jobs = heapless::Vec::<Job, 256>::new();
+    for j in crate::workload::JobGenerator::new(workload, rate, 60, seed) {
+        jobs.push(j).ok();
+    }
+    let mut c: Cluster<M> = Cluster::new();
+    let mut next = 0;
+    for step in 0..steps {
+        while let Some(j) = jobs.get(next).filter(|j| j.arrival == c.now()) {
+            c.submit(*j).ok();
+            next += 1;
+        }
+        visit(step, &c);
+        let action = act(step, &c);
+        c.step(action);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,6 +601,49 @@ mod tests {
                 c.step(Action::from_index(k, 5).unwrap_or(Action::Void));
             }
         }
+    }
+
+    /// `fits_somewhere` is `first_fit(..).is_some()` for every job shape (capacity exceeded and
+    /// zero length included) on every state of busy episodes.
+    #[test]
+    fn fits_somewhere_is_first_fit_found() {
+        let mut tails = [false; HORIZON + 1];
+        let visit = |step: usize, c: &Cluster<5>| {
+            let tail = c.free_tail();
+            if let Some(t) = tails.get_mut(tail) {
+                *t = true;
+            }
+            for len in 0..=HORIZON as u8 + 1 {
+                for d0 in 0..=RES_UNITS + 1 {
+                    for d1 in [0, 1, RES_UNITS, RES_UNITS + 1] {
+                        let job = Job {
+                            id: 0,
+                            arrival: 0,
+                            len,
+                            res: [d0, d1],
+                        };
+                        assert_eq!(
+                            c.fits_somewhere(&job, tail),
+                            c.first_fit(&job).is_some(),
+                            "{job:?} at step {step}, free tail {tail}"
+                        );
+                    }
+                }
+            }
+        };
+        let act =
+            |step: usize, _: &Cluster<5>| Action::from_index(step % 7, 5).unwrap_or(Action::Void);
+        play_busy(
+            (crate::workload::Workload::DeepRm, 0.9, 11),
+            400,
+            visit,
+            act,
+        );
+        // The fast path and the scan were both exercised: full, partial and empty tails.
+        assert!(
+            tails[HORIZON] && tails.iter().filter(|t| **t).count() > 5,
+            "{tails:?}"
+        );
     }
 
     /// `first_fit` equals testing every start offset in order, on random availability.

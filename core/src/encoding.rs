@@ -183,29 +183,37 @@ impl Encoder for Compact {
                 "compact input must be compact_len(M) long"
             )
         };
-        let mut out = out.iter_mut();
-        let mut put = |value: f32| {
-            if let Some(o) = out.next() {
-                *o = value;
-            }
+        // Each part is written through its own fixed-length slice, not value by value through
+        // one iterator: the same values, a fraction of the instructions.
+        // The const assertion makes both splits succeed.
+        let Some((rows, rest)) = out.split_at_mut_checked(HORIZON * NUM_RES) else {
+            return;
         };
-        for free in cluster.avbl().iter().flatten() {
-            put(units_fraction(*free));
+        for (o, &free) in rows.iter_mut().zip(cluster.avbl().as_flattened()) {
+            *o = units_fraction(free);
         }
+        let Some((slots, tail)) = rest.split_at_mut_checked((2 + NUM_RES) * M) else {
+            return;
+        };
         let horizon = HORIZON as f32;
-        for slot in cluster.slots() {
-            let (len, res, wait) = slot.map_or((0, [0; NUM_RES], 0.0), |j| {
-                let wait = cluster.first_fit(&j).map_or(1.0, |t| t as f32 / horizon);
-                (j.len, j.res, wait)
-            });
-            put(f32::from(len) / f32::from(MAX_JOB_LEN));
-            for r in res {
-                put(units_fraction(r));
+        for (o, slot) in slots.chunks_exact_mut(2 + NUM_RES).zip(cluster.slots()) {
+            let Some(job) = slot else {
+                o.fill(0.0);
+                continue;
+            };
+            let wait = cluster.first_fit(job).map_or(1.0, |t| t as f32 / horizon);
+            let values = core::iter::once(f32::from(job.len) / f32::from(MAX_JOB_LEN))
+                .chain(job.res.iter().map(|&r| units_fraction(r)))
+                .chain(core::iter::once(wait));
+            for (o, v) in o.iter_mut().zip(values) {
+                *o = v;
             }
-            put(wait);
         }
-        put(cluster.backlog_len() as f32 / BACKLOG as f32);
-        put(f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW));
+        let backlog = cluster.backlog_len() as f32 / BACKLOG as f32;
+        let since = f32::from(cluster.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW);
+        for (o, v) in tail.iter_mut().zip([backlog, since]) {
+            *o = v;
+        }
     }
 }
 
@@ -231,6 +239,52 @@ fn units_fraction(units: u8) -> f32 {
 mod tests {
     use super::*;
     use crate::{Action, Job};
+
+    /// The compact encoding written value by value from its definition (module docs), as a
+    /// reference for the sliced writes of [`Compact::encode`]: same bits on every state of busy
+    /// episodes, with empty and full slots and a backlog.
+    #[test]
+    fn compact_equals_its_definition_on_busy_episodes() {
+        let (mut backlog, mut reserved) = (false, false);
+        let visit = |step: usize, c: &Cluster<10>| {
+            let mut want = heapless::Vec::<f32, 82>::new();
+            for row in c.avbl() {
+                for &free in row {
+                    want.push(f32::from(free) / f32::from(RES_UNITS)).ok();
+                }
+            }
+            for slot in c.slots() {
+                let (len, res, wait) = slot.map_or((0, [0; NUM_RES], 0.0), |j| {
+                    let wait = c.first_fit(&j).map_or(1.0, |t| t as f32 / HORIZON as f32);
+                    (j.len, j.res, wait)
+                });
+                want.push(f32::from(len) / f32::from(MAX_JOB_LEN)).ok();
+                for r in res {
+                    want.push(f32::from(r) / f32::from(RES_UNITS)).ok();
+                }
+                want.push(wait).ok();
+            }
+            want.push(c.backlog_len() as f32 / BACKLOG as f32).ok();
+            want.push(f32::from(c.since_last_new()) / f32::from(MAX_TRACK_SINCE_NEW))
+                .ok();
+            let mut x = [f32::NAN; 82];
+            Compact::encode(c, &mut x);
+            let bits = |v: &[f32]| {
+                v.iter()
+                    .map(|f| f.to_bits())
+                    .collect::<heapless::Vec<u32, 82>>()
+            };
+            assert_eq!(bits(&x), bits(&want), "step {step}");
+            backlog |= c.backlog_len() > 0;
+            reserved |= (0..10).any(|k| x.get(43 + 4 * k).is_some_and(|w| *w > 0.0 && *w < 1.0));
+        };
+        let act = |step: usize, _: &Cluster<10>| {
+            Action::from_index(step % 12, 10).unwrap_or(Action::Void)
+        };
+        crate::cluster::play_busy((crate::workload::Workload::DeepRm, 1.5, 5), 300, visit, act);
+        // The states covered a backlog and a job that fits only later in the horizon.
+        assert!(backlog && reserved);
+    }
 
     #[test]
     fn compact_features_by_hand() {

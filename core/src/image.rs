@@ -412,21 +412,10 @@ mod tests {
     fn cluster_cells_count_used_units_through_an_episode() {
         use crate::baselines::RandomPolicy;
         use crate::scheduler::Scheduler;
-        use crate::workload::{JobGenerator, Workload};
-        let mut jobs = heapless::Vec::<Job, 64>::new();
-        for j in JobGenerator::new(Workload::DeepRm, 0.9, 60, 7) {
-            jobs.push(j).ok();
-        }
-        let mut c: Cluster<5> = Cluster::new();
         let mut policy = RandomPolicy::new(3);
-        let mut next = 0;
         let mut image = [0.0f32; image_len(5)];
-        for _ in 0..400 {
-            while let Some(j) = jobs.get(next).filter(|j| j.arrival == c.now()) {
-                c.submit(*j).ok();
-                next += 1;
-            }
-            encode_image(&c, &mut image);
+        let visit = |_: usize, c: &Cluster<5>| {
+            encode_image(c, &mut image);
             assert!(image.iter().all(|v| (0.0..=1.0).contains(v)));
             for (t, row) in image.chunks_exact(W5).enumerate() {
                 for r in 0..NUM_RES {
@@ -436,8 +425,8 @@ mod tests {
                     assert_eq!(ones, f32::from(used));
                 }
             }
-            let action = policy.decide(&c).unwrap_or(Action::Void);
-            c.step(action);
-        }
+        };
+        let act = |_: usize, c: &Cluster<5>| policy.decide(c).unwrap_or(Action::Void);
+        crate::cluster::play_busy((crate::workload::Workload::DeepRm, 0.9, 7), 400, visit, act);
     }
 }

@@ -30,8 +30,9 @@ pub fn valid_actions<const M: usize, const O: usize>(
     const { assert!(O == M + 1, "a policy has M + 1 outputs") };
     let mut valid = [true; O];
     if mask_invalid {
-        for (k, v) in valid.iter_mut().enumerate().take(M) {
-            *v = slot_allowed(cluster, k);
+        let free_tail = cluster.free_tail();
+        for (v, slot) in valid.iter_mut().zip(cluster.slots()) {
+            *v = slot.is_some_and(|j| cluster.fits_somewhere(&j, free_tail));
         }
         if let Some(void) = valid.get_mut(M) {
             *void = void_allowed(cluster);

@@ -57,32 +57,56 @@ impl<const I: usize, const O: usize> InputMajor<I, O> {
     /// the bias, then the inputs in index order, skipping inputs that are exactly zero (see
     /// there why that keeps the bits); here the units of one input are added as one vector.
     pub fn hidden(&self, x: &[f32; I], h: &mut [f32; HIDDEN]) {
-        let mut pre = self.b1;
-        for (&xi, col) in x.iter().zip(self.w1t.iter()) {
-            if xi == 0.0 {
-                continue;
-            }
-            for (p, &w) in pre.iter_mut().zip(col.iter()) {
-                *p += w * xi;
-            }
-        }
-        for (hj, p) in h.iter_mut().zip(pre) {
-            *hj = if p > 0.0 { p } else { 0.0 };
-        }
+        hidden_layer(&self.w1t, &self.b1, x, h);
     }
 
     /// Logits, shape `[O]`, bit for bit [`Mlp::output`]: each output's sum is the bias, then
     /// the hidden units in index order (none skipped: a zero activation can turn a `-0.0` sum
     /// into `+0.0`), the outputs of one unit added as one vector.
     pub fn output(&self, h: &[f32; HIDDEN], logits: &mut [f32; O]) {
-        let mut acc = self.b2;
-        for (&hj, col) in h.iter().zip(self.w2t.iter()) {
-            for (a, &w) in acc.iter_mut().zip(col.iter()) {
-                *a += w * hj;
-            }
-        }
-        *logits = acc;
+        output_layer(&self.w2t, &self.b2, h, logits);
     }
+}
+
+/// [`InputMajor::hidden`]'s sums. Compiled also for AVX-512 and AVX2 and chosen at run time by
+/// `multiversion`: wider vectors add the same terms in the same order, and products and sums
+/// are never fused, so every target gives the same bits.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
+fn hidden_layer<const I: usize>(
+    w1t: &[[f32; HIDDEN]],
+    b1: &[f32; HIDDEN],
+    x: &[f32; I],
+    h: &mut [f32; HIDDEN],
+) {
+    let mut pre = *b1;
+    for (&xi, col) in x.iter().zip(w1t.iter()) {
+        if xi == 0.0 {
+            continue;
+        }
+        for (p, &w) in pre.iter_mut().zip(col.iter()) {
+            *p += w * xi;
+        }
+    }
+    for (hj, p) in h.iter_mut().zip(pre) {
+        *hj = if p > 0.0 { p } else { 0.0 };
+    }
+}
+
+/// [`InputMajor::output`]'s sums, multiversioned as [`hidden_layer`].
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
+fn output_layer<const O: usize>(
+    w2t: &[[f32; O]; HIDDEN],
+    b2: &[f32; O],
+    h: &[f32; HIDDEN],
+    logits: &mut [f32; O],
+) {
+    let mut acc = *b2;
+    for (&hj, col) in h.iter().zip(w2t.iter()) {
+        for (a, &w) in acc.iter_mut().zip(col.iter()) {
+            *a += w * hj;
+        }
+    }
+    *logits = acc;
 }
 
 /// The same network as the [`Mlp`] it was built from: hidden activations as work buffer.
