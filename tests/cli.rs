@@ -577,12 +577,12 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
     );
     // 3 header lines, table header, 4 workloads x 12 policies (dnn, 4 baselines, dnn+guard,
     // the student, and dnn, guarded dnn, student, rules model and sjf under the default
-    // rules), one line per projected policy naming its rules, one per guarded policy naming
+    // rules), the line saying what slowdown and load are, one line per projected policy naming its rules, one per guarded policy naming
     // its guard, blank, caption, header, 4 lines, the same block for dnn+rules - sjf+rules and
     // for rules-dnn+rules - sjf+rules, blank, the explanation's caption and 2 lines.
     assert_eq!(
         table.lines().count(),
-        3 + 1 + 48 + 5 + 2 + 1 + 1 + 1 + 4 + 2 * (1 + 1 + 1 + 4) + 1 + 3,
+        3 + 1 + 48 + 1 + 5 + 2 + 1 + 1 + 1 + 4 + 2 * (1 + 1 + 1 + 4) + 1 + 3,
         "{table}"
     );
     assert!(
@@ -590,6 +590,7 @@ fn demo_compares_a_learned_model_with_the_baselines_on_every_workload() {
         "{table}"
     );
     assert!(table.contains("why dnn decides"), "{table}");
+    assert!(table.contains("lower is better"), "{table}");
     let (_, again) = demo_json(&model, &dir.join("out1"), "1");
     assert_eq!(json, again, "demo.json depends on the thread count");
 

@@ -325,6 +325,8 @@ pub fn demo_table(r: &DemoReport) -> String {
     with_rule_column(&mut headers, &mut cells, &rows);
     with_guard_columns(&mut headers, &mut cells, &rows);
     out += &table(&headers, &cells);
+    out += "slowdown: (finish - arrival) / length per job, lower is better; load: expected demand \
+            per resource over its capacity (above 1 is overloaded)\n";
     for p in &s.eval.rules {
         let _ = writeln!(
             out,

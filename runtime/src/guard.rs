@@ -9,6 +9,8 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use whitebox_core::guard::{GuardMode, GuardParams};
 
+use crate::spelling::did_you_mean;
+
 /// The guard modes accepted, for error messages.
 pub const GUARD_SYNTAX: &str = "renewal (proved bound), budget or lookahead (empirical bounds)";
 
@@ -22,7 +24,10 @@ impl FromStr for ModeName {
     fn from_str(text: &str) -> Result<Self> {
         match GuardMode::from_name(text) {
             Some(mode) => Ok(ModeName(mode)),
-            None => bail!("guard mode `{text}` is unknown; allowed: {GUARD_SYNTAX}"),
+            None => bail!(
+                "guard mode `{text}` is unknown{}; allowed: {GUARD_SYNTAX}",
+                did_you_mean(text, ["renewal", "budget", "lookahead"])
+            ),
         }
     }
 }
@@ -49,7 +54,10 @@ pub const FALLBACK_SYNTAX: &str =
 pub fn parse_fallback(text: &str) -> Result<GuardFallback> {
     match GuardFallback::from_name(text) {
         Some(f) => Ok(f),
-        None => bail!("guard fallback `{text}` is unknown; allowed: {FALLBACK_SYNTAX}"),
+        None => bail!(
+            "guard fallback `{text}` is unknown{}; allowed: {FALLBACK_SYNTAX}",
+            did_you_mean(text, ["sjf", "sjf-reserve", "sjf-reserve-aged"])
+        ),
     }
 }
 
@@ -164,6 +172,8 @@ mod tests {
         );
         let e = "shadow".parse::<ModeName>().err().map(|e| format!("{e:#}"));
         assert!(e.is_some_and(|e| e.contains("`shadow`") && e.contains("renewal")));
+        let e = "renwal".parse::<ModeName>().err().map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("did you mean `renewal`?")));
         let e = GuardSettings::new(GuardMode::Renewal, -0.5, 1.0).err();
         let e = e.map(|e| format!("{e:#}")).unwrap_or_default();
         assert!(e.contains("`eps` = -0.5") && e.contains("[0, 10]"), "{e}");
@@ -184,6 +194,10 @@ mod tests {
         assert!(e.contains("`sjf-reserve`") && e.contains("renewal"), "{e}");
         let e = parse_fallback("lifo").err().map(|e| format!("{e:#}"));
         assert!(e.is_some_and(|e| e.contains("`lifo`") && e.contains("sjf-reserve")));
+        let e = parse_fallback("sjf-reserv-aged")
+            .err()
+            .map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("did you mean `sjf-reserve-aged`?")));
         let s = GuardSettings::new(GuardMode::Lookahead, 0.1, 5.0)
             .and_then(|s| s.with_fallback(GuardFallback::SjfReserve));
         let s = s.unwrap_or_default();

@@ -20,5 +20,6 @@ pub mod rules;
 pub mod settings;
 pub mod shard;
 pub mod shipped;
+pub mod spelling;
 pub mod stats;
 pub mod trace;

@@ -103,22 +103,15 @@ fn parse_spec(text: &str) -> Result<(Spec, f32)> {
     Ok((spec, weight))
 }
 
-/// The known rule closest to a misspelled one by edit distance (`strsim`'s Levenshtein), if
-/// it is at most 3 edits and a third of the text away. `util`/`wait` rules keep what follows
-/// their `<=`: `utl<=0.8` suggests `util<=0.8`.
+/// The known rule closest to a misspelled one ([`crate::spelling::nearest`]). `util`/`wait`
+/// rules keep what follows their `<=`: `utl<=0.8` suggests `util<=0.8`.
 fn suggestion(rule: &str) -> Option<String> {
     let mut known: Vec<String> = ["work-conserving", "no-reservation", "shorter-first"]
         .map(String::from)
         .to_vec();
     let tail = rule.split_once("<=").map_or("0.8", |(_, t)| t);
     known.extend(["util", "wait"].map(|h| format!("{h}<={tail}")));
-    let limit = (rule.chars().count() / 3).clamp(1, 3);
-    known
-        .into_iter()
-        .map(|k| (strsim::levenshtein(rule, &k), k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
+    crate::spelling::nearest(rule, known)
 }
 
 /// Operator rules as written: rule texts such as `util<=0.8@2` and the projection strength `C`

@@ -200,7 +200,7 @@ struct Visit {
 
 /// The network's action (masked, projected onto `rules`), its logit gap and whether more than
 /// one action was allowed.
-fn label<const M: usize, const O: usize>(
+pub(crate) fn label<const M: usize, const O: usize>(
     model: &LoadedModel,
     rules: Option<&Projection>,
     cluster: &Cluster<M>,
@@ -268,7 +268,7 @@ where
 }
 
 /// The tree's scheduler: the generic tree policy, projected onto the rules when given.
-fn tree_scheduler<'a, const M: usize, const I: usize, const O: usize>(
+pub(crate) fn tree_scheduler<'a, const M: usize, const I: usize, const O: usize>(
     tree: &'a Tree<M>,
     rules: Option<&Projection>,
 ) -> Box<dyn Scheduler<M> + 'a> {
@@ -280,7 +280,7 @@ fn tree_scheduler<'a, const M: usize, const I: usize, const O: usize>(
 }
 
 /// A tree of one leaf, SJF's choice.
-fn sjf_tree<const M: usize>() -> Result<Tree<M>> {
+pub(crate) fn sjf_tree<const M: usize>() -> Result<Tree<M>> {
     let action = u16::try_from(sjf_leaf(M))?;
     Tree::from_nodes(&[Node::Leaf { action }]).context("the SJF leaf")
 }
@@ -356,7 +356,7 @@ fn weighted_agreement<const M: usize>(tree: &Tree<M>, data: &Samples) -> f64 {
 }
 
 /// Job set `k` of a seed range.
-fn sets(
+pub(crate) fn sets(
     workload: whitebox_core::workload::Workload,
     rate: f64,
     base: u64,

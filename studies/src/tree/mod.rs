@@ -10,6 +10,8 @@
 //! * [`explain`]: `whitebox explain` on a tree: one decision's path.
 //! * [`usage`]: which feature groups the tree's decisions test, for comparison with the
 //!   network's Shapley attributions.
+//! * `ceiling` (tests only): how closely CART trees of a given size can imitate the network,
+//!   with the shipped features and with richer ones (an experiment, `docs/tree.md`).
 //! * [`path_text`]: one decision of a tree as the path of tests that led to it, for
 //!   explanations.
 //!
@@ -22,6 +24,8 @@
 //! places thresholds on feature values present in the data, which are exact integers.
 
 pub mod cart;
+#[cfg(test)]
+mod ceiling;
 pub mod check;
 pub mod closed_loop;
 pub mod explain;
