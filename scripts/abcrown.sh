@@ -66,7 +66,7 @@ for model in "${models[@]}"; do
   rm -rf "$dir"
   "$whitebox" verify --model "$model" --property "$property" "${region_args[@]}" \
     --export-vnnlib "$dir" --export-onnx "$out/$name.onnx" --format json \
-    >"$dir.whitebox.json" 2>"$dir.whitebox.log"
+    >"$dir.whitebox.json" 2>"$dir.whitebox.log" || [ $? -eq 1 ] # 1: a property refuted
   inputs=$("$python" -c 'import onnx, sys; print(onnx.load(sys.argv[1]).graph.input[0].type.tensor_type.shape.dim[1].dim_value)' "$out/$name.onnx")
   # The export writes only the queries whose tightened region holds a cluster state.
   find "$dir" -name '*.vnnlib' | sort >"$dir.csv"

@@ -2152,3 +2152,25 @@ fn compare_and_eval_say_better_worse_or_tie_by_the_paired_interval() {
     assert!(vs["ci95_low"].as_f64().is_some_and(|l| l > 0.0), "{vs}");
     assert_eq!(vs["verdict"], "worse");
 }
+
+/// `verify` exits with 1 when a property is refuted and 0 when it is proved, so CI can gate on
+/// it (docs/verify.md: `deeprm.model` proves `no-idle` with jobs only in slots 0-3, and
+/// `util80-wc.model` refutes it).
+#[test]
+fn verify_exits_with_one_when_a_property_is_refuted() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models");
+    let verify = |model: &str, region: &[&str]| {
+        Command::new(BIN)
+            .args(["verify", "--property", "no-idle", "--model"])
+            .arg(models.join(model))
+            .args(region)
+            .output()
+            .expect("run whitebox")
+    };
+    let proved = verify("deeprm.model", &["--region", "slot[4..9].len=0"]);
+    assert_eq!(proved.status.code(), Some(0), "{}", text(&proved.stdout));
+    assert!(text(&proved.stdout).contains("proved"));
+    let refuted = verify("util80-wc.model", &[]);
+    assert_eq!(refuted.status.code(), Some(1), "{}", text(&refuted.stdout));
+    assert!(text(&refuted.stdout).contains("refuted"));
+}

@@ -95,7 +95,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::PlotCurve(a) => plot_curve::run(&a),
         Command::Fuzz(a) => output::emit(&fuzz::run(&a)?),
         Command::Record(a) => record::run(&a),
-        Command::Verify(a) => verify::run(&a),
+        Command::Verify(a) => return verify::run(&a),
         Command::Import(c) => import::run(&c),
         Command::Tree(c) => output::emit(&tree::run(&c)?),
         Command::Report(a) => report::run(&a),

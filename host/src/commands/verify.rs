@@ -1,6 +1,7 @@
 //! `whitebox verify`: properties of a model's network over whole sets of cluster states.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use whitebox_runtime::models;
@@ -83,9 +84,10 @@ fn text(o: &Outcome) -> String {
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect();
             s += &format!(
-                "    state: {}\n    logits: {:?}\n",
+                "    state: {}\n    logits: {:?}\n    as a region (--region): {}\n",
                 shown.join(" "),
-                c.logits
+                c.logits,
+                c.region_text()
             );
             if let Some(n) = &q.neighbour {
                 let changed: Vec<String> = c
@@ -168,11 +170,12 @@ fn write_jobs(model: &models::LoadedModel, o: &Outcome, path: &std::path::Path) 
     Ok(())
 }
 
-/// Runs `whitebox verify`.
+/// Runs `whitebox verify`: exit status 0 when no property is refuted, 1 when one is (as
+/// `check` and `replay` report a failure found).
 ///
 /// # Errors
-/// An unreadable or unsupported model.
-pub fn run(a: &VerifyArgs) -> Result<()> {
+/// An unreadable or unsupported model (the command line exits with 2).
+pub fn run(a: &VerifyArgs) -> Result<ExitCode> {
     let model = models::load(&a.model).with_context(|| format!("--model {}", a.model.display()))?;
     let properties = if a.properties.is_empty() {
         suite()
@@ -202,6 +205,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         a.model.display()
     );
     let mut details = String::new();
+    let mut refuted = false;
     for p in properties {
         if let Some(dir) = &a.export_vnnlib {
             if matches!(p, Property::NoIdle | Property::ShorterFirst) {
@@ -221,6 +225,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         {
             write_jobs(&model, &o, path)?;
         }
+        refuted |= o.verdict == Verdict::Refuted;
         report += &report_row(&o);
         details += &format!("\n## `{}`\n\n```text\n{}```\n", o.property, text(&o));
         if a.format == "json" {
@@ -233,5 +238,11 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         std::fs::write(path, report + &details)
             .with_context(|| format!("--report {}", path.display()))?;
     }
-    Ok(())
+    // As `check` and `replay`: 1 when the command ran and found a failure, here a property
+    // refuted (`unknown` is not a failure); errors exit with 2.
+    Ok(if refuted {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -38,6 +38,19 @@ pub struct Counterexample {
     pub logits: Vec<f32>,
 }
 
+impl Counterexample {
+    /// The state as a `--region` that holds it alone (every feature pinned to its value, in
+    /// the syntax of [`crate::verify::syntax`]): `slot0.len=8, ..., since_new=4`.
+    pub fn region_text(&self) -> String {
+        let items: Vec<String> = self
+            .features
+            .iter()
+            .map(|(name, v)| format!("{name}={v}"))
+            .collect();
+        items.join(", ")
+    }
+}
+
 /// One query's outcome.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueryReport {

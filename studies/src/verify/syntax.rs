@@ -8,6 +8,7 @@
 //!          | 'slot' index '.' ('len' | 'res0' | 'res1' | 'wait')
 //!          | 'backlog' | 'since_new'
 //! index   := '[' '*' ']' | '[' n ']' | '[' n '..' n ']'     (inclusive)
+//!          | n                                        (`slot2.len`, as `verify` prints states)
 //! range   := n | n '..' n                                 (inclusive, whole units)
 //! ```
 //!
@@ -106,8 +107,17 @@ impl Cursor<'_> {
         Ok((lo, lo, lo_at))
     }
 
-    /// `[*]`, `[n]` or `[n..m]`, checked against `count` entries.
+    /// `[*]`, `[n]`, `[n..m]` or a bare `n`, checked against `count` entries.
     fn index(&mut self, count: usize) -> Result<(usize, usize)> {
+        if self.text[self.pos..].starts_with(|c: char| c.is_ascii_digit()) {
+            let at = self.pos;
+            let n = usize::from(self.number()?);
+            if n >= count {
+                self.pos = at;
+                return self.fail(&format!("an index below {count}"));
+            }
+            return Ok((n, n));
+        }
         self.expect("[")?;
         if self.eat("*") {
             self.expect("]")?;
@@ -210,6 +220,31 @@ mod tests {
     }
 
     #[test]
+    fn a_state_as_verify_prints_it_parses_back_to_that_state_alone() {
+        use crate::verify::bab::Counterexample;
+        let all = Region::all(10);
+        let features: Vec<(String, u16)> = (0..all.lo.len())
+            .map(|i| {
+                let f = Feature::at(i, 10).unwrap_or(Feature::Backlog);
+                // A value inside every feature's domain that differs between features.
+                (f.name(), (i as u16 * 7) % (f.domain().0 + 1))
+            })
+            .collect();
+        let c = Counterexample {
+            features: features.clone(),
+            logits: Vec::new(),
+        };
+        let r = parse_region(&c.region_text(), all).unwrap_or_else(|e| panic!("{e}"));
+        for (i, (name, v)) in features.iter().enumerate() {
+            assert_eq!((r.lo[i], r.hi[i]), (*v, *v), "{name}");
+        }
+        // The bare index is the bracketed one.
+        let bare = parse_region("slot3.len=2..5, free4.res1=9", Region::all(10));
+        let brackets = parse_region("slot[3].len=2..5, free[4].res1=9", Region::all(10));
+        assert_eq!(bare.ok(), brackets.ok());
+    }
+
+    #[test]
     fn errors_give_the_column_and_what_was_expected() {
         let err = |t: &str| {
             parse_region(t, Region::all(10))
@@ -245,6 +280,10 @@ mod tests {
         assert_eq!(
             err("slot[5].len=0..25"),
             "region `slot[5].len=0..25`: at column 16: expected values up to 20, found `25`"
+        );
+        assert_eq!(
+            err("slot12.len=1"),
+            "region `slot12.len=1`: at column 5: expected an index below 10, found `12`"
         );
         assert_eq!(
             err("free[0].res0"),
