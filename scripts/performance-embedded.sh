@@ -217,8 +217,8 @@ measured function, divided by 124).
 | compact int8 + shield | $(fmt "$(m4f compact-int8+shield)") | $(fmt "$(x86 compact-int8+shield)") |
 | image, M = 10 (4480-20-11) | $(fmt "$(m4f image)") | $(fmt "$(x86 image)") |
 | image + shield | $(fmt "$(m4f image+shield)") | $(fmt "$(x86 image+shield)") |
-| decision tree, shipped \`default.tree\` (\`tree:PATH\`) | **$(fmt "$(m4f tree)")** | not measured |
-| decision tree + shield | $(fmt "$(m4f tree+shield)") | not measured |
+| decision tree, shipped \`default.tree\` (\`tree:PATH\`) | **$(fmt "$(m4f tree)")** | $(fmt "$(x86 tree)") |
+| decision tree + shield | $(fmt "$(m4f tree+shield)") | $(fmt "$(x86 tree+shield)") |
 
 The parts of a compact decision, each timed alone on the same 124 states (Cortex-M4F): the
 encoding, the action mask, and the network's forward pass on the encoded observations. The int8

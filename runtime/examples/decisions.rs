@@ -10,7 +10,8 @@
 //!
 //! Cases: `compact`, `compact+shield`, `compact-int8`, `compact-int8+shield` (the shipped model
 //! quantized as the `int8:PATH` policy quantizes it), `image`, `image+shield` (the image network has
-//! pseudo-random weights; speed does not depend on them). Prints the number of decisions;
+//! pseudo-random weights; speed does not depend on them), `tree`, `tree+shield` (the shipped
+//! `default.tree` as the `tree:PATH` policy). Prints the number of decisions;
 //! callgrind's total `Ir` divided by it is the instructions per decision.
 
 use std::hint::black_box;
@@ -23,6 +24,7 @@ use whitebox_core::nn::Mlp;
 use whitebox_core::nn::MlpPolicy;
 use whitebox_core::quant::QPolicy;
 use whitebox_core::spec::ClusterSpec;
+use whitebox_core::tree::{feature_count, TreePolicy};
 use whitebox_core::{
     model, run, Action, Cluster, EndMode, Episode, Permille, PolicyError, Projected, Projection,
     Rule, RuleSet, Scheduler,
@@ -33,6 +35,7 @@ const O: usize = M + 1;
 const H: usize = 20;
 const CI: usize = compact_len(M);
 const II: usize = image_len(M);
+const TI: usize = feature_count(M);
 
 struct Recorder<S> {
     inner: S,
@@ -121,6 +124,10 @@ fn main() -> Result<()> {
             .map(|q| QPolicy::<Compact, M, CI, H, O>::new(q, true))
             .context("int8 network")
     };
+    let tree = whitebox_core::tree::file::load::<M>(&std::fs::read(
+        root.join("fixtures/models/default.tree"),
+    )?)?;
+    let tree_policy = || TreePolicy::<M, TI, O>::new(&tree, true);
     let n = match case.as_str() {
         "compact-int8" => decide_all(&mut int8()?, &states),
         "compact-int8+shield" => decide_all(
@@ -135,6 +142,11 @@ fn main() -> Result<()> {
         "image" => decide_all(&mut image(), &states),
         "image+shield" => decide_all(
             &mut Projected::<_, O, true>::lean(image(), shield()?),
+            &states,
+        ),
+        "tree" => decide_all(&mut tree_policy(), &states),
+        "tree+shield" => decide_all(
+            &mut Projected::<_, O, true>::lean(tree_policy(), shield()?),
             &states,
         ),
         other => bail!("unknown case {other}"),
