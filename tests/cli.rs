@@ -2169,8 +2169,8 @@ fn verify_exits_with_one_when_a_property_is_refuted() {
     };
     let proved = verify("deeprm.model", &["--region", "slot[4..9].len=0"]);
     assert_eq!(proved.status.code(), Some(0), "{}", text(&proved.stdout));
-    assert!(text(&proved.stdout).contains("proved"));
+    assert!(text(&proved.stdout).contains("no-idle: proved"));
     let refuted = verify("util80-wc.model", &[]);
     assert_eq!(refuted.status.code(), Some(1), "{}", text(&refuted.stdout));
-    assert!(text(&refuted.stdout).contains("refuted"));
+    assert!(text(&refuted.stdout).contains("no-idle: refuted"));
 }

@@ -370,7 +370,8 @@ impl<const M: usize> Cluster<M> {
     /// True when `job` fits somewhere in the horizon ([`Cluster::first_fit`] is `Some`), given
     /// `free_tail` = [`Cluster::free_tail`]: a job no longer than the free tail and within the
     /// capacity fits there, so most slots are answered without a scan (the invalid-action mask
-    /// asks this of every slot at every decision).
+    /// asks this of every slot at every decision). `free_tail` must be this cluster's current
+    /// [`Cluster::free_tail`]: another value gives a wrong answer (never a panic).
     pub fn fits_somewhere(&self, job: &Job, free_tail: usize) -> bool {
         let len = usize::from(job.len);
         if (1..=free_tail).contains(&len) && job.res.iter().all(|&r| r <= RES_UNITS) {

@@ -56,7 +56,8 @@ pub enum Command {
     /// Replay decision traces and report the first divergence, or `identical`.
     Replay(replay::ReplayArgs),
     /// Prove or refute properties of a model's network over whole sets of cluster states
-    /// (no-idle, shorter-first), with sound bounds and branch and bound.
+    /// (no-idle, shorter-first), with sound bounds and branch and bound; exit code 0 when none
+    /// is refuted, 1 when one is, 2 when they cannot be checked.
     Verify(verify::VerifyArgs),
     /// Convert a workload log (SWF or CSV) into job files, printing every count (see
     /// docs/import.md).
@@ -76,7 +77,8 @@ pub enum Command {
 }
 
 /// Runs a parsed command line and gives the exit code: 0 done, 1 the command ran and found a
-/// failure (`check` failed a check, `replay` diverged), 2 it could not run (an error, exit code
+/// failure (`check` failed a check, `replay` diverged, `verify` refuted a property), 2 it could
+/// not run (an error, exit code
 /// set by `main`, as clap does for a bad argument).
 ///
 /// # Errors

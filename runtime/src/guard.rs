@@ -26,7 +26,7 @@ impl FromStr for ModeName {
             Some(mode) => Ok(ModeName(mode)),
             None => bail!(
                 "guard mode `{text}` is unknown{}; allowed: {GUARD_SYNTAX}",
-                did_you_mean(text, ["renewal", "budget", "lookahead"])
+                did_you_mean(text, GuardMode::ALL.map(GuardMode::name))
             ),
         }
     }
@@ -56,7 +56,7 @@ pub fn parse_fallback(text: &str) -> Result<GuardFallback> {
         Some(f) => Ok(f),
         None => bail!(
             "guard fallback `{text}` is unknown{}; allowed: {FALLBACK_SYNTAX}",
-            did_you_mean(text, ["sjf", "sjf-reserve", "sjf-reserve-aged"])
+            did_you_mean(text, GuardFallback::ALL.map(GuardFallback::name))
         ),
     }
 }

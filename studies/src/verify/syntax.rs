@@ -109,6 +109,7 @@ impl Cursor<'_> {
 
     /// `[*]`, `[n]`, `[n..m]` or a bare `n`, checked against `count` entries.
     fn index(&mut self, count: usize) -> Result<(usize, usize)> {
+        self.skip_space();
         if self.text[self.pos..].starts_with(|c: char| c.is_ascii_digit()) {
             let at = self.pos;
             let n = usize::from(self.number()?);
@@ -241,6 +242,7 @@ mod tests {
         // The bare index is the bracketed one.
         let bare = parse_region("slot3.len=2..5, free4.res1=9", Region::all(10));
         let brackets = parse_region("slot[3].len=2..5, free[4].res1=9", Region::all(10));
+        assert!(bare.is_ok());
         assert_eq!(bare.ok(), brackets.ok());
     }
 
