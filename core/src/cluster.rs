@@ -371,8 +371,9 @@ impl<const M: usize> Cluster<M> {
     /// `free_tail` = [`Cluster::free_tail`]: a job no longer than the free tail and within the
     /// capacity fits there, so most slots are answered without a scan (the invalid-action mask
     /// asks this of every slot at every decision). `free_tail` must be this cluster's current
-    /// [`Cluster::free_tail`]: another value gives a wrong answer (never a panic).
-    pub fn fits_somewhere(&self, job: &Job, free_tail: usize) -> bool {
+    /// [`Cluster::free_tail`]: another value gives a wrong answer (never a panic), so this is
+    /// crate-private; [`crate::policy::valid_actions`] computes the tail once per decision.
+    pub(crate) fn fits_somewhere(&self, job: &Job, free_tail: usize) -> bool {
         let len = usize::from(job.len);
         if (1..=free_tail).contains(&len) && job.res.iter().all(|&r| r <= RES_UNITS) {
             return true;
@@ -604,8 +605,8 @@ mod tests {
         }
     }
 
-    /// `fits_somewhere` is `first_fit(..).is_some()` for every job shape (capacity exceeded and
-    /// zero length included) on every state of busy episodes.
+    /// `fits_somewhere` is `first_fit(..).is_some()` for every length 0-21 and a grid of demands
+    /// (0, 1, full, over capacity) on every state of a busy episode.
     #[test]
     fn fits_somewhere_is_first_fit_found() {
         let mut tails = [false; HORIZON + 1];
